@@ -1,0 +1,151 @@
+"""One exception tree for everything asxh_pay raises.
+
+Why a tree: callers decide by *kind* (retry it? ask a person? page someone?), never by
+parsing messages. The transport branch encodes the one fact that matters most in
+payments: whether the request may have reached the provider. ``RequestNotSent`` is
+safe to retry; ``OutcomeUnknown`` must be resolved by a status query, never by
+sending again blind.
+
+Messages never carry personal data or secrets: values are masked before they get here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asxh_pay.status import FailureReason
+
+
+class AsxhPayError(Exception):
+    """Base of every error raised by asxh_pay."""
+
+
+class ConfigurationError(AsxhPayError):
+    """The library was set up wrongly (missing key, unknown provider, bad URL)."""
+
+
+class ValidationError(AsxhPayError, ValueError):
+    """Input refused before anything was sent or written.
+
+    ``field`` names the offending field so that list imports can report the column.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message if field is None else f"{field}: {message}")
+        self.field = field
+        self.code = code
+        self.detail = message
+
+
+class IdempotencyConflict(AsxhPayError):
+    """The same idempotency key was used with a different payload.
+
+    Raised instead of paying a second time: the first payout stands.
+    """
+
+    def __init__(self, key_masked: str, payout_id: str) -> None:
+        super().__init__(
+            f"idempotency key {key_masked} already used for payout {payout_id} with a different payload"
+        )
+        self.payout_id = payout_id
+
+
+class LedgerError(AsxhPayError):
+    """The durable ledger could not record or read something."""
+
+
+class LedgerIntegrityError(LedgerError):
+    """The hash chain of the status history does not verify: an event was edited or removed."""
+
+
+class SignatureError(AsxhPayError):
+    """A signature or MAC did not verify, or a key could not be used."""
+
+
+class WebhookVerificationError(SignatureError):
+    """A callback was refused (bad signature, stale timestamp, replay, malformed body).
+
+    Nothing in the ledger changes when this is raised.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransportError(AsxhPayError):
+    """The exchange with the provider did not complete."""
+
+    retryable: bool = False
+
+
+class RequestNotSent(TransportError):
+    """The request provably never reached the provider: safe to send again."""
+
+    retryable = True
+
+
+class OutcomeUnknown(TransportError):
+    """The request may have reached the provider: ask, never resend blind."""
+
+
+class ProviderError(AsxhPayError):
+    """The provider answered, and the answer is an error.
+
+    Carries the HTTP status, the provider's own code and a scrubbed body so that
+    support can act without seeing personal data.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        provider_code: str | None = None,
+        reason: FailureReason = FailureReason.TECHNICAL,
+        retryable: bool | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.provider_code = provider_code
+        self.reason = reason
+        if retryable is not None:
+            self.retryable = retryable
+        self.body = body
+
+
+class AuthenticationError(ProviderError):
+    """Credentials refused by the provider; retrying will not help."""
+
+
+class RateLimited(ProviderError):
+    """HTTP 429 or the provider's own throttling code."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    """502/503/504 or a provider "try again" code: the request was not processed."""
+
+    retryable = True
+
+
+class ProviderProtocolError(ProviderError):
+    """The provider's answer could not be understood (malformed JSON, missing field,
+    unknown result code, bad signature on a response). Treated as an unknown outcome
+    for a submit: the payout is resolved by a status query."""
+
+
+class PayoutDeclined(ProviderError):
+    """A business decline (invalid account, name mismatch, limit...): final, typed reason."""
+
+
+class RetryBudgetExhausted(AsxhPayError):
+    """The provider's retry budget is spent: an outage must not become a retry storm."""

@@ -1,0 +1,157 @@
+"""The payout state machine: states, legal transitions and typed failure reasons.
+
+Why a hand-written table rather than a library: the rules are the audit trail's
+contract. Keeping them in one small table means an auditor can read every legal
+move of public money on one screen, and every component (client, polling,
+callbacks, reconciliation, PostgreSQL workers) asks the same function.
+
+Late, duplicate and out-of-order updates are *harmless*: `plan_transition`
+returns ``None`` (nothing to do) for a repeat of the current state or for an
+update that would move a payout backwards (say a delayed "processing" poll
+arriving after a "succeeded" callback), and raises only for a contradiction
+that must be looked at by a person (succeeded then failed from the same source).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class PayoutStatus(StrEnum):
+    CREATED = "created"
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    UNKNOWN = "unknown"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Terminal for the payout engine: nothing more is sent for it.
+
+        ``succeeded`` is terminal even though a bank may later return the money
+        (``returned``); that arrives from reconciliation, not from the engine.
+        """
+        return self in _TERMINAL
+
+    @property
+    def is_final(self) -> bool:
+        """No further transition is possible at all."""
+        return self in _FINAL
+
+
+_TERMINAL = frozenset(
+    {PayoutStatus.SUCCEEDED, PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED}
+)
+_FINAL = frozenset({PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED})
+
+# Ordering used to recognise stale updates: a report that would move a payout to an
+# earlier rank than it already has is late news and is ignored.
+_RANK: dict[PayoutStatus, int] = {
+    PayoutStatus.CREATED: 0,
+    PayoutStatus.SUBMITTED: 1,
+    PayoutStatus.UNKNOWN: 1,
+    PayoutStatus.PROCESSING: 2,
+    PayoutStatus.SUCCEEDED: 3,
+    PayoutStatus.FAILED: 3,
+    PayoutStatus.CANCELLED: 3,
+    PayoutStatus.RETURNED: 4,
+}
+
+S = PayoutStatus
+LEGAL_TRANSITIONS: dict[PayoutStatus, frozenset[PayoutStatus]] = {
+    S.CREATED: frozenset({S.SUBMITTED, S.UNKNOWN, S.PROCESSING, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+    S.SUBMITTED: frozenset({S.PROCESSING, S.UNKNOWN, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+    S.UNKNOWN: frozenset({S.SUBMITTED, S.PROCESSING, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+    S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED}),
+    S.SUCCEEDED: frozenset({S.RETURNED}),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.RETURNED: frozenset(),
+}
+
+
+class FailureReason(StrEnum):
+    """Why a payout did not reach the beneficiary, in the library's own words.
+
+    Every provider's codes (MoMo result codes, ISO 20022 status reasons, postal
+    outcomes) map onto these, so reports and fallback rules are written once.
+    """
+
+    INVALID_ACCOUNT = "invalid_account"
+    ACCOUNT_CLOSED = "account_closed"
+    ACCOUNT_BLOCKED = "account_blocked"
+    NAME_MISMATCH = "name_mismatch"
+    RECEIVER_NOT_VERIFIED = "receiver_not_verified"
+    NO_ACCOUNT = "no_account"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    AMOUNT_INVALID = "amount_invalid"
+    INSUFFICIENT_FUNDS = "insufficient_funds"
+    DUPLICATE = "duplicate"
+    REJECTED_BY_PROVIDER = "rejected_by_provider"
+    REGULATORY = "regulatory"
+    BENEFICIARY_DECEASED = "beneficiary_deceased"
+    NOT_COLLECTED = "not_collected"
+    DELIVERY_FAILED = "delivery_failed"
+    IDENTITY_CHECK_FAILED = "identity_check_failed"
+    AUTHORISATION_INVALID = "authorisation_invalid"
+    RETURNED_BY_BANK = "returned_by_bank"
+    CANCELLED_BY_OPERATOR = "cancelled_by_operator"
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    TECHNICAL = "technical"
+    UNKNOWN = "unknown"
+
+    @property
+    def allows_cash_fallback(self) -> bool:
+        """Whether paying the same entitlement in cash is the right next step.
+
+        A fallback is for payouts whose electronic *destination* is the problem.
+        Problems with the entitlement itself (deceased, regulatory) or with our own
+        funding (insufficient funds) must not be papered over by paying cash.
+        """
+        return self in _CASH_FALLBACK_REASONS
+
+
+_CASH_FALLBACK_REASONS = frozenset(
+    {
+        FailureReason.INVALID_ACCOUNT,
+        FailureReason.ACCOUNT_CLOSED,
+        FailureReason.ACCOUNT_BLOCKED,
+        FailureReason.RECEIVER_NOT_VERIFIED,
+        FailureReason.NO_ACCOUNT,
+        FailureReason.LIMIT_EXCEEDED,
+        FailureReason.RETURNED_BY_BANK,
+        FailureReason.REJECTED_BY_PROVIDER,
+    }
+)
+
+
+class IllegalTransition(ValueError):
+    """A move the state machine forbids; never applied to the ledger."""
+
+    def __init__(self, current: PayoutStatus, target: PayoutStatus) -> None:
+        super().__init__(f"illegal payout transition {current.value} -> {target.value}")
+        self.current = current
+        self.target = target
+
+
+def plan_transition(current: PayoutStatus, target: PayoutStatus) -> PayoutStatus | None:
+    """Decide what an incoming status report means for a payout in ``current``.
+
+    Returns the status to move to, or ``None`` when the report is a duplicate or
+    stale (nothing to record). Raises :class:`IllegalTransition` for a real
+    contradiction, e.g. ``failed`` -> ``succeeded``, which must never be applied
+    silently because it would hide a double payment or a lost one.
+    """
+    if target == current:
+        return None
+    if target in LEGAL_TRANSITIONS[current]:
+        return target
+    # Stale news: an earlier stage reported after a later one was recorded.
+    if _RANK[target] < _RANK[current]:
+        return None
+    if current.is_terminal and target in (S.UNKNOWN, S.SUBMITTED, S.PROCESSING):
+        return None
+    raise IllegalTransition(current, target)
