@@ -1,0 +1,769 @@
+"""The one payout interface: ``AsyncPayoutClient`` and its synchronous twin.
+
+How a payout travels (every arrow that leaves the process is recorded first)::
+
+    request -> key -> ledger.create_or_get            (write-ahead, exactly once)
+            -> ledger: submitted, attempt n           (before the request leaves)
+            -> provider.build_submit, signed, sent    (retry only if provably not processed)
+               accepted -> processing -> poll/callback -> succeeded | failed
+               ambiguous -> unknown -> status query   (never resent blind)
+            -> failed electronically -> cash fallback (same lineage, new key)
+
+Why the sync client wraps the async one: one implementation of every rule. The sync
+client owns a private event loop thread; its methods block on that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
+
+from asxh_pay.errors import (
+    AsxhPayError,
+    ConfigurationError,
+    OutcomeUnknown,
+    ProviderError,
+    ProviderProtocolError,
+    RequestNotSent,
+    TransportError,
+)
+from asxh_pay.ledger.base import Ledger
+from asxh_pay.masking import install_masking
+from asxh_pay.models import KEY_NAMESPACE_DEFAULT, EventSource, Payout, PayoutRequest, StatusEvent
+from asxh_pay.providers.base import (
+    CallbackEvent,
+    InquiryResult,
+    ProviderAdapter,
+    ProviderOutcome,
+    ProviderResult,
+    raise_for_transport_status,
+)
+from asxh_pay.retry import FullJitterWait, RateLimiter, RetryBudget, RetryPolicy, is_safe_to_retry
+from asxh_pay.routing import Router
+from asxh_pay.status import FailureReason, PayoutStatus
+
+log = logging.getLogger("asxh_pay")
+install_masking(log)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_OUTCOME_STATUS = {
+    ProviderOutcome.ACCEPTED: PayoutStatus.PROCESSING,
+    ProviderOutcome.SUCCEEDED: PayoutStatus.SUCCEEDED,
+    ProviderOutcome.FAILED: PayoutStatus.FAILED,
+    ProviderOutcome.CANCELLED: PayoutStatus.CANCELLED,
+    ProviderOutcome.RETURNED: PayoutStatus.RETURNED,
+}
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to ask a provider about a payout it accepted, and for how long.
+
+    The first check comes after ``initial_s``, then the delay grows by ``multiplier``
+    up to ``max_s``. After ``deadline_s`` the payout is left ``processing`` in the
+    ledger (never dropped): ``resume()`` picks it up later.
+    """
+
+    initial_s: float = 0.5
+    multiplier: float = 2.0
+    max_s: float = 60.0
+    deadline_s: float = 3600.0
+    not_found_grace_s: float = 30.0
+
+
+@dataclass
+class ProviderSetup:
+    """One configured provider: its adapter, its transport and its limits."""
+
+    adapter: ProviderAdapter
+    transport: httpx.AsyncBaseTransport | None = None
+    concurrency: int = 32
+    rate_per_s: float | None = None
+    timeout_s: float = 30.0
+    retry_budget: RetryBudget = field(default_factory=RetryBudget)
+
+    @property
+    def name(self) -> str:
+        return self.adapter.name
+
+
+@dataclass
+class _Runtime:
+    setup: ProviderSetup
+    http: httpx.AsyncClient
+    semaphore: asyncio.Semaphore
+    limiter: RateLimiter
+
+
+Hook = Callable[[Payout, StatusEvent], None]
+
+
+@dataclass
+class BatchSummary:
+    """What ``pay_many`` did: counts by final status and the payouts that need a person."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    amount_by_status: Counter[str] = field(default_factory=Counter)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (index, masked message)
+    payouts: list[Payout] = field(default_factory=list)
+
+    def add(self, payout: Payout) -> None:
+        self.counts[payout.status.value] += 1
+        self.amount_by_status[payout.status.value] += payout.amount
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values()) + len(self.errors)
+
+
+class AsyncPayoutClient:
+    """Pay beneficiaries through configured providers, exactly once per entitlement."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        providers: Sequence[ProviderSetup],
+        *,
+        router: Router | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        key_namespace: bytes = KEY_NAMESPACE_DEFAULT,
+        hooks: Sequence[Hook] = (),
+        verify_before_pay: bool = False,
+    ) -> None:
+        if not providers:
+            raise ConfigurationError("at least one provider is needed")
+        self.ledger = ledger
+        self._setups = {p.name: p for p in providers}
+        if len(self._setups) != len(providers):
+            raise ConfigurationError("two providers share one name")
+        self.router = router or _default_router(providers)
+        for name in [*self.router.routes.values(), self.router.fallback_provider]:
+            if name is not None and name not in self._setups:
+                raise ConfigurationError(f"route to unknown provider {name!r}")
+        self.retry = retry or RetryPolicy()
+        self.poll = poll or PollPolicy()
+        self.key_namespace = key_namespace
+        self.hooks = list(hooks)
+        self.verify_before_pay = verify_before_pay
+        self._rt: dict[str, _Runtime] = {}
+        self._inflight: dict[str, asyncio.Future[Payout]] = {}
+        self._watchers: dict[str, asyncio.Event] = {}
+        self._opened_ledger = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> AsyncPayoutClient:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._rt:
+            return
+        await self.ledger.open()
+        for name, setup in self._setups.items():
+            http = httpx.AsyncClient(
+                base_url=setup.adapter.base_url,
+                transport=setup.transport,
+                timeout=httpx.Timeout(setup.timeout_s),
+                limits=httpx.Limits(max_connections=setup.concurrency, max_keepalive_connections=setup.concurrency),
+                follow_redirects=False,
+                trust_env=False,
+            )
+            self._rt[name] = _Runtime(setup, http, asyncio.Semaphore(setup.concurrency), RateLimiter(setup.rate_per_s))
+
+    async def close(self) -> None:
+        for rt in self._rt.values():
+            await rt.http.aclose()
+        self._rt.clear()
+        await self.ledger.close()
+
+    def adapter(self, name: str) -> ProviderAdapter:
+        try:
+            return self._setups[name].adapter
+        except KeyError:
+            raise ConfigurationError(f"unknown provider {name!r}") from None
+
+    # ------------------------------------------------------------------ public API
+
+    def new_payout(self, request: PayoutRequest, *, provider: str | None = None) -> Payout:
+        """The payout object for a request (not yet recorded)."""
+        now = datetime.now(UTC)
+        payout = Payout(
+            id=_new_id(),
+            idempotency_key=request.key(self.key_namespace),
+            payload_hash=request.payload_hash(),
+            request=request,
+            created_at=now,
+            updated_at=now,
+        )
+        name = provider or self.router.provider_for(payout)
+        return payout.model_copy(update={"provider": name})
+
+    async def pay(self, request: PayoutRequest, *, wait: bool = True) -> Payout:
+        """Pay one request. Returns the payout in its latest known state.
+
+        Safe to call again with the same request (rerun, duplicate row, second
+        channel): the original payout is returned and driven on, never paid twice.
+        With ``wait=False`` it returns once the provider has accepted the payout.
+        """
+        payout, _ = await self.ledger.create_or_get(self.new_payout(request))
+        return await self._single_flight(payout, wait=wait)
+
+    async def pay_many(
+        self,
+        requests: Iterable[PayoutRequest] | AsyncIterable[PayoutRequest],
+        *,
+        concurrency: int = 64,
+        keep_payouts: bool = False,
+        on_result: Callable[[int, Payout | BaseException], None] | None = None,
+    ) -> BatchSummary:
+        """Pay many requests with at most ``concurrency`` in flight (plus per-provider limits).
+
+        One bad request (validation, conflict) is reported in the summary and never
+        stops the others.
+        """
+        summary = BatchSummary()
+        it = _aiter_enumerate(requests)
+        lock = asyncio.Lock()
+
+        async def worker() -> None:
+            while True:
+                async with lock:
+                    try:
+                        idx, req = await anext(it)
+                    except StopAsyncIteration:
+                        return
+                try:
+                    payout = await self.pay(req)
+                except AsxhPayError as exc:
+                    summary.errors.append((idx, f"{type(exc).__name__}: {exc}"))
+                    if on_result:
+                        on_result(idx, exc)
+                    continue
+                summary.add(payout)
+                if keep_payouts:
+                    summary.payouts.append(payout)
+                if on_result:
+                    on_result(idx, payout)
+
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+        return summary
+
+    async def status(self, payout_id_or_key: str) -> Payout:
+        payout = await self.ledger.get(payout_id_or_key) or await self.ledger.get_by_key(payout_id_or_key)
+        if payout is None:
+            raise AsxhPayError(f"no payout {payout_id_or_key!r}")
+        return payout
+
+    async def refresh(self, payout: Payout) -> Payout:
+        """Ask the provider once and record what it says."""
+        result = await self._query(payout)
+        return await self._apply(payout, result, EventSource.POLL)
+
+    async def wait(self, payout_id: str, *, timeout_s: float | None = None) -> Payout:
+        """Drive a payout to a terminal state (polling, or woken by a callback)."""
+        payout = await self.status(payout_id)
+        coro = self._single_flight(payout, wait=True)
+        if timeout_s is None:
+            return await coro
+        try:
+            return await asyncio.wait_for(coro, timeout_s)
+        except TimeoutError:
+            return await self.status(payout_id)
+
+    async def resume(self, *, run_id: str | None = None, concurrency: int = 64) -> BatchSummary:
+        """Drive every non-terminal payout to its end by asking providers first.
+
+        Used after a crash or a stop: a payout left ``submitted`` or ``unknown`` may
+        have reached the provider, so it is queried, never resubmitted blind.
+        """
+        pending = [
+            p
+            async for p in self.ledger.iter_payouts(
+                statuses=[PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING],
+                run_id=run_id,
+            )
+        ]
+        # Failed payouts whose fallback was never created (crash between the two) too.
+        async for p in self.ledger.iter_payouts(statuses=list(self.router.fallback_statuses), run_id=run_id):
+            if self.router.wants_fallback(p) and not await self.ledger.children(p.id):
+                pending.append(p)
+        summary = BatchSummary()
+        queue: asyncio.Queue[Payout] = asyncio.Queue()
+        for p in pending:
+            queue.put_nowait(p)
+
+        async def worker() -> None:
+            while not queue.empty():
+                p = queue.get_nowait()
+                try:
+                    summary.add(await self._single_flight(p, wait=True))
+                except AsxhPayError as exc:
+                    summary.errors.append((0, f"{p.id}: {type(exc).__name__}: {exc}"))
+
+        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+        return summary
+
+    async def verify_account(self, request: PayoutRequest) -> InquiryResult:
+        """Account/name inquiry through the provider that would pay this request."""
+        payout = self.new_payout(request)
+        rt = self._runtime(payout.provider)
+        adapter = rt.setup.adapter
+        if not adapter.capabilities.inquiry:
+            raise ConfigurationError(f"provider {adapter.name} offers no account/name inquiry")
+        return await self._send_with_retry(
+            rt, lambda: adapter.build_inquiry(payout), lambda r: adapter.parse_inquiry(payout, r), status_query=True
+        )
+
+    async def cancel(self, payout_id: str, *, operator: str, note: str = "") -> Payout:
+        """Cancel a payout that has not been sent; ask the provider if it has."""
+        payout = await self.status(payout_id)
+        if payout.status is PayoutStatus.CREATED:
+            res = await self.ledger.transition(
+                payout,
+                PayoutStatus.CANCELLED,
+                source=EventSource.OPERATOR,
+                reason=FailureReason.CANCELLED_BY_OPERATOR,
+                detail=f"{operator}: {note}"[:200],
+            )
+            return res.payout
+        rt = self._runtime(payout.provider)
+        adapter = rt.setup.adapter
+        if not adapter.capabilities.cancel:
+            raise ConfigurationError(f"provider {adapter.name} cannot cancel a sent payout")
+        result = await self._send_with_retry(
+            rt, lambda: adapter.build_cancel(payout), lambda r: adapter.parse_cancel(payout, r)
+        )
+        return await self._apply(payout, result, EventSource.OPERATOR)
+
+    async def handle_callback(self, provider: str, request: httpx.Request) -> httpx.Response:
+        """Verify and apply a provider callback; returns the acknowledgement to send back.
+
+        Raises :class:`~asxh_pay.errors.WebhookVerificationError` (nothing changed)
+        for a forged, stale, replayed or malformed callback. A duplicate of a
+        verified callback is acknowledged again and changes nothing.
+        """
+        adapter = self.adapter(provider)
+        event: CallbackEvent = adapter.parse_callback(request)
+        if not await self.ledger.remember_callback(provider, event.callback_id):
+            return event.ack
+        payout = None
+        if event.idempotency_key:
+            payout = await self.ledger.get_by_key(event.idempotency_key)
+        if payout is None and event.provider_ref:
+            payout = await self.ledger.get_by_provider_ref(provider, event.provider_ref)
+        if payout is None:
+            log.warning("callback %s from %s names no known payout", event.callback_id, provider)
+            return event.ack
+        await self._apply(payout, event.result, EventSource.CALLBACK)
+        return event.ack
+
+    # ------------------------------------------------------------------ driving
+
+    async def _single_flight(self, payout: Payout, *, wait: bool) -> Payout:
+        """One driver per payout in this process; a second caller awaits the first."""
+        key = payout.idempotency_key
+        running = self._inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        fut: asyncio.Future[Payout] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = fut
+        try:
+            result = await self._drive(payout, wait=wait)
+        except BaseException as exc:
+            fut.set_exception(exc)
+            fut.exception()  # mark retrieved: the caller re-raises it below
+            raise
+        else:
+            fut.set_result(result)
+            return result
+        finally:
+            del self._inflight[key]
+
+    async def _drive(self, payout: Payout, *, wait: bool) -> Payout:
+        started = time.monotonic()
+        while True:
+            status = payout.status
+            if status is PayoutStatus.CREATED:
+                payout = await self._submit(payout)
+                if not wait and payout.status is PayoutStatus.PROCESSING:
+                    return payout
+            elif status in (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN):
+                payout = await self._resolve(payout)
+            elif status is PayoutStatus.PROCESSING:
+                if not wait:
+                    return payout
+                polled = await self._poll(payout, started)
+                if polled.status is PayoutStatus.PROCESSING:
+                    return polled  # deadline reached: left for resume()
+                payout = polled
+            else:
+                return await self._after_terminal(payout, wait=wait)
+
+    async def _after_terminal(self, payout: Payout, *, wait: bool) -> Payout:
+        if not self.router.wants_fallback(payout):
+            return payout
+        fallback = self.router.fallback_destination(payout)
+        if fallback is None:
+            return payout
+        existing = await self.ledger.children(payout.id)
+        if existing:
+            child = existing[0]
+        else:
+            depth = payout.lineage_depth + 1
+            request = payout.request.model_copy(
+                update={"destination": fallback, "idempotency_key": None, "cash_fallback": None}
+            )
+            now = datetime.now(UTC)
+            child = Payout(
+                id=_new_id(),
+                idempotency_key=_fallback_key(payout.idempotency_key, depth),
+                payload_hash=request.payload_hash(),
+                request=request,
+                provider=self.router.fallback_provider,
+                parent_id=payout.id,
+                lineage_depth=depth,
+                created_at=now,
+                updated_at=now,
+            )
+            child, _ = await self.ledger.create_or_get(child)
+            log.info("payout %s failed (%s): falling back to cash as %s", payout.id, payout.failure_reason, child.id)
+        return await self._single_flight(child, wait=wait)
+
+    async def _submit(self, payout: Payout) -> Payout:
+        rt = self._runtime(payout.provider)
+        adapter = rt.setup.adapter
+        caps = adapter.capabilities
+        if not adapter.supports(payout):
+            return await self._fail_without_sending(
+                payout, FailureReason.REJECTED_BY_PROVIDER, f"{adapter.name} cannot pay this destination"
+            )
+        if not caps.min_amount <= payout.amount <= caps.max_amount:
+            return await self._fail_without_sending(
+                payout,
+                FailureReason.LIMIT_EXCEEDED,
+                f"amount outside {adapter.name} limits {caps.min_amount}-{caps.max_amount} VND",
+            )
+        if self.verify_before_pay and caps.inquiry:
+            inquiry = await self.verify_account(payout.request)
+            if not inquiry.accepted:
+                reason = inquiry.reason or (
+                    FailureReason.NAME_MISMATCH if inquiry.exists else FailureReason.INVALID_ACCOUNT
+                )
+                detail = f"inquiry: {inquiry.name_match.value if inquiry.name_match else 'no account'}"
+                return await self._fail_without_sending(payout, reason, detail)
+        current = payout
+
+        def build() -> httpx.Request:
+            return adapter.build_submit(current)
+
+        def parse(response: httpx.Response) -> ProviderResult:
+            return adapter.parse_submit(current, response)
+
+        async def before_send() -> None:
+            nonlocal current
+            # Write-ahead: the attempt is durable before the request leaves.
+            res = await self.ledger.transition(
+                current, PayoutStatus.SUBMITTED, source=EventSource.SYSTEM, provider=adapter.name, count_attempt=True
+            )
+            current = res.payout
+
+        rt.setup.retry_budget.deposit()
+        try:
+            result = await self._send_with_retry(rt, build, parse, before_send=before_send)
+        except (OutcomeUnknown, ProviderProtocolError) as exc:
+            res = await self.ledger.transition(
+                current, PayoutStatus.UNKNOWN, source=EventSource.RESPONSE, detail=_describe(exc)
+            )
+            return res.payout
+        except (TransportError, ProviderError) as exc:
+            # Provably not processed, but retries are spent: leave it for resume().
+            log.warning("payout %s not sent after retries: %s", current.id, _describe(exc))
+            raise
+        if result.outcome is ProviderOutcome.NOT_FOUND:
+            res = await self.ledger.transition(
+                current, PayoutStatus.UNKNOWN, source=EventSource.RESPONSE, detail="submit answered not found"
+            )
+            return res.payout
+        return await self._apply(current, result, EventSource.RESPONSE)
+
+    async def _fail_without_sending(self, payout: Payout, reason: FailureReason, detail: str) -> Payout:
+        res = await self.ledger.transition(
+            payout, PayoutStatus.FAILED, source=EventSource.SYSTEM, reason=reason, detail=detail
+        )
+        return res.payout
+
+    async def _resolve(self, payout: Payout) -> Payout:
+        """A payout that may or may not have reached the provider: ask, then decide."""
+        rt = self._runtime(payout.provider)
+        caps = rt.setup.adapter.capabilities
+        deadline = time.monotonic() + self.poll.deadline_s
+        delay = self.poll.initial_s
+        while True:
+            result = await self._query(payout)
+            if result.outcome is not ProviderOutcome.NOT_FOUND:
+                return await self._apply(payout, result, EventSource.POLL)
+            age = (datetime.now(UTC) - payout.updated_at).total_seconds()
+            if caps.dedupes_by_key or age >= self.poll.not_found_grace_s:
+                # Never processed (or the provider would drop a duplicate): send again,
+                # with the same key and bytes.
+                return await self._submit(payout)
+            if time.monotonic() > deadline:
+                return payout
+            await asyncio.sleep(min(delay, self.poll.not_found_grace_s - age))
+            delay = min(self.poll.max_s, delay * self.poll.multiplier)
+
+    async def _poll(self, payout: Payout, started: float) -> Payout:
+        deadline = started + self.poll.deadline_s
+        delay = self.poll.initial_s
+        event = self._watchers.setdefault(payout.id, asyncio.Event())
+        try:
+            while True:
+                if delay > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(event.wait(), delay)
+                if event.is_set():
+                    event.clear()
+                    fresh = await self.ledger.get(payout.id)
+                    if fresh is not None and fresh.status is not PayoutStatus.PROCESSING:
+                        return fresh
+                result = await self._query(payout)
+                payout = await self._apply(payout, result, EventSource.POLL)
+                if payout.status is not PayoutStatus.PROCESSING:
+                    return payout
+                if time.monotonic() >= deadline:
+                    return payout
+                delay = min(self.poll.max_s, max(delay, 0.001) * self.poll.multiplier)
+        finally:
+            self._watchers.pop(payout.id, None)
+
+    async def _query(self, payout: Payout) -> ProviderResult:
+        rt = self._runtime(payout.provider)
+        adapter = rt.setup.adapter
+
+        return await self._send_with_retry(
+            rt,
+            lambda: adapter.build_status(payout),
+            lambda r: adapter.parse_status(payout, r),
+            status_query=True,
+        )
+
+    async def _apply(self, payout: Payout, result: ProviderResult, source: EventSource) -> Payout:
+        if result.outcome is ProviderOutcome.NOT_FOUND:
+            return payout
+        target = _OUTCOME_STATUS[result.outcome]
+        reason = result.reason
+        if target in (PayoutStatus.FAILED, PayoutStatus.RETURNED) and reason is None:
+            reason = FailureReason.RETURNED_BY_BANK if target is PayoutStatus.RETURNED else FailureReason.UNKNOWN
+        detail = result.message or (f"code {result.code}" if result.code else None)
+        res = await self.ledger.transition(
+            payout,
+            target,
+            source=source,
+            reason=reason,
+            detail=detail,
+            provider_ref=result.provider_ref,
+        )
+        if res.changed and res.event is not None:
+            self._notify(res.payout, res.event)
+        return res.payout
+
+    def _notify(self, payout: Payout, event: StatusEvent) -> None:
+        watcher = self._watchers.get(payout.id)
+        if watcher is not None and event.source is EventSource.CALLBACK:
+            watcher.set()
+        for hook in self.hooks:
+            try:
+                hook(payout, event)
+            except Exception:  # a broken audit hook must not stop payments
+                log.exception("payout hook failed")
+
+    # ------------------------------------------------------------------ sending
+
+    def _runtime(self, name: str | None) -> _Runtime:
+        if name is None or name not in self._rt:
+            if not self._rt:
+                raise ConfigurationError("client is not open: use 'async with' or await open()")
+            raise ConfigurationError(f"unknown provider {name!r}")
+        return self._rt[name]
+
+    async def _send_with_retry(
+        self,
+        rt: _Runtime,
+        build: Callable[[], httpx.Request],
+        parse: Callable[[httpx.Response], R],
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
+        status_query: bool = False,
+    ) -> R:
+        """Build, send and parse, retrying only what is safe.
+
+        The request is rebuilt for each attempt from the same payout, so its bytes and
+        idempotency key are identical. A status query (a read) may also be repeated
+        after an unknown outcome; a submit never is: it ends ``unknown`` instead.
+        """
+        policy = self.retry
+        deadline = time.monotonic() + policy.deadline_s
+        budget = rt.setup.retry_budget
+
+        def retryable(exc: BaseException) -> bool:
+            return is_safe_to_retry(exc) or (
+                status_query and isinstance(exc, OutcomeUnknown | ProviderProtocolError)
+            )
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(retryable),
+            wait=FullJitterWait(policy),
+            stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.deadline_s),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    await budget.acquire(deadline)
+                if before_send is not None:
+                    await before_send()
+                response = await self._send_once(rt, build())
+                raise_for_transport_status(response, provider=rt.setup.name)
+                return parse(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(self, rt: _Runtime, request: httpx.Request) -> httpx.Response:
+        async with rt.semaphore:
+            await rt.limiter.acquire()
+            try:
+                return await rt.http.send(request, auth=rt.setup.adapter.auth() or httpx.USE_CLIENT_DEFAULT)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                raise RequestNotSent(f"{rt.setup.name}: request not sent ({type(exc).__name__})") from None
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown ({type(exc).__name__})") from None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _new_id() -> str:
+    """Time-ordered payout id: sorting by id is sorting by creation."""
+    return f"po_{time.time_ns():x}{secrets.token_hex(4)}"
+
+
+def _fallback_key(parent_key: str, depth: int) -> str:
+    import hashlib
+
+    return "FB" + hashlib.sha256(f"{parent_key}|fallback|{depth}".encode()).hexdigest()[:30]
+
+
+def _default_router(providers: Sequence[ProviderSetup]) -> Router:
+    routes: dict[str, str] = {}
+    for setup in providers:
+        caps = setup.adapter.capabilities
+        for kind in sorted(caps.destinations):
+            routes.setdefault(kind, setup.name)
+        for wallet in sorted(caps.wallet_providers):
+            routes.setdefault(f"wallet:{wallet}", setup.name)
+    return Router(routes)
+
+
+async def _aiter_enumerate(
+    items: Iterable[T] | AsyncIterable[T],
+) -> Any:
+    i = 0
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield i, item
+            i += 1
+    else:
+        for item in items:
+            yield i, item
+            i += 1
+
+
+# ---------------------------------------------------------------------- sync twin
+
+
+class PayoutClient:
+    """Blocking facade over :class:`AsyncPayoutClient` (same rules, same ledger).
+
+    It runs the async client on a private event loop thread, so it is safe to use
+    from ordinary scripts and from threads; it is not for use inside a running
+    event loop (use the async client there).
+    """
+
+    def __init__(self, ledger: Ledger, providers: Sequence[ProviderSetup], **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="asxh-pay-loop", daemon=True)
+        self._thread.start()
+        self._async = self._call_factory(ledger, providers, kwargs)
+
+    def _call_factory(
+        self, ledger: Ledger, providers: Sequence[ProviderSetup], kwargs: Mapping[str, Any]
+    ) -> AsyncPayoutClient:
+        async def make() -> AsyncPayoutClient:
+            client = AsyncPayoutClient(ledger, providers, **kwargs)
+            await client.open()
+            return client
+
+        return self._run(make())
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def __enter__(self) -> PayoutClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self._run(self._async.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def pay(self, request: PayoutRequest, *, wait: bool = True) -> Payout:
+        return self._run(self._async.pay(request, wait=wait))
+
+    def pay_many(self, requests: Iterable[PayoutRequest], **kwargs: Any) -> BatchSummary:
+        return self._run(self._async.pay_many(requests, **kwargs))
+
+    def status(self, payout_id_or_key: str) -> Payout:
+        return self._run(self._async.status(payout_id_or_key))
+
+    def wait(self, payout_id: str, *, timeout_s: float | None = None) -> Payout:
+        return self._run(self._async.wait(payout_id, timeout_s=timeout_s))
+
+    def resume(self, **kwargs: Any) -> BatchSummary:
+        return self._run(self._async.resume(**kwargs))
+
+    def verify_account(self, request: PayoutRequest) -> InquiryResult:
+        return self._run(self._async.verify_account(request))
+
+    def cancel(self, payout_id: str, *, operator: str, note: str = "") -> Payout:
+        return self._run(self._async.cancel(payout_id, operator=operator, note=note))
+
+    def handle_callback(self, provider: str, request: httpx.Request) -> httpx.Response:
+        return self._run(self._async.handle_callback(provider, request))
+
+    def events(self, payout_id: str) -> list[StatusEvent]:
+        return self._run(self._async.ledger.events(payout_id))

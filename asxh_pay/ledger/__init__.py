@@ -1,0 +1,27 @@
+"""Durable ledgers: the interface and the stores behind it."""
+
+from __future__ import annotations
+
+from asxh_pay.errors import ConfigurationError
+from asxh_pay.ledger.base import ChainReport, Ledger, TransitionResult
+from asxh_pay.ledger.sqlite import SqliteLedger
+
+__all__ = ["ChainReport", "Ledger", "SqliteLedger", "TransitionResult", "open_ledger"]
+
+
+def open_ledger(url: str, *, exclusive: bool = True) -> Ledger:
+    """A ledger for a URL: ``sqlite:///path``, a plain path, or ``postgresql://...``.
+
+    The ledger is returned unopened; use ``async with`` or ``await ledger.open()``.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from asxh_pay.ledger.postgres import PostgresLedger  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise ConfigurationError(
+                "the PostgreSQL ledger needs the 'postgres' extra: pip install 'asxh_pay[postgres]'"
+            ) from exc
+        ledger: Ledger = PostgresLedger(url)
+        return ledger
+    path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
+    return SqliteLedger(path, exclusive=exclusive)

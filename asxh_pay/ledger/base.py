@@ -1,0 +1,222 @@
+"""The durable ledger interface: the source of truth for every payout.
+
+Why this shape: it is narrow and SQL-shaped so that an embedded SQLite store and a
+PostgreSQL store shared by many workers implement the same few operations, each of
+which is one transaction. The engine never holds state that the ledger does not have.
+
+Two rules every store implements:
+
+* ``create_or_get`` is the first line of the exactly-once guarantee: a payout is
+  recorded under its idempotency key (unique) and its entitlement (programme,
+  period, beneficiary: unique among root payouts) *before* anything is sent.
+* ``transition`` reads the current status inside the transaction, asks the state
+  machine, and appends a hash-chained event, so that late or duplicate reports are
+  harmless whichever worker or callback delivers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asxh_pay.models import EventSource, Payout, StatusEvent
+from asxh_pay.status import FailureReason, PayoutStatus
+
+GENESIS = "0" * 64
+
+
+def event_hash(
+    *,
+    payout_id: str,
+    seq: int,
+    at: datetime,
+    from_status: PayoutStatus | None,
+    to_status: PayoutStatus,
+    source: EventSource,
+    reason: FailureReason | None,
+    detail: str | None,
+    provider: str | None,
+    provider_ref: str | None,
+    prev_hash: str,
+) -> str:
+    """Hash of one event, chained to the previous one of the same payout.
+
+    The first event of a payout chains to a genesis value bound to the payout's id,
+    idempotency key and payload hash (see :func:`genesis_hash`), so that editing the
+    payout row itself (amount, destination) also breaks the chain.
+    """
+    body = json.dumps(
+        [
+            payout_id,
+            seq,
+            at.isoformat(),
+            from_status.value if from_status else None,
+            to_status.value,
+            source.value,
+            reason.value if reason else None,
+            detail,
+            provider,
+            provider_ref,
+            prev_hash,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def genesis_hash(payout_id: str, idempotency_key: str, payload_hash: str, request_json: str) -> str:
+    body = f"{GENESIS}|{payout_id}|{idempotency_key}|{payload_hash}|{request_json}"
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class ChainReport:
+    """Result of ``asxh-pay ledger verify``."""
+
+    payouts_checked: int = 0
+    events_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_payout_events(
+    report: ChainReport,
+    pid: str,
+    genesis: str,
+    events: list[StatusEvent],
+    status: str,
+    count: int,
+    last: str,
+) -> None:
+    """Check one payout's chain (every store calls this, so the rule is written once)."""
+    prev = genesis
+    for i, ev in enumerate(events, start=1):
+        report.events_checked += 1
+        if ev.seq != i:
+            report.problems.append(f"{pid}: event {i} missing (found seq {ev.seq})")
+            return
+        if ev.prev_hash != prev:
+            report.problems.append(f"{pid}: event {i} does not chain to its predecessor")
+            return
+        expected = event_hash(
+            payout_id=ev.payout_id,
+            seq=ev.seq,
+            at=ev.at,
+            from_status=ev.from_status,
+            to_status=ev.to_status,
+            source=ev.source,
+            reason=ev.reason,
+            detail=ev.detail,
+            provider=ev.provider,
+            provider_ref=ev.provider_ref,
+            prev_hash=ev.prev_hash,
+        )
+        if expected != ev.hash:
+            report.problems.append(f"{pid}: event {i} was altered (hash mismatch)")
+            return
+        prev = ev.hash
+    if len(events) != count or prev != last:
+        report.problems.append(f"{pid}: history truncated or extended ({len(events)} events, row says {count})")
+    elif events and events[-1].to_status.value != status:
+        report.problems.append(f"{pid}: status {status} is not the last recorded event")
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    payout: Payout
+    changed: bool
+    event: StatusEvent | None = None
+
+
+class Ledger(ABC):
+    """A durable store of payouts and their histories (async, one transaction per call)."""
+
+    url: str
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending schema migrations."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def create_or_get(self, payout: Payout) -> tuple[Payout, bool]:
+        """Record a new payout (status ``created``, first event) or return the existing one.
+
+        Returns ``(payout, created)``. The same key with another payload hash raises
+        :class:`~asxh_pay.errors.IdempotencyConflict`; a second *root* payout for the
+        same (programme, period, beneficiary) under another key raises it too.
+        """
+
+    @abstractmethod
+    async def get(self, payout_id: str) -> Payout | None: ...
+
+    @abstractmethod
+    async def get_by_key(self, idempotency_key: str) -> Payout | None: ...
+
+    @abstractmethod
+    async def get_by_provider_ref(self, provider: str, provider_ref: str) -> Payout | None: ...
+
+    @abstractmethod
+    async def transition(
+        self,
+        payout: Payout,
+        target: PayoutStatus,
+        *,
+        source: EventSource,
+        reason: FailureReason | None = None,
+        detail: str | None = None,
+        provider: str | None = None,
+        provider_ref: str | None = None,
+        count_attempt: bool = False,
+    ) -> TransitionResult:
+        """Move ``payout`` towards ``target`` if the state machine allows it.
+
+        The store re-reads the current status inside its transaction (the caller's
+        snapshot may be stale). Duplicate and stale reports return ``changed=False``.
+        ``count_attempt`` increments the attempt counter in the same transaction: the
+        engine uses it to record a send *before* the request leaves the process.
+        """
+
+    @abstractmethod
+    async def children(self, parent_id: str) -> list[Payout]:
+        """Fallback payouts made for ``parent_id`` (oldest first)."""
+
+    @abstractmethod
+    def iter_payouts(
+        self,
+        *,
+        statuses: Iterable[PayoutStatus] | None = None,
+        run_id: str | None = None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[Payout]:
+        """Every payout matching the filter, in id order, fetched in pages."""
+
+    @abstractmethod
+    async def events(self, payout_id: str) -> list[StatusEvent]: ...
+
+    @abstractmethod
+    async def remember_callback(self, provider: str, callback_id: str) -> bool:
+        """Record a processed callback id; False if it was seen before (a replay)."""
+
+    @abstractmethod
+    async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]: ...
+
+    @abstractmethod
+    async def verify_chain(self) -> ChainReport: ...
+
+    async def __aenter__(self) -> Ledger:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

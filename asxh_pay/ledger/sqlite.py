@@ -1,0 +1,508 @@
+"""The embedded ledger: SQLite in WAL mode with group commit.
+
+Why group commit: write-ahead means a payout must be durable *before* its request
+leaves the process, and one fsync per payout would cap a run at a few hundred
+payouts per second. Here every call executes its statements at once (SQLite has one
+writer, and all calls run on the event loop's thread, so each call is atomic), then
+awaits a commit shared with every other call that wrote in the same loop iteration.
+No caller proceeds before its writes are on disk (``synchronous=FULL``), yet a run
+of 200 concurrent payouts pays for one fsync, not 200.
+
+A ledger object belongs to one event loop; other processes may open the same file
+(the SIGKILL tests do), and SQLite's own locking keeps them consistent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from asxh_pay.errors import IdempotencyConflict, LedgerError
+from asxh_pay.ledger.base import (
+    ChainReport,
+    Ledger,
+    TransitionResult,
+    event_hash,
+    genesis_hash,
+    verify_payout_events,
+)
+from asxh_pay.ledger.migrations import load_migrations
+from asxh_pay.masking import mask_text
+from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
+from asxh_pay.status import FailureReason, PayoutStatus, plan_transition
+
+_PAYOUT_COLS = (
+    "id, idempotency_key, payload_hash, request_json, status, provider, provider_ref, attempts, "
+    "failure_reason, failure_detail, parent_id, lineage_depth, created_at, updated_at"
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqliteLedger(Ledger):
+    """SQLite ledger. ``path`` may be ``":memory:"`` for throwaway tests."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", exclusive: bool = True) -> None:
+        """``exclusive`` takes an OS lock so that only one process pays from this file.
+
+        Why: the embedded store has no leases; two processes paying from one SQLite
+        file could both pick up the same unsent payout. Read-only tools (status,
+        reports, verify) open with ``exclusive=False``. Many workers need PostgreSQL.
+        The OS drops the lock when a process dies, so a restart resumes at once.
+        """
+        self.path = str(path)
+        self._exclusive = exclusive
+        self._lock_fd: int | None = None
+        self.url = f"sqlite:///{self.path}"
+        self._synchronous = synchronous
+        self._conn: sqlite3.Connection | None = None
+        self._commit_waiter: asyncio.Future[None] | None = None
+        # Request objects are immutable; caching them spares re-validating JSON on every read.
+        self._requests: dict[str, PayoutRequest] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        if self._conn is not None:
+            return
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if self._exclusive:
+                self._take_lock()
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        self._conn = conn
+        self._migrate()
+
+    def _migrate(self) -> None:
+        conn = self._db
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+            for mig in load_migrations("sqlite"):
+                if mig.version in done:
+                    continue
+                for statement in _split_sql(mig.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    (mig.version, mig.name, _now().isoformat()),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _take_lock(self) -> None:
+        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise LedgerError(
+                f"ledger {self.path} is in use by another process; one process pays from a SQLite "
+                "ledger at a time (use PostgreSQL for many workers)"
+            ) from None
+        self._lock_fd = fd
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            if self._commit_waiter is not None:
+                self._commit()
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+            self._conn.close()
+            self._conn = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise LedgerError("ledger is not open")
+        return self._conn
+
+    # ------------------------------------------------------------------ group commit
+
+    def _begin(self) -> sqlite3.Connection:
+        conn = self._db
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        return conn
+
+    async def _durable(self) -> None:
+        """Wait until everything written so far is committed to disk."""
+        waiter = self._commit_waiter
+        if waiter is None:
+            loop = asyncio.get_running_loop()
+            waiter = self._commit_waiter = loop.create_future()
+            # call_soon runs after every coroutine already ready in this iteration, so
+            # their writes join this commit.
+            loop.call_soon(self._commit)
+        await asyncio.shield(waiter)
+
+    def _commit(self) -> None:
+        waiter, self._commit_waiter = self._commit_waiter, None
+        try:
+            conn = self._db
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except Exception as exc:  # pragma: no cover - disk full, I/O error
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(LedgerError(f"ledger commit failed: {exc}"))
+            return
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _rollback(self) -> None:
+        """Undo the current group after a failed statement, failing every waiter of it.
+
+        Why fail the others: their writes shared the transaction and are gone too; they
+        must not proceed as if recorded.
+        """
+        conn = self._db
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        waiter, self._commit_waiter = self._commit_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(LedgerError("ledger transaction rolled back; retry"))
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_or_get(self, payout: Payout) -> tuple[Payout, bool]:
+        existing = await self.get_by_key(payout.idempotency_key)
+        if existing is not None:
+            return self._same_or_conflict(existing, payout), False
+        req = payout.request
+        request_json = req.model_dump_json()
+        genesis = genesis_hash(payout.id, payout.idempotency_key, payout.payload_hash, request_json)
+        at = payout.created_at
+        first = event_hash(
+            payout_id=payout.id,
+            seq=1,
+            at=at,
+            from_status=None,
+            to_status=PayoutStatus.CREATED,
+            source=EventSource.SYSTEM,
+            reason=None,
+            detail=None,
+            provider=payout.provider,
+            provider_ref=None,
+            prev_hash=genesis,
+        )
+        conn = self._begin()
+        if payout.parent_id is None:
+            row = conn.execute(
+                "SELECT id, idempotency_key FROM payouts WHERE programme=? AND period=? "
+                "AND beneficiary_cccd=? AND parent_id IS NULL",
+                (req.programme, req.period, req.beneficiary.cccd),
+            ).fetchone()
+            if row is not None:
+                raise IdempotencyConflict(_mask_key(payout.idempotency_key), row[0])
+        try:
+            conn.execute(
+                "INSERT INTO payouts (id, idempotency_key, payload_hash, programme, period, "
+                "beneficiary_cccd, parent_id, lineage_depth, run_id, destination_kind, amount, status, "
+                "provider, provider_ref, attempts, failure_reason, failure_detail, request_json, "
+                "created_at, updated_at, event_count, last_event_hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    payout.id,
+                    payout.idempotency_key,
+                    payout.payload_hash,
+                    req.programme,
+                    req.period,
+                    req.beneficiary.cccd,
+                    payout.parent_id,
+                    payout.lineage_depth,
+                    req.run_id,
+                    req.destination.kind,
+                    req.amount,
+                    PayoutStatus.CREATED.value,
+                    payout.provider,
+                    None,
+                    0,
+                    None,
+                    None,
+                    request_json,
+                    at.isoformat(),
+                    at.isoformat(),
+                    1,
+                    first,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (payout.id, 1, at.isoformat(), None, "created", "system", None, None,
+                 payout.provider, None, genesis, first),
+            )
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise LedgerError(f"could not record payout {payout.id}: {exc}") from exc
+        self._requests[payout.id] = req
+        await self._durable()
+        return payout, True
+
+    def _same_or_conflict(self, existing: Payout, new: Payout) -> Payout:
+        if existing.payload_hash != new.payload_hash:
+            raise IdempotencyConflict(_mask_key(new.idempotency_key), existing.id)
+        return existing
+
+    async def transition(
+        self,
+        payout: Payout,
+        target: PayoutStatus,
+        *,
+        source: EventSource,
+        reason: FailureReason | None = None,
+        detail: str | None = None,
+        provider: str | None = None,
+        provider_ref: str | None = None,
+        count_attempt: bool = False,
+    ) -> TransitionResult:
+        conn = self._begin()
+        row = conn.execute(
+            "SELECT status, event_count, last_event_hash, provider, provider_ref, attempts "
+            "FROM payouts WHERE id=?",
+            (payout.id,),
+        ).fetchone()
+        if row is None:
+            raise LedgerError(f"unknown payout {payout.id}")
+        current = PayoutStatus(row[0])
+        new_provider = provider or row[3]
+        new_ref = provider_ref or row[4]
+        attempts = row[5] + (1 if count_attempt else 0)
+        planned = plan_transition(current, target)
+        if planned is None and not count_attempt:
+            fresh = payout.model_copy(
+                update={"status": current, "provider": row[3], "provider_ref": row[4], "attempts": row[5]}
+            )
+            return TransitionResult(fresh, False)
+        at = _now()
+        detail = mask_text(detail)[:500] if detail else None
+        to_status = planned or current
+        seq = row[1] + 1
+        h = event_hash(
+            payout_id=payout.id,
+            seq=seq,
+            at=at,
+            from_status=current,
+            to_status=to_status,
+            source=source,
+            reason=reason,
+            detail=detail,
+            provider=new_provider,
+            provider_ref=new_ref,
+            prev_hash=row[2],
+        )
+        failed = to_status in (PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED)
+        fr = reason.value if (failed and reason) else None
+        conn.execute(
+            "UPDATE payouts SET status=?, provider=?, provider_ref=?, attempts=?, failure_reason=?, "
+            "failure_detail=?, updated_at=?, event_count=?, last_event_hash=? WHERE id=?",
+            (to_status.value, new_provider, new_ref, attempts, fr, detail if failed else None,
+             at.isoformat(), seq, h, payout.id),
+        )
+        event = StatusEvent(
+            payout_id=payout.id,
+            seq=seq,
+            at=at,
+            from_status=current,
+            to_status=to_status,
+            source=source,
+            reason=reason,
+            detail=detail,
+            provider=new_provider,
+            provider_ref=new_ref,
+            prev_hash=row[2],
+            hash=h,
+        )
+        conn.execute(
+            "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (payout.id, seq, at.isoformat(), current.value, to_status.value, source.value,
+             reason.value if reason else None, detail, new_provider, new_ref, row[2], h),
+        )
+        await self._durable()
+        updated = payout.model_copy(
+            update={
+                "status": to_status,
+                "provider": new_provider,
+                "provider_ref": new_ref,
+                "attempts": attempts,
+                "failure_reason": FailureReason(fr) if fr else None,
+                "failure_detail": detail if failed else None,
+                "updated_at": at,
+            }
+        )
+        return TransitionResult(updated, planned is not None, event)
+
+    async def remember_callback(self, provider: str, callback_id: str) -> bool:
+        conn = self._begin()
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO callbacks VALUES (?, ?, ?)", (provider, callback_id, _now().isoformat())
+        )
+        await self._durable()
+        return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ reads
+
+    def _row_to_payout(self, row: tuple[Any, ...]) -> Payout:
+        pid = row[0]
+        req = self._requests.get(pid)
+        if req is None:
+            req = PayoutRequest.model_validate_json(row[3])
+            self._requests[pid] = req
+        return Payout.model_construct(
+            id=pid,
+            idempotency_key=row[1],
+            payload_hash=row[2],
+            request=req,
+            status=PayoutStatus(row[4]),
+            provider=row[5],
+            provider_ref=row[6],
+            attempts=row[7],
+            failure_reason=FailureReason(row[8]) if row[8] else None,
+            failure_detail=row[9],
+            parent_id=row[10],
+            lineage_depth=row[11],
+            created_at=datetime.fromisoformat(row[12]),
+            updated_at=datetime.fromisoformat(row[13]),
+        )
+
+    def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
+        row = self._db.execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params).fetchone()
+        return self._row_to_payout(row) if row else None
+
+    async def get(self, payout_id: str) -> Payout | None:
+        return self._one("id=?", (payout_id,))
+
+    async def get_by_key(self, idempotency_key: str) -> Payout | None:
+        return self._one("idempotency_key=?", (idempotency_key,))
+
+    async def get_by_provider_ref(self, provider: str, provider_ref: str) -> Payout | None:
+        return self._one("provider=? AND provider_ref=?", (provider, provider_ref))
+
+    async def children(self, parent_id: str) -> list[Payout]:
+        rows = self._db.execute(
+            f"SELECT {_PAYOUT_COLS} FROM payouts WHERE parent_id=? ORDER BY id", (parent_id,)
+        ).fetchall()
+        return [self._row_to_payout(r) for r in rows]
+
+    async def iter_payouts(
+        self,
+        *,
+        statuses: Iterable[PayoutStatus] | None = None,
+        run_id: str | None = None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[Payout]:
+        clauses = ["id > ?"]
+        params: list[Any] = []
+        if statuses is not None:
+            sts = [s.value for s in statuses]
+            clauses.append(f"status IN ({','.join('?' * len(sts))})")
+            params.extend(sts)
+        if run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(run_id)
+        last = ""
+        while True:
+            rows = self._db.execute(
+                f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
+                (last, *params, batch_size),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield self._row_to_payout(row)
+            last = rows[-1][0]
+            await asyncio.sleep(0)
+
+    async def events(self, payout_id: str) -> list[StatusEvent]:
+        rows = self._db.execute(
+            "SELECT payout_id, seq, at, from_status, to_status, source, reason, detail, provider, "
+            "provider_ref, prev_hash, hash FROM events WHERE payout_id=? ORDER BY seq",
+            (payout_id,),
+        ).fetchall()
+        return [_row_to_event(r) for r in rows]
+
+    async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]:
+        if run_id is None:
+            rows = self._db.execute("SELECT status, COUNT(*) FROM payouts GROUP BY status").fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT status, COUNT(*) FROM payouts WHERE run_id=? GROUP BY status", (run_id,)
+            ).fetchall()
+        return {PayoutStatus(s): n for s, n in rows}
+
+    async def verify_chain(self) -> ChainReport:
+        report = ChainReport()
+        conn = self._db
+        payouts = conn.execute(
+            "SELECT id, idempotency_key, payload_hash, request_json, status, event_count, last_event_hash "
+            "FROM payouts ORDER BY id"
+        )
+        for pid, key, phash, rjson, status, count, last in payouts.fetchall():
+            report.payouts_checked += 1
+            prev = genesis_hash(pid, key, phash, rjson)
+            rows = conn.execute(
+                "SELECT payout_id, seq, at, from_status, to_status, source, reason, detail, provider, "
+                "provider_ref, prev_hash, hash FROM events WHERE payout_id=? ORDER BY seq",
+                (pid,),
+            ).fetchall()
+            verify_payout_events(report, pid, prev, [_row_to_event(r) for r in rows], status, count, last)
+        return report
+
+
+
+
+def _row_to_event(r: tuple[Any, ...]) -> StatusEvent:
+    return StatusEvent(
+        payout_id=r[0],
+        seq=r[1],
+        at=datetime.fromisoformat(r[2]),
+        from_status=PayoutStatus(r[3]) if r[3] else None,
+        to_status=PayoutStatus(r[4]),
+        source=EventSource(r[5]),
+        reason=FailureReason(r[6]) if r[6] else None,
+        detail=r[7],
+        provider=r[8],
+        provider_ref=r[9],
+        prev_hash=r[10],
+        hash=r[11],
+    )
+
+
+def _mask_key(key: str) -> str:
+    return key[:6] + "…" if len(key) > 8 else "…"
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements; sqlite3 knows where a trigger body ends."""
+    statements: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise LedgerError(f"incomplete SQL statement in migration: {buf.strip()[:80]}")
+    return statements

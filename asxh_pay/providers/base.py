@@ -1,0 +1,262 @@
+"""The provider adapter contract.
+
+Why adapters are pure translators (as Omnipay's ``getData``/``sendData`` split and
+httpx's ``Auth`` flows): an adapter builds an ``httpx.Request`` and parses an
+``httpx.Response``; it never sends, sleeps, retries or touches the ledger. The core
+owns those, once, for every provider, so a provider module is small (its wire
+format, its signing, its error table) and one implementation serves sync and async
+callers alike.
+
+Outcomes of parsing, by design:
+* a business decline (invalid account, name mismatch, limit) is a normal
+  :class:`ProviderResult` with ``outcome=FAILED`` and a typed reason, not an exception;
+* a response that says "try again" raises :class:`~asxh_pay.errors.RateLimited` or
+  :class:`~asxh_pay.errors.ProviderUnavailable` (nothing was processed);
+* a response that cannot be understood raises
+  :class:`~asxh_pay.errors.ProviderProtocolError`: for a submit the outcome is then
+  unknown and the core resolves it with a status query.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import httpx
+
+from asxh_pay.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ProviderProtocolError,
+    ProviderUnavailable,
+    RateLimited,
+)
+from asxh_pay.identity import NameMatch
+from asxh_pay.masking import scrub
+from asxh_pay.models import Payout
+from asxh_pay.status import FailureReason
+
+MAX_RESPONSE_BYTES = 1 << 20  # a provider answer larger than 1 MiB is refused, not parsed
+
+
+class ProviderOutcome(StrEnum):
+    ACCEPTED = "accepted"  # received, not final yet: poll or await the callback
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"  # paid, then reversed by the bank or wallet
+    NOT_FOUND = "not_found"  # the provider has no record of this idempotency key
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    """What a provider said about one payout, in the library's words."""
+
+    outcome: ProviderOutcome
+    provider_ref: str | None = None
+    reason: FailureReason | None = None
+    code: str | None = None  # the provider's own code, kept for the audit trail
+    message: str | None = None
+    detail: Mapping[str, str] = field(default_factory=dict)  # rail-specific sub-state (postal...)
+
+
+@dataclass(frozen=True)
+class InquiryResult:
+    """Answer to an account/name inquiry before paying."""
+
+    exists: bool
+    holder_name: str | None = None
+    name_match: NameMatch | None = None
+    reason: FailureReason | None = None
+    code: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.exists and (self.name_match is None or self.name_match.is_accepted)
+
+
+@dataclass(frozen=True)
+class CallbackEvent:
+    """A verified callback: which payout it is about, what it says, how to answer it."""
+
+    callback_id: str
+    idempotency_key: str | None
+    provider_ref: str | None
+    result: ProviderResult
+    ack: httpx.Response = field(default_factory=lambda: httpx.Response(200, json={"ok": True}))
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do, declared as data (never detected by probing methods)."""
+
+    destinations: frozenset[str]
+    wallet_providers: frozenset[str] = frozenset()  # for wallet destinations: which wallets
+    inquiry: bool = False
+    batch: bool = False
+    max_batch: int = 1
+    cancel: bool = False
+    callbacks: bool = False
+    dedupes_by_key: bool = True  # the provider returns the original for a repeated key
+    min_amount: int = 1
+    max_amount: int = 500_000_000
+
+
+class ProviderAdapter(ABC):
+    """Base of every provider adapter. Subclasses set ``name`` and ``capabilities``."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.base_url}>"
+
+    # -- signing -------------------------------------------------------------
+
+    def auth(self) -> httpx.Auth | None:
+        """The ``httpx.Auth`` that signs every request (no I/O: serves sync and async)."""
+        return None
+
+    # -- operations ----------------------------------------------------------
+
+    @abstractmethod
+    def build_submit(self, payout: Payout) -> httpx.Request:
+        """The pay request. Must carry ``payout.idempotency_key`` in the provider's own
+        idempotency field and be byte-identical for the same payout on every retry."""
+
+    @abstractmethod
+    def parse_submit(self, payout: Payout, response: httpx.Response) -> ProviderResult: ...
+
+    @abstractmethod
+    def build_status(self, payout: Payout) -> httpx.Request: ...
+
+    @abstractmethod
+    def parse_status(self, payout: Payout, response: httpx.Response) -> ProviderResult: ...
+
+    def build_inquiry(self, payout: Payout) -> httpx.Request:
+        raise ConfigurationError(f"provider {self.name} offers no account/name inquiry")
+
+    def parse_inquiry(self, payout: Payout, response: httpx.Response) -> InquiryResult:
+        raise ConfigurationError(f"provider {self.name} offers no account/name inquiry")
+
+    def build_cancel(self, payout: Payout) -> httpx.Request:
+        raise ConfigurationError(f"provider {self.name} cannot cancel a payout")
+
+    def parse_cancel(self, payout: Payout, response: httpx.Response) -> ProviderResult:
+        raise ConfigurationError(f"provider {self.name} cannot cancel a payout")
+
+    def parse_callback(self, request: httpx.Request) -> CallbackEvent:
+        """Verify (over the raw body bytes) and parse a provider callback.
+
+        Raises :class:`~asxh_pay.errors.WebhookVerificationError` for anything forged,
+        stale, replayed or malformed; nothing may change in that case.
+        """
+        raise ConfigurationError(f"provider {self.name} sends no callbacks")
+
+    # -- helpers for subclasses ----------------------------------------------
+
+    def supports(self, payout: Payout) -> bool:
+        dest = payout.request.destination
+        caps = self.capabilities
+        if dest.kind not in caps.destinations:
+            return False
+        provider = getattr(dest, "provider", None)
+        return not (dest.kind == "wallet" and caps.wallet_providers and provider not in caps.wallet_providers)
+
+
+def raise_for_transport_status(response: httpx.Response, *, provider: str) -> None:
+    """Map HTTP-level statuses that mean "nothing was processed" or "not allowed".
+
+    Why 500 is not here: a 500 may come after the provider committed the payment;
+    adapters treat it as a protocol error, so a submit ends ``unknown`` and is
+    resolved by a status query rather than retried blind.
+    """
+    status = response.status_code
+    if status == 429:
+        raise RateLimited(
+            f"{provider}: rate limited (429)",
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            http_status=429,
+        )
+    if status in (502, 503, 504):
+        raise ProviderUnavailable(f"{provider}: unavailable ({status})", http_status=status)
+    if status in (401, 403):
+        raise AuthenticationError(f"{provider}: authentication refused ({status})", http_status=status)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date); None if absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        from datetime import UTC, datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, min(seconds, 3600.0))
+
+
+def read_json(response: httpx.Response, *, provider: str) -> dict[str, Any]:
+    """The JSON object of a response, or a :class:`ProviderProtocolError` saying why not.
+
+    Bounded: an enormous body is refused without being parsed.
+    """
+    body = response.content
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise ProviderProtocolError(
+            f"{provider}: response of {len(body)} bytes exceeds {MAX_RESPONSE_BYTES}",
+            http_status=response.status_code,
+        )
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProviderProtocolError(
+            f"{provider}: malformed JSON in response ({exc.__class__.__name__})",
+            http_status=response.status_code,
+        ) from None
+    if not isinstance(data, dict):
+        raise ProviderProtocolError(f"{provider}: response is not a JSON object", http_status=response.status_code)
+    return data
+
+
+def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, provider: str) -> Any:
+    """A required field of a provider message, with a specific error when missing or mistyped."""
+    if key not in data:
+        raise ProviderProtocolError(f"{provider}: field {key!r} missing", body=scrub(dict(data)))
+    value = data[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ProviderProtocolError(f"{provider}: field {key!r} has the wrong type", body=scrub(dict(data)))
+    return value
+
+
+class ProviderRegistry:
+    """Named adapter factories, so that third-party providers register themselves once."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, Any] = {}
+
+    def register(self, name: str, factory: Any) -> None:
+        self._factories[name] = factory
+
+    def names(self) -> Sequence[str]:
+        return sorted(self._factories)
+
+    def get(self, name: str) -> Any:
+        try:
+            return self._factories[name]
+        except KeyError:
+            raise ConfigurationError(f"unknown provider {name!r}; known: {', '.join(self.names())}") from None

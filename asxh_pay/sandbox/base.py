@@ -1,0 +1,412 @@
+"""A stateful fake provider to build every provider's sandbox on.
+
+Why stateful and not canned responses: the exactly-once guarantee is only proven if
+the other side keeps its own books. A sandbox keeps a ledger of the payments it
+received, keyed by the idempotency key (as real providers deduplicate), settles them
+after a delay on a clock that tests can advance, sends signed callbacks, and injects
+the faults that make payments hard: timeouts before and after committing, 5xx, 429
+with Retry-After, connection resets, duplicate and reordered callbacks, and later
+reversals. Its books are what the reliability tests compare the library's ledger to.
+
+A concrete sandbox supplies the wire format (``route``/``render_*``); this base
+supplies the books, the clock and the faults. The handler is an async
+``httpx.Request -> httpx.Response`` function: in-process through
+``httpx.MockTransport`` (:meth:`transport`) or over real HTTP on localhost through
+:mod:`asxh_pay.localserver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+
+class SandboxClock:
+    """Wall time by default; a test can freeze it and move it forward."""
+
+    def __init__(self, start: float | None = None, *, frozen: bool = False) -> None:
+        self._offset = 0.0
+        self._frozen_at = (start if start is not None else time.time()) if frozen else None
+
+    def now(self) -> float:
+        if self._frozen_at is not None:
+            return self._frozen_at + self._offset
+        return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        self._offset += seconds
+
+
+@dataclass
+class FaultPlan:
+    """Probabilities (0..1) of each fault per request or callback; seeded, reproducible.
+
+    * ``connect_error``: the request never arrives (safe to resend).
+    * ``timeout_before_commit`` / ``reset_before_commit``: the request arrives, is not
+      processed, and the client sees a timeout / a reset (outcome unknown to it).
+    * ``timeout_after_commit`` / ``reset_after_commit``: processed, answer lost.
+    * ``server_error``: a 502/503/504 before processing; ``rate_limited``: 429.
+    * ``duplicate_callback``, ``reorder_callbacks``: on callback delivery.
+    * ``reversal``: a settled payment is reversed later (``returned``).
+    """
+
+    connect_error: float = 0.0
+    timeout_before_commit: float = 0.0
+    timeout_after_commit: float = 0.0
+    reset_before_commit: float = 0.0
+    reset_after_commit: float = 0.0
+    server_error: float = 0.0
+    rate_limited: float = 0.0
+    retry_after_s: float = 0.01
+    duplicate_callback: float = 0.0
+    reorder_callbacks: float = 0.0
+    reversal: float = 0.0
+    reversal_after_s: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def every_kind(cls, rate: float, *, seed: int = 0) -> FaultPlan:
+        """The same probability for every fault kind (the reliability tests use 0.1)."""
+        return cls(
+            connect_error=rate,
+            timeout_before_commit=rate,
+            timeout_after_commit=rate,
+            reset_before_commit=rate,
+            reset_after_commit=rate,
+            server_error=rate,
+            rate_limited=rate,
+            duplicate_callback=rate,
+            reorder_callbacks=rate,
+            reversal=0.0,
+            seed=seed,
+        )
+
+
+class Fault(StrEnum):
+    CONNECT_ERROR = "connect_error"
+    TIMEOUT_BEFORE = "timeout_before_commit"
+    TIMEOUT_AFTER = "timeout_after_commit"
+    RESET_BEFORE = "reset_before_commit"
+    RESET_AFTER = "reset_after_commit"
+    SERVER_ERROR = "server_error"
+    RATE_LIMITED = "rate_limited"
+
+
+_BEFORE = (Fault.CONNECT_ERROR, Fault.SERVER_ERROR, Fault.RATE_LIMITED, Fault.TIMEOUT_BEFORE, Fault.RESET_BEFORE)
+
+
+class PaymentState(StrEnum):
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class SandboxPayment:
+    """One payment in the sandbox's own books."""
+
+    key: str
+    ref: str
+    amount: int
+    body_hash: str
+    attributes: dict[str, Any]  # wire fields the sandbox needs later (destination, person...)
+    state: PaymentState
+    received_at: float
+    settle_at: float
+    outcome: PaymentState  # what it will settle to
+    reason_code: str | None = None
+    settled_at: float | None = None
+    reverse_at: float | None = None
+    history: list[tuple[float, PaymentState]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A decoded request: which operation, on which key, with which fields."""
+
+    kind: str  # "pay", "status", "inquiry", "cancel", or a subclass's own
+    key: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+CallbackSink = Callable[[httpx.Request], Awaitable[Any]]
+
+
+class SandboxProvider(ABC):
+    """Books, clock and faults of a fake provider; subclasses give the wire format."""
+
+    name: str = "sandbox"
+
+    def __init__(
+        self,
+        *,
+        settle_after_s: float = 0.0,
+        faults: FaultPlan | None = None,
+        clock: SandboxClock | None = None,
+        latency_s: float = 0.0,
+        callback_sink: CallbackSink | None = None,
+    ) -> None:
+        self.settle_after_s = settle_after_s
+        self.faults = faults or FaultPlan()
+        self.clock = clock or SandboxClock()
+        self.latency_s = latency_s
+        self.callback_sink = callback_sink
+        self.payments: dict[str, SandboxPayment] = {}
+        self.by_ref: dict[str, SandboxPayment] = {}
+        self.fault_counts: Counter[str] = Counter()
+        self.request_counts: Counter[str] = Counter()
+        self.callbacks_sent = 0
+        self._rng = random.Random(self.faults.seed)
+        self._seq = 0
+        self._pending_callbacks: list[httpx.Request] = []
+
+    # ------------------------------------------------------------------ wiring
+
+    def transport(self) -> httpx.MockTransport:
+        """In-process transport: plug into ``httpx.AsyncClient(transport=...)``."""
+        return httpx.MockTransport(self.handle)
+
+    # ------------------------------------------------------------------ wire format (subclass)
+
+    @abstractmethod
+    def route(self, request: httpx.Request) -> Operation | httpx.Response:
+        """Decode and authenticate a request; a Response is an immediate error answer."""
+
+    @abstractmethod
+    def render_payment(self, op: Operation, payment: SandboxPayment, *, created: bool) -> httpx.Response: ...
+
+    @abstractmethod
+    def render_not_found(self, op: Operation) -> httpx.Response: ...
+
+    @abstractmethod
+    def render_conflict(self, op: Operation, payment: SandboxPayment) -> httpx.Response: ...
+
+    @abstractmethod
+    def build_callback(self, payment: SandboxPayment, event_id: str) -> httpx.Request: ...
+
+    def render_unavailable(self, status: int) -> httpx.Response:
+        return httpx.Response(status, json={"error": "unavailable"})
+
+    def render_rate_limited(self) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": f"{self.faults.retry_after_s:g}"}, json={"error": "slow down"})
+
+    def handle_other(self, op: Operation) -> httpx.Response:
+        """Operations beyond pay/status/cancel (inquiry, batch...)."""
+        return httpx.Response(404, json={"error": f"unsupported operation {op.kind}"})
+
+    def decide(self, op: Operation) -> tuple[PaymentState, str | None]:
+        """Final outcome of a new payment: subclasses use magic values in test data."""
+        return PaymentState.SUCCEEDED, None
+
+    def validate_pay(self, op: Operation) -> httpx.Response | None:
+        """Reject a pay request outright (bad format, over limit): a Response, or None."""
+        return None
+
+    # ------------------------------------------------------------------ the handler
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        self.settle_due()
+        routed = self.route(request)
+        if isinstance(routed, httpx.Response):
+            return routed
+        op = routed
+        self.request_counts[op.kind] += 1
+        fault = self._draw_fault(request)
+        if fault in _BEFORE:
+            self.fault_counts[fault.value] += 1
+            if fault is Fault.CONNECT_ERROR:
+                raise httpx.ConnectError("sandbox: connection refused", request=request)
+            if fault is Fault.SERVER_ERROR:
+                return self.render_unavailable(self._rng.choice((502, 503, 504)))
+            if fault is Fault.RATE_LIMITED:
+                return self.render_rate_limited()
+            if fault is Fault.TIMEOUT_BEFORE:
+                raise httpx.ReadTimeout("sandbox: timed out before processing", request=request)
+            raise httpx.ReadError("sandbox: connection reset before processing", request=request)
+        response = self.process(op)
+        if fault is Fault.TIMEOUT_AFTER:
+            self.fault_counts[fault.value] += 1
+            raise httpx.ReadTimeout("sandbox: timed out after processing", request=request)
+        if fault is Fault.RESET_AFTER:
+            self.fault_counts[fault.value] += 1
+            raise httpx.ReadError("sandbox: connection reset after processing", request=request)
+        return response
+
+    def process(self, op: Operation) -> httpx.Response:
+        if op.kind == "pay":
+            return self._pay(op)
+        if op.kind == "status":
+            payment = self._find(op)
+            return self.render_payment(op, payment, created=False) if payment else self.render_not_found(op)
+        if op.kind == "cancel":
+            payment = self._find(op)
+            if payment is None:
+                return self.render_not_found(op)
+            if payment.state is PaymentState.PROCESSING:
+                self._set_state(payment, PaymentState.CANCELLED)
+                payment.outcome = PaymentState.CANCELLED
+            return self.render_payment(op, payment, created=False)
+        return self.handle_other(op)
+
+    def _find(self, op: Operation) -> SandboxPayment | None:
+        if op.key and op.key in self.payments:
+            return self.payments[op.key]
+        ref = op.fields.get("ref")
+        return self.by_ref.get(ref) if isinstance(ref, str) else None
+
+    def _pay(self, op: Operation) -> httpx.Response:
+        assert op.key is not None
+        body_hash = _hash_fields(op.fields)
+        existing = self.payments.get(op.key)
+        if existing is not None:
+            if existing.body_hash != body_hash:
+                return self.render_conflict(op, existing)
+            return self.render_payment(op, existing, created=False)
+        rejected = self.validate_pay(op)
+        if rejected is not None:
+            return rejected
+        now = self.clock.now()
+        outcome, code = self.decide(op)
+        self._seq += 1
+        payment = SandboxPayment(
+            key=op.key,
+            ref=f"{self.name[:3].upper()}{self._seq:010d}",
+            amount=int(op.fields.get("amount", 0)),
+            body_hash=body_hash,
+            attributes=dict(op.fields),
+            state=PaymentState.PROCESSING,
+            received_at=now,
+            settle_at=now + self.settle_after_s,
+            outcome=outcome,
+            reason_code=code,
+        )
+        payment.history.append((now, PaymentState.PROCESSING))
+        self.payments[op.key] = payment
+        self.by_ref[payment.ref] = payment
+        if self.settle_after_s <= 0:
+            self._settle(payment)
+        return self.render_payment(op, payment, created=True)
+
+    # ------------------------------------------------------------------ settlement & callbacks
+
+    def settle_due(self) -> int:
+        """Settle every payment whose time has come; queue their callbacks."""
+        now = self.clock.now()
+        n = 0
+        for payment in self.payments.values():
+            if payment.state is PaymentState.PROCESSING and payment.settle_at <= now:
+                self._settle(payment)
+                n += 1
+            elif (
+                payment.state is PaymentState.SUCCEEDED
+                and payment.reverse_at is not None
+                and payment.reverse_at <= now
+            ):
+                self._set_state(payment, PaymentState.RETURNED)
+                payment.reason_code = payment.reason_code or "RETURNED"
+                self._queue_callback(payment)
+                n += 1
+        return n
+
+    def _settle(self, payment: SandboxPayment) -> None:
+        self._set_state(payment, payment.outcome)
+        payment.settled_at = self.clock.now()
+        if payment.outcome is PaymentState.SUCCEEDED and self._chance(self.faults.reversal):
+            payment.reverse_at = payment.settled_at + self.faults.reversal_after_s
+        self._queue_callback(payment)
+
+    def _set_state(self, payment: SandboxPayment, state: PaymentState) -> None:
+        payment.state = state
+        payment.history.append((self.clock.now(), state))
+
+    def _queue_callback(self, payment: SandboxPayment) -> None:
+        if self.callback_sink is None:
+            return
+        self._seq += 1
+        event_id = f"evt_{self._seq:012d}"
+        req = self.build_callback(payment, event_id)
+        self._pending_callbacks.append(req)
+        if self._chance(self.faults.duplicate_callback):
+            self.fault_counts["duplicate_callback"] += 1
+            self._pending_callbacks.append(self.build_callback(payment, event_id))
+
+    async def deliver_callbacks(self) -> int:
+        """Send queued callbacks to the sink (maybe duplicated, maybe out of order)."""
+        if self.callback_sink is None or not self._pending_callbacks:
+            return 0
+        batch, self._pending_callbacks = self._pending_callbacks, []
+        if len(batch) > 1 and self._chance(self.faults.reorder_callbacks):
+            self.fault_counts["reorder_callbacks"] += 1
+            self._rng.shuffle(batch)
+        for req in batch:
+            try:
+                await self.callback_sink(req)
+            except Exception:  # a receiver's error must not stop the provider; it retries later
+                self._pending_callbacks.append(req)
+                continue
+            self.callbacks_sent += 1
+        return len(batch)
+
+    async def run(self, *, interval_s: float = 0.05, stop: asyncio.Event | None = None) -> None:
+        """Background settlement and callback delivery for in-process use."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            self.settle_due()
+            await self.deliver_callbacks()
+            try:
+                await asyncio.wait_for(stop.wait(), interval_s)
+            except TimeoutError:
+                pass
+
+    # ------------------------------------------------------------------ faults
+
+    def _chance(self, p: float) -> bool:
+        return p > 0 and self._rng.random() < p
+
+    def _draw_fault(self, request: httpx.Request) -> Fault | None:
+        f = self.faults
+        table = (
+            (Fault.CONNECT_ERROR, f.connect_error),
+            (Fault.SERVER_ERROR, f.server_error),
+            (Fault.RATE_LIMITED, f.rate_limited),
+            (Fault.TIMEOUT_BEFORE, f.timeout_before_commit),
+            (Fault.RESET_BEFORE, f.reset_before_commit),
+            (Fault.TIMEOUT_AFTER, f.timeout_after_commit),
+            (Fault.RESET_AFTER, f.reset_after_commit),
+        )
+        total = sum(p for _, p in table)
+        if total <= 0:
+            return None
+        draw = self._rng.random()
+        acc = 0.0
+        for fault, p in table:
+            acc += p
+            if draw < acc:
+                return fault
+        return None
+
+    # ------------------------------------------------------------------ books, for tests
+
+    def paid(self) -> dict[str, SandboxPayment]:
+        """Payments that ended with the money at the beneficiary."""
+        return {k: p for k, p in self.payments.items() if p.state is PaymentState.SUCCEEDED}
+
+
+def _hash_fields(fields: dict[str, Any]) -> str:
+    import json
+
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
