@@ -126,7 +126,9 @@ def resolve_bank(text: str) -> Bank:
         try:
             return bank_by_bin(stripped)
         except ValidationError as exc:
-            raise ValidationError("bank BIN is not in the bank table", field="bank", code="bank_unknown") from exc
+            raise ValidationError(
+                "bank BIN is not in the bank table", field="bank", code="bank_unknown"
+            ) from exc
     key = _key(stripped)
     candidates = [key]
     for p in _PREFIXES:

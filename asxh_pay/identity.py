@@ -200,7 +200,9 @@ def normalize_phone(value: str) -> str:
     if compact.startswith("+"):
         compact = compact[1:]
         if not compact.startswith("84"):
-            raise ValidationError("only Vietnamese (+84) numbers are accepted", field="phone", code="phone_format")
+            raise ValidationError(
+                "only Vietnamese (+84) numbers are accepted", field="phone", code="phone_format"
+            )
     if not _ASCII_DIGITS.fullmatch(compact):
         raise ValidationError("phone number must contain digits only", field="phone", code="phone_format")
     if len(compact) == 10 and compact.startswith("0"):
@@ -268,7 +270,9 @@ def normalize_name(value: str) -> str:
             continue
         if ch.isdigit() or unicodedata.category(ch) == "Nd":
             raise ValidationError("name contains digits", field="name", code="name_invalid")
-        raise ValidationError("name contains a character that is not allowed", field="name", code="name_invalid")
+        raise ValidationError(
+            "name contains a character that is not allowed", field="name", code="name_invalid"
+        )
     return text
 
 

@@ -71,7 +71,9 @@ def _parse_text(value: str, field: str) -> int:
                 field=field,
                 code="amount_fractional",
             )
-        raise ValidationError("amount is not a readable whole number of VND", field=field, code="amount_format")
+        raise ValidationError(
+            "amount is not a readable whole number of VND", field=field, code="amount_format"
+        )
     return -amount if negative else amount
 
 
@@ -109,7 +111,9 @@ def parse_vnd(value: object, *, ceiling: int = MAX_PAYOUT_VND_DEFAULT, field: st
             raise ValidationError("amount has a decimal part", field=field, code="amount_fractional")
         if value.adjusted() > 30:
             raise ValidationError(
-                f"amount is over the ceiling of {format_vnd(ceiling)}", field=field, code="amount_over_ceiling"
+                f"amount is over the ceiling of {format_vnd(ceiling)}",
+                field=field,
+                code="amount_over_ceiling",
             )
         return _check_range(int(value), ceiling, field)
     if isinstance(value, str):
