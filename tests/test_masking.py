@@ -6,6 +6,7 @@ import io
 import logging
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -71,7 +72,7 @@ def test_mask_text_leaves_no_long_digit_run_in_digit_soup(parts: list[str]) -> N
 
 
 def test_scrub_payload() -> None:
-    payload = {
+    payload: dict[str, Any] = {
         "partnerCode": "MOMO123",
         "amount": 1500000,
         "accessKey": "F8BBA842ECF85",
