@@ -1,0 +1,196 @@
+"""The ``asxh-pay`` command.
+
+Why argparse and one module: an official runs this from a terminal with no Python
+knowledge, so each subcommand has plain help, clear errors and stable exit codes:
+
+* 0 done; 1 done but something needs a person (failures, breaks, held payouts);
+* 2 bad usage or bad input; 3 the ledger or configuration refused; 4 interrupted.
+
+Subcommands register themselves through ``COMMANDS`` so features stay in their own
+modules; this file only wires them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from asxh_pay import __version__
+from asxh_pay.errors import AsxhPayError, ConfigurationError, LedgerError, ValidationError
+
+EXIT_OK = 0
+EXIT_ATTENTION = 1
+EXIT_USAGE = 2
+EXIT_REFUSED = 3
+EXIT_INTERRUPTED = 4
+
+DEFAULT_LEDGER = "sqlite:///asxh-pay-data/ledger.db"
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    """Print ``text`` for a person, or ``data`` as JSON with ``--json``."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    else:
+        print(text)
+
+
+# ---------------------------------------------------------------------- ledger verify
+
+
+def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("ledger", help="inspect the durable ledger")
+    lsub = p.add_subparsers(dest="ledger_command", required=True)
+    v = lsub.add_parser(
+        "verify",
+        help="check that no status event was edited or removed (hash chains)",
+        description="Recompute every payout's hash-chained history and report any break.",
+    )
+    v.add_argument("--ledger", default=DEFAULT_LEDGER, help="ledger URL (default: %(default)s)")
+    v.add_argument("--json", action="store_true", help="machine-readable output")
+    v.set_defaults(func=_cmd_ledger_verify)
+
+
+def _cmd_ledger_verify(args: argparse.Namespace) -> int:
+    from asxh_pay.ledger import open_ledger
+
+    async def run() -> Any:
+        async with open_ledger(args.ledger, exclusive=False) as ledger:
+            return await ledger.verify_chain()
+
+    report = asyncio.run(run())
+    text = (
+        f"ledger {'OK' if report.ok else 'BROKEN'}: {report.payouts_checked} payouts, "
+        f"{report.events_checked} events checked"
+    )
+    if report.problems:
+        text += "\n" + "\n".join(f"  - {p}" for p in report.problems[:50])
+    emit(args, {"ok": report.ok, "payouts": report.payouts_checked, "events": report.events_checked,
+                "problems": report.problems}, text)
+    return EXIT_OK if report.ok else EXIT_ATTENTION
+
+
+# ---------------------------------------------------------------------- sandbox serve
+
+SANDBOXES: dict[str, Callable[[], Any]] = {}
+
+
+def _generic_sandbox() -> Any:
+    from asxh_pay.sandbox.generic import GenericSandbox
+
+    return GenericSandbox(settle_after_s=1.0)
+
+
+SANDBOXES["generic"] = _generic_sandbox
+
+
+def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("sandbox", help="run a provider sandbox")
+    ssub = p.add_subparsers(dest="sandbox_command", required=True)
+    s = ssub.add_parser(
+        "serve",
+        help="serve a provider sandbox over HTTP on localhost",
+        description="Serve a stateful fake provider on 127.0.0.1 until Ctrl-C.",
+    )
+    s.add_argument("provider", choices=sorted(SANDBOXES), help="which provider's sandbox")
+    s.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (default: %(default)s)")
+    s.set_defaults(func=_cmd_sandbox_serve)
+
+
+def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    from asxh_pay.localserver import serve
+
+    sandbox = SANDBOXES[args.provider]()
+    server = serve(sandbox.handle, port=args.port)
+    print(f"{args.provider} sandbox listening on {server.url} (Ctrl-C to stop)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- demo
+
+
+def _register_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("demo", help="pay a demonstration batch through the sandbox")
+    p.add_argument("-n", type=int, default=2000, help="number of beneficiaries (default: %(default)s)")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from asxh_pay.demo import main as demo_main
+
+    return demo_main(args.n)
+
+
+# ---------------------------------------------------------------------- wiring
+
+COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox]
+
+
+def _register_optional() -> None:
+    """Feature modules add their subcommands here (payroll, database, workers...)."""
+    try:
+        from asxh_pay.payroll.commands import register as payroll_register
+    except ImportError:
+        payroll_register = None
+    if payroll_register is not None and payroll_register not in COMMANDS:
+        COMMANDS.append(payroll_register)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="asxh-pay",
+        description=(
+            "Pay social benefits (ASXH) without cash: prepare, approve and run the monthly payroll, "
+            "reconcile with providers, and report per commune and district."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"asxh-pay {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _register_optional()
+    for register in COMMANDS:
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        code: int = args.func(args)
+        return code
+    except KeyboardInterrupt:
+        print("interrupted: the ledger is consistent; run again with --resume to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ConfigurationError, LedgerError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except AsxhPayError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ATTENTION
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
