@@ -73,8 +73,16 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     )
     if report.problems:
         text += "\n" + "\n".join(f"  - {p}" for p in report.problems[:50])
-    emit(args, {"ok": report.ok, "payouts": report.payouts_checked, "events": report.events_checked,
-                "problems": report.problems}, text)
+    emit(
+        args,
+        {
+            "ok": report.ok,
+            "payouts": report.payouts_checked,
+            "events": report.events_checked,
+            "problems": report.problems,
+        },
+        text,
+    )
     return EXIT_OK if report.ok else EXIT_ATTENTION
 
 
@@ -143,7 +151,9 @@ COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox]
 def _register_optional() -> None:
     """Feature modules add their subcommands here (payroll, database, workers...)."""
     try:
-        from asxh_pay.payroll.commands import register as payroll_register
+        from asxh_pay.payroll.commands import (  # type: ignore[import-not-found,unused-ignore]
+            register as payroll_register,
+        )
     except ImportError:
         payroll_register = None
     if payroll_register is not None and payroll_register not in COMMANDS:
@@ -159,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"asxh-pay {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _register_optional()
     for register in COMMANDS:

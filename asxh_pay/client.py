@@ -183,11 +183,15 @@ class AsyncPayoutClient:
                 base_url=setup.adapter.base_url,
                 transport=setup.transport,
                 timeout=httpx.Timeout(setup.timeout_s),
-                limits=httpx.Limits(max_connections=setup.concurrency, max_keepalive_connections=setup.concurrency),
+                limits=httpx.Limits(
+                    max_connections=setup.concurrency, max_keepalive_connections=setup.concurrency
+                ),
                 follow_redirects=False,
                 trust_env=False,
             )
-            self._rt[name] = _Runtime(setup, http, asyncio.Semaphore(setup.concurrency), RateLimiter(setup.rate_per_s))
+            self._rt[name] = _Runtime(
+                setup, http, asyncio.Semaphore(setup.concurrency), RateLimiter(setup.rate_per_s)
+            )
 
     async def close(self) -> None:
         for rt in self._rt.values():
@@ -298,7 +302,12 @@ class AsyncPayoutClient:
         pending = [
             p
             async for p in self.ledger.iter_payouts(
-                statuses=[PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING],
+                statuses=[
+                    PayoutStatus.CREATED,
+                    PayoutStatus.SUBMITTED,
+                    PayoutStatus.UNKNOWN,
+                    PayoutStatus.PROCESSING,
+                ],
                 run_id=run_id,
             )
         ]
@@ -330,7 +339,10 @@ class AsyncPayoutClient:
         if not adapter.capabilities.inquiry:
             raise ConfigurationError(f"provider {adapter.name} offers no account/name inquiry")
         return await self._send_with_retry(
-            rt, lambda: adapter.build_inquiry(payout), lambda r: adapter.parse_inquiry(payout, r), status_query=True
+            rt,
+            lambda: adapter.build_inquiry(payout),
+            lambda r: adapter.parse_inquiry(payout, r),
+            status_query=True,
         )
 
     async def cancel(self, payout_id: str, *, operator: str, note: str = "") -> Payout:
@@ -445,7 +457,12 @@ class AsyncPayoutClient:
                 updated_at=now,
             )
             child, _ = await self.ledger.create_or_get(child)
-            log.info("payout %s failed (%s): falling back to cash as %s", payout.id, payout.failure_reason, child.id)
+            log.info(
+                "payout %s failed (%s): falling back to cash as %s",
+                payout.id,
+                payout.failure_reason,
+                child.id,
+            )
         return await self._single_flight(child, wait=wait)
 
     async def _submit(self, payout: Payout) -> Payout:
@@ -482,7 +499,11 @@ class AsyncPayoutClient:
             nonlocal current
             # Write-ahead: the attempt is durable before the request leaves.
             res = await self.ledger.transition(
-                current, PayoutStatus.SUBMITTED, source=EventSource.SYSTEM, provider=adapter.name, count_attempt=True
+                current,
+                PayoutStatus.SUBMITTED,
+                source=EventSource.SYSTEM,
+                provider=adapter.name,
+                count_attempt=True,
             )
             current = res.payout
 
@@ -572,7 +593,9 @@ class AsyncPayoutClient:
         target = _OUTCOME_STATUS[result.outcome]
         reason = result.reason
         if target in (PayoutStatus.FAILED, PayoutStatus.RETURNED) and reason is None:
-            reason = FailureReason.RETURNED_BY_BANK if target is PayoutStatus.RETURNED else FailureReason.UNKNOWN
+            reason = (
+                FailureReason.RETURNED_BY_BANK if target is PayoutStatus.RETURNED else FailureReason.UNKNOWN
+            )
         detail = result.message or (f"code {result.code}" if result.code else None)
         res = await self.ledger.transition(
             payout,

@@ -49,7 +49,9 @@ async def run_demo(n: int = 2000, data_dir: Path = Path("asxh-pay-data")) -> Bat
     bank_sandbox = GenericSandbox(faults=FaultPlan.every_kind(0.05, seed=1))
     cash_sandbox = GenericSandbox()
     bank = ProviderSetup(
-        GenericProvider(name="bank"), transport=bank_sandbox.transport(), concurrency=64,
+        GenericProvider(name="bank"),
+        transport=bank_sandbox.transport(),
+        concurrency=64,
         retry_budget=RetryBudget(ratio=1.0, min_per_s=200),
     )
     cash = ProviderSetup(GenericProvider(name="cash"), transport=cash_sandbox.transport(), concurrency=16)
@@ -57,7 +59,10 @@ async def run_demo(n: int = 2000, data_dir: Path = Path("asxh-pay-data")) -> Bat
     data_dir.mkdir(parents=True, exist_ok=True)
     ledger = SqliteLedger(data_dir / "demo-ledger.db")
     async with AsyncPayoutClient(
-        ledger, [bank, cash], router=router, poll=PollPolicy(initial_s=0.0),
+        ledger,
+        [bank, cash],
+        router=router,
+        poll=PollPolicy(initial_s=0.0),
         retry=RetryPolicy(base_delay_s=0.005, max_delay_s=0.05, max_attempts=20),
     ) as client:
         return await client.pay_many(synthetic_requests(n), concurrency=64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -114,13 +114,13 @@ class Programme:
 
 # --------------------------------------------------------------------------- masking base
 
-_MASKERS = {
+_MASKERS: dict[str, Callable[[str], str]] = {
     "cccd": masking.mask_cccd,
     "full_name": masking.mask_name,
     "account_name": masking.mask_name,
     "phone": masking.mask_phone,
     "account_number": masking.mask_account,
-    "address": lambda v: "***",
+    "address": lambda _value: "***",
 }
 
 
@@ -186,9 +186,7 @@ class Recipient(_Model):
                     code="recipient_self_with_identity",
                 )
             return self
-        missing = [
-            n for n in ("cccd", "full_name", "authorisation_ref") if getattr(self, n) in (None, "")
-        ]
+        missing = [n for n in ("cccd", "full_name", "authorisation_ref") if getattr(self, n) in (None, "")]
         if missing:
             raise ValidationError(
                 f"an {self.kind.value} recipient needs {', '.join(missing)}",

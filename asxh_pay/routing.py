@@ -40,9 +40,7 @@ class Router:
     fallback_provider: str | None = None
     fallback_destination: FallbackDestination = default_cash_destination
     max_fallbacks: int = 1
-    fallback_statuses: Sequence[PayoutStatus] = field(
-        default=(PayoutStatus.FAILED, PayoutStatus.RETURNED)
-    )
+    fallback_statuses: Sequence[PayoutStatus] = field(default=(PayoutStatus.FAILED, PayoutStatus.RETURNED))
 
     def provider_for(self, payout: Payout) -> str:
         dest = payout.request.destination

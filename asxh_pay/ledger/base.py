@@ -124,7 +124,9 @@ def verify_payout_events(
             return
         prev = ev.hash
     if len(events) != count or prev != last:
-        report.problems.append(f"{pid}: history truncated or extended ({len(events)} events, row says {count})")
+        report.problems.append(
+            f"{pid}: history truncated or extended ({len(events)} events, row says {count})"
+        )
     elif events and events[-1].to_status.value != status:
         report.problems.append(f"{pid}: status {status} is not the last recorded event")
 

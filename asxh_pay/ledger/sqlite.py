@@ -249,8 +249,20 @@ class SqliteLedger(Ledger):
             )
             conn.execute(
                 "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (payout.id, 1, at.isoformat(), None, "created", "system", None, None,
-                 payout.provider, None, genesis, first),
+                (
+                    payout.id,
+                    1,
+                    at.isoformat(),
+                    None,
+                    "created",
+                    "system",
+                    None,
+                    None,
+                    payout.provider,
+                    None,
+                    genesis,
+                    first,
+                ),
             )
         except sqlite3.Error as exc:
             self._rollback()
@@ -316,8 +328,18 @@ class SqliteLedger(Ledger):
         conn.execute(
             "UPDATE payouts SET status=?, provider=?, provider_ref=?, attempts=?, failure_reason=?, "
             "failure_detail=?, updated_at=?, event_count=?, last_event_hash=? WHERE id=?",
-            (to_status.value, new_provider, new_ref, attempts, fr, detail if failed else None,
-             at.isoformat(), seq, h, payout.id),
+            (
+                to_status.value,
+                new_provider,
+                new_ref,
+                attempts,
+                fr,
+                detail if failed else None,
+                at.isoformat(),
+                seq,
+                h,
+                payout.id,
+            ),
         )
         event = StatusEvent(
             payout_id=payout.id,
@@ -335,8 +357,20 @@ class SqliteLedger(Ledger):
         )
         conn.execute(
             "INSERT INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (payout.id, seq, at.isoformat(), current.value, to_status.value, source.value,
-             reason.value if reason else None, detail, new_provider, new_ref, row[2], h),
+            (
+                payout.id,
+                seq,
+                at.isoformat(),
+                current.value,
+                to_status.value,
+                source.value,
+                reason.value if reason else None,
+                detail,
+                new_provider,
+                new_ref,
+                row[2],
+                h,
+            ),
         )
         await self._durable()
         updated = payout.model_copy(
@@ -467,8 +501,6 @@ class SqliteLedger(Ledger):
             ).fetchall()
             verify_payout_events(report, pid, prev, [_row_to_event(r) for r in rows], status, count, last)
         return report
-
-
 
 
 def _row_to_event(r: tuple[Any, ...]) -> StatusEvent:

@@ -199,8 +199,8 @@ def parse_retry_after(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        from email.utils import parsedate_to_datetime
         from datetime import UTC, datetime
+        from email.utils import parsedate_to_datetime
 
         try:
             when = parsedate_to_datetime(value)
@@ -229,7 +229,9 @@ def read_json(response: httpx.Response, *, provider: str) -> dict[str, Any]:
             http_status=response.status_code,
         ) from None
     if not isinstance(data, dict):
-        raise ProviderProtocolError(f"{provider}: response is not a JSON object", http_status=response.status_code)
+        raise ProviderProtocolError(
+            f"{provider}: response is not a JSON object", http_status=response.status_code
+        )
     return data
 
 
@@ -238,7 +240,7 @@ def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *,
     if key not in data:
         raise ProviderProtocolError(f"{provider}: field {key!r} missing", body=scrub(dict(data)))
     value = data[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ProviderProtocolError(f"{provider}: field {key!r} has the wrong type", body=scrub(dict(data)))
     return value
 

@@ -26,7 +26,12 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from asxh_pay.errors import ProviderProtocolError, ProviderUnavailable, SignatureError, WebhookVerificationError
+from asxh_pay.errors import (
+    ProviderProtocolError,
+    ProviderUnavailable,
+    SignatureError,
+    WebhookVerificationError,
+)
 from asxh_pay.identity import match_names
 from asxh_pay.models import Payout
 from asxh_pay.providers.base import (
@@ -78,7 +83,11 @@ def payout_body(payout: Payout) -> dict[str, Any]:
         "destination": req.destination.model_dump(mode="json", exclude_none=True),
         "recipient": {"name": req.recipient_name, "id": req.recipient_cccd},
         "purpose": f"{req.programme} {req.period}",
-        "metadata": {"programme": req.programme, "period": req.period, "beneficiary_id": req.beneficiary.cccd},
+        "metadata": {
+            "programme": req.programme,
+            "period": req.period,
+            "beneficiary_id": req.beneficiary.cccd,
+        },
     }
 
 
@@ -110,7 +119,9 @@ class GenericProvider(ProviderAdapter):
         if name:
             self.name = name  # type: ignore[misc]
         self._key = HmacKey(secret if isinstance(secret, SecretStr) else SecretStr(secret))
-        self._auth = SignatureAuth(self._key, header="X-Signature", encoding="hex", timestamp_header="X-Timestamp")
+        self._auth = SignatureAuth(
+            self._key, header="X-Signature", encoding="hex", timestamp_header="X-Timestamp"
+        )
         self._callbacks = CallbackVerifier(
             self._key, tolerance_s=callback_tolerance_s, replay_guard=ReplayGuard(), signed_prefix=True
         )
@@ -133,7 +144,9 @@ class GenericProvider(ProviderAdapter):
 
     def build_cancel(self, payout: Payout) -> httpx.Request:
         return httpx.Request(
-            "POST", f"{self.base_url}/v1/payouts/{payout.idempotency_key}/cancel", content=b"{}",
+            "POST",
+            f"{self.base_url}/v1/payouts/{payout.idempotency_key}/cancel",
+            content=b"{}",
             headers={"Content-Type": "application/json"},
         )
 
@@ -144,7 +157,9 @@ class GenericProvider(ProviderAdapter):
             "name": req.recipient_name,
         }
         return httpx.Request(
-            "POST", f"{self.base_url}/v1/inquiries", content=encode(body),
+            "POST",
+            f"{self.base_url}/v1/inquiries",
+            content=encode(body),
             headers={"Content-Type": "application/json"},
         )
 
@@ -183,18 +198,25 @@ class GenericProvider(ProviderAdapter):
             return self._result(data)
         code = data.get("error_code") or data.get("error")
         if code in RETRYABLE_CODES:
-            raise ProviderUnavailable(f"{self.name}: {code}", http_status=response.status_code, provider_code=code)
+            raise ProviderUnavailable(
+                f"{self.name}: {code}", http_status=response.status_code, provider_code=code
+            )
         if response.status_code == 422 and isinstance(code, str):
             return ProviderResult(
-                ProviderOutcome.FAILED, reason=REASONS.get(code, FailureReason.REJECTED_BY_PROVIDER), code=code,
+                ProviderOutcome.FAILED,
+                reason=REASONS.get(code, FailureReason.REJECTED_BY_PROVIDER),
+                code=code,
                 message=str(data.get("message", ""))[:200] or None,
             )
         if response.status_code == 409:
             raise ProviderProtocolError(
-                f"{self.name}: idempotency conflict at the provider", http_status=409, provider_code="CONFLICT"
+                f"{self.name}: idempotency conflict at the provider",
+                http_status=409,
+                provider_code="CONFLICT",
             )
         raise ProviderProtocolError(
-            f"{self.name}: unexpected answer {response.status_code}", http_status=response.status_code,
+            f"{self.name}: unexpected answer {response.status_code}",
+            http_status=response.status_code,
             provider_code=str(code) if code else None,
         )
 
@@ -204,7 +226,8 @@ class GenericProvider(ProviderAdapter):
             return ProviderResult(ProviderOutcome.NOT_FOUND)
         if response.status_code != 200:
             raise ProviderProtocolError(
-                f"{self.name}: unexpected status answer {response.status_code}", http_status=response.status_code
+                f"{self.name}: unexpected status answer {response.status_code}",
+                http_status=response.status_code,
             )
         if data.get("reference") != payout.idempotency_key:
             raise ProviderProtocolError(f"{self.name}: status answer is about another payout")
@@ -222,7 +245,9 @@ class GenericProvider(ProviderAdapter):
             return InquiryResult(False, reason=FailureReason.INVALID_ACCOUNT, code=data.get("reason_code"))
         if not isinstance(holder, str):
             raise ProviderProtocolError(f"{self.name}: inquiry answer has no holder name")
-        return InquiryResult(True, holder_name=holder, name_match=match_names(payout.request.recipient_name, holder))
+        return InquiryResult(
+            True, holder_name=holder, name_match=match_names(payout.request.recipient_name, holder)
+        )
 
     def parse_callback(self, request: httpx.Request) -> CallbackEvent:
         body = request.content
@@ -231,8 +256,12 @@ class GenericProvider(ProviderAdapter):
             ts_raw = request.headers.get("X-Timestamp")
             timestamp = float(ts_raw) if ts_raw else None
         except ValueError:
-            raise WebhookVerificationError("malformed signature or timestamp header", code="invalid") from None
-        self._callbacks.verify(body, signature, timestamp=timestamp, callback_id=request.headers.get("X-Event-Id"))
+            raise WebhookVerificationError(
+                "malformed signature or timestamp header", code="invalid"
+            ) from None
+        self._callbacks.verify(
+            body, signature, timestamp=timestamp, callback_id=request.headers.get("X-Event-Id")
+        )
         try:
             data = json.loads(body)
             payout_data = data["payout"]
@@ -241,7 +270,9 @@ class GenericProvider(ProviderAdapter):
                 raise TypeError
             result = self._result(payout_data)
         except (ValueError, KeyError, TypeError, ProviderProtocolError) as exc:
-            raise WebhookVerificationError(f"malformed callback body ({type(exc).__name__})", code="malformed") from None
+            raise WebhookVerificationError(
+                f"malformed callback body ({type(exc).__name__})", code="malformed"
+            ) from None
         if event_id != request.headers.get("X-Event-Id"):
             raise WebhookVerificationError("callback id in body and header differ", code="invalid")
         return CallbackEvent(

@@ -18,6 +18,7 @@ supplies the books, the clock and the faults. The handler is an async
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import heapq
 import random
@@ -103,7 +104,13 @@ class Fault(StrEnum):
     RATE_LIMITED = "rate_limited"
 
 
-_BEFORE = (Fault.CONNECT_ERROR, Fault.SERVER_ERROR, Fault.RATE_LIMITED, Fault.TIMEOUT_BEFORE, Fault.RESET_BEFORE)
+_BEFORE = (
+    Fault.CONNECT_ERROR,
+    Fault.SERVER_ERROR,
+    Fault.RATE_LIMITED,
+    Fault.TIMEOUT_BEFORE,
+    Fault.RESET_BEFORE,
+)
 
 
 class PaymentState(StrEnum):
@@ -202,7 +209,9 @@ class SandboxProvider(ABC):
         return httpx.Response(status, json={"error": "unavailable"})
 
     def render_rate_limited(self) -> httpx.Response:
-        return httpx.Response(429, headers={"Retry-After": f"{self.faults.retry_after_s:g}"}, json={"error": "slow down"})
+        return httpx.Response(
+            429, headers={"Retry-After": f"{self.faults.retry_after_s:g}"}, json={"error": "slow down"}
+        )
 
     def handle_other(self, op: Operation) -> httpx.Response:
         """Operations beyond pay/status/cancel (inquiry, batch...)."""
@@ -375,10 +384,8 @@ class SandboxProvider(ABC):
         while not stop.is_set():
             self.settle_due()
             await self.deliver_callbacks()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval_s)
-            except TimeoutError:
-                pass
 
     # ------------------------------------------------------------------ faults
 

@@ -69,7 +69,9 @@ class GenericSandbox(SandboxProvider):
         ts = str(int(time.time()))
         sig = self._key.sign(timestamped_message(ts, raw)).hex()
         return httpx.Response(
-            status, content=raw, headers={"Content-Type": "application/json", "X-Timestamp": ts, "X-Signature": sig}
+            status,
+            content=raw,
+            headers={"Content-Type": "application/json", "X-Timestamp": ts, "X-Signature": sig},
         )
 
     def _authentic(self, request: httpx.Request) -> bool:
@@ -114,7 +116,9 @@ class GenericSandbox(SandboxProvider):
     def validate_pay(self, op: Operation) -> httpx.Response | None:
         amount = op.fields.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-            return self._signed(422, {"error": "INVALID_REQUEST", "message": "amount must be a positive integer"})
+            return self._signed(
+                422, {"error": "INVALID_REQUEST", "message": "amount must be a positive integer"}
+            )
         if amount > self.max_amount:
             return self._signed(422, {"error": "LIMIT_EXCEEDED", "message": "over the per-payout limit"})
         if op.fields.get("currency") != "VND":
