@@ -228,7 +228,9 @@ class AsyncPayoutClient:
         channel): the original payout is returned and driven on, never paid twice.
         With ``wait=False`` it returns once the provider has accepted the payout.
         """
-        payout, _ = await self.ledger.create_or_get(self.new_payout(request))
+        # Not awaited to disk here: the first attempt is recorded durably before any
+        # request leaves, and that commit covers this one (see Ledger.create_or_get).
+        payout, _ = await self.ledger.create_or_get(self.new_payout(request), durable=False)
         return await self._single_flight(payout, wait=wait)
 
     async def pay_many(
@@ -647,26 +649,36 @@ class AsyncPayoutClient:
         deadline = time.monotonic() + policy.deadline_s
         budget = rt.setup.retry_budget
 
+        async def attempt_once() -> R:
+            if before_send is not None:
+                await before_send()
+            response = await self._send_once(rt, build())
+            raise_for_transport_status(response, provider=rt.setup.name)
+            return parse(response)
+
         def retryable(exc: BaseException) -> bool:
-            return is_safe_to_retry(exc) or (
-                status_query and isinstance(exc, OutcomeUnknown | ProviderProtocolError)
-            )
+            return is_safe_to_retry(exc) or (status_query and isinstance(exc, OutcomeUnknown | ProviderProtocolError))
+
+        # Fast path: most sends succeed first time, and building a tenacity loop for each
+        # would cost more than the send itself at zero latency.
+        try:
+            return await attempt_once()
+        except Exception as exc:
+            if not retryable(exc) or policy.max_attempts <= 1:
+                raise
+            first_error = exc
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(retryable),
             wait=FullJitterWait(policy),
-            stop=stop_after_attempt(policy.max_attempts) | stop_after_delay(policy.deadline_s),
+            stop=stop_after_attempt(policy.max_attempts - 1) | stop_after_delay(policy.deadline_s),
             reraise=True,
         )
+        await asyncio.sleep(FullJitterWait(policy).first_delay(first_error))
         async for attempt in retrying:
             with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    await budget.acquire(deadline)
-                if before_send is not None:
-                    await before_send()
-                response = await self._send_once(rt, build())
-                raise_for_transport_status(response, provider=rt.setup.name)
-                return parse(response)
+                await budget.acquire(deadline)
+                return await attempt_once()
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send_once(self, rt: _Runtime, request: httpx.Request) -> httpx.Response:

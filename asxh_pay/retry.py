@@ -55,9 +55,17 @@ class FullJitterWait:
         self.policy = policy
 
     def __call__(self, state: RetryCallState) -> float:
-        delay = backoff_delay(self.policy, state.attempt_number)
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
+        # attempt_number counts attempts inside tenacity, which starts after the first send.
+        return self._delay(state.attempt_number + 1, exc)
+
+    def first_delay(self, exc: BaseException | None) -> float:
+        """Delay after the first, untracked attempt (the engine's fast path)."""
+        return self._delay(1, exc)
+
+    def _delay(self, attempt: int, exc: BaseException | None) -> float:
+        delay = backoff_delay(self.policy, attempt)
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             delay = max(delay, min(exc.retry_after, self.policy.max_retry_after_s))
         return delay

@@ -15,6 +15,7 @@ A ledger object belongs to one event loop; other processes may open the same fil
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -64,9 +65,10 @@ class SqliteLedger(Ledger):
         self.url = f"sqlite:///{self.path}"
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
-        self._commit_waiter: asyncio.Future[None] | None = None
-        # Request objects are immutable; caching them spares re-validating JSON on every read.
-        self._requests: dict[str, PayoutRequest] = {}
+        self._waiters: list[asyncio.Future[None]] = []
+        # Row state of payouts this process is driving. Valid only with the exclusive
+        # lock (no other writer): it spares a SELECT per transition.
+        self._state: dict[str, list[Any]] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -122,7 +124,7 @@ class SqliteLedger(Ledger):
 
     async def close(self) -> None:
         if self._conn is not None:
-            if self._commit_waiter is not None:
+            if self._waiters:
                 self._commit()
             if self._conn.in_transaction:
                 self._conn.execute("COMMIT")
@@ -147,45 +149,42 @@ class SqliteLedger(Ledger):
         return conn
 
     async def _durable(self) -> None:
-        """Wait until everything written so far is committed to disk."""
-        waiter = self._commit_waiter
-        if waiter is None:
-            loop = asyncio.get_running_loop()
-            waiter = self._commit_waiter = loop.create_future()
-            # call_soon runs after every coroutine already ready in this iteration, so
-            # their writes join this commit.
+        """Wait until everything written so far is committed to disk.
+
+        Each caller waits on its own future (so cancelling one caller never cancels
+        another's wait); one commit, scheduled with ``call_soon`` after every coroutine
+        already ready in this loop iteration, resolves them all.
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        if not self._waiters:
             loop.call_soon(self._commit)
-        await asyncio.shield(waiter)
+        self._waiters.append(fut)
+        await fut
 
     def _commit(self) -> None:
-        waiter, self._commit_waiter = self._commit_waiter, None
+        waiters, self._waiters = self._waiters, []
+        error: Exception | None = None
         try:
             conn = self._db
             if conn.in_transaction:
                 conn.execute("COMMIT")
-        except Exception as exc:  # pragma: no cover - disk full, I/O error
-            if waiter is not None and not waiter.done():
-                waiter.set_exception(LedgerError(f"ledger commit failed: {exc}"))
-            return
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _rollback(self) -> None:
-        """Undo the current group after a failed statement, failing every waiter of it.
-
-        Why fail the others: their writes shared the transaction and are gone too; they
-        must not proceed as if recorded.
-        """
-        conn = self._db
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        waiter, self._commit_waiter = self._commit_waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(LedgerError("ledger transaction rolled back; retry"))
+        except Exception as exc:  # disk full, I/O error: nobody in this group is durable
+            error = LedgerError(f"ledger commit failed: {exc}")
+            with contextlib.suppress(Exception):
+                self._db.execute("ROLLBACK")
+            self._state.clear()
+        for fut in waiters:
+            if fut.done():
+                continue
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
 
     # ------------------------------------------------------------------ writes
 
-    async def create_or_get(self, payout: Payout) -> tuple[Payout, bool]:
+    async def create_or_get(self, payout: Payout, *, durable: bool = True) -> tuple[Payout, bool]:
         existing = await self.get_by_key(payout.idempotency_key)
         if existing is not None:
             return self._same_or_conflict(existing, payout), False
@@ -207,14 +206,6 @@ class SqliteLedger(Ledger):
             prev_hash=genesis,
         )
         conn = self._begin()
-        if payout.parent_id is None:
-            row = conn.execute(
-                "SELECT id, idempotency_key FROM payouts WHERE programme=? AND period=? "
-                "AND beneficiary_cccd=? AND parent_id IS NULL",
-                (req.programme, req.period, req.beneficiary.cccd),
-            ).fetchone()
-            if row is not None:
-                raise IdempotencyConflict(_mask_key(payout.idempotency_key), row[0])
         try:
             conn.execute(
                 "INSERT INTO payouts (id, idempotency_key, payload_hash, programme, period, "
@@ -264,11 +255,21 @@ class SqliteLedger(Ledger):
                     first,
                 ),
             )
-        except sqlite3.Error as exc:
-            self._rollback()
+        except sqlite3.IntegrityError as exc:
+            # Only the failed statement is undone; the group's transaction goes on.
+            if "beneficiary_cccd" in str(exc):
+                row = conn.execute(
+                    "SELECT id FROM payouts WHERE programme=? AND period=? AND beneficiary_cccd=? "
+                    "AND parent_id IS NULL",
+                    (req.programme, req.period, req.beneficiary.cccd),
+                ).fetchone()
+                # A second root payout for one entitlement, under another key: refused.
+                raise IdempotencyConflict(_mask_key(payout.idempotency_key), row[0] if row else "?") from None
             raise LedgerError(f"could not record payout {payout.id}: {exc}") from exc
-        self._requests[payout.id] = req
-        await self._durable()
+        if self._exclusive:
+            self._state[payout.id] = ["created", 1, first, payout.provider, None, 0]
+        if durable:
+            await self._durable()
         return payout, True
 
     def _same_or_conflict(self, existing: Payout, new: Payout) -> Payout:
@@ -289,13 +290,16 @@ class SqliteLedger(Ledger):
         count_attempt: bool = False,
     ) -> TransitionResult:
         conn = self._begin()
-        row = conn.execute(
-            "SELECT status, event_count, last_event_hash, provider, provider_ref, attempts "
-            "FROM payouts WHERE id=?",
-            (payout.id,),
-        ).fetchone()
+        row = self._state.get(payout.id)
         if row is None:
-            raise LedgerError(f"unknown payout {payout.id}")
+            found = conn.execute(
+                "SELECT status, event_count, last_event_hash, provider, provider_ref, attempts "
+                "FROM payouts WHERE id=?",
+                (payout.id,),
+            ).fetchone()
+            if found is None:
+                raise LedgerError(f"unknown payout {payout.id}")
+            row = list(found)
         current = PayoutStatus(row[0])
         new_provider = provider or row[3]
         new_ref = provider_ref or row[4]
@@ -341,7 +345,12 @@ class SqliteLedger(Ledger):
                 payout.id,
             ),
         )
-        event = StatusEvent(
+        if self._exclusive:
+            if to_status.is_terminal:
+                self._state.pop(payout.id, None)  # bounded cache: only payouts in flight
+            else:
+                self._state[payout.id] = [to_status.value, seq, h, new_provider, new_ref, attempts]
+        event = StatusEvent.model_construct(
             payout_id=payout.id,
             seq=seq,
             at=at,
@@ -398,10 +407,7 @@ class SqliteLedger(Ledger):
 
     def _row_to_payout(self, row: tuple[Any, ...]) -> Payout:
         pid = row[0]
-        req = self._requests.get(pid)
-        if req is None:
-            req = PayoutRequest.model_validate_json(row[3])
-            self._requests[pid] = req
+        req = PayoutRequest.model_validate_json(row[3])
         return Payout.model_construct(
             id=pid,
             idempotency_key=row[1],

@@ -1,0 +1,155 @@
+"""Domain model validation: each field's invalid forms give a specific error."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pydantic
+import pytest
+
+from asxh_pay.errors import ValidationError
+from asxh_pay.models import (
+    Beneficiary,
+    CashHome,
+    PayoutRequest,
+    Recipient,
+    Wallet,
+    derive_idempotency_key,
+)
+from tests.conftest import make_request
+
+BEN = {"cccd": "001050000001", "full_name": "Nguyễn Văn An"}
+DEST = {"kind": "bank", "bank_bin": "970405", "account_number": "1234567890"}
+
+
+def _code(exc: pydantic.ValidationError) -> str:
+    err = exc.errors()[0]
+    original = err.get("ctx", {}).get("error")
+    assert isinstance(original, ValidationError), err
+    return original.code
+
+
+def _request(**over: Any) -> PayoutRequest:
+    data: dict[str, Any] = {"programme": "NCC", "period": "2026-11", "beneficiary": BEN, "destination": DEST,
+                            "amount": 1_500_000}
+    data.update(over)
+    return PayoutRequest.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("amount", 1500.5, "amount_fractional"),
+        ("amount", "12abc", "amount_format"),
+        ("amount", "1.500,5", "amount_fractional"),
+        ("amount", 0, "amount_not_positive"),
+        ("amount", -5, "amount_not_positive"),
+        ("amount", 600_000_000, "amount_over_ceiling"),
+        ("period", "2026-13", "period"),
+        ("period", "11/2026", "period"),
+        ("programme", "x", "programme"),
+        ("idempotency_key", "short", "idempotency_key"),
+        ("idempotency_key", "has space in it", "idempotency_key"),
+    ],
+)
+def test_request_field_errors_are_specific(field: str, value: object, code: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        _request(**{field: value})
+    assert _code(exc.value) == code
+
+
+@pytest.mark.parametrize(
+    ("cccd", "code"),
+    [
+        ("00105000000", "cccd_length"),
+        ("00105000000A", "cccd_not_digits"),
+        ("003050000001", "cccd_province"),  # 003 is not a province code
+        ("123456789", "cccd_is_cmnd"),
+    ],
+)
+def test_bad_cccd(cccd: str, code: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Beneficiary(cccd=cccd, full_name="Lê Thị Hoa")
+    assert _code(exc.value) == code
+
+
+def test_cccd_contradicting_birth_date() -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Beneficiary(cccd="001050000001", full_name="Lê Thị Hoa", birth_date=date(1951, 1, 1))
+    assert _code(exc.value) == "cccd_birth_mismatch"
+    Beneficiary(cccd="001050000001", full_name="Lê Thị Hoa", birth_date=date(1950, 5, 1))
+
+
+@pytest.mark.parametrize(
+    ("dest", "code"),
+    [
+        ({"kind": "bank", "bank_bin": "123456", "account_number": "1234567"}, "bank_bin_unknown"),
+        ({"kind": "bank", "bank_bin": "97040", "account_number": "1234567"}, "bank_bin_format"),
+        ({"kind": "bank", "bank_bin": "970405", "account_number": "12-34"}, "account_format"),
+        ({"kind": "wallet", "provider": "momo", "phone": "0123"}, "phone_format"),
+        ({"kind": "wallet", "provider": "momo", "phone": "0111234567"}, "phone_prefix"),
+    ],
+)
+def test_bad_destinations(dest: dict[str, str], code: str) -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        _request(destination=dest)
+    assert _code(exc.value) == code
+
+
+def test_cash_at_home_needs_an_address() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        CashHome.model_validate({"kind": "cash_home"})
+    with pytest.raises(pydantic.ValidationError):
+        CashHome(address="")
+
+
+def test_phone_is_normalised_to_84() -> None:
+    assert Wallet(provider="momo", phone="0912 345 678").phone == "84912345678"
+
+
+def test_recipient_rules() -> None:
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Recipient(kind="authorised", cccd="001050000002")
+    assert _code(exc.value) == "recipient_incomplete"
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Recipient(kind="self", cccd="001050000002")
+    assert _code(exc.value) == "recipient_self_with_identity"
+    r = Recipient(kind="guardian", cccd="001050000002", full_name="Trần Văn Bình", authorisation_ref="QD-12/2026",
+                  authorisation_valid_until=date(2026, 12, 31))
+    assert r.authorisation_expired(date(2027, 1, 1))
+    assert not r.authorisation_expired(date(2026, 12, 31))
+
+
+def test_default_key_is_per_programme_period_beneficiary_and_hides_the_cccd() -> None:
+    a = make_request(1)
+    same_person_other_account = make_request(1, account="9999999999")
+    assert a.key() == same_person_other_account.key()  # a duplicate row cannot pay twice
+    assert a.key() != make_request(1, period="2026-12").key()
+    assert a.key() != make_request(1, programme="BTXH").key()
+    assert a.beneficiary.cccd not in a.key()
+    assert len(a.key()) <= 35  # fits ISO 20022 EndToEndId and wallet order ids
+    assert a.key(b"secret-namespace") != a.key()
+    assert derive_idempotency_key("NCC", "2026-11", a.beneficiary.cccd) == a.key()
+
+
+def test_payload_hash_ignores_bookkeeping_but_not_money() -> None:
+    a = make_request(1)
+    assert a.payload_hash() == make_request(1, source="other list row 7").payload_hash()
+    assert a.payload_hash() != make_request(1, amount=1_500_001).payload_hash()
+    assert a.payload_hash() != make_request(1, account="9999999999").payload_hash()
+
+
+def test_personal_data_is_masked_in_repr_and_str() -> None:
+    req = _request(destination={"kind": "wallet", "provider": "momo", "phone": "0912345678"})
+    text = repr(req)
+    for secret in ("001050000001", "Nguyễn Văn An", "84912345678", "0912345678"):
+        assert secret not in text
+    bank = repr(_request())
+    assert "1234567890" not in bank
+
+
+def test_models_are_immutable() -> None:
+    req = make_request(1)
+    with pytest.raises(pydantic.ValidationError):
+        req.amount = 5  # type: ignore[misc]
