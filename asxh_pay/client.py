@@ -599,6 +599,18 @@ class AsyncPayoutClient:
                 FailureReason.RETURNED_BY_BANK if target is PayoutStatus.RETURNED else FailureReason.UNKNOWN
             )
         detail = result.message or (f"code {result.code}" if result.code else None)
+        if target is PayoutStatus.RETURNED and payout.status is not PayoutStatus.SUCCEEDED:
+            # A return implies the payment succeeded first, even if we never heard of it.
+            first = await self.ledger.transition(
+                payout,
+                PayoutStatus.SUCCEEDED,
+                source=source,
+                detail="success implied by a later return",
+                provider_ref=result.provider_ref,
+            )
+            payout = first.payout
+            if first.changed and first.event is not None:
+                self._notify(payout, first.event)
         res = await self.ledger.transition(
             payout,
             target,

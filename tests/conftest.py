@@ -51,7 +51,7 @@ def make_request(
         programme=programme,
         period=period,
         beneficiary=Beneficiary(cccd=cccd_for(i), full_name=name, commune_code=commune),
-        destination={"kind": "bank", "bank_bin": "970405", "account_number": account or f"12{i:08d}"},
+        destination={"kind": "bank", "bank_bin": "970405", "account_number": account or f"12{i:07d}9"},
         amount=amount,
         **extra,
     )

@@ -180,6 +180,7 @@ class SandboxProvider(ABC):
         self._seq = 0
         self._pending_callbacks: list[httpx.Request] = []
         self._due: list[tuple[float, int, str]] = []
+        self._scripted: dict[str, list[Fault | None]] = {}
 
     # ------------------------------------------------------------------ wiring
 
@@ -236,7 +237,7 @@ class SandboxProvider(ABC):
             return routed
         op = routed
         self.request_counts[op.kind] += 1
-        fault = self._draw_fault(request)
+        fault = self._draw_fault(op)
         if fault in _BEFORE:
             self.fault_counts[fault.value] += 1
             if fault is Fault.CONNECT_ERROR:
@@ -392,7 +393,18 @@ class SandboxProvider(ABC):
     def _chance(self, p: float) -> bool:
         return p > 0 and self._rng.random() < p
 
-    def _draw_fault(self, request: httpx.Request) -> Fault | None:
+    def inject(self, kind: str, *faults: Fault | None) -> None:
+        """Script the next faults for one operation kind ("pay", "status"...), in order.
+
+        ``None`` in the script means "this request goes through"; scripted faults come
+        before the random ones of the FaultPlan.
+        """
+        self._scripted.setdefault(kind, []).extend(faults)
+
+    def _draw_fault(self, op: Operation) -> Fault | None:
+        script = self._scripted.get(op.kind)
+        if script:
+            return script.pop(0)
         f = self.faults
         table = (
             (Fault.CONNECT_ERROR, f.connect_error),

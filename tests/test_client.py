@@ -1,0 +1,390 @@
+"""The payout engine against the generic sandbox: every retry rule and every outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from asxh_pay.client import AsyncPayoutClient, PayoutClient, ProviderSetup
+from asxh_pay.errors import (
+    IdempotencyConflict,
+    RequestNotSent,
+    RetryBudgetExhausted,
+    WebhookVerificationError,
+)
+from asxh_pay.ledger import SqliteLedger
+from asxh_pay.models import EventSource
+from asxh_pay.providers.generic import GenericProvider
+from asxh_pay.retry import RetryBudget, RetryPolicy
+from asxh_pay.routing import Router
+from asxh_pay.sandbox.base import Fault, FaultPlan
+from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.status import FailureReason, PayoutStatus
+from tests.conftest import FAST_POLL, FAST_RETRY, cccd_for, generic_setup, make_request
+
+S = PayoutStatus
+
+
+async def test_pay_succeeds_and_records_every_step(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+    payout = await client.pay(make_request(1))
+    assert payout.status is S.SUCCEEDED
+    assert payout.provider == "generic" and payout.provider_ref
+    assert payout.attempts == 1
+    events = await client.ledger.events(payout.id)
+    assert [(e.to_status, e.source) for e in events] == [
+        (S.CREATED, EventSource.SYSTEM),
+        (S.SUBMITTED, EventSource.SYSTEM),
+        (S.SUCCEEDED, EventSource.RESPONSE),
+    ]
+    assert list(sandbox.paid()) == [payout.idempotency_key]
+
+
+async def test_paying_again_returns_the_original(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+    first = await client.pay(make_request(1))
+    again = await client.pay(make_request(1, source="second list"))
+    assert again.id == first.id and again.status is S.SUCCEEDED
+    assert sandbox.request_counts["pay"] == 1
+
+
+async def test_duplicate_rows_in_one_batch_pay_once(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+    rows = [make_request(7), make_request(7), make_request(8), make_request(7, source="other commune list")]
+    summary = await client.pay_many(rows, concurrency=4, keep_payouts=True)
+    assert summary.counts["succeeded"] == 4
+    assert len({p.id for p in summary.payouts}) == 2
+    assert len(sandbox.paid()) == 2 and sandbox.request_counts["pay"] == 2
+
+
+async def test_same_key_other_payload_is_a_conflict(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+    await client.pay(make_request(1))
+    with pytest.raises(IdempotencyConflict):
+        await client.pay(make_request(1, amount=2_000_000))
+    with pytest.raises(IdempotencyConflict):  # same entitlement, a caller's own key
+        await client.pay(make_request(1, idempotency_key="CALLER-KEY-0001"))
+    assert len(sandbox.paid()) == 1
+
+
+async def test_timeout_after_commit_is_resolved_by_a_status_query(
+    client: AsyncPayoutClient, sandbox: GenericSandbox
+) -> None:
+    sandbox.inject("pay", Fault.TIMEOUT_AFTER)
+    payout = await client.pay(make_request(1))
+    assert payout.status is S.SUCCEEDED
+    assert sandbox.request_counts["pay"] == 1  # never sent twice
+    assert sandbox.request_counts["status"] >= 1
+    statuses = [e.to_status for e in await client.ledger.events(payout.id)]
+    assert statuses == [S.CREATED, S.SUBMITTED, S.UNKNOWN, S.SUCCEEDED]
+
+
+@pytest.mark.parametrize("fault", [Fault.TIMEOUT_BEFORE, Fault.RESET_BEFORE])
+async def test_unknown_then_not_found_is_resubmitted_with_the_same_key(
+    client: AsyncPayoutClient, sandbox: GenericSandbox, fault: Fault
+) -> None:
+    sandbox.inject("pay", fault)
+    payout = await client.pay(make_request(1))
+    assert payout.status is S.SUCCEEDED
+    assert sandbox.request_counts["pay"] == 2 and len(sandbox.paid()) == 1
+    assert payout.attempts == 2
+
+
+@pytest.mark.parametrize("fault", [Fault.CONNECT_ERROR, Fault.SERVER_ERROR, Fault.RATE_LIMITED])
+async def test_not_processed_requests_are_retried(
+    client: AsyncPayoutClient, sandbox: GenericSandbox, fault: Fault
+) -> None:
+    sandbox.inject("pay", fault, fault)
+    payout = await client.pay(make_request(1))
+    assert payout.status is S.SUCCEEDED and payout.attempts == 3
+    statuses = [e.to_status for e in await client.ledger.events(payout.id)]
+    assert S.UNKNOWN not in statuses  # provably not processed: no ambiguity recorded
+    assert len(sandbox.paid()) == 1
+
+
+async def test_retry_after_is_honoured(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+    sandbox.faults.retry_after_s = 0.3
+    sandbox.inject("pay", Fault.RATE_LIMITED)
+    started = time.monotonic()
+    payout = await client.pay(make_request(1))
+    assert payout.status is S.SUCCEEDED
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_a_500_on_submit_is_ambiguous_not_retried(tmp_path: Path) -> None:
+    sandbox = GenericSandbox()
+    calls = {"pay": 0}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/v1/payouts":
+            calls["pay"] += 1
+            await sandbox.handle(request)  # the provider commits, then answers 500
+            return httpx.Response(500, text="internal error")
+        return await sandbox.handle(request)
+
+    setup = ProviderSetup(GenericProvider(), transport=httpx.MockTransport(handler))
+    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL) as c:
+        payout = await c.pay(make_request(1))
+    assert payout.status is S.SUCCEEDED
+    assert calls["pay"] == 1 and len(sandbox.paid()) == 1
+
+
+async def test_business_decline_is_final_with_a_typed_reason(
+    client: AsyncPayoutClient, sandbox: GenericSandbox
+) -> None:
+    payout = await client.pay(make_request(1, account="1234560001"))
+    assert payout.status is S.FAILED
+    assert payout.failure_reason is FailureReason.INVALID_ACCOUNT
+    assert payout.attempts == 1 and sandbox.request_counts["pay"] == 1
+
+
+async def test_amount_over_the_provider_limit_is_failed_without_sending(tmp_path: Path) -> None:
+    class SmallProvider(GenericProvider):
+        capabilities = GenericProvider.capabilities.__class__(
+            destinations=GenericProvider.capabilities.destinations, max_amount=1_000_000
+        )
+
+    sandbox = GenericSandbox()
+    setup = ProviderSetup(SmallProvider(), transport=sandbox.transport())
+    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL) as c:
+        payout = await c.pay(make_request(1, amount=1_500_000))
+    assert payout.status is S.FAILED and payout.failure_reason is FailureReason.LIMIT_EXCEEDED
+    assert sandbox.request_counts["pay"] == 0
+
+
+async def test_provider_limit_decline(tmp_path: Path) -> None:
+    sandbox = GenericSandbox(max_amount=1_000_000)
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
+        payout = await c.pay(make_request(1, amount=1_500_000))
+    assert payout.status is S.FAILED and payout.failure_reason is FailureReason.LIMIT_EXCEEDED
+
+
+async def test_exhausted_retries_leave_the_payout_resumable(tmp_path: Path) -> None:
+    sandbox = GenericSandbox()
+    sandbox.inject("pay", *[Fault.CONNECT_ERROR] * 3)
+    ledger_path = tmp_path / "l.db"
+    policy = RetryPolicy(base_delay_s=0.001, max_delay_s=0.002, max_attempts=3)
+    async with AsyncPayoutClient(SqliteLedger(ledger_path), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL) as c:
+        with pytest.raises(RequestNotSent):
+            await c.pay(make_request(1))
+        stuck = await c.status(make_request(1).key())
+        assert stuck.status is S.SUBMITTED and stuck.attempts == 3
+    async with AsyncPayoutClient(SqliteLedger(ledger_path), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL) as c:
+        summary = await c.resume()
+    assert summary.counts["succeeded"] == 1
+    assert sandbox.request_counts["status"] >= 1  # asked first, never resubmitted blind
+    assert len(sandbox.paid()) == 1
+
+
+async def test_retry_budget_stops_a_retry_storm(tmp_path: Path) -> None:
+    sandbox = GenericSandbox()
+    sandbox.inject("pay", *[Fault.SERVER_ERROR] * 50)
+    setup = ProviderSetup(
+        GenericProvider(), transport=sandbox.transport(), retry_budget=RetryBudget(ratio=0.0, min_per_s=1.0, capacity=2)
+    )
+    policy = RetryPolicy(base_delay_s=0.001, max_delay_s=0.001, max_attempts=50, deadline_s=0.5)
+    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=policy, poll=FAST_POLL) as c:
+        with pytest.raises(RetryBudgetExhausted):
+            await c.pay(make_request(1))
+    assert sandbox.request_counts["pay"] <= 4  # 1 + 2 budgeted retries (+1 refilled), not 50
+
+
+async def test_rate_limit_per_provider(tmp_path: Path) -> None:
+    sandbox = GenericSandbox()
+    setup = generic_setup(sandbox, rate_per_s=40.0)
+    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL) as c:
+        started = time.monotonic()
+        await c.pay_many((make_request(i) for i in range(80)), concurrency=16)
+        elapsed = time.monotonic() - started
+    assert elapsed >= (80 - 40) / 40 * 0.9  # burst of 40, then 40/s
+
+
+async def test_polling_reaches_the_terminal_state(tmp_path: Path) -> None:
+    sandbox = GenericSandbox(settle_after_s=0.05)
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
+        payout = await c.pay(make_request(1))
+        events = await c.ledger.events(payout.id)
+    assert payout.status is S.SUCCEEDED
+    assert [e.to_status for e in events][-2:] == [S.PROCESSING, S.SUCCEEDED]
+    assert events[-1].source is EventSource.POLL
+
+
+async def test_wait_false_returns_once_accepted(tmp_path: Path) -> None:
+    sandbox = GenericSandbox(settle_after_s=60)
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
+        payout = await c.pay(make_request(1), wait=False)
+        assert payout.status is S.PROCESSING
+        sandbox.clock.advance(61)
+        done = await c.wait(payout.id, timeout_s=5)
+    assert done.status is S.SUCCEEDED
+
+
+async def _callback_client(tmp_path: Path, sandbox: GenericSandbox) -> AsyncPayoutClient:
+    client = AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY, poll=FAST_POLL
+    )
+    await client.open()
+    return client
+
+
+async def test_callbacks_drive_payouts_and_duplicates_are_harmless(tmp_path: Path) -> None:
+    sandbox = GenericSandbox(settle_after_s=30, faults=FaultPlan(duplicate_callback=1.0))
+    client = await _callback_client(tmp_path, sandbox)
+    sandbox.callback_sink = lambda req: client.handle_callback("generic", req)
+    try:
+        payout = await client.pay(make_request(1), wait=False)
+        sandbox.clock.advance(31)
+        sandbox.settle_due()
+        # The duplicate is byte-identical: refused as a replay, nothing changes.
+        await sandbox.deliver_callbacks()
+        done = await client.status(payout.id)
+        assert done.status is S.SUCCEEDED
+        events = await client.ledger.events(payout.id)
+        assert events[-1].source is EventSource.CALLBACK
+        assert [e.to_status for e in events].count(S.SUCCEEDED) == 1
+    finally:
+        await client.close()
+
+
+async def test_forged_stale_and_replayed_callbacks_change_nothing(tmp_path: Path) -> None:
+    sandbox = GenericSandbox(settle_after_s=30)
+    client = await _callback_client(tmp_path, sandbox)
+    captured: list[httpx.Request] = []
+
+    async def sink(req: httpx.Request) -> None:
+        captured.append(req)
+
+    sandbox.callback_sink = sink
+    try:
+        payout = await client.pay(make_request(1), wait=False)
+        sandbox.clock.advance(31)
+        sandbox.settle_due()
+        await sandbox.deliver_callbacks()
+        good = captured[0]
+        forged = httpx.Request(
+            "POST", good.url, headers=good.headers, content=good.content.replace(b"succeeded", b"cancelled")
+        )
+        with pytest.raises(WebhookVerificationError) as err:
+            await client.handle_callback("generic", forged)
+        assert err.value.code == "bad_signature"
+        stale_headers = dict(good.headers)
+        stale_headers["X-Timestamp"] = str(int(time.time()) - 3600)
+        with pytest.raises(WebhookVerificationError):
+            await client.handle_callback("generic", httpx.Request("POST", good.url, headers=stale_headers,
+                                                                  content=good.content))
+        assert (await client.status(payout.id)).status is S.PROCESSING
+        await client.handle_callback("generic", good)
+        assert (await client.status(payout.id)).status is S.SUCCEEDED
+        with pytest.raises(WebhookVerificationError) as err:
+            await client.handle_callback("generic", good)
+        assert err.value.code == "replayed"
+        assert len(await client.ledger.events(payout.id)) == 4
+    finally:
+        await client.close()
+
+
+async def test_late_processing_report_after_success_is_ignored(
+    client: AsyncPayoutClient, sandbox: GenericSandbox
+) -> None:
+    from asxh_pay.providers.base import ProviderOutcome, ProviderResult
+
+    payout = await client.pay(make_request(1))
+    again = await client._apply(payout, ProviderResult(ProviderOutcome.ACCEPTED), EventSource.POLL)
+    assert again.status is S.SUCCEEDED
+    assert len(await client.ledger.events(payout.id)) == 3
+
+
+async def test_reversal_after_success_is_recorded_as_returned(tmp_path: Path) -> None:
+    sandbox = GenericSandbox(faults=FaultPlan(reversal=1.0, reversal_after_s=10))
+    client = await _callback_client(tmp_path, sandbox)
+    sandbox.callback_sink = lambda req: client.handle_callback("generic", req)
+    try:
+        payout = await client.pay(make_request(1))
+        assert payout.status is S.SUCCEEDED
+        await sandbox.deliver_callbacks()  # the settlement callback: a duplicate of what we know
+        sandbox.clock.advance(11)
+        sandbox.settle_due()
+        await sandbox.deliver_callbacks()
+        returned = await client.status(payout.id)
+        assert returned.status is S.RETURNED
+        assert returned.failure_reason is FailureReason.RETURNED_BY_BANK
+    finally:
+        await client.close()
+
+
+async def test_failed_electronic_payout_falls_back_to_cash_once(tmp_path: Path) -> None:
+    bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
+    bank = ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport())
+    cash = ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport())
+    router = Router({"bank": "bank", "cash_pickup": "cash", "cash_home": "cash"}, fallback_provider="cash")
+
+    async def run() -> list[str]:
+        async with AsyncPayoutClient(
+            SqliteLedger(tmp_path / "l.db"), [bank, cash], router=router, retry=FAST_RETRY, poll=FAST_POLL
+        ) as c:
+            payout = await c.pay(make_request(1, account="1234560001", commune="26101"))
+            assert payout.status is S.SUCCEEDED and payout.provider == "cash"
+            assert payout.request.destination.kind == "cash_pickup"
+            parent = await c.ledger.get(payout.parent_id or "")
+            assert parent is not None and parent.status is S.FAILED
+            return [payout.id, parent.id]
+
+    first = await run()
+    assert await run() == first  # a rerun finds both, pays nobody again
+    assert len(bank_sb.paid()) == 0 and len(cash_sb.paid()) == 1
+    assert bank_sb.request_counts["pay"] == 1 and cash_sb.request_counts["pay"] == 1
+
+
+async def test_hooks_see_every_change(tmp_path: Path, sandbox: GenericSandbox) -> None:
+    seen: list[tuple[str, str]] = []
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"),
+        [generic_setup(sandbox)],
+        retry=FAST_RETRY,
+        poll=FAST_POLL,
+        hooks=[lambda p, e: seen.append((p.id, e.to_status.value))],
+    ) as c:
+        payout = await c.pay(make_request(1))
+    assert (payout.id, "succeeded") in seen
+
+
+async def test_personal_data_never_reaches_the_logs(
+    tmp_path: Path, sandbox: GenericSandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sandbox.inject("pay", Fault.CONNECT_ERROR, Fault.TIMEOUT_AFTER)
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
+        await c.pay(make_request(1, account="1234560001"))
+        logging.getLogger("asxh_pay").warning("paying %s at %s", cccd_for(1), "1234560001")
+    text = caplog.text
+    for secret in (cccd_for(1), "1234560001", "Nguyễn Văn An"):
+        assert secret not in text
+
+
+def test_sync_client_shares_the_rules(tmp_path: Path) -> None:
+    sandbox = GenericSandbox()
+    sandbox.inject("pay", Fault.TIMEOUT_AFTER)
+    with PayoutClient(SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY,
+                      poll=FAST_POLL) as c:
+        payout = c.pay(make_request(1))
+        assert payout.status is S.SUCCEEDED
+        assert c.pay(make_request(1)).id == payout.id
+        assert [e.to_status for e in c.events(payout.id)][-1] is S.SUCCEEDED
+    assert sandbox.request_counts["pay"] == 1
+
+
+async def test_concurrent_callers_of_one_payout_share_one_drive(
+    client: AsyncPayoutClient, sandbox: GenericSandbox
+) -> None:
+    results = await asyncio.gather(*(client.pay(make_request(3)) for _ in range(10)))
+    assert len({p.id for p in results}) == 1
+    assert sandbox.request_counts["pay"] == 1
