@@ -669,7 +669,9 @@ class AsyncPayoutClient:
             return parse(response)
 
         def retryable(exc: BaseException) -> bool:
-            return is_safe_to_retry(exc) or (status_query and isinstance(exc, OutcomeUnknown | ProviderProtocolError))
+            return is_safe_to_retry(exc) or (
+                status_query and isinstance(exc, OutcomeUnknown | ProviderProtocolError)
+            )
 
         # Fast path: most sends succeed first time, and building a tenacity loop for each
         # would cost more than the send itself at zero latency.

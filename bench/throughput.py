@@ -33,11 +33,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup  # noqa: E402
-from asxh_pay.ledger import SqliteLedger  # noqa: E402
-from asxh_pay.models import Beneficiary, PayoutRequest  # noqa: E402
-from asxh_pay.providers.generic import GenericProvider  # noqa: E402
-from asxh_pay.sandbox.generic import GenericSandbox  # noqa: E402
+from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
+from asxh_pay.ledger import SqliteLedger
+from asxh_pay.models import Beneficiary, PayoutRequest
+from asxh_pay.providers.generic import GenericProvider
+from asxh_pay.sandbox.generic import GenericSandbox
 
 SECRET = b"generic-sandbox-secret"
 
@@ -57,14 +57,17 @@ def raw_rows(n: int) -> Iterator[tuple[str, dict[str, object]]]:
     """The same payouts as plain dicts for the baseline (no validation, no models)."""
     for i in range(n):
         key = f"BL{i:030d}"
-        yield key, {
-            "reference": key,
-            "amount": 1_500_000,
-            "currency": "VND",
-            "destination": {"kind": "bank", "bank_bin": "970405", "account_number": f"12{i:08d}"},
-            "recipient": {"name": "Nguyễn Thị Lan", "id": f"0010{50 + i % 40}{i:06d}"[:12]},
-            "purpose": "BTXH 2026-11",
-        }
+        yield (
+            key,
+            {
+                "reference": key,
+                "amount": 1_500_000,
+                "currency": "VND",
+                "destination": {"kind": "bank", "bank_bin": "970405", "account_number": f"12{i:08d}"},
+                "recipient": {"name": "Nguyễn Thị Lan", "id": f"0010{50 + i % 40}{i:06d}"[:12]},
+                "purpose": "BTXH 2026-11",
+            },
+        )
 
 
 async def run_ours(n: int, concurrency: int, latency_s: float = 0.0, rate: float | None = None) -> float:
@@ -73,7 +76,9 @@ async def run_ours(n: int, concurrency: int, latency_s: float = 0.0, rate: float
         setup = ProviderSetup(
             GenericProvider(), transport=sandbox.transport(), concurrency=concurrency, rate_per_s=rate
         )
-        client = AsyncPayoutClient(SqliteLedger(Path(tmp) / "ledger.db"), [setup], poll=PollPolicy(initial_s=0.0))
+        client = AsyncPayoutClient(
+            SqliteLedger(Path(tmp) / "ledger.db"), [setup], poll=PollPolicy(initial_s=0.0)
+        )
         async with client:
             started = time.perf_counter()
             summary = await client.pay_many(requests(n), concurrency=concurrency)
@@ -91,7 +96,9 @@ async def run_baseline(n: int) -> float:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("CREATE TABLE p (key TEXT PRIMARY KEY, body TEXT, status TEXT, ref TEXT)")
-        async with httpx.AsyncClient(transport=sandbox.transport(), base_url="https://generic.sandbox.invalid") as http:
+        async with httpx.AsyncClient(
+            transport=sandbox.transport(), base_url="https://generic.sandbox.invalid"
+        ) as http:
             started = time.perf_counter()
             batch = 200
             rows = list(raw_rows(n))

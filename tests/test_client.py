@@ -30,7 +30,9 @@ from tests.conftest import FAST_POLL, FAST_RETRY, cccd_for, generic_setup, make_
 S = PayoutStatus
 
 
-async def test_pay_succeeds_and_records_every_step(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+async def test_pay_succeeds_and_records_every_step(
+    client: AsyncPayoutClient, sandbox: GenericSandbox
+) -> None:
     payout = await client.pay(make_request(1))
     assert payout.status is S.SUCCEEDED
     assert payout.provider == "generic" and payout.provider_ref
@@ -51,7 +53,9 @@ async def test_paying_again_returns_the_original(client: AsyncPayoutClient, sand
     assert sandbox.request_counts["pay"] == 1
 
 
-async def test_duplicate_rows_in_one_batch_pay_once(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+async def test_duplicate_rows_in_one_batch_pay_once(
+    client: AsyncPayoutClient, sandbox: GenericSandbox
+) -> None:
     rows = [make_request(7), make_request(7), make_request(8), make_request(7, source="other commune list")]
     summary = await client.pay_many(rows, concurrency=4, keep_payouts=True)
     assert summary.counts["succeeded"] == 4
@@ -59,7 +63,9 @@ async def test_duplicate_rows_in_one_batch_pay_once(client: AsyncPayoutClient, s
     assert len(sandbox.paid()) == 2 and sandbox.request_counts["pay"] == 2
 
 
-async def test_same_key_other_payload_is_a_conflict(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+async def test_same_key_other_payload_is_a_conflict(
+    client: AsyncPayoutClient, sandbox: GenericSandbox
+) -> None:
     await client.pay(make_request(1))
     with pytest.raises(IdempotencyConflict):
         await client.pay(make_request(1, amount=2_000_000))
@@ -124,7 +130,9 @@ async def test_a_500_on_submit_is_ambiguous_not_retried(tmp_path: Path) -> None:
         return await sandbox.handle(request)
 
     setup = ProviderSetup(GenericProvider(), transport=httpx.MockTransport(handler))
-    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL) as c:
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
         payout = await c.pay(make_request(1))
     assert payout.status is S.SUCCEEDED
     assert calls["pay"] == 1 and len(sandbox.paid()) == 1
@@ -147,7 +155,9 @@ async def test_amount_over_the_provider_limit_is_failed_without_sending(tmp_path
 
     sandbox = GenericSandbox()
     setup = ProviderSetup(SmallProvider(), transport=sandbox.transport())
-    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL) as c:
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
         payout = await c.pay(make_request(1, amount=1_500_000))
     assert payout.status is S.FAILED and payout.failure_reason is FailureReason.LIMIT_EXCEEDED
     assert sandbox.request_counts["pay"] == 0
@@ -167,12 +177,16 @@ async def test_exhausted_retries_leave_the_payout_resumable(tmp_path: Path) -> N
     sandbox.inject("pay", *[Fault.CONNECT_ERROR] * 3)
     ledger_path = tmp_path / "l.db"
     policy = RetryPolicy(base_delay_s=0.001, max_delay_s=0.002, max_attempts=3)
-    async with AsyncPayoutClient(SqliteLedger(ledger_path), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL) as c:
+    async with AsyncPayoutClient(
+        SqliteLedger(ledger_path), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL
+    ) as c:
         with pytest.raises(RequestNotSent):
             await c.pay(make_request(1))
         stuck = await c.status(make_request(1).key())
         assert stuck.status is S.SUBMITTED and stuck.attempts == 3
-    async with AsyncPayoutClient(SqliteLedger(ledger_path), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL) as c:
+    async with AsyncPayoutClient(
+        SqliteLedger(ledger_path), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL
+    ) as c:
         summary = await c.resume()
     assert summary.counts["succeeded"] == 1
     assert sandbox.request_counts["status"] >= 1  # asked first, never resubmitted blind
@@ -183,7 +197,9 @@ async def test_retry_budget_stops_a_retry_storm(tmp_path: Path) -> None:
     sandbox = GenericSandbox()
     sandbox.inject("pay", *[Fault.SERVER_ERROR] * 50)
     setup = ProviderSetup(
-        GenericProvider(), transport=sandbox.transport(), retry_budget=RetryBudget(ratio=0.0, min_per_s=1.0, capacity=2)
+        GenericProvider(),
+        transport=sandbox.transport(),
+        retry_budget=RetryBudget(ratio=0.0, min_per_s=1.0, capacity=2),
     )
     policy = RetryPolicy(base_delay_s=0.001, max_delay_s=0.001, max_attempts=50, deadline_s=0.5)
     async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=policy, poll=FAST_POLL) as c:
@@ -195,7 +211,9 @@ async def test_retry_budget_stops_a_retry_storm(tmp_path: Path) -> None:
 async def test_rate_limit_per_provider(tmp_path: Path) -> None:
     sandbox = GenericSandbox()
     setup = generic_setup(sandbox, rate_per_s=40.0)
-    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL) as c:
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
         started = time.monotonic()
         await c.pay_many((make_request(i) for i in range(80)), concurrency=16)
         elapsed = time.monotonic() - started
@@ -277,8 +295,9 @@ async def test_forged_stale_and_replayed_callbacks_change_nothing(tmp_path: Path
         stale_headers = dict(good.headers)
         stale_headers["X-Timestamp"] = str(int(time.time()) - 3600)
         with pytest.raises(WebhookVerificationError):
-            await client.handle_callback("generic", httpx.Request("POST", good.url, headers=stale_headers,
-                                                                  content=good.content))
+            await client.handle_callback(
+                "generic", httpx.Request("POST", good.url, headers=stale_headers, content=good.content)
+            )
         assert (await client.status(payout.id)).status is S.PROCESSING
         await client.handle_callback("generic", good)
         assert (await client.status(payout.id)).status is S.SUCCEEDED
@@ -373,8 +392,9 @@ async def test_personal_data_never_reaches_the_logs(
 def test_sync_client_shares_the_rules(tmp_path: Path) -> None:
     sandbox = GenericSandbox()
     sandbox.inject("pay", Fault.TIMEOUT_AFTER)
-    with PayoutClient(SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY,
-                      poll=FAST_POLL) as c:
+    with PayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
         payout = c.pay(make_request(1))
         assert payout.status is S.SUCCEEDED
         assert c.pay(make_request(1)).id == payout.id

@@ -31,8 +31,13 @@ def _code(exc: pydantic.ValidationError) -> str:
 
 
 def _request(**over: Any) -> PayoutRequest:
-    data: dict[str, Any] = {"programme": "NCC", "period": "2026-11", "beneficiary": BEN, "destination": DEST,
-                            "amount": 1_500_000}
+    data: dict[str, Any] = {
+        "programme": "NCC",
+        "period": "2026-11",
+        "beneficiary": BEN,
+        "destination": DEST,
+        "amount": 1_500_000,
+    }
     data.update(over)
     return PayoutRequest.model_validate(data)
 
@@ -115,8 +120,13 @@ def test_recipient_rules() -> None:
     with pytest.raises(pydantic.ValidationError) as exc:
         Recipient(kind="self", cccd="001050000002")
     assert _code(exc.value) == "recipient_self_with_identity"
-    r = Recipient(kind="guardian", cccd="001050000002", full_name="Trần Văn Bình", authorisation_ref="QD-12/2026",
-                  authorisation_valid_until=date(2026, 12, 31))
+    r = Recipient(
+        kind="guardian",
+        cccd="001050000002",
+        full_name="Trần Văn Bình",
+        authorisation_ref="QD-12/2026",
+        authorisation_valid_until=date(2026, 12, 31),
+    )
     assert r.authorisation_expired(date(2027, 1, 1))
     assert not r.authorisation_expired(date(2026, 12, 31))
 

@@ -62,8 +62,11 @@ async def assert_books_agree(ledger_payouts: list[Payout], sandbox: SandboxProvi
         assert key in sandbox.payments, f"ledger has {payout.status} for {key} the sandbox never saw"
     # First invariant, counted on the sandbox's own books.
     paid = Counter(
-        (p.attributes["metadata"]["programme"], p.attributes["metadata"]["period"],
-         p.attributes["metadata"]["beneficiary_id"])
+        (
+            p.attributes["metadata"]["programme"],
+            p.attributes["metadata"]["period"],
+            p.attributes["metadata"]["beneficiary_id"],
+        )
         for p in sandbox.payments.values()
         if p.state in (PaymentState.SUCCEEDED, PaymentState.RETURNED)
     )
@@ -111,8 +114,16 @@ async def test_ten_thousand_payouts_with_every_fault(tmp_path: Path) -> None:
     await assert_books_agree(payouts, sandbox)
     assert report.ok, report.problems[:5]
     # The faults really happened, in numbers.
-    for kind in ("connect_error", "timeout_before_commit", "timeout_after_commit", "reset_before_commit",
-                 "reset_after_commit", "server_error", "rate_limited", "duplicate_callback"):
+    for kind in (
+        "connect_error",
+        "timeout_before_commit",
+        "timeout_after_commit",
+        "reset_before_commit",
+        "reset_after_commit",
+        "server_error",
+        "rate_limited",
+        "duplicate_callback",
+    ):
         assert sandbox.fault_counts[kind] >= 0.05 * N, (kind, sandbox.fault_counts)
     statuses = Counter(p.status for p in payouts)
     assert statuses[S.RETURNED] > 0 and statuses[S.FAILED] > 0 and statuses[S.SUCCEEDED] > 0.9 * N
