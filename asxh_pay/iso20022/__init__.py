@@ -1,0 +1,1 @@
+"""ISO 20022 files for the State Treasury / bank rail."""
