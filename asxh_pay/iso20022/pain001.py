@@ -56,8 +56,8 @@ from asxh_pay.errors import ValidationError
 from asxh_pay.iso20022.model import (
     BatchSummary,
     CreditTransfer,
-    Party,
     Pain001Summary,
+    Party,
     PaymentBatch,
 )
 from asxh_pay.iso20022.text import check_id, name_latin, name_unicode, remittance_ascii
@@ -157,7 +157,7 @@ class _TxTemplate:
     without each transfer repeating ``xmlns=...``.
     """
 
-    __slots__ = ("agent", "amt", "ctgy", "e2e", "elem", "instr", "name", "acct", "purp", "ustrd")
+    __slots__ = ("acct", "agent", "amt", "ctgy", "e2e", "elem", "instr", "name", "purp", "ustrd")
 
     def __init__(self, v09: bool, agent_kind: str | None, per_tx_ctgy: bool, has_purp: bool,
                  has_rmt: bool) -> None:
@@ -322,62 +322,62 @@ def _emit(
     total_sum = sum(s.ctrl_sum_vnd for s in summaries)
     with etree.xmlfile(stream, encoding="UTF-8") as xf:
         xf.write_declaration()
-        with xf.element(f"{{{_NS[version]}}}Document", nsmap={None: _NS[version]}):
-            with xf.element("CstmrCdtTrfInitn"):
-                with xf.element("GrpHdr"):
-                    _text(xf, "MsgId", message_id)
-                    _text(xf, "CreDtTm", created)
-                    _text(xf, "NbOfTxs", str(total_count))
-                    _text(xf, "CtrlSum", str(total_sum))
-                    with xf.element("InitgPty"):
-                        _text(xf, "Nm", initiator)
-                for batch, summ, ctgy in zip(batch_list, summaries, uniform_ctgy, strict=True):
-                    with xf.element("PmtInf"):
-                        _text(xf, "PmtInfId", batch.payment_info_id)
-                        _text(xf, "PmtMtd", "TRF")
-                        if batch.batch_booking is not None:
-                            _text(xf, "BtchBookg", "true" if batch.batch_booking else "false")
-                        _text(xf, "NbOfTxs", str(summ.nb_of_txs))
-                        _text(xf, "CtrlSum", str(summ.ctrl_sum_vnd))
-                        if ctgy:
-                            with xf.element("PmtTpInf"), xf.element("CtgyPurp"):
-                                _text(xf, "Cd", ctgy)
-                        if v09:
-                            with xf.element("ReqdExctnDt"):
-                                _text(xf, "Dt", _iso_date(batch.execution_date))
-                        else:
-                            _text(xf, "ReqdExctnDt", _iso_date(batch.execution_date))
-                        with xf.element("Dbtr"):
-                            _text(xf, "Nm", name_of(batch.debtor.name))
-                        with xf.element("DbtrAcct"):
-                            _account(xf, batch.debtor.account, "VND")
-                        with xf.element("DbtrAgt"):
-                            _write_agent(xf, v09, batch.debtor)
-                        _text(xf, "ChrgBr", "DEBT")
-                        per_tx_ctgy = ctgy is None
-                        templates: dict[tuple[str | None, bool, bool, bool], _TxTemplate] = {}
-                        for tx in batch.transactions():
-                            agent_kind = (
-                                "bic" if tx.creditor_bic is not None
-                                else "bin" if tx.creditor_bank_bin is not None else None
-                            )
-                            ustrd = remittance_ascii(tx.remittance, rmt_len) if tx.remittance else ""
-                            tx_ctgy = per_tx_ctgy and bool(tx.category_purpose)
-                            key = (agent_kind, tx_ctgy, bool(tx.purpose), bool(ustrd))
-                            t = templates.get(key)
-                            if t is None:
-                                t = templates[key] = _TxTemplate(v09, *key)
-                            t.instr.text = tx.instruction_id
-                            t.e2e.text = tx.end_to_end_id
-                            if t.ctgy is not None:
-                                t.ctgy.text = tx.category_purpose
-                            t.amt.text = str(tx.amount_vnd)
-                            if t.agent is not None:
-                                t.agent.text = tx.creditor_bic if agent_kind == "bic" else tx.creditor_bank_bin
-                            t.name.text = name_of(tx.creditor_name)
-                            t.acct.text = tx.creditor_account
-                            if t.purp is not None:
-                                t.purp.text = tx.purpose
-                            if t.ustrd is not None:
-                                t.ustrd.text = ustrd
-                            xf.write(t.elem)
+        ns = _NS[version]
+        with xf.element(f"{{{ns}}}Document", nsmap={None: ns}), xf.element("CstmrCdtTrfInitn"):
+            with xf.element("GrpHdr"):
+                _text(xf, "MsgId", message_id)
+                _text(xf, "CreDtTm", created)
+                _text(xf, "NbOfTxs", str(total_count))
+                _text(xf, "CtrlSum", str(total_sum))
+                with xf.element("InitgPty"):
+                    _text(xf, "Nm", initiator)
+            for batch, summ, ctgy in zip(batch_list, summaries, uniform_ctgy, strict=True):
+                with xf.element("PmtInf"):
+                    _text(xf, "PmtInfId", batch.payment_info_id)
+                    _text(xf, "PmtMtd", "TRF")
+                    if batch.batch_booking is not None:
+                        _text(xf, "BtchBookg", "true" if batch.batch_booking else "false")
+                    _text(xf, "NbOfTxs", str(summ.nb_of_txs))
+                    _text(xf, "CtrlSum", str(summ.ctrl_sum_vnd))
+                    if ctgy:
+                        with xf.element("PmtTpInf"), xf.element("CtgyPurp"):
+                            _text(xf, "Cd", ctgy)
+                    if v09:
+                        with xf.element("ReqdExctnDt"):
+                            _text(xf, "Dt", _iso_date(batch.execution_date))
+                    else:
+                        _text(xf, "ReqdExctnDt", _iso_date(batch.execution_date))
+                    with xf.element("Dbtr"):
+                        _text(xf, "Nm", name_of(batch.debtor.name))
+                    with xf.element("DbtrAcct"):
+                        _account(xf, batch.debtor.account, "VND")
+                    with xf.element("DbtrAgt"):
+                        _write_agent(xf, v09, batch.debtor)
+                    _text(xf, "ChrgBr", "DEBT")
+                    per_tx_ctgy = ctgy is None
+                    templates: dict[tuple[str | None, bool, bool, bool], _TxTemplate] = {}
+                    for tx in batch.transactions():
+                        agent_kind = (
+                            "bic" if tx.creditor_bic is not None
+                            else "bin" if tx.creditor_bank_bin is not None else None
+                        )
+                        ustrd = remittance_ascii(tx.remittance, rmt_len) if tx.remittance else ""
+                        tx_ctgy = per_tx_ctgy and bool(tx.category_purpose)
+                        key = (agent_kind, tx_ctgy, bool(tx.purpose), bool(ustrd))
+                        t = templates.get(key)
+                        if t is None:
+                            t = templates[key] = _TxTemplate(v09, *key)
+                        t.instr.text = tx.instruction_id
+                        t.e2e.text = tx.end_to_end_id
+                        if t.ctgy is not None:
+                            t.ctgy.text = tx.category_purpose
+                        t.amt.text = str(tx.amount_vnd)
+                        if t.agent is not None:
+                            t.agent.text = tx.creditor_bic if agent_kind == "bic" else tx.creditor_bank_bin
+                        t.name.text = name_of(tx.creditor_name)
+                        t.acct.text = tx.creditor_account
+                        if t.purp is not None:
+                            t.purp.text = tx.purpose
+                        if t.ustrd is not None:
+                            t.ustrd.text = ustrd
+                        xf.write(t.elem)

@@ -22,8 +22,8 @@ from lxml import etree
 
 from asxh_pay.iso20022.model import (
     GroupStatus,
-    PaymentInfoStatus,
     Pain002Record,
+    PaymentInfoStatus,
     StatusReason,
     TransactionStatus,
 )
@@ -179,9 +179,7 @@ def _transaction(
     code = first.code if first is not None else None
     info_lines = [line for r in reasons for line in r.additional_info]
     reason: FailureReason | None = None
-    if transaction_outcome(status) == "failed":
-        reason = status_reason_to_failure(code)
-    elif code is not None:
+    if transaction_outcome(status) == "failed" or code is not None:
         reason = status_reason_to_failure(code)
     return TransactionStatus(
         original_end_to_end_id=child_text(elem, "OrgnlEndToEndId"),

@@ -119,7 +119,7 @@ def child_text(elem: etree._Element, *path: str) -> str | None:
 
 def release(elem: etree._Element) -> None:
     """Free an element the reader has finished with, and everything before it."""
-    elem.clear(keep_tail=False)
+    elem.clear()
     parent = elem.getparent()
     if parent is not None:
         while elem.getprevious() is not None:
@@ -198,7 +198,9 @@ class MessageStream:
 
     def _too_large(self, size: int | None, what: str) -> None:
         if size is not None and size > self._max:
-            raise MessageTooLarge(f"{what} of {size} bytes exceeds the limit of {self._max} bytes", limit=self._max)
+            raise MessageTooLarge(
+                f"{what} of {size} bytes exceeds the limit of {self._max} bytes", limit=self._max
+            )
 
     def __iter__(self) -> Iterator[tuple[str, etree._Element]]:
         self._too_large(self._declared, "declared size")
@@ -238,12 +240,13 @@ class MessageStream:
             except etree.XMLSyntaxError as exc:
                 raise MalformedMessage(f"not well-formed XML: {exc}") from None
             for _ev, el in pull.read_events():
-                if len(starts) < 2:
+                if len(starts) < 2 and isinstance(el, etree._Element):
                     starts.append(el)
         if not starts:
             raise MalformedMessage("no root element: empty or truncated file")
         tree = starts[0].getroottree()
-        if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        doctype = getattr(tree.docinfo, "doctype", "")  # missing from lxml-stubs
+        if doctype or tree.docinfo.internalDTD is not None:
             raise UnsafeXmlError("DOCTYPE declarations are not allowed in ISO 20022 messages")
         if len(starts) < 2:
             raise MalformedMessage("root element has no message element: empty or truncated file")

@@ -10,10 +10,11 @@ never reach the network.
 from __future__ import annotations
 
 import io
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from lxml import etree
 
@@ -38,7 +39,7 @@ def _safe_parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(message: str) -> etree.XMLSchema:
     """The compiled XSD for ``message`` (e.g. ``"pain.001.001.09"``), compiled once per process."""
     if message not in SUPPORTED_SCHEMAS:
@@ -73,7 +74,7 @@ def validate(path_or_bytes: str | Path | bytes | BinaryIO, message: str) -> None
             huge_tree=False,
         ):
             # Free what is done; keep the root chain so validation context survives.
-            elem.clear(keep_tail=True)
+            elem.clear()
             parent = elem.getparent()
             if parent is not None:
                 while elem.getprevious() is not None:
@@ -81,8 +82,8 @@ def validate(path_or_bytes: str | Path | bytes | BinaryIO, message: str) -> None
     except etree.XMLSyntaxError as exc:
         errors = [
             (f"line {e.line}: {e.message}" if e.line else e.message)
-            for e in list(exc.error_log)[:_MAX_REPORTED]
-        ] or [str(exc)]
+            for e in cast("Iterable[etree._LogEntry]", exc.error_log)
+        ][:_MAX_REPORTED] or [str(exc)]
         raise SchemaValidationError(
             f"document is not a valid {message}: " + "; ".join(errors), errors
         ) from None
