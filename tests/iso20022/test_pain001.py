@@ -238,3 +238,18 @@ def test_streams_from_factory_twice_without_materialising() -> None:
     assert calls == 2
     assert summary.ctrl_sum_vnd == 1000 * 1_500_000
     validate(buf.getvalue(), "pain.001.001.09")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_markup_characters_in_names_are_escaped(version: Pain001Version) -> None:
+    data = write([batch([tx(1, name="Hộ kinh doanh A&B <Đức> \"Tí\" 'Tèo'")])], version)
+    validate(data, version)
+    name = etree.fromstring(data).findtext(".//p:Cdtr/p:Nm", namespaces=ns(version))
+    expected = "Hộ kinh doanh A&B <Đức> \"Tí\" 'Tèo'" if version.endswith("09") else "Ho kinh doanh A B Duc Ti 'Teo'"
+    assert name == expected
+
+
+@pytest.mark.parametrize("bad", ["Nguyễn\x00An", "Lê\x1bThị", "Trần\ufffe", "Phạm\x7f"])
+def test_names_xml_cannot_carry_are_refused(bad: str) -> None:
+    with pytest.raises(ValidationError, match="control"):
+        write([batch([tx(1, name=bad)])])
