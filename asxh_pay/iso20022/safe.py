@@ -51,6 +51,7 @@ from asxh_pay.iso20022.errors import (
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "Finder",
     "Iso20022Error",
     "MalformedMessage",
     "MessageInfo",
@@ -115,6 +116,43 @@ def child_text(elem: etree._Element, *path: str) -> str | None:
         return None
     text = node.text.strip()
     return text or None
+
+
+class Finder:
+    """Namespace-qualified lookups by local-name paths (``"Refs/EndToEndId"``), cached.
+
+    Why: ISO 20022 documents keep every element in the root's namespace, so a
+    reader that knows that namespace can use lxml's C-level ``find`` instead of
+    comparing local names in Python, which is several times faster on a
+    million-entry statement.
+    """
+
+    __slots__ = ("_cache", "_ns", "prefix_len")
+
+    def __init__(self, namespace: str) -> None:
+        self._ns = namespace
+        self._cache: dict[str, str] = {}
+        #: ``len("{namespace}")``: ``tag[prefix_len:]`` is the local name of an element in it.
+        self.prefix_len = len(namespace) + 2
+
+    def path(self, path: str) -> str:
+        q = self._cache.get(path)
+        if q is None:
+            q = self._cache[path] = "/".join(f"{{{self._ns}}}{p}" for p in path.split("/"))
+        return q
+
+    def find(self, elem: etree._Element, path: str) -> etree._Element | None:
+        return elem.find(self.path(path))
+
+    def findall(self, elem: etree._Element, path: str) -> list[etree._Element]:
+        return elem.findall(self.path(path))
+
+    def text(self, elem: etree._Element, path: str) -> str | None:
+        """Stripped text of the first match, or None when absent or blank."""
+        t = elem.findtext(self.path(path))
+        if t is None:
+            return None
+        return t.strip() or None
 
 
 def release(elem: etree._Element) -> None:
