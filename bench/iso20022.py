@@ -39,8 +39,14 @@ def _peak_mb() -> float:
 def _rows(n: int) -> Iterator[tuple[str, str, int, str, str, str]]:
     for i in range(n):
         name = f"{SURNAMES[i % len(SURNAMES)]} {GIVEN[i % len(GIVEN)]}"
-        yield (f"E2E{i:010d}", f"I{i:010d}", 500_000 + (i % 1000) * 1000, name, f"{10_000_000 + i}",
-               BINS[i % len(BINS)])
+        yield (
+            f"E2E{i:010d}",
+            f"I{i:010d}",
+            500_000 + (i % 1000) * 1000,
+            name,
+            f"{10_000_000 + i}",
+            BINS[i % len(BINS)],
+        )
 
 
 def child_ours(n: int, out: str, prebuilt: bool = False) -> dict[str, float]:
@@ -51,13 +57,21 @@ def child_ours(n: int, out: str, prebuilt: bool = False) -> dict[str, float]:
 
     def factory() -> Iterator[CreditTransfer]:
         for e2e, instr, amount, name, acct, bank_bin in rows if rows is not None else _rows(n):
-            yield CreditTransfer(e2e, instr, amount, name, acct, bank_bin, remittance="Tro cap xa hoi T1 2025")
+            yield CreditTransfer(
+                e2e, instr, amount, name, acct, bank_bin, remittance="Tro cap xa hoi T1 2025"
+            )
 
     start = time.perf_counter()
     summary = write_pain001(
-        out, message_id="BENCH-1", created_at=datetime(2025, 1, 2, 8, 0), initiating_party="Kho bạc Nhà nước",
-        batches=[PaymentBatch("BENCH-P1", Party("Kho bạc Nhà nước", "3711000123456", "970418"),
-                              date(2025, 1, 5), factory)],
+        out,
+        message_id="BENCH-1",
+        created_at=datetime(2025, 1, 2, 8, 0),
+        initiating_party="Kho bạc Nhà nước",
+        batches=[
+            PaymentBatch(
+                "BENCH-P1", Party("Kho bạc Nhà nước", "3711000123456", "970418"), date(2025, 1, 5), factory
+            )
+        ],
     )
     elapsed = time.perf_counter() - start
     assert summary.nb_of_txs == n
@@ -65,17 +79,30 @@ def child_ours(n: int, out: str, prebuilt: bool = False) -> dict[str, float]:
 
 
 def child_sepaxml(n: int, out: str) -> dict[str, float]:
-    from sepaxml import SepaTransfer
+    from sepaxml import SepaTransfer  # type: ignore[import-untyped]
 
-    config = {"name": "Kho bạc Nhà nước", "IBAN": "3711000123456", "BIC": "BFTVVNVX", "batch": True,
-              "currency": "VND"}
+    config = {
+        "name": "Kho bạc Nhà nước",
+        "IBAN": "3711000123456",
+        "BIC": "BFTVVNVX",
+        "batch": True,
+        "currency": "VND",
+    }
     rows = list(_rows(n))  # the same input as child_ours(prebuilt=True), outside the timer
     start = time.perf_counter()
     sepa = SepaTransfer(config, clean=True)
     for e2e, _instr, amount, name, acct, _bin in rows:
-        sepa.add_payment({"name": name, "IBAN": acct, "BIC": "BFTVVNVX", "amount": amount,
-                          "execution_date": date(2025, 1, 5), "description": "Tro cap xa hoi T1 2025",
-                          "endtoend_id": e2e})
+        sepa.add_payment(
+            {
+                "name": name,
+                "IBAN": acct,
+                "BIC": "BFTVVNVX",
+                "amount": amount,
+                "execution_date": date(2025, 1, 5),
+                "description": "Tro cap xa hoi T1 2025",
+                "endtoend_id": e2e,
+            }
+        )
     data = sepa.export(validate=False)
     Path(out).write_bytes(data)
     elapsed = time.perf_counter() - start
@@ -84,17 +111,21 @@ def child_sepaxml(n: int, out: str) -> dict[str, float]:
 
 def generate_camt054(n: int, path: str) -> None:
     """Write a camt.054.001.08 with ``n`` entries (one TxDtls each) without building a tree."""
-    head = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn>'
-            "<GrpHdr><MsgId>BENCH-054</MsgId><CreDtTm>2025-01-06T17:00:00+07:00</CreDtTm></GrpHdr>"
-            "<Ntfctn><Id>BENCH-054-1</Id><CreDtTm>2025-01-06T17:00:00+07:00</CreDtTm>"
-            "<Acct><Id><Othr><Id>3711000123456</Id></Othr></Id></Acct>\n")
-    entry = ('<Ntry><Amt Ccy="VND">{amt}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
-             "<BookgDt><Dt>2025-01-06</Dt></BookgDt><ValDt><Dt>2025-01-06</Dt></ValDt>"
-             "<AcctSvcrRef>R{i:010d}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd>"
-             "<SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs>"
-             "<InstrId>I{i:010d}</InstrId><EndToEndId>E2E{i:010d}</EndToEndId></Refs>"
-             '<Amt Ccy="VND">{amt}</Amt><CdtDbtInd>DBIT</CdtDbtInd></TxDtls></NtryDtls></Ntry>\n')
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn>'
+        "<GrpHdr><MsgId>BENCH-054</MsgId><CreDtTm>2025-01-06T17:00:00+07:00</CreDtTm></GrpHdr>"
+        "<Ntfctn><Id>BENCH-054-1</Id><CreDtTm>2025-01-06T17:00:00+07:00</CreDtTm>"
+        "<Acct><Id><Othr><Id>3711000123456</Id></Othr></Id></Acct>\n"
+    )
+    entry = (
+        '<Ntry><Amt Ccy="VND">{amt}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+        "<BookgDt><Dt>2025-01-06</Dt></BookgDt><ValDt><Dt>2025-01-06</Dt></ValDt>"
+        "<AcctSvcrRef>R{i:010d}</AcctSvcrRef><BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd>"
+        "<SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd><NtryDtls><TxDtls><Refs>"
+        "<InstrId>I{i:010d}</InstrId><EndToEndId>E2E{i:010d}</EndToEndId></Refs>"
+        '<Amt Ccy="VND">{amt}</Amt><CdtDbtInd>DBIT</CdtDbtInd></TxDtls></NtryDtls></Ntry>\n'
+    )
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(head)
         chunk: list[str] = []
@@ -129,8 +160,9 @@ CHILDREN = {"ours": child_ours, "ours_cmp": child_ours_cmp, "sepaxml": child_sep
 
 
 def run_child(kind: str, n: int, path: str) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, __file__, "--child", kind, str(n), path],
-                          check=True, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(n), path], check=True, capture_output=True, text=True
+    )
     result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -154,8 +186,10 @@ def main() -> None:
         r = run_child("ours", big, out)
         results["write_1m_s"] = round(r["seconds"], 3)
         results["write_1m_peak_mb"] = round(r["peak_mb"], 1)
-        print(f"  {r['seconds']:.2f} s, peak {r['peak_mb']:.1f} MB, file {os.path.getsize(out) / 1e6:.0f} MB",
-              flush=True)
+        print(
+            f"  {r['seconds']:.2f} s, peak {r['peak_mb']:.1f} MB, file {os.path.getsize(out) / 1e6:.0f} MB",
+            flush=True,
+        )
         os.remove(out)
 
         camt = os.path.join(tmp, "camt054.xml")

@@ -6,10 +6,13 @@ import io
 import resource
 import time
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pytest
 
+from asxh_pay.errors import AsxhPayError
 from asxh_pay.iso20022 import (
+    GroupStatus,
     Iso20022Error,
     MalformedMessage,
     MessageTooLarge,
@@ -19,7 +22,6 @@ from asxh_pay.iso20022 import (
     read_camt054,
     read_pain002,
 )
-from asxh_pay.errors import AsxhPayError
 
 FIX = Path(__file__).parent / "fixtures"
 NS054 = b"urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"
@@ -69,9 +71,11 @@ class EndlessCamt(io.RawIOBase):
     """A notification that never ends: 2 GB and beyond, produced lazily, never stored."""
 
     def __init__(self) -> None:
-        self.head = (b'<?xml version="1.0"?><Document xmlns="' + NS054 + b'"><BkToCstmrDbtCdtNtfctn>'
-                     b"<GrpHdr><MsgId>X</MsgId></GrpHdr><Ntfctn><Id>N</Id>")
-        self.unit = (b'<Ntry><Amt Ccy="VND">1000</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts></Ntry>' * 800)
+        self.head = (
+            b'<?xml version="1.0"?><Document xmlns="' + NS054 + b'"><BkToCstmrDbtCdtNtfctn>'
+            b"<GrpHdr><MsgId>X</MsgId></GrpHdr><Ntfctn><Id>N</Id>"
+        )
+        self.unit = b'<Ntry><Amt Ccy="VND">1000</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts></Ntry>' * 800
         self.produced = 0
 
     def readable(self) -> bool:
@@ -90,7 +94,7 @@ def test_endless_stream_stops_at_limit_in_bounded_time_and_memory() -> None:
     start = time.perf_counter()
     seen = 0
     with pytest.raises(MessageTooLarge) as err:
-        for _ in read_camt054(stream, max_bytes=20 * 1024 * 1024):
+        for _ in read_camt054(cast(BinaryIO, stream), max_bytes=20 * 1024 * 1024):
             seen += 1
     elapsed = time.perf_counter() - start
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
@@ -104,7 +108,7 @@ def test_endless_stream_stops_at_limit_in_bounded_time_and_memory() -> None:
 def test_declared_two_gigabytes_refused_before_reading() -> None:
     stream = EndlessCamt()
     with pytest.raises(MessageTooLarge):
-        list(read_camt054(stream, declared_size=2 * 1024**3))
+        list(read_camt054(cast(BinaryIO, stream), declared_size=2 * 1024**3))
     assert stream.produced == 0
 
 
@@ -129,7 +133,7 @@ class SeekableHuge(io.RawIOBase):
 
 def test_seekable_stream_size_checked_first() -> None:
     with pytest.raises(MessageTooLarge):
-        list(read_pain002(SeekableHuge()))
+        list(read_pain002(cast(BinaryIO, SeekableHuge())))
 
 
 def test_file_size_checked_first(tmp_path: Path) -> None:
@@ -139,26 +143,46 @@ def test_file_size_checked_first(tmp_path: Path) -> None:
         list(read_camt054(path, max_bytes=100))
 
 
-@pytest.mark.parametrize("payload,reader", [
-    (b'<Document xmlns="urn:example:not-iso"><BkToCstmrDbtCdtNtfctn/></Document>', read_camt054),
-    (b"<Document><BkToCstmrDbtCdtNtfctn/></Document>", read_camt054),
-    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt/></Document>', read_camt054),
-    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrStmt/></Document>', read_camt054),
-    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt/></Document>', read_camt053),
-    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.02"><CstmrPmtStsRpt/></Document>', read_pain002),
-    (b'<Root xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt/></Root>', read_pain002),
-])
+@pytest.mark.parametrize(
+    "payload,reader",
+    [
+        (b'<Document xmlns="urn:example:not-iso"><BkToCstmrDbtCdtNtfctn/></Document>', read_camt054),
+        (b"<Document><BkToCstmrDbtCdtNtfctn/></Document>", read_camt054),
+        (
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt/></Document>',
+            read_camt054,
+        ),
+        (
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrStmt/></Document>',
+            read_camt054,
+        ),
+        (
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt/></Document>',
+            read_camt053,
+        ),
+        (
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.02"><CstmrPmtStsRpt/></Document>',
+            read_pain002,
+        ),
+        (
+            b'<Root xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt/></Root>',
+            read_pain002,
+        ),
+    ],
+)
 def test_wrong_message_refused(payload: bytes, reader: object) -> None:
     with pytest.raises(UnexpectedMessage):
         list(reader(payload))  # type: ignore[operator]
 
 
 def test_swiss_variant_namespace_accepted() -> None:
-    payload = (b'<Document xmlns="http://www.six-interbank-clearing.com/de/pain.002.001.03.ch.02.xsd">'
-               b"<CstmrPmtStsRpt><GrpHdr><MsgId>M</MsgId></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>O</OrgnlMsgId>"
-               b"<GrpSts>ACCP</GrpSts></OrgnlGrpInfAndSts></CstmrPmtStsRpt></Document>")
+    payload = (
+        b'<Document xmlns="http://www.six-interbank-clearing.com/de/pain.002.001.03.ch.02.xsd">'
+        b"<CstmrPmtStsRpt><GrpHdr><MsgId>M</MsgId></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>O</OrgnlMsgId>"
+        b"<GrpSts>ACCP</GrpSts></OrgnlGrpInfAndSts></CstmrPmtStsRpt></Document>"
+    )
     (g,) = list(read_pain002(payload))
-    assert g.status == "ACCP"  # type: ignore[union-attr]
+    assert isinstance(g, GroupStatus) and g.status == "ACCP"
 
 
 def test_truncated_file() -> None:

@@ -30,29 +30,104 @@ CREATED = datetime(2025, 1, 2, 8, 30, tzinfo=timezone(timedelta(hours=7)))
 TREASURY = Party("Kho bạc Nhà nước Hà Nội", "3711000123456", bank_bin="970418")
 # BINs of several kinds: state banks, joint-stock banks, foreign banks, digital banks,
 # the Bank for Social Policies, and a wallet-style BIN.
-BINS = ["970405", "970418", "970436", "970415", "970422", "970416", "422589", "458761",
-        "546034", "963388", "999888", "971005", "668888", "796500", "970454"]
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
-            "Hồ", "Ngô", "Dương", "Lý"]
-GIVEN = ["Văn", "Thị", "Đức", "Hữu", "Ngọc", "Thuỳ", "Quốc", "Mỹ", "Ánh", "Phượng", "Đạt", "Hằng",
-         "Tuấn", "Yến", "Khánh", "Nguyệt", "Ơn", "Ưng", "Ỷ"]
+BINS = [
+    "970405",
+    "970418",
+    "970436",
+    "970415",
+    "970422",
+    "970416",
+    "422589",
+    "458761",
+    "546034",
+    "963388",
+    "999888",
+    "971005",
+    "668888",
+    "796500",
+    "970454",
+]
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
+GIVEN = [
+    "Văn",
+    "Thị",
+    "Đức",
+    "Hữu",
+    "Ngọc",
+    "Thuỳ",
+    "Quốc",
+    "Mỹ",
+    "Ánh",
+    "Phượng",
+    "Đạt",
+    "Hằng",
+    "Tuấn",
+    "Yến",
+    "Khánh",
+    "Nguyệt",
+    "Ơn",
+    "Ưng",
+    "Ỷ",
+]
 
 
-def tx(i: int, amount: int = 1_500_000, bank_bin: str | None = "970436", bic: str | None = None,
-       name: str = "Nguyễn Văn Đức", remittance: str = "Trợ cấp xã hội tháng 1/2025",
-       category: str = "GOVT") -> CreditTransfer:
-    return CreditTransfer(f"E2E-{i:07d}", f"I-{i:07d}", amount, name, f"{1000000 + i}", bank_bin, bic,
-                          remittance, "SSBE", category)
+def tx(
+    i: int,
+    amount: int = 1_500_000,
+    bank_bin: str | None = "970436",
+    bic: str | None = None,
+    name: str = "Nguyễn Văn Đức",
+    remittance: str = "Trợ cấp xã hội tháng 1/2025",
+    category: str = "GOVT",
+) -> CreditTransfer:
+    return CreditTransfer(
+        f"E2E-{i:07d}",
+        f"I-{i:07d}",
+        amount,
+        name,
+        f"{1000000 + i}",
+        bank_bin,
+        bic,
+        remittance,
+        "SSBE",
+        category,
+    )
 
 
 def batch(txs: list[CreditTransfer], pid: str = "HN-BTXH-202501", debtor: Party = TREASURY) -> PaymentBatch:
     return PaymentBatch(pid, debtor, date(2025, 1, 5), lambda: iter(txs))
 
 
-def write(batches: Iterable[PaymentBatch], version: Pain001Version = "pain.001.001.09", **kw: object) -> bytes:
+def write(
+    batches: Iterable[PaymentBatch], version: Pain001Version = "pain.001.001.09", **kw: object
+) -> bytes:
     buf = io.BytesIO()
-    write_pain001(buf, message_id="KBNN-HN-202501-0001", created_at=CREATED,
-                  initiating_party="Kho bạc Nhà nước", batches=batches, version=version, **kw)  # type: ignore[arg-type]
+    write_pain001(
+        buf,
+        message_id="KBNN-HN-202501-0001",
+        created_at=CREATED,
+        initiating_party="Kho bạc Nhà nước",
+        batches=batches,
+        version=version,
+        **kw,  # type: ignore[arg-type]
+    )
     return buf.getvalue()
 
 
@@ -63,10 +138,23 @@ def ns(version: str) -> dict[str, str]:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_valid_against_official_xsd_with_every_agent_kind(version: Pain001Version) -> None:
     txs = [tx(i, bank_bin=b) for i, b in enumerate(BINS)]
-    txs += [tx(100, bank_bin=None, bic="BIDVVNVX"), tx(101, bank_bin="970418", bic="BFTVVNVX"),
-            tx(102, bank_bin=None), tx(103, amount=1), tx(104, amount=499_999_999), tx(105, remittance="")]
-    data = write([batch(txs), batch([tx(200)], pid="HN-BTXH-202501-B",
-                                    debtor=Party("KBNN Ba Đình", "12345678", bic="BFTVVNVX"))], version)
+    txs += [
+        tx(100, bank_bin=None, bic="BIDVVNVX"),
+        tx(101, bank_bin="970418", bic="BFTVVNVX"),
+        tx(102, bank_bin=None),
+        tx(103, amount=1),
+        tx(104, amount=499_999_999),
+        tx(105, remittance=""),
+    ]
+    data = write(
+        [
+            batch(txs),
+            batch(
+                [tx(200)], pid="HN-BTXH-202501-B", debtor=Party("KBNN Ba Đình", "12345678", bic="BFTVVNVX")
+            ),
+        ],
+        version,
+    )
     validate(data, version)
     doc = etree.fromstring(data)
     n = ns(version)
@@ -107,24 +195,41 @@ def test_mixed_category_purpose_goes_per_transaction() -> None:
     n = ns("pain.001.001.09")
     assert doc.find("p:CstmrCdtTrfInitn/p:PmtInf/p:PmtTpInf", namespaces=n) is None
     assert [c.text for c in doc.iterfind(".//p:CdtTrfTxInf/p:PmtTpInf/p:CtgyPurp/p:Cd", namespaces=n)] == [
-        "GOVT", "SSBE"]
+        "GOVT",
+        "SSBE",
+    ]
 
 
-names = st.builds(lambda s, g1, g2: f"{s} {g1} {g2}", st.sampled_from(SURNAMES), st.sampled_from(GIVEN),
-                  st.sampled_from(GIVEN))
+names = st.builds(
+    lambda s, g1, g2: f"{s} {g1} {g2}",
+    st.sampled_from(SURNAMES),
+    st.sampled_from(GIVEN),
+    st.sampled_from(GIVEN),
+)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(st.tuples(names, st.integers(1, 499_999_999), st.sampled_from(BINS),
-                               st.text(max_size=60)), min_size=1, max_size=30),
-       version=st.sampled_from(VERSIONS))
+@given(
+    rows=st.lists(
+        st.tuples(names, st.integers(1, 499_999_999), st.sampled_from(BINS), st.text(max_size=60)),
+        min_size=1,
+        max_size=30,
+    ),
+    version=st.sampled_from(VERSIONS),
+)
 def test_generated_batches_are_schema_valid_and_sums_match(
     rows: list[tuple[str, int, str, str]], version: Pain001Version
 ) -> None:
     txs = [tx(i, amount=a, bank_bin=b, name=nm, remittance=r) for i, (nm, a, b, r) in enumerate(rows)]
     buf = io.BytesIO()
-    summary = write_pain001(buf, message_id="M-1", created_at=CREATED, initiating_party="KBNN",
-                            batches=[batch(txs)], version=version)
+    summary = write_pain001(
+        buf,
+        message_id="M-1",
+        created_at=CREATED,
+        initiating_party="KBNN",
+        batches=[batch(txs)],
+        version=version,
+    )
     validate(buf.getvalue(), version)
     assert summary.nb_of_txs == len(rows)
     assert summary.ctrl_sum_vnd == sum(a for _, a, _, _ in rows)
@@ -138,7 +243,7 @@ def test_generated_batches_are_schema_valid_and_sums_match(
     else:
         assert written == [nm for nm, *_ in rows]
     for u in doc.iterfind(".//p:Ustrd", namespaces=n):
-        assert u.text and len(u.text) <= 25 and all(c.isalnum() and c.isascii() or c == " " for c in u.text)
+        assert u.text and len(u.text) <= 25 and all((c.isalnum() and c.isascii()) or c == " " for c in u.text)
 
 
 def test_byte_identical_rewrite(tmp_path: Path) -> None:
@@ -146,8 +251,13 @@ def test_byte_identical_rewrite(tmp_path: Path) -> None:
     first = write([batch(txs)])
     assert write([batch(txs)]) == first
     out = tmp_path / "kbnn.xml"
-    s1 = write_pain001(out, message_id="KBNN-HN-202501-0001", created_at=CREATED,
-                       initiating_party="Kho bạc Nhà nước", batches=[batch(txs)])
+    s1 = write_pain001(
+        out,
+        message_id="KBNN-HN-202501-0001",
+        created_at=CREATED,
+        initiating_party="Kho bạc Nhà nước",
+        batches=[batch(txs)],
+    )
     assert out.read_bytes() == first
     assert s1.nb_of_txs == 50
     assert [p.name for p in tmp_path.iterdir()] == ["kbnn.xml"]  # no temp file left behind
@@ -156,8 +266,13 @@ def test_byte_identical_rewrite(tmp_path: Path) -> None:
 def test_failed_validation_leaves_no_file(tmp_path: Path) -> None:
     out = tmp_path / "bad.xml"
     with pytest.raises(ValidationError) as err:
-        write_pain001(out, message_id="M", created_at=CREATED, initiating_party="KB",
-                      batches=[batch([tx(1), tx(2, amount=0)])])
+        write_pain001(
+            out,
+            message_id="M",
+            created_at=CREATED,
+            initiating_party="KB",
+            batches=[batch([tx(1), tx(2, amount=0)])],
+        )
     assert err.value.field == "batches[0].transactions[1].amount_vnd"
     assert list(tmp_path.iterdir()) == []
 
@@ -173,13 +288,25 @@ def test_napas_limit_can_be_lifted_for_intrabank() -> None:
     validate(data, "pain.001.001.09")
 
 
-@pytest.mark.parametrize("field,value", [
-    ("end_to_end_id", "E2E với dấu"), ("end_to_end_id", "x" * 36), ("end_to_end_id", ""),
-    ("end_to_end_id", "A B"), ("instruction_id", "/lead"), ("instruction_id", "a//b"),
-    ("creditor_account", "12345"), ("creditor_account", "12-34567"), ("creditor_bank_bin", "97043"),
-    ("creditor_bic", "bidvvnvx"), ("creditor_name", "   "), ("creditor_name", "A" * 71),
-    ("purpose", "SOCIAL"), ("category_purpose", "gov"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("end_to_end_id", "E2E với dấu"),
+        ("end_to_end_id", "x" * 36),
+        ("end_to_end_id", ""),
+        ("end_to_end_id", "A B"),
+        ("instruction_id", "/lead"),
+        ("instruction_id", "a//b"),
+        ("creditor_account", "12345"),
+        ("creditor_account", "12-34567"),
+        ("creditor_bank_bin", "97043"),
+        ("creditor_bic", "bidvvnvx"),
+        ("creditor_name", "   "),
+        ("creditor_name", "A" * 71),
+        ("purpose", "SOCIAL"),
+        ("category_purpose", "gov"),
+    ],
+)
 def test_bad_fields_refused(field: str, value: str) -> None:
     good = tx(1)
     kwargs = {f: getattr(good, f) for f in good.__slots__}
@@ -195,8 +322,13 @@ def test_batch_level_checks() -> None:
     with pytest.raises(ValidationError, match="at least one transfer"):
         write([batch([])])
     with pytest.raises(ValidationError, match="message_id"):
-        write_pain001(io.BytesIO(), message_id="bad id", created_at=CREATED, initiating_party="KB",
-                      batches=[batch([tx(1)])])
+        write_pain001(
+            io.BytesIO(),
+            message_id="bad id",
+            created_at=CREATED,
+            initiating_party="KB",
+            batches=[batch([tx(1)])],
+        )
     with pytest.raises(ValidationError, match="batches"):
         write([])
 
@@ -233,8 +365,13 @@ def test_streams_from_factory_twice_without_materialising() -> None:
         return (tx(i) for i in range(1000))
 
     buf = io.BytesIO()
-    summary = write_pain001(buf, message_id="M", created_at=CREATED, initiating_party="KB",
-                            batches=[PaymentBatch("P", TREASURY, date(2025, 1, 5), factory)])
+    summary = write_pain001(
+        buf,
+        message_id="M",
+        created_at=CREATED,
+        initiating_party="KB",
+        batches=[PaymentBatch("P", TREASURY, date(2025, 1, 5), factory)],
+    )
     assert calls == 2
     assert summary.ctrl_sum_vnd == 1000 * 1_500_000
     validate(buf.getvalue(), "pain.001.001.09")
@@ -245,7 +382,9 @@ def test_markup_characters_in_names_are_escaped(version: Pain001Version) -> None
     data = write([batch([tx(1, name="Hộ kinh doanh A&B <Đức> \"Tí\" 'Tèo'")])], version)
     validate(data, version)
     name = etree.fromstring(data).findtext(".//p:Cdtr/p:Nm", namespaces=ns(version))
-    expected = "Hộ kinh doanh A&B <Đức> \"Tí\" 'Tèo'" if version.endswith("09") else "Ho kinh doanh A B Duc Ti 'Teo'"
+    expected = (
+        "Hộ kinh doanh A&B <Đức> \"Tí\" 'Tèo'" if version.endswith("09") else "Ho kinh doanh A B Duc Ti 'Teo'"
+    )
     assert name == expected
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
@@ -29,13 +30,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # shared/ sits beside the repository (CI clones main with shared/ next to it); a git worktree
 # may be one level deeper, so the nearest ancestor that has it is used.
 SAMPLES = next(
-    (d / "shared" / "iso20022" / "samples" for d in REPO_ROOT.parents
-     if (d / "shared" / "iso20022" / "samples").is_dir()),
+    (
+        d / "shared" / "iso20022" / "samples"
+        for d in REPO_ROOT.parents
+        if (d / "shared" / "iso20022" / "samples").is_dir()
+    ),
     REPO_ROOT.parent / "shared" / "iso20022" / "samples",
 )
 
 
-def txs(records: list[object]) -> list[TransactionStatus]:
+def txs(records: Sequence[object]) -> list[TransactionStatus]:
     return [r for r in records if isinstance(r, TransactionStatus)]
 
 
@@ -48,7 +52,9 @@ def test_pain002_v03_every_shape_of_transaction() -> None:
     assert isinstance(records[1], PaymentInfoStatus) and records[1].status == "PART"
     t = {x.original_end_to_end_id: x for x in txs(records)}
     assert len(t) == 7
-    assert t["E2E-0001"].status == "ACSC" and t["E2E-0001"].reason is None and t["E2E-0001"].status_id == "S-1"
+    assert (
+        t["E2E-0001"].status == "ACSC" and t["E2E-0001"].reason is None and t["E2E-0001"].status_id == "S-1"
+    )
     assert (t["E2E-0002"].reason_code, t["E2E-0002"].reason) == ("AC04", F.ACCOUNT_CLOSED)
     assert t["E2E-0002"].additional_info == "Tai khoan da dong"
     assert t["E2E-0002"].original_instruction_id == "I-0002"
@@ -60,17 +66,32 @@ def test_pain002_v03_every_shape_of_transaction() -> None:
     assert t["E2E-0006"].reason is None and t["E2E-0006"].additional_info == "Cho xu ly"
     assert t["E2E-0007"].reason == F.UNKNOWN  # rejected without any reason
     assert [transaction_outcome(x.status) for x in txs(records)] == [
-        "succeeded", "failed", "failed", "failed", "processing", "processing", "failed"]
+        "succeeded",
+        "failed",
+        "failed",
+        "failed",
+        "processing",
+        "processing",
+        "failed",
+    ]
 
 
 def test_pain002_v10_without_instruction_ids() -> None:
     records = list(read_pain002((FIX / "pain002_v10_group_accepted.xml").read_bytes()))
     assert [type(r).__name__ for r in records] == [
-        "GroupStatus", "PaymentInfoStatus", "TransactionStatus", "TransactionStatus"]
+        "GroupStatus",
+        "PaymentInfoStatus",
+        "TransactionStatus",
+        "TransactionStatus",
+    ]
     a, b = txs(records)
     assert a.status == "ACCC" and a.original_instruction_id is None
     assert transaction_outcome(a.status) == "succeeded"
-    assert b.status == "ACWC" and b.reason == F.REJECTED_BY_PROVIDER and transaction_outcome(b.status) == "processing"
+    assert (
+        b.status == "ACWC"
+        and b.reason == F.REJECTED_BY_PROVIDER
+        and transaction_outcome(b.status) == "processing"
+    )
 
 
 def test_pain002_v12_whole_file_rejected() -> None:
@@ -92,31 +113,79 @@ def test_pain002_inherits_status_and_reports_block_without_transactions() -> Non
     assert t.status == "ACSC" and t.original_payment_info_id == "PI-2"
 
 
-@pytest.mark.parametrize("status,outcome", [
-    ("ACSC", "succeeded"), ("ACCC", "succeeded"), ("RJCT", "failed"), ("CANC", "failed"),
-    ("ACCP", "processing"), ("ACSP", "processing"), ("ACTC", "processing"), ("ACWC", "processing"),
-    ("PDNG", "processing"), ("PART", "processing"), ("RCVD", "processing"), ("ACWP", "processing"),
-    ("ACFC", "processing"), ("RCVC", "processing"), ("ZZZZ", "processing"), ("", "processing"),
-    (None, "processing"), (" rjct ", "failed"),
-])
+@pytest.mark.parametrize(
+    "status,outcome",
+    [
+        ("ACSC", "succeeded"),
+        ("ACCC", "succeeded"),
+        ("RJCT", "failed"),
+        ("CANC", "failed"),
+        ("ACCP", "processing"),
+        ("ACSP", "processing"),
+        ("ACTC", "processing"),
+        ("ACWC", "processing"),
+        ("PDNG", "processing"),
+        ("PART", "processing"),
+        ("RCVD", "processing"),
+        ("ACWP", "processing"),
+        ("ACFC", "processing"),
+        ("RCVC", "processing"),
+        ("ZZZZ", "processing"),
+        ("", "processing"),
+        (None, "processing"),
+        (" rjct ", "failed"),
+    ],
+)
 def test_transaction_outcome(status: str | None, outcome: str) -> None:
     assert transaction_outcome(status) == outcome
 
 
-@pytest.mark.parametrize("code,reason", [
-    ("AC01", F.INVALID_ACCOUNT), ("AC03", F.INVALID_ACCOUNT), ("AC04", F.ACCOUNT_CLOSED),
-    ("AC07", F.ACCOUNT_CLOSED), ("AC06", F.ACCOUNT_BLOCKED), ("AM04", F.INSUFFICIENT_FUNDS),
-    ("AM02", F.LIMIT_EXCEEDED), ("AM03", F.AMOUNT_INVALID), ("AM01", F.AMOUNT_INVALID),
-    ("AM05", F.DUPLICATE), ("DUPL", F.DUPLICATE), ("BE01", F.NAME_MISMATCH), ("MD07", F.BENEFICIARY_DECEASED),
-    ("AG01", F.REJECTED_BY_PROVIDER), ("AG02", F.REJECTED_BY_PROVIDER), ("MS02", F.REJECTED_BY_PROVIDER),
-    ("MS03", F.REJECTED_BY_PROVIDER), ("NARR", F.REJECTED_BY_PROVIDER), ("RR01", F.REGULATORY),
-    ("RR02", F.REGULATORY), ("RR03", F.REGULATORY), ("RR04", F.REGULATORY), ("FF01", F.TECHNICAL),
-    ("AC02", F.TECHNICAL), ("DS0A", F.TECHNICAL), ("TM01", F.DEADLINE_EXCEEDED), ("CUST", F.CANCELLED_BY_OPERATOR),
-    ("MD01", F.AUTHORISATION_INVALID), ("BE06", F.NO_ACCOUNT), ("CNOR", F.INVALID_ACCOUNT),
-    ("RC04", F.INVALID_ACCOUNT), ("RC03", F.TECHNICAL), ("RUTA", F.RETURNED_BY_BANK), ("FRAD", F.REGULATORY),
-    ("ac04", F.ACCOUNT_CLOSED), (" AM04 ", F.INSUFFICIENT_FUNDS),
-    ("XY99", F.UNKNOWN), ("", F.UNKNOWN), (None, F.UNKNOWN), ("ÄÖÜ", F.UNKNOWN), ("A" * 1000, F.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "code,reason",
+    [
+        ("AC01", F.INVALID_ACCOUNT),
+        ("AC03", F.INVALID_ACCOUNT),
+        ("AC04", F.ACCOUNT_CLOSED),
+        ("AC07", F.ACCOUNT_CLOSED),
+        ("AC06", F.ACCOUNT_BLOCKED),
+        ("AM04", F.INSUFFICIENT_FUNDS),
+        ("AM02", F.LIMIT_EXCEEDED),
+        ("AM03", F.AMOUNT_INVALID),
+        ("AM01", F.AMOUNT_INVALID),
+        ("AM05", F.DUPLICATE),
+        ("DUPL", F.DUPLICATE),
+        ("BE01", F.NAME_MISMATCH),
+        ("MD07", F.BENEFICIARY_DECEASED),
+        ("AG01", F.REJECTED_BY_PROVIDER),
+        ("AG02", F.REJECTED_BY_PROVIDER),
+        ("MS02", F.REJECTED_BY_PROVIDER),
+        ("MS03", F.REJECTED_BY_PROVIDER),
+        ("NARR", F.REJECTED_BY_PROVIDER),
+        ("RR01", F.REGULATORY),
+        ("RR02", F.REGULATORY),
+        ("RR03", F.REGULATORY),
+        ("RR04", F.REGULATORY),
+        ("FF01", F.TECHNICAL),
+        ("AC02", F.TECHNICAL),
+        ("DS0A", F.TECHNICAL),
+        ("TM01", F.DEADLINE_EXCEEDED),
+        ("CUST", F.CANCELLED_BY_OPERATOR),
+        ("MD01", F.AUTHORISATION_INVALID),
+        ("BE06", F.NO_ACCOUNT),
+        ("CNOR", F.INVALID_ACCOUNT),
+        ("RC04", F.INVALID_ACCOUNT),
+        ("RC03", F.TECHNICAL),
+        ("RUTA", F.RETURNED_BY_BANK),
+        ("FRAD", F.REGULATORY),
+        ("ac04", F.ACCOUNT_CLOSED),
+        (" AM04 ", F.INSUFFICIENT_FUNDS),
+        ("XY99", F.UNKNOWN),
+        ("", F.UNKNOWN),
+        (None, F.UNKNOWN),
+        ("ÄÖÜ", F.UNKNOWN),
+        ("A" * 1000, F.UNKNOWN),
+    ],
+)
 def test_status_reason_mapping(code: str | None, reason: F) -> None:
     assert status_reason_to_failure(code) == reason
 
@@ -158,13 +227,18 @@ def test_camt054_v08_status_code_edge_amounts_and_foreign_currency() -> None:
     big, small, usd = entries
     assert big.amount_vnd == 499_999_999 and big.status == "BOOK" and big.booking_date == date(2025, 2, 3)
     assert small.amount_vnd == 1 and small.status == "INFO" and small.return_reason == F.BENEFICIARY_DECEASED
-    assert usd.amount_vnd is None and (usd.amount_minor, usd.currency) == (1234, "USD") and usd.status == "OTHR"
+    assert (
+        usd.amount_vnd is None and (usd.amount_minor, usd.currency) == (1234, "USD") and usd.status == "OTHR"
+    )
 
 
 def test_camt053_v02_and_v08() -> None:
     s2 = list(read_camt053(FIX / "camt053_v02_vnd.xml"))
-    assert [(e.end_to_end_id, e.tx_amount_vnd) for e in s2] == [("E2E-S-1", 1_000_000), ("E2E-S-2", 2_000_000),
-                                                                 (None, None)]
+    assert [(e.end_to_end_id, e.tx_amount_vnd) for e in s2] == [
+        ("E2E-S-1", 1_000_000),
+        ("E2E-S-2", 2_000_000),
+        (None, None),
+    ]
     assert all(e.statement_id == "STMT-20250106-01" and e.account == "1500201001234" for e in s2)
     assert s2[2].bank_tx_code == "ACMT/MCOP/CHRG" and s2[2].amount_vnd == 300_000
     (s8,) = list(read_camt053(FIX / "camt053_v08_vnd.xml"))
@@ -173,10 +247,15 @@ def test_camt053_v02_and_v08() -> None:
 
 
 def test_own_fixtures_are_schema_valid() -> None:
-    for name, message in [("camt054_v02_vnd", "camt.054.001.02"), ("camt054_v08_vnd", "camt.054.001.08"),
-                          ("camt053_v02_vnd", "camt.053.001.02"), ("camt053_v08_vnd", "camt.053.001.08"),
-                          ("pain002_v03_mixed", "pain.002.001.03"), ("pain002_v10_group_accepted", "pain.002.001.10"),
-                          ("pain002_v12_file_rejected", "pain.002.001.12")]:
+    for name, message in [
+        ("camt054_v02_vnd", "camt.054.001.02"),
+        ("camt054_v08_vnd", "camt.054.001.08"),
+        ("camt053_v02_vnd", "camt.053.001.02"),
+        ("camt053_v08_vnd", "camt.053.001.08"),
+        ("pain002_v03_mixed", "pain.002.001.03"),
+        ("pain002_v10_group_accepted", "pain.002.001.10"),
+        ("pain002_v12_file_rejected", "pain.002.001.12"),
+    ]:
         validate(FIX / f"{name}.xml", message)
 
 
@@ -186,17 +265,34 @@ def test_non_integral_vnd_refused_clearly() -> None:
         list(read_camt054(data))
 
 
-@pytest.mark.parametrize("text,cur,expected", [
-    ("1500000", "VND", (1_500_000, "VND")), ("1500000.00", "VND", (1_500_000, "VND")),
-    ("474.4", "CHF", (47440, "CHF")), ("0.001", "KWD", (1, "KWD")), ("100", "JPY", (100, "JPY")),
-    ("99999999999999999.99", "EUR", (9999999999999999999, "EUR")),
-])
+@pytest.mark.parametrize(
+    "text,cur,expected",
+    [
+        ("1500000", "VND", (1_500_000, "VND")),
+        ("1500000.00", "VND", (1_500_000, "VND")),
+        ("474.4", "CHF", (47440, "CHF")),
+        ("0.001", "KWD", (1, "KWD")),
+        ("100", "JPY", (100, "JPY")),
+        ("99999999999999999.99", "EUR", (9999999999999999999, "EUR")),
+    ],
+)
 def test_amount_to_minor(text: str, cur: str, expected: tuple[int, str]) -> None:
     assert amount_to_minor(text, cur) == expected
 
 
-@pytest.mark.parametrize("text,cur", [("1.5", "VND"), ("1.234", "EUR"), ("-1", "VND"), ("abc", "VND"),
-                                      ("NaN", "VND"), ("Infinity", "EUR"), (None, "VND"), ("1", None)])
+@pytest.mark.parametrize(
+    "text,cur",
+    [
+        ("1.5", "VND"),
+        ("1.234", "EUR"),
+        ("-1", "VND"),
+        ("abc", "VND"),
+        ("NaN", "VND"),
+        ("Infinity", "EUR"),
+        (None, "VND"),
+        ("1", None),
+    ],
+)
 def test_amount_to_minor_refuses(text: str | None, cur: str | None) -> None:
     with pytest.raises(MalformedMessage):
         amount_to_minor(text, cur)
@@ -204,13 +300,17 @@ def test_amount_to_minor_refuses(text: str | None, cur: str | None) -> None:
 
 def test_big_batch_entry_streams() -> None:
     n = 20_000
-    head = (b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
-            b"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>M</MsgId><CreDtTm>2025-01-01T00:00:00</CreDtTm></GrpHdr>"
-            b"<Ntfctn><Id>N</Id><CreDtTm>2025-01-01T00:00:00</CreDtTm><Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>"
-            + f'<Ntry><Amt Ccy="VND">{n * 1000}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'.encode()
-            + b"<BkTxCd/><NtryDtls>")
-    body = b"".join(f'<TxDtls><Refs><EndToEndId>E{i}</EndToEndId></Refs><Amt Ccy="VND">1000</Amt></TxDtls>'
-                    .encode() for i in range(n))
+    head = (
+        b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
+        b"<BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>M</MsgId><CreDtTm>2025-01-01T00:00:00</CreDtTm></GrpHdr>"
+        b"<Ntfctn><Id>N</Id><CreDtTm>2025-01-01T00:00:00</CreDtTm><Acct><Id><Othr><Id>1</Id></Othr></Id></Acct>"
+        + f'<Ntry><Amt Ccy="VND">{n * 1000}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'.encode()
+        + b"<BkTxCd/><NtryDtls>"
+    )
+    body = b"".join(
+        f'<TxDtls><Refs><EndToEndId>E{i}</EndToEndId></Refs><Amt Ccy="VND">1000</Amt></TxDtls>'.encode()
+        for i in range(n)
+    )
     tail = b"</NtryDtls></Ntry></Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
     total = 0
     count = 0
@@ -222,6 +322,7 @@ def test_big_batch_entry_streams() -> None:
 
 
 # --- real bank messages (reference data in ../shared, not part of the project) ---------------------
+
 
 def _samples() -> list[Path]:
     return sorted(SAMPLES.glob("*.xml")) if SAMPLES.is_dir() else []
@@ -236,9 +337,12 @@ def test_real_bank_samples(path: Path) -> None:
         assert records and isinstance(records[0], GroupStatus)
         if "PostFinance_rjct" in name:
             (t,) = txs(records)
-            assert (t.original_end_to_end_id, t.status, t.reason) == ("EndToEndId-006-01-01", "RJCT",
-                                                                     F.INVALID_ACCOUNT)
-            assert records[1].status == "RJCT"  # type: ignore[union-attr]
+            assert (t.original_end_to_end_id, t.status, t.reason) == (
+                "EndToEndId-006-01-01",
+                "RJCT",
+                F.INVALID_ACCOUNT,
+            )
+            assert isinstance(records[1], PaymentInfoStatus) and records[1].status == "RJCT"
         if "rvmc" in name:
             (t,) = txs(records)
             assert t.status == "RVNM" and transaction_outcome(t.status) == "processing"
