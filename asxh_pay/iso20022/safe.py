@@ -8,7 +8,10 @@ sooner or later forget one protection. Here, once:
   carrier of billion-laughs and external-entity attacks) is refused outright,
   before its internal subset is parsed: the prologue bytes are scanned, and the
   parser's own view of the document type is checked as well (for encodings
-  that a byte scan cannot see, such as UTF-16). The parser also runs with
+  that a byte scan cannot see, such as UTF-16). The scan covers the bytes read
+  until the message element is seen (64 KiB chunks), so a file quoting the text
+  ``<!DOCTYPE`` in a CDATA section right at its start would be refused too: a
+  false alarm we accept, since no bank message needs that. The parser also runs with
   ``resolve_entities=False``, ``load_dtd=False``, ``no_network=True`` and
   ``huge_tree=False``.
 * **A size limit** (default 200 MB) checked before reading (file size, a
