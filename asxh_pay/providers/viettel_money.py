@@ -230,7 +230,7 @@ class ViettelMoneyProvider(ProviderAdapter):
         return data
 
     def _code(self, data: dict[str, Any]) -> str:
-        code = require(data, "code", str, provider=self.name)
+        code: str = require(data, "code", str, provider=self.name)
         if code not in CODES:
             raise ProviderProtocolError(f"{self.name}: unknown result code {code!r}", provider_code=code)
         return code

@@ -28,11 +28,12 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import SecretStr
 
+from asxh_pay.errors import SignatureError
 from asxh_pay.identity import fold
 from asxh_pay.providers import viettel_money as wire
 from asxh_pay.sandbox import keys
 from asxh_pay.sandbox.base import Operation, PaymentState, SandboxPayment, SandboxProvider
-from asxh_pay.signing import EcdsaSigner, EcdsaVerifier, SignatureError
+from asxh_pay.signing import EcdsaSigner, EcdsaVerifier
 
 MAX_BODY = 64 * 1024
 _IMMEDIATE = {"0001": "W01", "0002": "W02", "0003": "W03", "0004": "W04", "0006": "B01", "0007": "W06"}
