@@ -74,12 +74,13 @@ from asxh_pay.errors import (
     ValidationError,
     WebhookVerificationError,
 )
-from asxh_pay.identity import narrative
+from asxh_pay.identity import match_names, narrative
 from asxh_pay.masking import mask_cccd
 from asxh_pay.models import CashHome, CashPickup, Payout, PayoutRequest, PostalAccount, RecipientKind
 from asxh_pay.providers.base import (
     CallbackEvent,
     Capabilities,
+    InquiryResult,
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
@@ -89,7 +90,7 @@ from asxh_pay.providers.base import (
 )
 from asxh_pay.signing import HmacKey, SignatureAuth, timestamped_message
 from asxh_pay.status import FailureReason
-from asxh_pay.webhooks import CallbackVerifier
+from asxh_pay.webhooks import CallbackVerifier, ReplayGuard
 
 VN_TZ = timezone(timedelta(hours=7))  # Vietnam has no daylight saving time
 
@@ -462,7 +463,7 @@ class VNPostProvider(ProviderAdapter):
     name: ClassVar[str] = "vnpost"
     capabilities: ClassVar[Capabilities] = Capabilities(
         destinations=frozenset({"postal_account", "cash_pickup", "cash_home"}),
-        inquiry=False,
+        inquiry=True,
         batch=True,
         max_batch=5000,
         cancel=False,
@@ -488,9 +489,11 @@ class VNPostProvider(ProviderAdapter):
         self._auth = SignatureAuth(
             self._key, header=SIGNATURE_HEADER, encoding="hex", timestamp_header=TIMESTAMP_HEADER
         )
-        # No replay guard here: a duplicate callback must be *acknowledged* (the ledger's
-        # callback table makes it a no-op), otherwise VNPost would keep resending it.
-        self._callbacks = CallbackVerifier(self._key, tolerance_s=callback_tolerance_s, signed_prefix=True)
+        # The replay guard refuses a repeat seen by this process; a repeat reaching another
+        # process passes it and is acknowledged as a no-op by the ledger's callback table.
+        self._callbacks = CallbackVerifier(
+            self._key, tolerance_s=callback_tolerance_s, replay_guard=ReplayGuard(), signed_prefix=True
+        )
 
     def auth(self) -> httpx.Auth:
         return self._auth
@@ -624,6 +627,43 @@ class VNPostProvider(ProviderAdapter):
                 if isinstance(value, str) and value:
                     detail[f"proof_{key}" if not key.startswith("proof") else key] = value
         return detail
+
+    # -- inquiry -------------------------------------------------------------
+
+    def build_inquiry(self, payout: Payout) -> httpx.Request:
+        """Check a destination before paying (assumed service): for a postal account, that
+        it exists and whose it is; for cash, that the payment point exists. The holder of
+        cash is checked at the counter by CCCD, so a cash inquiry echoes no name."""
+        req = payout.request
+        body = payment_body(payout, partner_code=self.partner_code, windows=self.windows)
+        keep = ("service", "account", "payment_point", "delivery", "commune_code")
+        inquiry: dict[str, Any] = {k: body[k] for k in keep if k in body}
+        inquiry["name"] = req.recipient_name
+        return httpx.Request(
+            "POST", f"{self.base_url}/api/v1/inquiries", content=encode(inquiry), headers=self._headers()
+        )
+
+    def parse_inquiry(self, payout: Payout, response: httpx.Response) -> InquiryResult:
+        data = self._verified_json(response)
+        if response.status_code != 200:
+            raise ProviderProtocolError(f"{self.name}: inquiry failed ({response.status_code})")
+        exists = require(data, "exists", bool, provider=self.name)
+        code = data.get("reason_code")
+        if not exists:
+            reason = REASONS.get(code, FailureReason.INVALID_ACCOUNT) if isinstance(code, str) else None
+            return InquiryResult(
+                False,
+                reason=reason or FailureReason.INVALID_ACCOUNT,
+                code=code if isinstance(code, str) else None,
+            )
+        holder = data.get("holder_name")
+        if holder is None:
+            return InquiryResult(True)  # cash: identity is checked at the handover
+        if not isinstance(holder, str):
+            raise ProviderProtocolError(f"{self.name}: inquiry holder name has the wrong type")
+        return InquiryResult(
+            True, holder_name=holder, name_match=match_names(payout.request.recipient_name, holder)
+        )
 
     # -- callbacks -----------------------------------------------------------
 

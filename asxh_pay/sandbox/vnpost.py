@@ -18,8 +18,8 @@ Either way, a cash payment not handed over by the end of its window is ``expired
 ``returned`` (``DELIVERY_FAILED``).
 
 Magic values: a postal account number ending ``0001`` does not exist
-(``ACCOUNT_NOT_FOUND``), ``0002`` is closed, ``0003`` blocked; a payment point code
-ending ``9999`` is unknown (``PAYMENT_POINT_UNKNOWN``).
+(``ACCOUNT_NOT_FOUND``), ``0002`` is closed, ``0003`` blocked, ``0004`` belongs to someone
+else (inquiry); a payment point code ending ``9999`` is unknown (``PAYMENT_POINT_UNKNOWN``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import httpx
 from pydantic import SecretStr
 
 from asxh_pay.errors import AsxhPayError
-from asxh_pay.identity import normalize_cccd
+from asxh_pay.identity import fold, normalize_cccd
 from asxh_pay.masking import mask_cccd
 from asxh_pay.providers.vnpost import (
     DELIVERY_ATTEMPT_REASONS,
@@ -140,6 +140,7 @@ class VNPostSandbox(SandboxProvider):
         simulation: CashSimulation | None = None,
         require_manifest: bool = False,
         max_amount: int = 100_000_000,
+        min_amount: int = 1_000,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -148,6 +149,8 @@ class VNPostSandbox(SandboxProvider):
         self.simulation = simulation or CashSimulation()
         self.require_manifest = require_manifest
         self.max_amount = max_amount
+        self.min_amount = min_amount
+        self.holders: dict[str, str] = {}  # postal account number -> holder name
         self.tolerance_s = 300.0
         self.postal: dict[str, PostalRecord] = {}
         self.manifests: dict[str, ManifestRecord] = {}
@@ -184,13 +187,19 @@ class VNPostSandbox(SandboxProvider):
         if not self._authentic(request):
             return self._signed(401, {"error_code": "BAD_SIGNATURE"})
         path = request.url.path
-        if request.method == "POST" and path in ("/api/v1/payments", "/api/v1/manifests"):
+        if request.method == "POST" and path in (
+            "/api/v1/payments",
+            "/api/v1/manifests",
+            "/api/v1/inquiries",
+        ):
             try:
                 body = json.loads(request.content)
                 if not isinstance(body, dict):
                     raise TypeError
             except (ValueError, TypeError):
                 return self._signed(400, {"error_code": "INVALID_REQUEST"})
+            if path == "/api/v1/inquiries":
+                return Operation("inquiry", fields=body)
             if path == "/api/v1/manifests":
                 return Operation("manifest_submit", key=str(body.get("manifest_no")), fields=body)
             key = body.get("partner_ref")
@@ -214,7 +223,7 @@ class VNPostSandbox(SandboxProvider):
         amount = f.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             return self._reject("INVALID_REQUEST", "amount must be a positive whole number of VND")
-        if amount > self.max_amount:
+        if not self.min_amount <= amount <= self.max_amount:
             return self._reject("LIMIT_EXCEEDED", "over the per-payment limit")
         if f.get("currency") != "VND":
             return self._reject("INVALID_REQUEST", "currency must be VND")
@@ -585,6 +594,8 @@ class VNPostSandbox(SandboxProvider):
     # ------------------------------------------------------------------ manifests
 
     def handle_other(self, op: Operation) -> httpx.Response:
+        if op.kind == "inquiry":
+            return self._inquiry(op)
         if op.kind == "manifest_submit":
             return self._manifest_submit(op)
         if op.kind == "manifest_status":
@@ -593,6 +604,22 @@ class VNPostSandbox(SandboxProvider):
                 return self._signed(404, {"error_code": "NOT_FOUND"})
             return self._manifest_json(record, 200)
         return super().handle_other(op)
+
+    def _inquiry(self, op: Operation) -> httpx.Response:
+        f = op.fields
+        if f.get("service") == "ACCOUNT_CREDIT":
+            account = str((f.get("account") or {}).get("account_no", ""))
+            code = _ACCOUNT_MAGIC.get(account[-4:])
+            if code in ("ACCOUNT_NOT_FOUND", "ACCOUNT_CLOSED"):
+                return self._signed(200, {"exists": False, "reason_code": code})
+            holder = self.holders.get(account) or str(f.get("name", ""))
+            if account.endswith("0004"):
+                holder = "TRAN THI KHAC"
+            return self._signed(200, {"exists": True, "holder_name": fold(holder).upper()})
+        point = f.get("payment_point")
+        if isinstance(point, dict) and str(point.get("code", "")).endswith("9999"):
+            return self._signed(200, {"exists": False, "reason_code": "PAYMENT_POINT_UNKNOWN"})
+        return self._signed(200, {"exists": True, "holder_name": None})
 
     def _manifest_submit(self, op: Operation) -> httpx.Response:
         f = dict(op.fields)

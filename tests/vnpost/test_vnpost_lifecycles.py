@@ -17,8 +17,10 @@ from vnpost_support import (
     request,
 )
 
+from asxh_pay.errors import WebhookVerificationError
 from asxh_pay.models import Payout
 from asxh_pay.providers.vnpost import PostalState
+from asxh_pay.sandbox.base import FaultPlan
 from asxh_pay.sandbox.vnpost import HandoverRefused
 from asxh_pay.status import FailureReason, PayoutStatus
 
@@ -246,21 +248,26 @@ async def test_delivery_without_proof_or_to_the_wrong_person_pays_nothing(env: E
 
 
 async def test_duplicate_callbacks_are_harmless(env: Env) -> None:
+    env.sandbox.faults = FaultPlan(duplicate_callback=1.0)  # VNPost sends every callback twice
     payout = await env.client.pay(request(PICKUP), wait=False)
     code = env.sandbox.pickup_code(payout.idempotency_key)
     await env.advance(2)
     env.sandbox.pickup(code, BENEFICIARY_CCCD)
-    pending = list(env.sandbox._pending_callbacks)
-    assert pending
+    sent = list(env.sandbox._pending_callbacks)
+    assert len(sent) >= 2 and sent[-1].content == sent[-2].content
     await env.callbacks_now()
-    events_before = await env.client.ledger.events(payout.id)
-    # VNPost resends every callback it sent (same ids, same signatures): acknowledged, no change.
-    for req in pending:
-        ack = await env.client.handle_callback("vnpost", req)
-        assert ack.status_code == 200
-    assert await env.client.ledger.events(payout.id) == events_before
-    assert (await env.client.status(payout.id)).status is PayoutStatus.SUCCEEDED
+    assert env.sandbox._pending_callbacks == []  # every copy acknowledged: nothing resent
     assert all(a.status_code == 200 for a in env.callbacks)
+    assert any(a.json().get("duplicate") for a in env.callbacks)
+    events = await env.client.ledger.events(payout.id)
+    assert [e.to_status for e in events].count(PayoutStatus.SUCCEEDED) == 1
+    # Resent once more, later: refused as a replay, and the ledger does not move.
+    with pytest.raises(WebhookVerificationError) as replay:
+        await env.client.handle_callback("vnpost", sent[-1])
+    assert replay.value.code == "replayed"
+    assert await env.client.ledger.events(payout.id) == events
+    assert (await env.client.status(payout.id)).status is PayoutStatus.SUCCEEDED
+    assert len(env.sandbox.paid()) == 1
 
 
 async def test_postal_account_credit(env: Env) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
+from asxh_pay.errors import WebhookVerificationError
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, PayoutRequest, Recipient
 from asxh_pay.providers.vnpost import VN_TZ, VNPostProvider
@@ -96,7 +97,14 @@ async def make_env(tmp_path: Path, **sandbox_kw: Any) -> AsyncIterator[Env]:
     acks: list[httpx.Response] = []
 
     async def sink(req: httpx.Request) -> None:
-        acks.append(await client.handle_callback("vnpost", req))
+        # What a receiver answers: a verified repeat ("replayed") is acknowledged, so VNPost
+        # stops resending it; anything else refused is an error the provider will retry.
+        try:
+            acks.append(await client.handle_callback("vnpost", req))
+        except WebhookVerificationError as exc:
+            if exc.code != "replayed":
+                raise
+            acks.append(httpx.Response(200, json={"result": "OK", "duplicate": True}))
 
     sandbox.callback_sink = sink
     async with client:
