@@ -100,6 +100,17 @@ def _generic_sandbox() -> Any:
 SANDBOXES["generic"] = _generic_sandbox
 
 
+def _vnpost_sandbox() -> Any:
+    from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox
+
+    # Served on wall time: pickups and home visits are simulated so that a payout reaches
+    # its end inside its payment window without anyone at a counter.
+    return VNPostSandbox(simulation=CashSimulation(auto=True, no_show_rate=0.1, delivery_failure_rate=0.2))
+
+
+SANDBOXES["vnpost"] = _vnpost_sandbox
+
+
 def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sandbox", help="run a provider sandbox")
     ssub = p.add_subparsers(dest="sandbox_command", required=True)
