@@ -12,11 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup  # noqa: E402
-from asxh_pay.ledger import SqliteLedger  # noqa: E402
-from asxh_pay.providers.generic import GenericProvider  # noqa: E402
-from asxh_pay.retry import RetryBudget, RetryPolicy  # noqa: E402
-from tests.conftest import make_request  # noqa: E402
+from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
+from asxh_pay.ledger import SqliteLedger
+from asxh_pay.providers.generic import GenericProvider
+from asxh_pay.retry import RetryBudget, RetryPolicy
+from tests.conftest import make_request
 
 
 async def main(ledger: str, url: str, n: int) -> int:
