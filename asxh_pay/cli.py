@@ -111,6 +111,22 @@ def _vnpost_sandbox() -> Any:
 SANDBOXES["vnpost"] = _vnpost_sandbox
 
 
+def _viettel_money_sandbox() -> Any:
+    from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
+
+    return ViettelMoneySandbox(settle_after_s=1.0)
+
+
+def _momo_sandbox() -> Any:
+    from asxh_pay.sandbox.momo import MomoSandbox
+
+    return MomoSandbox(settle_after_s=1.0)
+
+
+SANDBOXES["viettel-money"] = _viettel_money_sandbox
+SANDBOXES["momo"] = _momo_sandbox
+
+
 def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sandbox", help="run a provider sandbox")
     ssub = p.add_subparsers(dest="sandbox_command", required=True)

@@ -6,12 +6,13 @@ callbacks, on the same wire format as the adapter. Settlement runs on the base's
 
 Magic values (last four digits of the wallet's phone number) make outcomes reproducible:
 
-======  ==========================================================
-``0001`` no wallet (``W01``)                 ``0005`` settles failed: receiver limit (``W05``)
-``0002`` wallet locked (``W02``)             ``0006`` partner balance short (``B01``, retryable)
-``0003`` wallet not verified (``W03``)       ``0007`` wallet KYC'd on another CCCD (``W06``)
-``0004`` holder is someone else (``W04``)    ``0008`` holder name one letter off (near match)
-======  ==========================================================
+* ``0001`` no wallet (``W01``); ``0002`` wallet locked (``W02``);
+  ``0003`` wallet not verified (``W03``); ``0004`` the holder is someone else (``W04``;
+  the inquiry returns the other name);
+* ``0005`` settles failed: receiver's limit (``W05``);
+* ``0006`` partner balance short (``B01``, retryable; nothing is booked);
+* ``0007`` wallet KYC'd on another CCCD (``W06``);
+* ``0008`` holder's name one letter off (the inquiry gives a near match).
 
 Anything else succeeds; the holder's name is the requested one unless ``wallets``
 registers another.

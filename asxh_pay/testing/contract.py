@@ -118,6 +118,10 @@ class ProviderContract:
     #: Extra strings that must never appear in logs (beyond those of the sample requests).
     extra_personal: Sequence[str] = ()
     callbacks: bool = True
+    #: For providers that sign inside the body (MoMo): the built request with its
+    #: signature removed. Header-signing providers leave it None: the suite then just
+    #: sends without the adapter's ``auth()``.
+    strip_signature: Callable[[httpx.Request], httpx.Request] | None = None
     sandbox_kwargs: dict[str, Any] = field(default_factory=dict)
 
     @property

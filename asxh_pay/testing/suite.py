@@ -108,10 +108,16 @@ class ProviderContractSuite:
         """
         h = self.harness(tmp_path)
         payout = h.payout(self.contract.success)
-        first = await h.exchange(h.adapter.build_submit(payout), lambda r: h.adapter.parse_submit(payout, r))
-        second = await h.exchange(h.adapter.build_submit(payout), lambda r: h.adapter.parse_submit(payout, r))
-        assert isinstance(first, ProviderResult) and isinstance(second, ProviderResult)
-        assert first.provider_ref is not None and first.provider_ref == second.provider_ref
+        first = await h.exchange(h.adapter.build_submit(payout), partial(h.adapter.parse_submit, payout))
+        assert isinstance(first, ProviderResult) and first.provider_ref is not None
+        try:
+            second = await h.exchange(h.adapter.build_submit(payout), partial(h.adapter.parse_submit, payout))
+        except ProviderProtocolError:
+            # The provider refuses the repeat as a duplicate (MoMo's 40): the truth is
+            # then what a status query says, and it must be the first payment.
+            second = await h.exchange(h.adapter.build_status(payout), partial(h.adapter.parse_status, payout))
+        assert isinstance(second, ProviderResult)
+        assert first.provider_ref == second.provider_ref
         async with h.client() as client:
             fresh = await client.pay(self.contract.success)
         assert fresh.status is PayoutStatus.SUCCEEDED
@@ -199,7 +205,10 @@ class ProviderContractSuite:
         """The sandbox, like the provider, refuses a request without a valid signature."""
         h = self.harness(tmp_path)
         payout = h.payout(self.contract.success)
-        response = await h.send(h.adapter.build_submit(payout), signed=False)
+        request = h.adapter.build_submit(payout)
+        if self.contract.strip_signature is not None:
+            request = self.contract.strip_signature(request)
+        response = await h.send(request, signed=False)
         await self._assert_refused(h, response, payout)
 
     async def test_forged_request_is_refused(self, tmp_path: Path) -> None:
