@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import secrets
 import threading
 import time
@@ -40,7 +39,7 @@ from asxh_pay.errors import (
     TransportError,
 )
 from asxh_pay.ledger.base import Ledger
-from asxh_pay.masking import install_masking
+from asxh_pay.masking import get_logger
 from asxh_pay.models import KEY_NAMESPACE_DEFAULT, EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.providers.base import (
     CallbackEvent,
@@ -54,8 +53,7 @@ from asxh_pay.retry import FullJitterWait, RateLimiter, RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
 from asxh_pay.status import FailureReason, PayoutStatus
 
-log = logging.getLogger("asxh_pay")
-install_masking(log)
+log = get_logger("asxh_pay")
 
 T = TypeVar("T")
 R = TypeVar("R")

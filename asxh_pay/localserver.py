@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import ipaddress
-import logging
 import socket
 import threading
 from collections.abc import Awaitable, Callable
@@ -26,10 +25,11 @@ from typing import Any
 import httpx
 
 from asxh_pay.errors import ConfigurationError
+from asxh_pay.masking import get_logger
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "Handler", "LocalServer", "serve"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
@@ -74,6 +74,7 @@ def _is_loopback(address: str) -> bool:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the stdlib default of 5 resets bursts of callbacks
     block_on_close = False
     owner: LocalServer
 

@@ -267,3 +267,15 @@ def install_masking(logger: logging.Logger | None = None) -> MaskingFilter:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(flt)
     return flt
+
+
+def get_logger(name: str) -> logging.Logger:
+    """A library logger whose own records are masked before any handler sees them.
+
+    Every asxh_pay module logs through one of these, so masking does not depend on
+    how the application configured its handlers.
+    """
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, MaskingFilter) for f in logger.filters):
+        logger.addFilter(MaskingFilter())
+    return logger

@@ -12,16 +12,16 @@ in any web framework that can hand over the raw body bytes.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 
 import httpx
 
 from asxh_pay.client import AsyncPayoutClient
 from asxh_pay.errors import AsxhPayError, WebhookVerificationError
+from asxh_pay.masking import get_logger
 from asxh_pay.status import IllegalTransition
 
-log = logging.getLogger("asxh_pay.receiver")
+log = get_logger("asxh_pay.receiver")
 
 CallbackHandler = Callable[[httpx.Request], Awaitable[httpx.Response]]
 

@@ -22,7 +22,6 @@ Nothing in the ledger changes when :class:`~asxh_pay.errors.WebhookVerificationE
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -30,11 +29,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from asxh_pay.errors import ConfigurationError, SignatureError, WebhookVerificationError
+from asxh_pay.masking import get_logger
 from asxh_pay.signing import Verifier
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "CallbackVerifier", "ReplayGuard", "signed_payload"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _MAX_ID_CHARS = 256

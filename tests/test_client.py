@@ -408,3 +408,18 @@ async def test_concurrent_callers_of_one_payout_share_one_drive(
     results = await asyncio.gather(*(client.pay(make_request(3)) for _ in range(10)))
     assert len({p.id for p in results}) == 1
     assert sandbox.request_counts["pay"] == 1
+
+
+def test_a_stale_but_genuinely_signed_response_is_refused() -> None:
+    import json as _json
+
+    from asxh_pay.errors import ProviderProtocolError
+    from asxh_pay.signing import HmacKey, timestamped_message
+
+    adapter = GenericProvider()
+    body = _json.dumps({"id": "X1", "reference": "AX0000000000", "status": "succeeded"}).encode()
+    old = str(int(time.time()) - 3600)
+    sig = HmacKey("generic-sandbox-secret").sign(timestamped_message(old, body)).hex()
+    response = httpx.Response(200, content=body, headers={"X-Timestamp": old, "X-Signature": sig})
+    with pytest.raises(ProviderProtocolError, match="timestamp"):
+        adapter._verified_json(response)

@@ -21,6 +21,7 @@ Wire format::
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, ClassVar
 
 import httpx
@@ -119,6 +120,7 @@ class GenericProvider(ProviderAdapter):
         if name:
             self.name = name  # type: ignore[misc]
         self._key = HmacKey(secret if isinstance(secret, SecretStr) else SecretStr(secret))
+        self._tolerance_s = callback_tolerance_s
         self._auth = SignatureAuth(
             self._key, header="X-Signature", encoding="hex", timestamp_header="X-Timestamp"
         )
@@ -174,6 +176,11 @@ class GenericProvider(ProviderAdapter):
             raise ProviderProtocolError(
                 f"{self.name}: response signature does not verify", http_status=response.status_code
             ) from None
+        # A genuinely signed but old response is a replay: refuse it like a forged one.
+        if abs(time.time() - float(ts)) > self._tolerance_s:
+            raise ProviderProtocolError(
+                f"{self.name}: response timestamp outside {self._tolerance_s:g}s", http_status=response.status_code
+            )
         return read_json(response, provider=self.name)
 
     def _result(self, data: dict[str, Any]) -> ProviderResult:
