@@ -179,7 +179,8 @@ class GenericProvider(ProviderAdapter):
         # A genuinely signed but old response is a replay: refuse it like a forged one.
         if abs(time.time() - float(ts)) > self._tolerance_s:
             raise ProviderProtocolError(
-                f"{self.name}: response timestamp outside {self._tolerance_s:g}s", http_status=response.status_code
+                f"{self.name}: response timestamp outside {self._tolerance_s:g}s",
+                http_status=response.status_code,
             )
         return read_json(response, provider=self.name)
 
