@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,8 @@ class SqliteLedger(Ledger):
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        self._committing: asyncio.Future[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
         # Row state of payouts this process is driving. Valid only with the exclusive
         # lock (no other writer): it spares a SELECT per transition.
         self._state: dict[str, list[Any]] = {}
@@ -85,6 +88,7 @@ class SqliteLedger(Ledger):
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         self._conn = conn
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asxh-ledger-commit")
         self._migrate()
 
     def _migrate(self) -> None:
@@ -124,12 +128,16 @@ class SqliteLedger(Ledger):
 
     async def close(self) -> None:
         if self._conn is not None:
-            if self._waiters:
-                self._commit()
+            await self._idle()
             if self._conn.in_transaction:
                 self._conn.execute("COMMIT")
+            self._resolve(self._waiters, None)
+            self._waiters = []
             self._conn.close()
             self._conn = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -142,8 +150,14 @@ class SqliteLedger(Ledger):
 
     # ------------------------------------------------------------------ group commit
 
-    def _begin(self) -> sqlite3.Connection:
-        conn = self._db
+    async def _idle(self) -> sqlite3.Connection:
+        """The connection, once no commit is running on the commit thread."""
+        while self._committing is not None:
+            await asyncio.shield(self._committing)
+        return self._db
+
+    async def _writable(self) -> sqlite3.Connection:
+        conn = await self._idle()
         if not conn.in_transaction:
             conn.execute("BEGIN IMMEDIATE")
         return conn
@@ -152,28 +166,44 @@ class SqliteLedger(Ledger):
         """Wait until everything written so far is committed to disk.
 
         Each caller waits on its own future (so cancelling one caller never cancels
-        another's wait); one commit, scheduled with ``call_soon`` after every coroutine
-        already ready in this loop iteration, resolves them all.
+        another's wait); one commit, started with ``call_soon`` after every coroutine
+        already ready in this loop iteration has written, resolves them all. The
+        COMMIT (and its fsync) runs on a thread of its own, so the event loop keeps
+        serving HTTP while the disk syncs; ledger calls wait for it to finish.
         """
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         if not self._waiters:
-            loop.call_soon(self._commit)
+            loop.call_soon(self._start_commit)
         self._waiters.append(fut)
         await fut
 
-    def _commit(self) -> None:
+    def _start_commit(self) -> None:
         waiters, self._waiters = self._waiters, []
+        conn = self._db
+        if not conn.in_transaction:
+            self._resolve(waiters, None)
+            return
+        loop = asyncio.get_running_loop()
+        self._committing = loop.create_future()
+        done = loop.run_in_executor(self._executor, conn.execute, "COMMIT")  # fsync off the loop
+        done.add_done_callback(lambda f: self._commit_done(f, waiters))
+
+    def _commit_done(self, done: asyncio.Future[Any], waiters: list[asyncio.Future[None]]) -> None:
+        exc = done.exception()
         error: Exception | None = None
-        try:
-            conn = self._db
-            if conn.in_transaction:
-                conn.execute("COMMIT")
-        except Exception as exc:  # disk full, I/O error: nobody in this group is durable
+        if exc is not None:  # disk full, I/O error: nobody in this group is durable
             error = LedgerError(f"ledger commit failed: {exc}")
             with contextlib.suppress(Exception):
                 self._db.execute("ROLLBACK")
             self._state.clear()
+        committing, self._committing = self._committing, None
+        if committing is not None and not committing.done():
+            committing.set_result(None)
+        self._resolve(waiters, error)
+
+    @staticmethod
+    def _resolve(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:
         for fut in waiters:
             if fut.done():
                 continue
@@ -205,7 +235,7 @@ class SqliteLedger(Ledger):
             provider_ref=None,
             prev_hash=genesis,
         )
-        conn = self._begin()
+        conn = await self._writable()
         try:
             conn.execute(
                 "INSERT INTO payouts (id, idempotency_key, payload_hash, programme, period, "
@@ -289,7 +319,7 @@ class SqliteLedger(Ledger):
         provider_ref: str | None = None,
         count_attempt: bool = False,
     ) -> TransitionResult:
-        conn = self._begin()
+        conn = await self._writable()
         row = self._state.get(payout.id)
         if row is None:
             found = conn.execute(
@@ -396,7 +426,7 @@ class SqliteLedger(Ledger):
         return TransitionResult(updated, planned is not None, event)
 
     async def remember_callback(self, provider: str, callback_id: str) -> bool:
-        conn = self._begin()
+        conn = await self._writable()
         cur = conn.execute(
             "INSERT OR IGNORE INTO callbacks VALUES (?, ?, ?)", (provider, callback_id, _now().isoformat())
         )
@@ -425,21 +455,21 @@ class SqliteLedger(Ledger):
             updated_at=datetime.fromisoformat(row[13]),
         )
 
-    def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
-        row = self._db.execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params).fetchone()
+    async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
+        row = (await self._idle()).execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params).fetchone()
         return self._row_to_payout(row) if row else None
 
     async def get(self, payout_id: str) -> Payout | None:
-        return self._one("id=?", (payout_id,))
+        return await self._one("id=?", (payout_id,))
 
     async def get_by_key(self, idempotency_key: str) -> Payout | None:
-        return self._one("idempotency_key=?", (idempotency_key,))
+        return await self._one("idempotency_key=?", (idempotency_key,))
 
     async def get_by_provider_ref(self, provider: str, provider_ref: str) -> Payout | None:
-        return self._one("provider=? AND provider_ref=?", (provider, provider_ref))
+        return await self._one("provider=? AND provider_ref=?", (provider, provider_ref))
 
     async def children(self, parent_id: str) -> list[Payout]:
-        rows = self._db.execute(
+        rows = (await self._idle()).execute(
             f"SELECT {_PAYOUT_COLS} FROM payouts WHERE parent_id=? ORDER BY id", (parent_id,)
         ).fetchall()
         return [self._row_to_payout(r) for r in rows]
@@ -462,7 +492,7 @@ class SqliteLedger(Ledger):
             params.append(run_id)
         last = ""
         while True:
-            rows = self._db.execute(
+            rows = (await self._idle()).execute(
                 f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
                 (last, *params, batch_size),
             ).fetchall()
@@ -474,7 +504,7 @@ class SqliteLedger(Ledger):
             await asyncio.sleep(0)
 
     async def events(self, payout_id: str) -> list[StatusEvent]:
-        rows = self._db.execute(
+        rows = (await self._idle()).execute(
             "SELECT payout_id, seq, at, from_status, to_status, source, reason, detail, provider, "
             "provider_ref, prev_hash, hash FROM events WHERE payout_id=? ORDER BY seq",
             (payout_id,),
@@ -482,17 +512,18 @@ class SqliteLedger(Ledger):
         return [_row_to_event(r) for r in rows]
 
     async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]:
+        conn = await self._idle()
         if run_id is None:
-            rows = self._db.execute("SELECT status, COUNT(*) FROM payouts GROUP BY status").fetchall()
+            rows = conn.execute("SELECT status, COUNT(*) FROM payouts GROUP BY status").fetchall()
         else:
-            rows = self._db.execute(
+            rows = conn.execute(
                 "SELECT status, COUNT(*) FROM payouts WHERE run_id=? GROUP BY status", (run_id,)
             ).fetchall()
         return {PayoutStatus(s): n for s, n in rows}
 
     async def verify_chain(self) -> ChainReport:
         report = ChainReport()
-        conn = self._db
+        conn = await self._idle()
         payouts = conn.execute(
             "SELECT id, idempotency_key, payload_hash, request_json, status, event_count, last_event_hash "
             "FROM payouts ORDER BY id"
