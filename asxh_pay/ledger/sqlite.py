@@ -19,8 +19,8 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
