@@ -16,6 +16,9 @@ from asxh_pay.sandbox.generic import GenericSandbox
 from tests.conftest import FAST_POLL, FAST_RETRY, generic_setup, make_request
 
 
+FIRST = "payout_id=(SELECT min(payout_id) FROM events)"
+
+
 async def _paid_ledger(path: Path, n: int = 5) -> None:
     async with AsyncPayoutClient(
         SqliteLedger(path), [generic_setup(GenericSandbox())], retry=FAST_RETRY, poll=FAST_POLL
@@ -39,8 +42,8 @@ async def test_events_cannot_be_edited_or_deleted(tmp_path: Path) -> None:
         # someone with write access edits the amount in the request of one payout
         "UPDATE payouts SET request_json=replace(request_json, '1500000', '9500000') WHERE rowid=2",
         # or drops the guard and rewrites history
-        "DROP TRIGGER events_no_update; UPDATE events SET to_status='failed' WHERE seq=3 AND payout_id=(SELECT min(payout_id) FROM events)",
-        "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq=3 AND payout_id=(SELECT min(payout_id) FROM events)",
+        "DROP TRIGGER events_no_update; UPDATE events SET to_status='failed' WHERE seq=3 AND " + FIRST,
+        "DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq=3 AND " + FIRST,
         # or changes a status without an event
         "UPDATE payouts SET status='failed' WHERE rowid=4",
     ],

@@ -456,7 +456,11 @@ class SqliteLedger(Ledger):
         )
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
-        row = (await self._idle()).execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params).fetchone()
+        row = (
+            (await self._idle())
+            .execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params)
+            .fetchone()
+        )
         return self._row_to_payout(row) if row else None
 
     async def get(self, payout_id: str) -> Payout | None:
@@ -469,9 +473,11 @@ class SqliteLedger(Ledger):
         return await self._one("provider=? AND provider_ref=?", (provider, provider_ref))
 
     async def children(self, parent_id: str) -> list[Payout]:
-        rows = (await self._idle()).execute(
-            f"SELECT {_PAYOUT_COLS} FROM payouts WHERE parent_id=? ORDER BY id", (parent_id,)
-        ).fetchall()
+        rows = (
+            (await self._idle())
+            .execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE parent_id=? ORDER BY id", (parent_id,))
+            .fetchall()
+        )
         return [self._row_to_payout(r) for r in rows]
 
     async def iter_payouts(
@@ -492,10 +498,14 @@ class SqliteLedger(Ledger):
             params.append(run_id)
         last = ""
         while True:
-            rows = (await self._idle()).execute(
-                f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
-                (last, *params, batch_size),
-            ).fetchall()
+            rows = (
+                (await self._idle())
+                .execute(
+                    f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
+                    (last, *params, batch_size),
+                )
+                .fetchall()
+            )
             if not rows:
                 return
             for row in rows:
@@ -504,11 +514,15 @@ class SqliteLedger(Ledger):
             await asyncio.sleep(0)
 
     async def events(self, payout_id: str) -> list[StatusEvent]:
-        rows = (await self._idle()).execute(
-            "SELECT payout_id, seq, at, from_status, to_status, source, reason, detail, provider, "
-            "provider_ref, prev_hash, hash FROM events WHERE payout_id=? ORDER BY seq",
-            (payout_id,),
-        ).fetchall()
+        rows = (
+            (await self._idle())
+            .execute(
+                "SELECT payout_id, seq, at, from_status, to_status, source, reason, detail, provider, "
+                "provider_ref, prev_hash, hash FROM events WHERE payout_id=? ORDER BY seq",
+                (payout_id,),
+            )
+            .fetchall()
+        )
         return [_row_to_event(r) for r in rows]
 
     async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]:
