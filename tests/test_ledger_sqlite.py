@@ -15,7 +15,6 @@ from asxh_pay.ledger import SqliteLedger
 from asxh_pay.sandbox.generic import GenericSandbox
 from tests.conftest import FAST_POLL, FAST_RETRY, generic_setup, make_request
 
-
 FIRST = "payout_id=(SELECT min(payout_id) FROM events)"
 
 
