@@ -50,12 +50,23 @@ from asxh_pay.masking import mask_text
 from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus, plan_transition
 
-__all__ = ["LEASE_OWNER", "READY_STATUSES", "LeaseLost", "PostgresLedger", "upgrade"]
+__all__ = ["LEASE_OWNER", "READY_STATUSES", "Fence", "LeaseLost", "PostgresLedger", "upgrade"]
 
 log = logging.getLogger("asxh_pay.ledger.postgres")
 
+
 #: The worker that holds the lease of the payout being driven in this task (fencing).
-LEASE_OWNER: contextvars.ContextVar[str | None] = contextvars.ContextVar("asxh_pay_lease_owner", default=None)
+@dataclass(frozen=True)
+class Fence:
+    """Who drives the payouts of the current task, and for how long a send extends the lease."""
+
+    owner: str
+    lease_s: float
+
+
+LEASE_OWNER: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
+    "asxh_pay_lease_owner", default=None
+)
 
 #: Unfinished payouts: what workers claim (the engine queries before resending any).
 READY_STATUSES: tuple[PayoutStatus, ...] = (
@@ -72,7 +83,10 @@ _PAYOUT_COLS = (
     "id, idempotency_key, payload_hash, request_json, status, provider, provider_ref, attempts, "
     "failure_reason, failure_detail, parent_id, lineage_depth, created_at, updated_at"
 )
-_EVENT_COLS = "payout_id, seq, at, from_status, to_status, source, reason, detail, provider, provider_ref, prev_hash, hash"
+_EVENT_COLS = (
+    "payout_id, seq, at, from_status, to_status, source, reason, detail, provider, provider_ref, "
+    "prev_hash, hash"
+)
 _INSERT_PAYOUT = (
     "INSERT INTO payouts (id, idempotency_key, payload_hash, programme, period, beneficiary_cccd, parent_id, "
     "lineage_depth, run_id, destination_kind, amount, status, provider, attempts, request_json, created_at, "
@@ -116,7 +130,7 @@ class _Transition:
     provider: str | None
     provider_ref: str | None
     count_attempt: bool
-    fence: str | None
+    fence: Fence | None
     future: asyncio.Future[TransitionResult]
 
 
@@ -132,7 +146,9 @@ class _RowState:
     failure_detail: str | None
     updated_at: datetime
     lease_owner: str | None
+    lease_live: bool
     dirty: bool = False
+    take_lease: float | None = None
 
 
 @dataclass
@@ -245,14 +261,17 @@ class PostgresLedger(Ledger):
         try:
             async with await psycopg.AsyncConnection.connect(self.url, **self._conn_kwargs()) as conn:
                 if self.schema:
-                    await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+                    await conn.execute(
+                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                    )
                 if self._auto_migrate:
                     await upgrade(conn)
                 else:
                     missing = await pending_migrations(conn)
                     if missing:
                         raise LedgerError(
-                            f"ledger schema is behind (migrations {missing} pending): run 'asxh-pay db upgrade'"
+                            f"ledger schema is behind (migrations {missing} pending): "
+                            "run 'asxh-pay db upgrade'"
                         )
         except psycopg.OperationalError as exc:
             raise LedgerError(f"cannot connect to the PostgreSQL ledger: {_pg_message(exc)}") from None
@@ -357,17 +376,54 @@ class PostgresLedger(Ledger):
             rjson = req.model_dump_json()
             genesis = genesis_hash(p.id, p.idempotency_key, p.payload_hash, rjson)
             first = event_hash(
-                payout_id=p.id, seq=1, at=p.created_at, from_status=None, to_status=PayoutStatus.CREATED,
-                source=EventSource.SYSTEM, reason=None, detail=None, provider=p.provider, provider_ref=None,
+                payout_id=p.id,
+                seq=1,
+                at=p.created_at,
+                from_status=None,
+                to_status=PayoutStatus.CREATED,
+                source=EventSource.SYSTEM,
+                reason=None,
+                detail=None,
+                provider=p.provider,
+                provider_ref=None,
                 prev_hash=genesis,
             )
-            params.append((
-                p.id, p.idempotency_key, p.payload_hash, req.programme, req.period, req.beneficiary.cccd,
-                p.parent_id, p.lineage_depth, req.run_id, req.destination.kind, req.amount, p.provider, rjson,
-                p.created_at, p.created_at, first,
-            ))
-            events.append((p.id, 1, p.created_at, None, "created", "system", None, None, p.provider, None,
-                           genesis, first))
+            params.append(
+                (
+                    p.id,
+                    p.idempotency_key,
+                    p.payload_hash,
+                    req.programme,
+                    req.period,
+                    req.beneficiary.cccd,
+                    p.parent_id,
+                    p.lineage_depth,
+                    req.run_id,
+                    req.destination.kind,
+                    req.amount,
+                    p.provider,
+                    rjson,
+                    p.created_at,
+                    p.created_at,
+                    first,
+                )
+            )
+            events.append(
+                (
+                    p.id,
+                    1,
+                    p.created_at,
+                    None,
+                    "created",
+                    "system",
+                    None,
+                    None,
+                    p.provider,
+                    None,
+                    genesis,
+                    first,
+                )
+            )
         async with conn.cursor() as cur:
             await cur.executemany(_INSERT_PAYOUT, params, returning=True)
             inserted: list[bool] = []
@@ -422,13 +478,14 @@ class PostgresLedger(Ledger):
         rows = await (
             await conn.execute(
                 "SELECT id, status, event_count, last_event_hash, provider, provider_ref, attempts, "
-                "failure_reason, failure_detail, updated_at, lease_owner "
+                "failure_reason, failure_detail, updated_at, lease_owner, "
+                "coalesce(lease_expires_at > now(), false) "
                 "FROM payouts WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
                 (ids,),
             )
         ).fetchall()
         state = {
-            r[0]: _RowState(PayoutStatus(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
+            r[0]: _RowState(PayoutStatus(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
             for r in rows
         }
         events: list[tuple[Any, ...]] = []
@@ -438,9 +495,18 @@ class PostgresLedger(Ledger):
             if row is None:
                 results[id(op.future)] = LedgerError(f"unknown payout {pid}")
                 continue
-            if op.fence is not None and op.count_attempt and row.lease_owner != op.fence:
-                results[id(op.future)] = LeaseLost(f"lease on payout {pid} is no longer held by {op.fence}")
-                continue
+            fence = op.fence if op.count_attempt else None
+            if fence is not None:
+                if row.lease_live and row.lease_owner != fence.owner:
+                    results[id(op.future)] = LeaseLost(
+                        f"payout {pid} is leased to another worker; {fence.owner} does not send it"
+                    )
+                    continue
+                # Sending: hold (or take, for a fallback payout made here) the lease.
+                row.lease_owner = fence.owner
+                row.lease_live = True
+                row.take_lease = fence.lease_s
+                row.dirty = True
             try:
                 planned = plan_transition(row.status, op.target)
             except IllegalTransition as exc:
@@ -456,20 +522,49 @@ class PostgresLedger(Ledger):
             new_ref = op.provider_ref or row.provider_ref
             seq = row.event_count + 1
             h = event_hash(
-                payout_id=pid, seq=seq, at=at, from_status=row.status, to_status=to_status, source=op.source,
-                reason=op.reason, detail=detail, provider=new_provider, provider_ref=new_ref,
+                payout_id=pid,
+                seq=seq,
+                at=at,
+                from_status=row.status,
+                to_status=to_status,
+                source=op.source,
+                reason=op.reason,
+                detail=detail,
+                provider=new_provider,
+                provider_ref=new_ref,
                 prev_hash=row.last_hash,
             )
             failed = to_status in _FAILED
             event = StatusEvent(
-                payout_id=pid, seq=seq, at=at, from_status=row.status, to_status=to_status, source=op.source,
-                reason=op.reason, detail=detail, provider=new_provider, provider_ref=new_ref,
-                prev_hash=row.last_hash, hash=h,
+                payout_id=pid,
+                seq=seq,
+                at=at,
+                from_status=row.status,
+                to_status=to_status,
+                source=op.source,
+                reason=op.reason,
+                detail=detail,
+                provider=new_provider,
+                provider_ref=new_ref,
+                prev_hash=row.last_hash,
+                hash=h,
             )
-            events.append((
-                pid, seq, at, row.status.value, to_status.value, op.source.value,
-                op.reason.value if op.reason else None, detail, new_provider, new_ref, row.last_hash, h,
-            ))
+            events.append(
+                (
+                    pid,
+                    seq,
+                    at,
+                    row.status.value,
+                    to_status.value,
+                    op.source.value,
+                    op.reason.value if op.reason else None,
+                    detail,
+                    new_provider,
+                    new_ref,
+                    row.last_hash,
+                    h,
+                )
+            )
             row.status = to_status
             row.event_count = seq
             row.last_hash = h
@@ -482,8 +577,21 @@ class PostgresLedger(Ledger):
             row.dirty = True
             results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), planned is not None, event)
         updates = [
-            (r.status.value, r.provider, r.provider_ref, r.attempts, r.failure_reason, r.failure_detail,
-             r.updated_at, r.event_count, r.last_hash, pid)
+            (
+                r.status.value,
+                r.provider,
+                r.provider_ref,
+                r.attempts,
+                r.failure_reason,
+                r.failure_detail,
+                r.updated_at,
+                r.event_count,
+                r.last_hash,
+                r.lease_owner,
+                r.take_lease,
+                r.take_lease,
+                pid,
+            )
             for pid, r in state.items()
             if r.dirty
         ]
@@ -492,7 +600,9 @@ class PostgresLedger(Ledger):
         async with conn.cursor() as cur:
             await cur.executemany(
                 "UPDATE payouts SET status=%s, provider=%s, provider_ref=%s, attempts=%s, failure_reason=%s, "
-                "failure_detail=%s, updated_at=%s, event_count=%s, last_event_hash=%s WHERE id=%s",
+                "failure_detail=%s, updated_at=%s, event_count=%s, last_event_hash=%s, lease_owner=%s, "
+                "lease_expires_at = CASE WHEN %s::float8 IS NULL THEN lease_expires_at "
+                "ELSE now() + make_interval(secs => %s::float8) END WHERE id=%s",
                 updates,
             )
             await cur.executemany(_INSERT_EVENT, events)
@@ -544,8 +654,18 @@ class PostgresLedger(Ledger):
     ) -> TransitionResult:
         fut: asyncio.Future[TransitionResult] = asyncio.get_running_loop().create_future()
         self._enqueue(
-            _Transition(payout, target, source, reason, detail, provider, provider_ref, count_attempt,
-                        LEASE_OWNER.get(), fut)
+            _Transition(
+                payout,
+                target,
+                source,
+                reason,
+                detail,
+                provider,
+                provider_ref,
+                count_attempt,
+                LEASE_OWNER.get(),
+                fut,
+            )
         )
         return await asyncio.shield(fut)
 
@@ -628,7 +748,9 @@ class PostgresLedger(Ledger):
             params += (run_id,)
         async with self.pool.connection() as conn:
             row = await (
-                await conn.execute(f"SELECT count(*) FROM payouts WHERE status = ANY(%s) {run_clause}", params)
+                await conn.execute(
+                    f"SELECT count(*) FROM payouts WHERE status = ANY(%s) {run_clause}", params
+                )
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -664,7 +786,9 @@ class PostgresLedger(Ledger):
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
         async with self.pool.connection() as conn:
-            row = await (await conn.execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params)).fetchone()
+            row = await (
+                await conn.execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params)
+            ).fetchone()
         return self._row_to_payout(row) if row else None
 
     async def get(self, payout_id: str) -> Payout | None:
@@ -679,7 +803,9 @@ class PostgresLedger(Ledger):
     async def children(self, parent_id: str) -> list[Payout]:
         async with self.pool.connection() as conn:
             rows = await (
-                await conn.execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE parent_id=%s ORDER BY id", (parent_id,))
+                await conn.execute(
+                    f"SELECT {_PAYOUT_COLS} FROM payouts WHERE parent_id=%s ORDER BY id", (parent_id,)
+                )
             ).fetchall()
         return [self._row_to_payout(r) for r in rows]
 
@@ -698,7 +824,9 @@ class PostgresLedger(Ledger):
         if run_id is not None:
             clauses.append("run_id = %(run)s")
             params["run"] = run_id
-        query = f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT %(limit)s"
+        query = (
+            f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT %(limit)s"
+        )
         last = ""
         while True:
             params["last"] = last
@@ -713,7 +841,9 @@ class PostgresLedger(Ledger):
     async def events(self, payout_id: str) -> list[StatusEvent]:
         async with self.pool.connection() as conn:
             rows = await (
-                await conn.execute(f"SELECT {_EVENT_COLS} FROM events WHERE payout_id=%s ORDER BY seq", (payout_id,))
+                await conn.execute(
+                    f"SELECT {_EVENT_COLS} FROM events WHERE payout_id=%s ORDER BY seq", (payout_id,)
+                )
             ).fetchall()
         return [_row_to_event(r) for r in rows]
 
@@ -722,7 +852,9 @@ class PostgresLedger(Ledger):
             if run_id is None:
                 cur = await conn.execute("SELECT status, count(*) FROM payouts GROUP BY status")
             else:
-                cur = await conn.execute("SELECT status, count(*) FROM payouts WHERE run_id=%s GROUP BY status", (run_id,))
+                cur = await conn.execute(
+                    "SELECT status, count(*) FROM payouts WHERE run_id=%s GROUP BY status", (run_id,)
+                )
             rows = await cur.fetchall()
         return {PayoutStatus(s): int(n) for s, n in rows}
 
