@@ -21,7 +21,9 @@ S = PayoutStatus
 _SEQ = iter(range(1, 10**9))
 
 
-def request(i: int = 1, *, amount: int = 1_080_000, run_id: str | None = "R1", account: str | None = None) -> PayoutRequest:
+def request(
+    i: int = 1, *, amount: int = 1_080_000, run_id: str | None = "R1", account: str | None = None
+) -> PayoutRequest:
     return PayoutRequest(
         programme="NCC",
         period="2026-11",
@@ -32,7 +34,9 @@ def request(i: int = 1, *, amount: int = 1_080_000, run_id: str | None = "R1", a
     )
 
 
-def payout(req: PayoutRequest, *, key: str | None = None, parent_id: str | None = None, depth: int = 0) -> Payout:
+def payout(
+    req: PayoutRequest, *, key: str | None = None, parent_id: str | None = None, depth: int = 0
+) -> Payout:
     now = datetime.now(UTC)
     return Payout(
         id=f"po_{next(_SEQ):012d}",
@@ -161,7 +165,11 @@ async def test_stale_report_on_an_old_snapshot_is_a_no_op(ledger: Ledger) -> Non
 async def test_illegal_transition_raises_and_writes_nothing(ledger: Ledger) -> None:
     p = await created(ledger)
     failed = await ledger.transition(
-        p, S.FAILED, source=EventSource.RESPONSE, reason=FailureReason.INVALID_ACCOUNT, detail="no such account"
+        p,
+        S.FAILED,
+        source=EventSource.RESPONSE,
+        reason=FailureReason.INVALID_ACCOUNT,
+        detail="no such account",
     )
     assert failed.payout.failure_reason is FailureReason.INVALID_ACCOUNT
     with pytest.raises(IllegalTransition):
@@ -215,8 +223,11 @@ async def test_chain_detects_an_edited_payout_row(ledger: Ledger) -> None:
     p = await created(ledger)
     await created(ledger, 2)
     # Redirect the money: change the amount in the stored request.
-    raw_sql(ledger, "UPDATE payouts SET request_json = replace(request_json, '1080000', '9080000') WHERE id = %s",
-            (p.id,))
+    raw_sql(
+        ledger,
+        "UPDATE payouts SET request_json = replace(request_json, '1080000', '9080000') WHERE id = %s",
+        (p.id,),
+    )
     report = await ledger.verify_chain()
     assert not report.ok and len(report.problems) == 1 and p.id in report.problems[0]
 
