@@ -104,12 +104,18 @@ async def run_worker(
     started = time.monotonic()
     fence = Fence(worker_id, lease_s)
     active: dict[asyncio.Task[Payout], str] = {}
-    to_release: list[str] = []
     backoff: list[str] = []
+
+    finished: asyncio.Queue[asyncio.Task[Payout]] = asyncio.Queue()
 
     async def drive(payout: Payout) -> Payout:
         LEASE_OWNER.set(fence)  # this task's context only
         return await client.drive(payout)
+
+    def start(payout: Payout) -> None:
+        task = asyncio.create_task(drive(payout))
+        task.add_done_callback(finished.put_nowait)
+        active[task] = payout.id
 
     async def renew_leases() -> None:
         while True:
@@ -130,7 +136,9 @@ async def run_worker(
 
     def collect(done: Iterable[asyncio.Task[Payout]]) -> None:
         for task in done:
-            pid = active.pop(task)
+            pid = active.pop(task, None)
+            if pid is None:
+                continue
             if task.cancelled():
                 continue
             exc = task.exception()
@@ -143,17 +151,13 @@ async def run_worker(
                 continue
             result = task.result()
             stats.finished[result.status.value] += 1
-            to_release.append(pid)
-            if result.id != pid:
-                to_release.append(result.id)  # a cash fallback made and leased here
+            # A finished payout keeps its (expiring) lease as a record of who paid it:
+            # releasing it would cost a write per payout and changes nothing, since
+            # finished payouts are never claimed. Unfinished ones go back for later.
             if not result.is_terminal:
                 backoff.append(result.id)
 
     async def flush_releases() -> None:
-        if to_release:
-            ids = list(to_release)
-            to_release.clear()
-            await ledger.release(worker_id, ids)
         if backoff:
             ids = list(backoff)
             backoff.clear()
@@ -172,7 +176,7 @@ async def run_worker(
                 batch = await ledger.claim_batch(worker_id, min(batch_size, free), lease_s, run_id)
                 stats.claimed += len(batch)
                 for payout in batch:
-                    active[asyncio.create_task(drive(payout))] = payout.id
+                    start(payout)
                 if not batch:
                     next_claim = time.monotonic() + idle_poll_s
                     if not active:
@@ -183,12 +187,19 @@ async def run_worker(
                         continue
             if active:
                 wait_s = next_claim - time.monotonic()
-                done, _ = await asyncio.wait(
-                    [*active, stopper],
+                getter = asyncio.ensure_future(finished.get())
+                await asyncio.wait(
+                    [getter, stopper],
                     timeout=wait_s if want_claim and wait_s > 0 else None,
                     return_when=asyncio.FIRST_COMPLETED,
                 )
-                collect([t for t in active if t in done])
+                if not getter.done():
+                    getter.cancel()
+                    await asyncio.gather(getter, return_exceptions=True)
+                done = [getter.result()] if getter.done() and not getter.cancelled() else []
+                while not finished.empty():
+                    done.append(finished.get_nowait())
+                collect(done)
                 await flush_releases()
     finally:
         await _shutdown(active, shutdown_grace_s)
@@ -222,13 +233,15 @@ async def _shutdown(active: dict[asyncio.Task[Payout], str], grace_s: float) -> 
 
 
 async def _release_all(ledger: Ledger, worker_id: str) -> int:
-    from asxh_pay.ledger.postgres import PostgresLedger
+    """Hand back every unfinished payout still leased to this worker."""
+    from asxh_pay.ledger.postgres import READY_STATUSES, PostgresLedger
 
     assert isinstance(ledger, PostgresLedger)
     async with ledger.pool.connection() as conn:
         cur = await conn.execute(
-            "UPDATE payouts SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = %s",
-            (worker_id,),
+            "UPDATE payouts SET lease_owner = NULL, lease_expires_at = NULL "
+            "WHERE lease_owner = %s AND status = ANY(%s)",
+            (worker_id, [st.value for st in READY_STATUSES]),
         )
         return cur.rowcount
 
