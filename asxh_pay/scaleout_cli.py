@@ -69,16 +69,15 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 async def _pg_upgrade(url: str, schema: str | None) -> list[int]:
-    from asxh_pay.ledger.postgres import PostgresLedger, upgrade
+    from asxh_pay.ledger.postgres import PostgresLedger, ensure_schema, upgrade
 
     ledger = PostgresLedger(url, schema=schema, auto_migrate=False)
     import psycopg
-    from psycopg import sql
 
     try:
         async with await psycopg.AsyncConnection.connect(url, **ledger._conn_kwargs()) as conn:
             if schema:
-                await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                await ensure_schema(conn, schema)
             return await upgrade(conn)
     except psycopg.OperationalError as exc:
         from asxh_pay.errors import LedgerError

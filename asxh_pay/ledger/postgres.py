@@ -50,7 +50,15 @@ from asxh_pay.masking import mask_text
 from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus, plan_transition
 
-__all__ = ["LEASE_OWNER", "READY_STATUSES", "Fence", "LeaseLost", "PostgresLedger", "upgrade"]
+__all__ = [
+    "LEASE_OWNER",
+    "READY_STATUSES",
+    "Fence",
+    "LeaseLost",
+    "PostgresLedger",
+    "ensure_schema",
+    "upgrade",
+]
 
 log = logging.getLogger("asxh_pay.ledger.postgres")
 
@@ -197,6 +205,14 @@ async def upgrade(conn: psycopg.AsyncConnection[Any]) -> list[int]:
     return applied
 
 
+async def ensure_schema(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
+    """Create ``schema`` if missing; workers starting together must not race on it
+    (``CREATE SCHEMA IF NOT EXISTS`` alone is not safe against a concurrent create)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"asxh_pay:schema:{schema}",))
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
 async def pending_migrations(conn: psycopg.AsyncConnection[Any]) -> list[int]:
     """Versions not yet applied (all of them on an empty schema)."""
     wanted = [m.version for m in load_migrations("postgresql")]
@@ -261,9 +277,7 @@ class PostgresLedger(Ledger):
         try:
             async with await psycopg.AsyncConnection.connect(self.url, **self._conn_kwargs()) as conn:
                 if self.schema:
-                    await conn.execute(
-                        sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
-                    )
+                    await ensure_schema(conn, self.schema)
                 if self._auto_migrate:
                     await upgrade(conn)
                 else:
