@@ -137,14 +137,29 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     s.add_argument("provider", choices=sorted(SANDBOXES), help="which provider's sandbox")
     s.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (default: %(default)s)")
+    s.add_argument("--latency-ms", type=float, default=None, help="delay every answer by this much")
+    s.add_argument("--settle-after-s", type=float, default=None, help="settle payments after this delay")
+    s.add_argument("--faults", type=float, default=0.0,
+                   help="rate (0..1) of each HTTP-level fault: 429, 5xx, timeouts before/after booking")
+    s.add_argument("--hang-s", type=float, default=2.0,
+                   help="how long a timeout fault holds the answer (exceed the client's timeout)")
+    s.add_argument("--seed", type=int, default=0, help="fault random seed")
     s.set_defaults(func=_cmd_sandbox_serve)
 
 
 def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     from asxh_pay.localserver import serve
+    from asxh_pay.sandbox.served import HttpFaults, ServedSandbox, served_fault_plan
 
     sandbox = SANDBOXES[args.provider]()
-    server = serve(sandbox.handle, port=args.port)
+    if args.latency_ms is not None:
+        sandbox.latency_s = args.latency_ms / 1000
+    if args.settle_after_s is not None:
+        sandbox.settle_after_s = args.settle_after_s
+    if args.faults:
+        sandbox.faults = served_fault_plan(args.faults, seed=args.seed)
+    served = ServedSandbox(sandbox, HttpFaults.every_kind(args.faults, hang_s=args.hang_s, seed=args.seed))
+    server = serve(served.handle, port=args.port)
     print(f"{args.provider} sandbox listening on {server.url} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
@@ -172,7 +187,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- wiring
 
-COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox]
+def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``db upgrade``, ``enqueue`` and ``worker`` (PostgreSQL scale-out; see asxh_pay.scaleout_cli)."""
+    from asxh_pay.scaleout_cli import register_db, register_enqueue, register_worker
+
+    for register in (register_db, register_enqueue, register_worker):
+        register(sub)
+
+
+COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox, _register_scaleout]
 
 
 def _register_optional() -> None:

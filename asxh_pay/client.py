@@ -331,6 +331,15 @@ class AsyncPayoutClient:
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
         return summary
 
+    async def drive(self, payout: Payout) -> Payout:
+        """Drive one recorded payout to its end, as ``resume`` does for each.
+
+        Why public: workers that claim payouts from a shared ledger hand each one
+        here. A payout left ``submitted``/``unknown``/``processing`` is queried first,
+        never resubmitted blind; one left ``created`` is sent.
+        """
+        return await self._single_flight(payout, wait=True)
+
     async def verify_account(self, request: PayoutRequest) -> InquiryResult:
         """Account/name inquiry through the provider that would pay this request."""
         payout = self.new_payout(request)

@@ -76,6 +76,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the stdlib default of 5 resets bursts of callbacks
     block_on_close = False
+    # Many clients (worker processes with connection pools) connect at once: the
+    # stdlib's backlog of 5 drops SYNs and costs each extra one a 1 s retransmit.
+    request_queue_size = 128
     owner: LocalServer
 
 
@@ -84,6 +87,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds per socket operation: a stalled client cannot hold a thread forever
     server_version = "asxh-pay-localserver"
+    # Headers and body go out in two writes: without TCP_NODELAY, Nagle plus the
+    # client's delayed ACK stall every keep-alive response by ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         # Route the stdlib's stderr access log through logging (paths only, no bodies/headers).

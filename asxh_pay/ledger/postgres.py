@@ -1,0 +1,944 @@
+"""The shared ledger: PostgreSQL, for many workers on many machines paying one run.
+
+Why PostgreSQL past one process: SQLite has one writer and an OS lock per file, so a
+run is paid by one process. A province's monthly run (hundreds of thousands of
+payouts) wants many workers, and they must agree on who pays what. Here they do it
+through the database: the same unique constraints as SQLite are the last line of
+defence (one payout per idempotency key, one root payout per entitlement), workers
+claim disjoint batches with ``FOR UPDATE SKIP LOCKED`` under a lease, and every
+status change re-reads the row ``FOR UPDATE`` inside its transaction.
+
+Why group commit here too: a worker drives hundreds of payouts at once and each one
+writes twice per send (the write-ahead ``submitted`` and the result). Writes that
+arrive in the same event-loop iteration share one transaction: one round trip to
+lock the rows, one pipelined batch of updates and inserts, one commit. A call still
+returns only after *its* transaction committed (write-ahead holds), but the database
+sees a few large transactions instead of thousands of small ones.
+
+Fencing: a worker that stalls past its lease may find its payouts claimed by another
+worker. While :data:`LEASE_OWNER` is set (the worker sets it per payout), the
+write-ahead transition that precedes every send checks that the lease is still held
+and raises :class:`LeaseLost` otherwise, so a stale worker never sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
+from asxh_pay.ledger.base import (
+    ChainReport,
+    Ledger,
+    TransitionResult,
+    event_hash,
+    genesis_hash,
+    verify_payout_events,
+)
+from asxh_pay.ledger.migrations import load_migrations
+from asxh_pay.masking import mask_text
+from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
+from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus, plan_transition
+
+__all__ = [
+    "LEASE_OWNER",
+    "READY_STATUSES",
+    "Fence",
+    "LeaseLost",
+    "PostgresLedger",
+    "ensure_schema",
+    "upgrade",
+]
+
+log = logging.getLogger("asxh_pay.ledger.postgres")
+
+
+#: The worker that holds the lease of the payout being driven in this task (fencing).
+@dataclass(frozen=True)
+class Fence:
+    """Who drives the payouts of the current task, and for how long a send extends the lease."""
+
+    owner: str
+    lease_s: float
+
+
+LEASE_OWNER: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
+    "asxh_pay_lease_owner", default=None
+)
+
+#: Unfinished payouts: what workers claim (the engine queries before resending any).
+READY_STATUSES: tuple[PayoutStatus, ...] = (
+    PayoutStatus.CREATED,
+    PayoutStatus.SUBMITTED,
+    PayoutStatus.UNKNOWN,
+    PayoutStatus.PROCESSING,
+)
+
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_MIGRATION_LOCK = "asxh_pay:migrations"
+_FAILED = (PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED)
+_PAYOUT_COLS = (
+    "id, idempotency_key, payload_hash, request_json, status, provider, provider_ref, attempts, "
+    "failure_reason, failure_detail, parent_id, lineage_depth, created_at, updated_at"
+)
+_EVENT_COLS = (
+    "payout_id, seq, at, from_status, to_status, source, reason, detail, provider, provider_ref, "
+    "prev_hash, hash"
+)
+_INSERT_PAYOUT = (
+    "INSERT INTO payouts (id, idempotency_key, payload_hash, programme, period, beneficiary_cccd, parent_id, "
+    "lineage_depth, run_id, destination_kind, amount, status, provider, attempts, request_json, created_at, "
+    "updated_at, event_count, last_event_hash) "
+    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,'created',%s,0,%s,%s,%s,1,%s) "
+    "ON CONFLICT DO NOTHING RETURNING id"
+)
+_INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+_RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
+_REQUEST_CACHE_MAX = 200_000
+
+
+class LeaseLost(LedgerError):
+    """This worker's lease on a payout expired and another worker may hold it: do not send."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _mask_key(key: str) -> str:
+    return key[:6] + "…" if len(key) > 8 else "…"
+
+
+# ---------------------------------------------------------------------- group commit
+
+
+@dataclass
+class _Create:
+    payout: Payout
+    future: asyncio.Future[tuple[Payout, bool]]
+
+
+@dataclass
+class _Transition:
+    payout: Payout
+    target: PayoutStatus
+    source: EventSource
+    reason: FailureReason | None
+    detail: str | None
+    provider: str | None
+    provider_ref: str | None
+    count_attempt: bool
+    fence: Fence | None
+    future: asyncio.Future[TransitionResult]
+
+
+@dataclass
+class _RowState:
+    status: PayoutStatus
+    event_count: int
+    last_hash: str
+    provider: str | None
+    provider_ref: str | None
+    attempts: int
+    failure_reason: str | None
+    failure_detail: str | None
+    updated_at: datetime
+    lease_owner: str | None
+    lease_live: bool
+    dirty: bool = False
+    take_lease: float | None = None
+
+
+@dataclass
+class _Group:
+    creates: list[_Create] = field(default_factory=list)
+    transitions: list[_Transition] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.creates or self.transitions)
+
+    def futures(self) -> list[asyncio.Future[Any]]:
+        return [op.future for op in self.creates] + [op.future for op in self.transitions]
+
+
+# ---------------------------------------------------------------------- migrations
+
+
+async def upgrade(conn: psycopg.AsyncConnection[Any]) -> list[int]:
+    """Apply pending migrations on ``conn`` (autocommit); returns the versions applied.
+
+    Why an advisory lock: every worker may run this at start-up; the lock (scoped to
+    the schema) makes the second one wait and then find nothing left to do, instead
+    of two of them creating the same table at once.
+    """
+    applied: list[int] = []
+    async with conn.transaction():
+        schema_row = await (await conn.execute("SELECT current_schema()")).fetchone()
+        if schema_row is None or schema_row[0] is None:
+            raise ConfigurationError("no schema to create the ledger in (check search_path)")
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{_MIGRATION_LOCK}:{schema_row[0]}",)
+        )
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        done = {r[0] for r in await (await conn.execute("SELECT version FROM schema_migrations")).fetchall()}
+        for mig in load_migrations("postgresql"):
+            if mig.version in done:
+                continue
+            await conn.execute(mig.sql.encode())  # no parameters: the whole script in one go
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (mig.version, mig.name)
+            )
+            applied.append(mig.version)
+    return applied
+
+
+async def ensure_schema(conn: psycopg.AsyncConnection[Any], schema: str) -> None:
+    """Create ``schema`` if missing; workers starting together must not race on it
+    (``CREATE SCHEMA IF NOT EXISTS`` alone is not safe against a concurrent create)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"asxh_pay:schema:{schema}",))
+        await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+async def pending_migrations(conn: psycopg.AsyncConnection[Any]) -> list[int]:
+    """Versions not yet applied (all of them on an empty schema)."""
+    wanted = [m.version for m in load_migrations("postgresql")]
+    exists = await (await conn.execute("SELECT to_regclass('schema_migrations')")).fetchone()
+    if exists is None or exists[0] is None:
+        return wanted
+    done = {r[0] for r in await (await conn.execute("SELECT version FROM schema_migrations")).fetchall()}
+    return [v for v in wanted if v not in done]
+
+
+# ---------------------------------------------------------------------- the ledger
+
+
+class PostgresLedger(Ledger):
+    """PostgreSQL ledger shared by many processes; one object per event loop.
+
+    ``schema`` puts every table in that schema (created if missing) through the
+    connections' ``search_path``: tests isolate themselves this way, and one database
+    can hold several ledgers. ``auto_migrate`` applies pending migrations on open,
+    like the SQLite store; turn it off where workers run without DDL rights and a
+    DBA runs ``asxh-pay db upgrade`` (open then refuses an out-of-date schema).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        schema: str | None = None,
+        auto_migrate: bool = True,
+    ) -> None:
+        if schema is not None and not _SCHEMA_RE.match(schema):
+            raise ConfigurationError("schema name must be lower-case letters, digits and '_' (max 63)")
+        if min_size < 1 or max_size < min_size:
+            raise ConfigurationError("pool sizes need 1 <= min_size <= max_size")
+        self.url = url
+        self.schema = schema
+        self._min_size = min_size
+        self._max_size = max_size
+        self._auto_migrate = auto_migrate
+        self._pool: AsyncConnectionPool | None = None
+        self._group = _Group()
+        self._flusher: asyncio.Task[None] | None = None
+        self._requests: dict[str, PayoutRequest] = {}
+
+    def __repr__(self) -> str:
+        # Never show the URL: it may carry a password.
+        return f"PostgresLedger(schema={self.schema!r}, open={self._pool is not None})"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _conn_kwargs(self) -> dict[str, Any]:
+        options = "-c timezone=UTC"
+        if self.schema:
+            options += f" -c search_path={self.schema}"
+        return {"autocommit": True, "options": options}
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        try:
+            async with await psycopg.AsyncConnection.connect(self.url, **self._conn_kwargs()) as conn:
+                if self.schema:
+                    await ensure_schema(conn, self.schema)
+                if self._auto_migrate:
+                    await upgrade(conn)
+                else:
+                    missing = await pending_migrations(conn)
+                    if missing:
+                        raise LedgerError(
+                            f"ledger schema is behind (migrations {missing} pending): "
+                            "run 'asxh-pay db upgrade'"
+                        )
+        except psycopg.OperationalError as exc:
+            raise LedgerError(f"cannot connect to the PostgreSQL ledger: {_pg_message(exc)}") from None
+        pool = AsyncConnectionPool(
+            self.url,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            kwargs=self._conn_kwargs(),
+            open=False,
+            name="asxh-pay-ledger",
+        )
+        await pool.open(wait=True, timeout=30)
+        self._pool = pool
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        if self._pool is None:
+            raise LedgerError("ledger is not open")
+        return self._pool
+
+    # ------------------------------------------------------------------ group commit
+
+    def _enqueue(self, op: _Create | _Transition) -> None:
+        if self._pool is None:
+            raise LedgerError("ledger is not open")
+        if isinstance(op, _Create):
+            self._group.creates.append(op)
+        else:
+            self._group.transitions.append(op)
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_loop())
+
+    async def _flush_loop(self) -> None:
+        """Commit queued writes, one group per transaction, until none are left.
+
+        The first group waits one loop iteration so that every coroutine already
+        running can add its write; later groups form while the previous commits.
+        """
+        try:
+            await asyncio.sleep(0)
+            while self._group:
+                group, self._group = self._group, _Group()
+                await self._commit_group(group)
+        finally:
+            self._flusher = None
+
+    async def _commit_group(self, group: _Group) -> None:
+        results: dict[int, Any] = {}
+        for attempt in range(5):
+            results = {}
+            try:
+                async with self.pool.connection() as conn, conn.transaction():
+                    await self._write_creates(conn, group.creates, results)
+                    await self._write_transitions(conn, group.transitions, results)
+                break
+            except psycopg.Error as exc:
+                if exc.sqlstate in _RETRYABLE_SQLSTATES and attempt < 4:
+                    await asyncio.sleep(0.01 * (attempt + 1))
+                    continue
+                failure = LedgerError(f"ledger transaction failed, nothing recorded: {_pg_message(exc)}")
+                for fut in group.futures():
+                    if not fut.done():
+                        fut.set_exception(failure)
+                return
+            except BaseException as exc:
+                failure = LedgerError(f"ledger transaction failed, nothing recorded: {type(exc).__name__}")
+                for fut in group.futures():
+                    if not fut.done():
+                        fut.set_exception(failure)
+                if isinstance(exc, Exception):
+                    return
+                raise
+        # Committed: only now may any caller proceed (write-ahead).
+        for fut in group.futures():
+            outcome = results.get(id(fut))
+            if fut.done():
+                continue
+            if isinstance(outcome, BaseException):
+                fut.set_exception(outcome)
+            else:
+                fut.set_result(outcome)
+
+    async def _write_creates(
+        self, conn: psycopg.AsyncConnection[Any], creates: list[_Create], results: dict[int, Any]
+    ) -> None:
+        if not creates:
+            return
+        # Sorted so that two processes inserting the same keys take index locks in one order.
+        ordered = sorted(creates, key=lambda op: op.payout.idempotency_key)
+        params: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        for op in ordered:
+            p = op.payout
+            req = p.request
+            rjson = req.model_dump_json()
+            genesis = genesis_hash(p.id, p.idempotency_key, p.payload_hash, rjson)
+            first = event_hash(
+                payout_id=p.id,
+                seq=1,
+                at=p.created_at,
+                from_status=None,
+                to_status=PayoutStatus.CREATED,
+                source=EventSource.SYSTEM,
+                reason=None,
+                detail=None,
+                provider=p.provider,
+                provider_ref=None,
+                prev_hash=genesis,
+            )
+            params.append(
+                (
+                    p.id,
+                    p.idempotency_key,
+                    p.payload_hash,
+                    req.programme,
+                    req.period,
+                    req.beneficiary.cccd,
+                    p.parent_id,
+                    p.lineage_depth,
+                    req.run_id,
+                    req.destination.kind,
+                    req.amount,
+                    p.provider,
+                    rjson,
+                    p.created_at,
+                    p.created_at,
+                    first,
+                )
+            )
+            events.append(
+                (
+                    p.id,
+                    1,
+                    p.created_at,
+                    None,
+                    "created",
+                    "system",
+                    None,
+                    None,
+                    p.provider,
+                    None,
+                    genesis,
+                    first,
+                )
+            )
+        async with conn.cursor() as cur:
+            await cur.executemany(_INSERT_PAYOUT, params, returning=True)
+            inserted: list[bool] = []
+            while True:
+                inserted.append(await cur.fetchone() is not None)
+                if not cur.nextset():
+                    break
+            new_events = [ev for ev, ok in zip(events, inserted, strict=True) if ok]
+            if new_events:
+                await cur.executemany(_INSERT_EVENT, new_events)
+        losers: list[_Create] = []
+        for op, ok in zip(ordered, inserted, strict=True):
+            if ok:
+                self._cache_request(op.payout.id, op.payout.request)
+                results[id(op.future)] = (op.payout, True)
+            else:
+                losers.append(op)
+        if not losers:
+            return
+        keys = [op.payout.idempotency_key for op in losers]
+        rows = await (
+            await conn.execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE idempotency_key = ANY(%s)", (keys,))
+        ).fetchall()
+        by_key = {r[1]: self._row_to_payout(r) for r in rows}
+        for op in losers:
+            new = op.payout
+            existing = by_key.get(new.idempotency_key)
+            if existing is not None:
+                if existing.payload_hash != new.payload_hash:
+                    results[id(op.future)] = IdempotencyConflict(_mask_key(new.idempotency_key), existing.id)
+                else:
+                    results[id(op.future)] = (existing, False)
+                continue
+            req = new.request
+            row = await (
+                await conn.execute(
+                    "SELECT id FROM payouts WHERE programme=%s AND period=%s AND beneficiary_cccd=%s "
+                    "AND parent_id IS NULL",
+                    (req.programme, req.period, req.beneficiary.cccd),
+                )
+            ).fetchone()
+            holder = row[0] if row else "?"
+            results[id(op.future)] = IdempotencyConflict(_mask_key(new.idempotency_key), holder)
+
+    async def _write_transitions(
+        self, conn: psycopg.AsyncConnection[Any], transitions: list[_Transition], results: dict[int, Any]
+    ) -> None:
+        if not transitions:
+            return
+        ids = sorted({op.payout.id for op in transitions})
+        # ORDER BY: rows are locked in id order, so concurrent groups cannot deadlock.
+        rows = await (
+            await conn.execute(
+                "SELECT id, status, event_count, last_event_hash, provider, provider_ref, attempts, "
+                "failure_reason, failure_detail, updated_at, lease_owner, "
+                "coalesce(lease_expires_at > now(), false) "
+                "FROM payouts WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                (ids,),
+            )
+        ).fetchall()
+        state = {
+            r[0]: _RowState(PayoutStatus(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+            for r in rows
+        }
+        events: list[tuple[Any, ...]] = []
+        for op in transitions:
+            pid = op.payout.id
+            row = state.get(pid)
+            if row is None:
+                results[id(op.future)] = LedgerError(f"unknown payout {pid}")
+                continue
+            fence = op.fence if op.count_attempt else None
+            if fence is not None:
+                if row.lease_live and row.lease_owner != fence.owner:
+                    results[id(op.future)] = LeaseLost(
+                        f"payout {pid} is leased to another worker; {fence.owner} does not send it"
+                    )
+                    continue
+                # Sending: hold (or take, for a fallback payout made here) the lease.
+                row.lease_owner = fence.owner
+                row.lease_live = True
+                row.take_lease = fence.lease_s
+                row.dirty = True
+            try:
+                planned = plan_transition(row.status, op.target)
+            except IllegalTransition as exc:
+                results[id(op.future)] = exc
+                continue
+            if planned is None and not op.count_attempt:
+                results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), False)
+                continue
+            at = _now()
+            detail = mask_text(op.detail)[:500] if op.detail else None
+            to_status = planned or row.status
+            new_provider = op.provider or row.provider
+            new_ref = op.provider_ref or row.provider_ref
+            seq = row.event_count + 1
+            h = event_hash(
+                payout_id=pid,
+                seq=seq,
+                at=at,
+                from_status=row.status,
+                to_status=to_status,
+                source=op.source,
+                reason=op.reason,
+                detail=detail,
+                provider=new_provider,
+                provider_ref=new_ref,
+                prev_hash=row.last_hash,
+            )
+            failed = to_status in _FAILED
+            event = StatusEvent(
+                payout_id=pid,
+                seq=seq,
+                at=at,
+                from_status=row.status,
+                to_status=to_status,
+                source=op.source,
+                reason=op.reason,
+                detail=detail,
+                provider=new_provider,
+                provider_ref=new_ref,
+                prev_hash=row.last_hash,
+                hash=h,
+            )
+            events.append(
+                (
+                    pid,
+                    seq,
+                    at,
+                    row.status.value,
+                    to_status.value,
+                    op.source.value,
+                    op.reason.value if op.reason else None,
+                    detail,
+                    new_provider,
+                    new_ref,
+                    row.last_hash,
+                    h,
+                )
+            )
+            row.status = to_status
+            row.event_count = seq
+            row.last_hash = h
+            row.provider = new_provider
+            row.provider_ref = new_ref
+            row.attempts += 1 if op.count_attempt else 0
+            row.failure_reason = op.reason.value if (failed and op.reason) else None
+            row.failure_detail = detail if failed else None
+            row.updated_at = at
+            row.dirty = True
+            results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), planned is not None, event)
+        updates = [
+            (
+                r.status.value,
+                r.provider,
+                r.provider_ref,
+                r.attempts,
+                r.failure_reason,
+                r.failure_detail,
+                r.updated_at,
+                r.event_count,
+                r.last_hash,
+                r.lease_owner,
+                r.take_lease,
+                r.take_lease,
+                pid,
+            )
+            for pid, r in state.items()
+            if r.dirty
+        ]
+        if not updates:
+            return
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "UPDATE payouts SET status=%s, provider=%s, provider_ref=%s, attempts=%s, failure_reason=%s, "
+                "failure_detail=%s, updated_at=%s, event_count=%s, last_event_hash=%s, lease_owner=%s, "
+                "lease_expires_at = CASE WHEN %s::float8 IS NULL THEN lease_expires_at "
+                "ELSE now() + make_interval(secs => %s::float8) END WHERE id=%s",
+                updates,
+            )
+            await cur.executemany(_INSERT_EVENT, events)
+
+    # ------------------------------------------------------------------ writes
+
+    async def create_or_get(self, payout: Payout) -> tuple[Payout, bool]:
+        existing = await self.get_by_key(payout.idempotency_key)
+        if existing is not None:
+            if existing.payload_hash != payout.payload_hash:
+                raise IdempotencyConflict(_mask_key(payout.idempotency_key), existing.id)
+            return existing, False
+        fut: asyncio.Future[tuple[Payout, bool]] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Create(payout, fut))
+        return await asyncio.shield(fut)
+
+    async def create_many(self, payouts: Sequence[Payout]) -> list[tuple[Payout, bool] | IdempotencyConflict]:
+        """Record many payouts in one transaction (loading a run); conflicts are returned, not raised.
+
+        Why: enqueueing a province's list one payout per transaction would take
+        minutes; here a batch of thousands is one pipelined insert and one commit.
+        """
+        loop = asyncio.get_running_loop()
+        ops = [_Create(p, loop.create_future()) for p in payouts]
+        group = _Group(creates=ops)
+        await self._commit_group(group)
+        out: list[tuple[Payout, bool] | IdempotencyConflict] = []
+        for op in ops:
+            exc = op.future.exception()
+            if isinstance(exc, IdempotencyConflict):
+                out.append(exc)
+            elif exc is not None:
+                raise exc
+            else:
+                out.append(op.future.result())
+        return out
+
+    async def transition(
+        self,
+        payout: Payout,
+        target: PayoutStatus,
+        *,
+        source: EventSource,
+        reason: FailureReason | None = None,
+        detail: str | None = None,
+        provider: str | None = None,
+        provider_ref: str | None = None,
+        count_attempt: bool = False,
+    ) -> TransitionResult:
+        fut: asyncio.Future[TransitionResult] = asyncio.get_running_loop().create_future()
+        self._enqueue(
+            _Transition(
+                payout,
+                target,
+                source,
+                reason,
+                detail,
+                provider,
+                provider_ref,
+                count_attempt,
+                LEASE_OWNER.get(),
+                fut,
+            )
+        )
+        return await asyncio.shield(fut)
+
+    async def remember_callback(self, provider: str, callback_id: str) -> bool:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO callbacks (provider, callback_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (provider, callback_id),
+            )
+            return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ work distribution
+
+    async def claim_batch(
+        self,
+        owner: str,
+        limit: int,
+        lease_s: float,
+        run_id: str | None = None,
+        statuses: Iterable[PayoutStatus] = READY_STATUSES,
+    ) -> list[Payout]:
+        """Lease up to ``limit`` unfinished payouts to ``owner`` (oldest first).
+
+        ``SKIP LOCKED`` lets many workers claim at once without waiting on each
+        other; a payout is claimable when nobody holds an unexpired lease on it.
+        Lease times use the database clock, so machines need not agree on the time.
+        """
+        if limit <= 0:
+            return []
+        sts = [PayoutStatus(s).value for s in statuses]
+        run_clause = "AND run_id = %(run)s" if run_id is not None else ""
+        query = (
+            "WITH c AS (SELECT id FROM payouts "
+            f"WHERE status = ANY(%(sts)s) {run_clause} "
+            "AND (lease_expires_at IS NULL OR lease_expires_at < now()) "
+            "ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            "UPDATE payouts p SET lease_owner = %(owner)s, "
+            "lease_expires_at = now() + make_interval(secs => %(lease)s) "
+            f"FROM c WHERE p.id = c.id RETURNING {', '.join('p.' + c for c in _PAYOUT_COLS.split(', '))}"
+        )
+        params = {"sts": sts, "run": run_id, "limit": limit, "owner": owner, "lease": float(lease_s)}
+        async with self.pool.connection() as conn:
+            rows = await (await conn.execute(query, params)).fetchall()
+        payouts = [self._row_to_payout(r) for r in rows]
+        payouts.sort(key=lambda p: p.id)
+        return payouts
+
+    async def renew(self, owner: str, ids: Sequence[str], lease_s: float) -> set[str]:
+        """Extend ``owner``'s leases; returns the ids it still holds (the rest were lost)."""
+        if not ids:
+            return set()
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "UPDATE payouts SET lease_expires_at = now() + make_interval(secs => %s) "
+                    "WHERE id = ANY(%s) AND lease_owner = %s RETURNING id",
+                    (float(lease_s), list(ids), owner),
+                )
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    async def release(self, owner: str, ids: Sequence[str], *, retry_after_s: float = 0.0) -> int:
+        """Hand leases back; with ``retry_after_s`` nobody claims them again before then."""
+        if not ids:
+            return 0
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "UPDATE payouts SET lease_owner = NULL, lease_expires_at = "
+                "CASE WHEN %s > 0 THEN now() + make_interval(secs => %s) END "
+                "WHERE id = ANY(%s) AND lease_owner = %s",
+                (float(retry_after_s), float(retry_after_s), list(ids), owner),
+            )
+            return cur.rowcount
+
+    async def unfinished(self, run_id: str | None = None) -> int:
+        """How many payouts are not yet terminal (held by a worker or not)."""
+        run_clause = "AND run_id = %s" if run_id is not None else ""
+        params: tuple[Any, ...] = ([s.value for s in READY_STATUSES],)
+        if run_id is not None:
+            params += (run_id,)
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(
+                    f"SELECT count(*) FROM payouts WHERE status = ANY(%s) {run_clause}", params
+                )
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ reads
+
+    def _cache_request(self, pid: str, req: PayoutRequest) -> None:
+        if len(self._requests) >= _REQUEST_CACHE_MAX:
+            self._requests.clear()
+        self._requests[pid] = req
+
+    def _row_to_payout(self, row: Sequence[Any]) -> Payout:
+        pid = row[0]
+        req = self._requests.get(pid)
+        if req is None:
+            req = PayoutRequest.model_validate_json(row[3])
+            self._cache_request(pid, req)
+        return Payout.model_construct(
+            id=pid,
+            idempotency_key=row[1],
+            payload_hash=row[2],
+            request=req,
+            status=PayoutStatus(row[4]),
+            provider=row[5],
+            provider_ref=row[6],
+            attempts=row[7],
+            failure_reason=FailureReason(row[8]) if row[8] else None,
+            failure_detail=row[9],
+            parent_id=row[10],
+            lineage_depth=row[11],
+            created_at=row[12],
+            updated_at=row[13],
+        )
+
+    async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
+        async with self.pool.connection() as conn:
+            row = await (
+                await conn.execute(f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {where}", params)
+            ).fetchone()
+        return self._row_to_payout(row) if row else None
+
+    async def get(self, payout_id: str) -> Payout | None:
+        return await self._one("id=%s", (payout_id,))
+
+    async def get_by_key(self, idempotency_key: str) -> Payout | None:
+        return await self._one("idempotency_key=%s", (idempotency_key,))
+
+    async def get_by_provider_ref(self, provider: str, provider_ref: str) -> Payout | None:
+        return await self._one("provider=%s AND provider_ref=%s LIMIT 1", (provider, provider_ref))
+
+    async def children(self, parent_id: str) -> list[Payout]:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    f"SELECT {_PAYOUT_COLS} FROM payouts WHERE parent_id=%s ORDER BY id", (parent_id,)
+                )
+            ).fetchall()
+        return [self._row_to_payout(r) for r in rows]
+
+    async def iter_payouts(
+        self,
+        *,
+        statuses: Iterable[PayoutStatus] | None = None,
+        run_id: str | None = None,
+        batch_size: int = 1000,
+    ) -> AsyncIterator[Payout]:
+        clauses = ["id > %(last)s"]
+        params: dict[str, Any] = {"limit": batch_size}
+        if statuses is not None:
+            clauses.append("status = ANY(%(sts)s)")
+            params["sts"] = [PayoutStatus(s).value for s in statuses]
+        if run_id is not None:
+            clauses.append("run_id = %(run)s")
+            params["run"] = run_id
+        query = (
+            f"SELECT {_PAYOUT_COLS} FROM payouts WHERE {' AND '.join(clauses)} ORDER BY id LIMIT %(limit)s"
+        )
+        last = ""
+        while True:
+            params["last"] = last
+            async with self.pool.connection() as conn:
+                rows = await (await conn.execute(query, params)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield self._row_to_payout(row)
+            last = rows[-1][0]
+
+    async def events(self, payout_id: str) -> list[StatusEvent]:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    f"SELECT {_EVENT_COLS} FROM events WHERE payout_id=%s ORDER BY seq", (payout_id,)
+                )
+            ).fetchall()
+        return [_row_to_event(r) for r in rows]
+
+    async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]:
+        async with self.pool.connection() as conn:
+            if run_id is None:
+                cur = await conn.execute("SELECT status, count(*) FROM payouts GROUP BY status")
+            else:
+                cur = await conn.execute(
+                    "SELECT status, count(*) FROM payouts WHERE run_id=%s GROUP BY status", (run_id,)
+                )
+            rows = await cur.fetchall()
+        return {PayoutStatus(s): int(n) for s, n in rows}
+
+    async def verify_chain(self, *, page: int = 2000) -> ChainReport:
+        """Recompute every chain, a page of payouts (and their events) at a time."""
+        report = ChainReport()
+        last = ""
+        while True:
+            async with self.pool.connection() as conn:
+                payouts = await (
+                    await conn.execute(
+                        "SELECT id, idempotency_key, payload_hash, request_json, status, event_count, "
+                        "last_event_hash FROM payouts WHERE id > %s ORDER BY id LIMIT %s",
+                        (last, page),
+                    )
+                ).fetchall()
+                if not payouts:
+                    return report
+                ids = [p[0] for p in payouts]
+                rows = await (
+                    await conn.execute(
+                        f"SELECT {_EVENT_COLS} FROM events WHERE payout_id = ANY(%s) ORDER BY payout_id, seq",
+                        (ids,),
+                    )
+                ).fetchall()
+            by_payout: dict[str, list[StatusEvent]] = {}
+            for r in rows:
+                by_payout.setdefault(r[0], []).append(_row_to_event(r))
+            for pid, key, phash, rjson, status, count, last_hash in payouts:
+                report.payouts_checked += 1
+                genesis = genesis_hash(pid, key, phash, rjson)
+                verify_payout_events(report, pid, genesis, by_payout.get(pid, []), status, count, last_hash)
+            last = ids[-1]
+
+
+def _apply_row(payout: Payout, row: _RowState) -> Payout:
+    return payout.model_copy(
+        update={
+            "status": row.status,
+            "provider": row.provider,
+            "provider_ref": row.provider_ref,
+            "attempts": row.attempts,
+            "failure_reason": FailureReason(row.failure_reason) if row.failure_reason else None,
+            "failure_detail": row.failure_detail,
+            "updated_at": row.updated_at,
+        }
+    )
+
+
+def _row_to_event(r: Sequence[Any]) -> StatusEvent:
+    return StatusEvent(
+        payout_id=r[0],
+        seq=r[1],
+        at=r[2],
+        from_status=PayoutStatus(r[3]) if r[3] else None,
+        to_status=PayoutStatus(r[4]),
+        source=EventSource(r[5]),
+        reason=FailureReason(r[6]) if r[6] else None,
+        detail=r[7],
+        provider=r[8],
+        provider_ref=r[9],
+        prev_hash=r[10],
+        hash=r[11],
+    )
+
+
+def _pg_message(exc: psycopg.Error) -> str:
+    """The server's one-line message, never the connection string."""
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    lines = str(exc).splitlines()
+    text = primary or (lines[0] if lines else type(exc).__name__)
+    return mask_text(str(text))[:300]

@@ -1,0 +1,301 @@
+"""``asxh-pay db upgrade``, ``asxh-pay enqueue`` and ``asxh-pay worker``: running a payroll on many machines.
+
+Why providers are named on the command line this way: providers are configured in
+code (keys, certificates, routes), so a worker either loads a factory from the
+deployment's own module (``--providers package.module:function``), or, for trials
+and tests, talks to the generic provider at a URL (``--provider-url``, e.g. a sandbox
+served by ``asxh-pay sandbox serve generic``) or to an in-process sandbox
+(``--sandbox generic``; per process, so not for several workers sharing books).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from asxh_pay.errors import ConfigurationError
+
+DEFAULT_PROVIDER = "generic"
+
+
+def _add_ledger_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument("--ledger", required=required, help="ledger URL, e.g. postgresql://user@host:5432/db")
+    p.add_argument(
+        "--schema", default=None, help="PostgreSQL schema holding the ledger (default: search_path)"
+    )
+
+
+# ---------------------------------------------------------------------- db upgrade
+
+
+def register_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("db", help="manage the ledger database schema")
+    dsub = p.add_subparsers(dest="db_command", required=True)
+    u = dsub.add_parser(
+        "upgrade",
+        help="apply pending schema migrations",
+        description="Apply the versioned SQL migrations not yet applied. Safe to run from several "
+        "machines at once (PostgreSQL: an advisory lock serialises them).",
+    )
+    _add_ledger_args(u)
+    u.add_argument("--json", action="store_true", help="machine-readable output")
+    u.set_defaults(func=_cmd_db_upgrade)
+
+
+def _cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from asxh_pay.cli import EXIT_OK, emit
+
+    url: str = args.ledger
+    if url.startswith(("postgresql://", "postgres://")):
+        applied = asyncio.run(_pg_upgrade(url, args.schema))
+    else:
+        from asxh_pay.ledger import open_ledger
+
+        async def sqlite_upgrade() -> list[int]:
+            async with open_ledger(url, exclusive=False):  # SQLite migrates on open
+                return []
+
+        applied = asyncio.run(sqlite_upgrade())
+    text = f"applied migrations {applied}" if applied else "ledger schema is up to date"
+    emit(args, {"applied": applied}, text)
+    return EXIT_OK
+
+
+async def _pg_upgrade(url: str, schema: str | None) -> list[int]:
+    from asxh_pay.ledger.postgres import PostgresLedger, ensure_schema, upgrade
+
+    ledger = PostgresLedger(url, schema=schema, auto_migrate=False)
+    import psycopg
+
+    try:
+        async with await psycopg.AsyncConnection.connect(url, **ledger._conn_kwargs()) as conn:
+            if schema:
+                await ensure_schema(conn, schema)
+            return await upgrade(conn)
+    except psycopg.OperationalError as exc:
+        from asxh_pay.errors import LedgerError
+
+        raise LedgerError("cannot connect to the PostgreSQL ledger") from exc
+
+
+# ---------------------------------------------------------------------- providers from the command line
+
+
+def _add_provider_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("provider (one of)")
+    g.add_argument(
+        "--providers",
+        metavar="MODULE:FUNCTION",
+        help="a function returning a list of ProviderSetup, or (list, Router)",
+    )
+    g.add_argument("--provider-url", help="the generic JSON provider at this URL (e.g. a served sandbox)")
+    g.add_argument("--sandbox", choices=["generic"], help="an in-process sandbox (one process only)")
+    p.add_argument("--provider-name", default=DEFAULT_PROVIDER, help="provider name (default: %(default)s)")
+    p.add_argument("--provider-timeout-s", type=float, default=30.0, help="HTTP timeout per request")
+    p.add_argument("--sandbox-latency-ms", type=float, default=0.0, help="in-process sandbox latency")
+    p.add_argument("--faults", type=float, default=0.0, help="in-process sandbox fault rate per kind (0..1)")
+
+
+def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[Any], Any]:
+    """ProviderSetups (and a Router or None) named by the command line."""
+    from asxh_pay.client import ProviderSetup
+    from asxh_pay.providers.generic import GenericProvider
+    from asxh_pay.retry import RetryBudget
+
+    chosen = [x for x in (args.providers, args.provider_url, args.sandbox) if x]
+    if len(chosen) != 1:
+        raise ConfigurationError("name exactly one of --providers, --provider-url or --sandbox")
+    budget = RetryBudget(ratio=1.0, min_per_s=100)
+    if args.providers:
+        module_name, _, func_name = args.providers.partition(":")
+        if not func_name:
+            raise ConfigurationError("--providers needs MODULE:FUNCTION")
+        try:
+            factory = getattr(importlib.import_module(module_name), func_name)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigurationError(f"cannot load provider factory {args.providers!r}: {exc}") from None
+        made = factory()
+        if isinstance(made, tuple):
+            return list(made[0]), made[1]
+        return list(made), None
+    if args.provider_url:
+        adapter = GenericProvider(args.provider_url, name=args.provider_name)
+        setup = ProviderSetup(
+            adapter, concurrency=concurrency, timeout_s=args.provider_timeout_s, retry_budget=budget
+        )
+        return [setup], None
+    from asxh_pay.sandbox.base import FaultPlan
+    from asxh_pay.sandbox.generic import GenericSandbox
+
+    sandbox = GenericSandbox(
+        settle_after_s=0.0, latency_s=args.sandbox_latency_ms / 1000, faults=FaultPlan.every_kind(args.faults)
+    )
+    setup = ProviderSetup(
+        GenericProvider(name=args.provider_name),
+        transport=sandbox.transport(),
+        concurrency=concurrency,
+        timeout_s=args.provider_timeout_s,
+        retry_budget=budget,
+    )
+    return [setup], None
+
+
+# ---------------------------------------------------------------------- worker
+
+
+def register_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "worker",
+        help="pay payouts from a shared PostgreSQL ledger (run many, on many machines)",
+        description="Claim batches of unfinished payouts under a lease and pay them, until the run has "
+        "none left (or forever with --follow). SIGTERM/SIGINT: finish in-flight payouts briefly, "
+        "then hand the leases back.",
+    )
+    _add_ledger_args(p)
+    p.add_argument("--run-id", default=None, help="only payouts of this run")
+    p.add_argument("--worker-id", default=None, help="default: host:pid")
+    p.add_argument("--concurrency", type=int, default=64, help="payouts in flight (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=100, help="payouts per claim (default: %(default)s)")
+    p.add_argument("--lease-s", type=float, default=30.0, help="lease length (default: %(default)s)")
+    p.add_argument("--follow", action="store_true", help="keep waiting for new payouts")
+    p.add_argument("--grace-s", type=float, default=5.0, help="on stop, time in-flight payouts get")
+    p.add_argument("--poll-initial-s", type=float, default=0.5, help="first status poll after acceptance")
+    p.add_argument("--retry-base-s", type=float, default=0.2, help="first retry backoff ceiling")
+    _add_provider_args(p)
+    p.set_defaults(func=_cmd_worker)
+
+
+def _skip_missing_sniffio() -> None:
+    """Make httpcore's per-request ``import sniffio`` fail fast when sniffio is absent.
+
+    Why: httpcore 1.x imports sniffio inside every lock setup; with anyio >= 4.5
+    sniffio is no longer installed alongside, and each failed import rescans
+    sys.path (about 1.5 ms of CPU per HTTP request, a third of a worker's CPU).
+    Marking it absent in this worker process only gives the same answer at once.
+    """
+    import importlib.util
+
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from asxh_pay.cli import EXIT_INTERRUPTED, EXIT_OK
+
+    _skip_missing_sniffio()
+    from asxh_pay.client import PollPolicy
+    from asxh_pay.retry import RetryPolicy
+    from asxh_pay.worker import default_worker_id, run_worker
+
+    providers, router = build_providers(args, args.concurrency)
+    worker_id = args.worker_id or default_worker_id()
+    stopped_by: list[int] = []
+
+    async def main() -> Any:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_signal(sig: int) -> None:
+            stopped_by.append(sig)
+            stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal, sig)
+        return await run_worker(
+            args.ledger,
+            providers,
+            router,
+            worker_id=worker_id,
+            batch_size=args.batch_size,
+            concurrency=args.concurrency,
+            stop_event=stop,
+            run_id=args.run_id,
+            lease_s=args.lease_s,
+            follow=args.follow,
+            shutdown_grace_s=args.grace_s,
+            schema=args.schema,
+            poll=PollPolicy(initial_s=args.poll_initial_s),
+            retry=RetryPolicy(base_delay_s=args.retry_base_s, max_delay_s=5.0, max_attempts=12),
+        )
+
+    stats = asyncio.run(main())
+    print(json.dumps(stats.as_dict()), flush=True)
+    return EXIT_INTERRUPTED if stopped_by else EXIT_OK
+
+
+# ---------------------------------------------------------------------- enqueue
+
+
+def register_enqueue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "enqueue",
+        help="record payout requests in the ledger without paying them (workers pay them)",
+        description="Load payout requests (JSON lines, one PayoutRequest per line) into the ledger. "
+        "Loading the same list twice records nothing new.",
+    )
+    _add_ledger_args(p)
+    p.add_argument("--run-id", default=None, help="tag every payout with this run id")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--file", type=Path, help="JSON lines of payout requests")
+    src.add_argument("--synthetic", type=int, metavar="N", help="N synthetic demo beneficiaries")
+    p.add_argument("--period", default="2026-11", help="pay period for --synthetic")
+    p.add_argument("--provider-name", default=DEFAULT_PROVIDER, help="provider the workers pay through")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_enqueue)
+
+
+def _read_jsonl(path: Path) -> Iterator[Any]:
+    from asxh_pay.models import PayoutRequest
+
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                try:
+                    yield PayoutRequest.model_validate_json(line)
+                except ValueError as exc:
+                    raise ConfigurationError(
+                        f"{path}:{lineno}: not a payout request ({type(exc).__name__})"
+                    ) from None
+
+
+def _cmd_enqueue(args: argparse.Namespace) -> int:
+    from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, emit
+    from asxh_pay.client import AsyncPayoutClient, ProviderSetup
+    from asxh_pay.ledger import open_ledger
+    from asxh_pay.providers.generic import GenericProvider
+    from asxh_pay.worker import enqueue
+
+    async def main() -> Any:
+        if args.ledger.startswith(("postgresql://", "postgres://")):
+            from asxh_pay.ledger.postgres import PostgresLedger
+
+            ledger: Any = PostgresLedger(args.ledger, schema=args.schema)
+        else:
+            ledger = open_ledger(args.ledger)
+        client = AsyncPayoutClient(ledger, [ProviderSetup(GenericProvider(name=args.provider_name))])
+        if args.synthetic is not None:
+            from asxh_pay.demo import synthetic_requests
+
+            requests: Any = synthetic_requests(args.synthetic, period=args.period)
+        else:
+            requests = _read_jsonl(args.file)
+        async with ledger:
+            return await enqueue(client, requests, run_id=args.run_id)
+
+    summary = asyncio.run(main())
+    emit(
+        args,
+        summary.as_dict(),
+        f"enqueued {summary.created} new payouts ({summary.existing} already recorded, "
+        f"{len(summary.conflicts)} refused)",
+    )
+    for msg in summary.conflicts[:20]:
+        print(f"  refused: {msg}", file=sys.stderr)
+    return EXIT_ATTENTION if summary.conflicts else EXIT_OK
