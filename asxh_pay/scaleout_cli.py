@@ -172,24 +172,9 @@ def register_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=_cmd_worker)
 
 
-def _skip_missing_sniffio() -> None:
-    """Make httpcore's per-request ``import sniffio`` fail fast when sniffio is absent.
-
-    Why: httpcore 1.x imports sniffio inside every lock setup; with anyio >= 4.5
-    sniffio is no longer installed alongside, and each failed import rescans
-    sys.path (about 1.5 ms of CPU per HTTP request, a third of a worker's CPU).
-    Marking it absent in this worker process only gives the same answer at once.
-    """
-    import importlib.util
-
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
 def _cmd_worker(args: argparse.Namespace) -> int:
     from asxh_pay.cli import EXIT_INTERRUPTED, EXIT_OK
 
-    _skip_missing_sniffio()
     from asxh_pay.client import PollPolicy
     from asxh_pay.retry import RetryPolicy
     from asxh_pay.worker import default_worker_id, run_worker

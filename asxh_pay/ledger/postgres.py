@@ -623,7 +623,8 @@ class PostgresLedger(Ledger):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_or_get(self, payout: Payout) -> tuple[Payout, bool]:
+    async def create_or_get(self, payout: Payout, *, durable: bool = True) -> tuple[Payout, bool]:
+        # Always durable here: the write is its own (grouped) transaction on the server.
         existing = await self.get_by_key(payout.idempotency_key)
         if existing is not None:
             if existing.payload_hash != payout.payload_hash:
