@@ -174,7 +174,6 @@ def register_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from asxh_pay.cli import EXIT_INTERRUPTED, EXIT_OK
-
     from asxh_pay.client import PollPolicy
     from asxh_pay.retry import RetryPolicy
     from asxh_pay.worker import default_worker_id, run_worker
