@@ -674,6 +674,9 @@ class PollReport:
     unknown_refs: list[tuple[str, str]] = field(default_factory=list)  # (file, EndToEndId or entry ref)
     contradictions: list[tuple[str, str, str]] = field(default_factory=list)  # (file, payout id, what)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (file, error)
+    #: (file, EndToEndId): the bank refused a *second* instruction for a transfer it already
+    #: holds (AM05/DUPL). Never applied as a failure: the first instruction stands.
+    duplicates_refused: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def needs_attention(self) -> bool:
@@ -1054,6 +1057,9 @@ class TreasuryChannel:
             }[outcome]
             if target is PayoutStatus.FAILED and reason is None:
                 reason = status_reason_to_failure(code)
+            if target is PayoutStatus.FAILED and reason is FailureReason.DUPLICATE:
+                report.duplicates_refused.append((name, e2e))
+                continue
             detail = f"pain.002 {status}" + (f" {code}" if code else "") + (f": {info}" if info else "")
             updates.append(_Update(pid, target, reason, detail[:300], e2e))
         await self._apply(updates, EventSource.POLL, report, name)
