@@ -100,6 +100,18 @@ def _generic_sandbox() -> Any:
 SANDBOXES["generic"] = _generic_sandbox
 
 
+def _treasury_sandbox() -> Any:
+    from asxh_pay.sandbox.treasury import demo_sandbox
+
+    sandbox = demo_sandbox()
+    print("treasury sandbox: client id 'district-demo', debtor account 0011001234567, "
+          "client key asxh-pay-data/treasury-sandbox/client_key.pem", flush=True)
+    return sandbox
+
+
+SANDBOXES["treasury"] = _treasury_sandbox
+
+
 def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sandbox", help="run a provider sandbox")
     ssub = p.add_subparsers(dest="sandbox_command", required=True)
@@ -145,7 +157,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- wiring
 
-COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox]
+from asxh_pay.reconcile import register_reconcile  # noqa: E402
+
+COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox, register_reconcile]
 
 
 def _register_optional() -> None:
