@@ -25,9 +25,10 @@ move Tet (for example the nine-day Tet of 2025) are not derivable: pass them as
 Lunar dates are a table of their solar dates, 2024-2030, not a computation: the
 table is small, auditable and has no astronomical code to get wrong. Source: the
 Vietnamese lunar calendar (Ho Ngoc Duc's algorithm, UTC+7 meridian, as published
-at informatik.uni-leipzig.de/~duc/amlich/), cross-checked against the Chinese
-calendar, which agrees for these years. ``tests/treasury/test_calendar.py``
-recomputes every entry with that algorithm. Outside 2024-2030 the calendar refuses
+at informatik.uni-leipzig.de/~duc/amlich/); ``tests/treasury/test_calendar.py``
+recomputes every entry with that algorithm. Do not copy Chinese New Year dates:
+the calendars use different meridians and differ in 2030 (Tet is 2 February in
+Vietnam, New Year 3 February in China). Outside 2024-2030 the calendar refuses
 (:class:`~asxh_pay.errors.ConfigurationError`) rather than guess.
 """
 
@@ -59,7 +60,7 @@ TET: Mapping[int, date] = MappingProxyType(
         2027: date(2027, 2, 6),
         2028: date(2028, 1, 26),
         2029: date(2029, 2, 13),
-        2030: date(2030, 2, 3),
+        2030: date(2030, 2, 2),  # the new moon is at 23:07 in Hanoi: China's New Year is 3 Feb
     }
 )
 

@@ -104,8 +104,11 @@ def _treasury_sandbox() -> Any:
     from asxh_pay.sandbox.treasury import demo_sandbox
 
     sandbox = demo_sandbox()
-    print("treasury sandbox: client id 'district-demo', debtor account 0011001234567, "
-          "client key asxh-pay-data/treasury-sandbox/client_key.pem", flush=True)
+    print(
+        "treasury sandbox: client id 'district-demo', debtor account 0011001234567, "
+        "client key asxh-pay-data/treasury-sandbox/client_key.pem",
+        flush=True,
+    )
     return sandbox
 
 

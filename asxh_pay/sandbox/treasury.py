@@ -177,6 +177,7 @@ class TreasurySandbox:
         self.debits: dict[str, list[Booking]] = {}
         self.reports: list[Report] = []
         self.upload_count = 0
+        self.upload_digests: list[str] = []  # SHA-256 of every file body received, in order
         self.refused: list[tuple[str, str]] = []  # (reason, detail)
         self._upload_faults: list[str | None] = []
         self._seq = 0
@@ -293,6 +294,7 @@ class TreasurySandbox:
         self.upload_count += 1
         content = request.content
         digest = hashlib.sha256(content).hexdigest()
+        self.upload_digests.append(digest)
         if request.headers.get("X-File-Digest") != digest:
             self.refused.append(("digest", digest))
             return self._json(401, {"error": "digest_mismatch"})
