@@ -41,13 +41,19 @@ def keys() -> Keys:
     return Keys(generate_ec_key(), generate_ec_key())
 
 
-def treasury_request(i: int, *, amount: int = 1_500_000, account: str | None = None, **kw: Any) -> PayoutRequest:
+def treasury_request(
+    i: int, *, amount: int = 1_500_000, account: str | None = None, **kw: Any
+) -> PayoutRequest:
     """A valid request paying a bank account; BINs rotate over several banks."""
     return PayoutRequest(
         programme=kw.pop("programme", "NCC" if i % 3 else "BTXH"),
         period=kw.pop("period", "2026-11"),
         beneficiary={"cccd": cccd_for(i), "full_name": "Nguyễn Văn An", "commune_code": "00001"},
-        destination={"kind": "bank", "bank_bin": BINS[i % len(BINS)], "account_number": account or f"12{i:07d}9"},
+        destination={
+            "kind": "bank",
+            "bank_bin": BINS[i % len(BINS)],
+            "account_number": account or f"12{i:07d}9",
+        },
         amount=amount,
         **kw,
     )
@@ -96,7 +102,13 @@ async def ledger(tmp_path: Path) -> AsyncIterator[SqliteLedger]:
 
 
 def make_channel(
-    keys: Keys, ledger: SqliteLedger, sandbox: TreasurySandbox, root: Path, *, at: datetime = RUN_AT, **kw: Any
+    keys: Keys,
+    ledger: SqliteLedger,
+    sandbox: TreasurySandbox,
+    root: Path,
+    *,
+    at: datetime = RUN_AT,
+    **kw: Any,
 ) -> TreasuryChannel:
     store = BatchStore(root)
     return TreasuryChannel(
