@@ -185,6 +185,8 @@ class TreasurySandbox:
         self.double_debit: set[str] = set()
         self.skip_booking: set[str] = set()
         self.amount_delta: dict[str, int] = {}
+        self.force_booking: set[str] = set()  # book even though pain.002 rejected it
+        self.stray_debits: list[tuple[str, int]] = []  # (EndToEndId, amount) nobody instructed
 
     # ------------------------------------------------------------------ wiring
 
@@ -422,9 +424,18 @@ class TreasurySandbox:
         due = [
             t
             for t in self.transfers.values()
-            if t.status == "ACCP" and t.booked_on is None and t.execution_date <= on
+            if (t.status == "ACCP" or t.e2e in self.force_booking)
+            and t.booked_on is None
+            and t.execution_date <= on
         ]
         booked: list[Booking] = []
+        for e2e, amount in self.stray_debits:
+            b = Booking(self._next("DR"), e2e, amount, "DBIT", on, "", None)
+            self.bookings.append(b)
+            self.debits.setdefault(e2e, []).append(b)
+            self.balance -= amount
+            booked.append(b)
+        self.stray_debits = []
         for t in due:
             t.status, t.booked_on = "ACSC", on
             if t.e2e in self.skip_booking:
