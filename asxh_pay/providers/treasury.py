@@ -81,6 +81,7 @@ import httpx
 from asxh_pay.calendar_vn import VietnamCalendar
 from asxh_pay.errors import (
     AsxhPayError,
+    AuthenticationError,
     ConfigurationError,
     OutcomeUnknown,
     ProviderError,
@@ -828,6 +829,8 @@ class TreasuryChannel:
             report.submitted += len(chunk)
             try:
                 await self._upload(manifest)
+            except AuthenticationError:
+                raise  # our key or client id is wrong: every batch would fail the same way
             except (TransportError, ProviderError) as exc:
                 log.warning("batch %s not uploaded: %s", manifest.batch_id, exc)
                 report.not_uploaded.append((manifest.batch_id, f"{type(exc).__name__}: {exc}"))
@@ -958,6 +961,8 @@ class TreasuryChannel:
             report.submitted += manifest.nb_of_txs
             try:
                 await self._upload(manifest)
+            except AuthenticationError:
+                raise  # our key or client id is wrong: every batch would fail the same way
             except (TransportError, ProviderError) as exc:
                 report.not_uploaded.append((manifest.batch_id, f"{type(exc).__name__}: {exc}"))
         return report

@@ -255,9 +255,11 @@ class TreasurySandbox:
             if fault == "timeout_after":
                 raise httpx.ReadTimeout("sandbox: timed out after processing", request=request)
             return response
+        if request.method == "GET" and self.auto_settle:
+            # Served/demo mode: the bank books at once on its current business date.
+            self.settle(self.business_date)
+            self.release_returns(self.business_date)
         if request.method == "GET" and path == "/h2h/v1/reports":
-            if self.auto_settle:
-                self.advance(self.business_date)
             try:
                 after = int(request.url.params.get("after", "0"))
             except ValueError:
