@@ -257,7 +257,7 @@ class TreasurySandbox:
             return response
         if request.method == "GET" and self.auto_settle:
             # Served/demo mode: the bank books at once on its current business date.
-            self.settle(self.business_date)
+            self.settle(self.business_date, ignore_value_date=True)
             self.release_returns(self.business_date)
         if request.method == "GET" and path == "/h2h/v1/reports":
             try:
@@ -421,14 +421,18 @@ class TreasurySandbox:
             day += timedelta(days=1)
         self.business_date = to + timedelta(days=1)
 
-    def settle(self, on: date) -> list[Booking]:
-        """Book the debits of accepted transfers due on or before ``on`` (camt.054 + pain.002 ACSC)."""
+    def settle(self, on: date, *, ignore_value_date: bool = False) -> list[Booking]:
+        """Book the debits of accepted transfers due on or before ``on`` (camt.054 + pain.002 ACSC).
+
+        ``ignore_value_date`` books every accepted transfer at once (served demo mode, so a
+        demo run after the cut-off or on a weekend still completes).
+        """
         due = [
             t
             for t in self.transfers.values()
             if (t.status == "ACCP" or t.e2e in self.force_booking)
             and t.booked_on is None
-            and t.execution_date <= on
+            and (ignore_value_date or t.execution_date <= on)
         ]
         booked: list[Booking] = []
         for e2e, amount in self.stray_debits:
