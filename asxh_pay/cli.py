@@ -127,6 +127,21 @@ SANDBOXES["viettel-money"] = _viettel_money_sandbox
 SANDBOXES["momo"] = _momo_sandbox
 
 
+def _treasury_sandbox() -> Any:
+    from asxh_pay.sandbox.treasury import demo_sandbox
+
+    sandbox = demo_sandbox()
+    print(
+        "treasury sandbox: client id 'district-demo', debtor account 0011001234567, "
+        "client key asxh-pay-data/treasury-sandbox/client_key.pem",
+        flush=True,
+    )
+    return sandbox
+
+
+SANDBOXES["treasury"] = _treasury_sandbox
+
+
 def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("sandbox", help="run a provider sandbox")
     ssub = p.add_subparsers(dest="sandbox_command", required=True)
@@ -195,7 +210,20 @@ def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         register(sub)
 
 
-COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox, _register_scaleout]
+def _register_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``reconcile`` (three-way, any rail; see asxh_pay.reconcile), imported only when built."""
+    from asxh_pay.reconcile import register_reconcile
+
+    register_reconcile(sub)
+
+
+COMMANDS: list[Register] = [
+    _register_demo,
+    _register_ledger,
+    _register_sandbox,
+    _register_scaleout,
+    _register_reconcile,
+]
 
 
 def _register_optional() -> None:
