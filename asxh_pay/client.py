@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import threading
 import time
@@ -102,7 +103,8 @@ class ProviderSetup:
 @dataclass
 class _Runtime:
     setup: ProviderSetup
-    http: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
+    timeout: dict[str, float | None]
     semaphore: asyncio.Semaphore
     limiter: RateLimiter
 
@@ -177,23 +179,28 @@ class AsyncPayoutClient:
             return
         await self.ledger.open()
         for name, setup in self._setups.items():
-            http = httpx.AsyncClient(
-                base_url=setup.adapter.base_url,
-                transport=setup.transport,
-                timeout=httpx.Timeout(setup.timeout_s),
+            # Straight to the transport, not through httpx.AsyncClient: a payment API has
+            # no business setting cookies or redirecting a signed request elsewhere, and
+            # skipping the client's cookie jar and redirect loop halves the per-request cost.
+            transport = setup.transport or httpx.AsyncHTTPTransport(
                 limits=httpx.Limits(
                     max_connections=setup.concurrency, max_keepalive_connections=setup.concurrency
                 ),
-                follow_redirects=False,
                 trust_env=False,
+                retries=0,  # retries are decided here, never below
             )
             self._rt[name] = _Runtime(
-                setup, http, asyncio.Semaphore(setup.concurrency), RateLimiter(setup.rate_per_s)
+                setup,
+                transport,
+                httpx.Timeout(setup.timeout_s).as_dict(),
+                asyncio.Semaphore(setup.concurrency),
+                RateLimiter(setup.rate_per_s),
             )
 
     async def close(self) -> None:
         for rt in self._rt.values():
-            await rt.http.aclose()
+            if rt.setup.transport is None:  # ours to close; a caller's transport is theirs
+                await rt.transport.aclose()
         self._rt.clear()
         await self.ledger.close()
 
@@ -706,11 +713,51 @@ class AsyncPayoutClient:
         async with rt.semaphore:
             await rt.limiter.acquire()
             try:
-                return await rt.http.send(request, auth=rt.setup.adapter.auth() or httpx.USE_CLIENT_DEFAULT)
+                return await _exchange(rt, request)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise RequestNotSent(f"{rt.setup.name}: request not sent ({type(exc).__name__})") from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown ({type(exc).__name__})") from None
+
+
+async def _exchange(rt: _Runtime, request: httpx.Request) -> httpx.Response:
+    """One request through the transport, signed by the adapter's ``httpx.Auth`` flow.
+
+    The auth flow is driven as httpx drives it (it may look at the response and send
+    again, as challenge-response schemes do); redirects are answered as they are.
+    """
+    request.extensions = {**request.extensions, "timeout": rt.timeout}
+    auth = rt.setup.adapter.auth()
+    if auth is None:
+        return await _transmit(rt, request)
+    flow = auth.async_auth_flow(request)
+    outgoing = await anext(flow)
+    while True:
+        response = await _transmit(rt, outgoing)
+        try:
+            outgoing = await flow.asend(response)
+        except StopAsyncIteration:
+            return response
+        await response.aclose()
+
+
+async def _transmit(rt: _Runtime, request: httpx.Request) -> httpx.Response:
+    response = await rt.transport.handle_async_request(request)
+    response.request = request
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "%s %s %s -> %s (%d bytes)",
+            rt.setup.name,
+            request.method,
+            request.url.path,
+            response.status_code,
+            len(response.content),
+        )
+    return response
 
 
 def _describe(exc: BaseException) -> str:
