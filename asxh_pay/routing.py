@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from asxh_pay.errors import ConfigurationError
-from asxh_pay.models import CashHome, CashPickup, Payout
+from asxh_pay.models import CashHome, CashPickup, Payout, PayoutRequest
 from asxh_pay.status import FailureReason, PayoutStatus
 
 FallbackDestination = Callable[[Payout], CashPickup | CashHome | None]
@@ -43,7 +43,10 @@ class Router:
     fallback_statuses: Sequence[PayoutStatus] = field(default=(PayoutStatus.FAILED, PayoutStatus.RETURNED))
 
     def provider_for(self, payout: Payout) -> str:
-        dest = payout.request.destination
+        return self.provider_for_request(payout.request)
+
+    def provider_for_request(self, request: PayoutRequest) -> str:
+        dest = request.destination
         if dest.kind == "wallet":
             specific = self.routes.get(f"wallet:{dest.provider}")
             if specific:
