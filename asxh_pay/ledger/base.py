@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from asxh_pay.models import EventSource, Payout, StatusEvent
+from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus
 
 GENESIS = "0" * 64
@@ -72,6 +73,36 @@ def event_hash(
 def genesis_hash(payout_id: str, idempotency_key: str, payload_hash: str, request_json: str) -> str:
     body = f"{GENESIS}|{payout_id}|{idempotency_key}|{payload_hash}|{request_json}"
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+#: Column order every store selects payouts in, so one function turns a row into a Payout.
+PAYOUT_COLUMNS = (
+    "id, idempotency_key, payload_hash, request_json, status, provider, provider_ref, attempts, "
+    "failure_reason, failure_detail, parent_id, lineage_depth, created_at, updated_at"
+)
+
+
+def payout_from_row(
+    row: Sequence[Any], request: PayoutRequest, created_at: datetime, updated_at: datetime
+) -> Payout:
+    """A Payout from a row selected with :data:`PAYOUT_COLUMNS` (no re-validation: it was
+    validated when recorded, and the request comes parsed from its JSON)."""
+    return Payout.model_construct(
+        id=row[0],
+        idempotency_key=row[1],
+        payload_hash=row[2],
+        request=request,
+        status=PayoutStatus(row[4]),
+        provider=row[5],
+        provider_ref=row[6],
+        attempts=row[7],
+        failure_reason=FailureReason(row[8]) if row[8] else None,
+        failure_detail=row[9],
+        parent_id=row[10],
+        lineage_depth=row[11],
+        created_at=created_at,
+        updated_at=updated_at,
+    )
 
 
 @dataclass

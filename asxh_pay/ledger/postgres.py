@@ -38,11 +38,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
+    PAYOUT_COLUMNS,
     ChainReport,
     Ledger,
     TransitionResult,
     event_hash,
     genesis_hash,
+    payout_from_row,
     verify_payout_events,
 )
 from asxh_pay.ledger.migrations import load_migrations
@@ -87,10 +89,7 @@ READY_STATUSES: tuple[PayoutStatus, ...] = (
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = "asxh_pay:migrations"
 _FAILED = (PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED)
-_PAYOUT_COLS = (
-    "id, idempotency_key, payload_hash, request_json, status, provider, provider_ref, attempts, "
-    "failure_reason, failure_detail, parent_id, lineage_depth, created_at, updated_at"
-)
+_PAYOUT_COLS = PAYOUT_COLUMNS
 _EVENT_COLS = (
     "payout_id, seq, at, from_status, to_status, source, reason, detail, provider, provider_ref, "
     "prev_hash, hash"
@@ -782,22 +781,7 @@ class PostgresLedger(Ledger):
         if req is None:
             req = PayoutRequest.model_validate_json(row[3])
             self._cache_request(pid, req)
-        return Payout.model_construct(
-            id=pid,
-            idempotency_key=row[1],
-            payload_hash=row[2],
-            request=req,
-            status=PayoutStatus(row[4]),
-            provider=row[5],
-            provider_ref=row[6],
-            attempts=row[7],
-            failure_reason=FailureReason(row[8]) if row[8] else None,
-            failure_detail=row[9],
-            parent_id=row[10],
-            lineage_depth=row[11],
-            created_at=row[12],
-            updated_at=row[13],
-        )
+        return payout_from_row(row, req, row[12], row[13])
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
         async with self.pool.connection() as conn:

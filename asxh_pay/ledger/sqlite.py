@@ -27,11 +27,13 @@ from typing import Any
 
 from asxh_pay.errors import IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
+    PAYOUT_COLUMNS,
     ChainReport,
     Ledger,
     TransitionResult,
     event_hash,
     genesis_hash,
+    payout_from_row,
     verify_payout_events,
 )
 from asxh_pay.ledger.migrations import load_migrations
@@ -39,10 +41,7 @@ from asxh_pay.masking import mask_text
 from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus, plan_transition
 
-_PAYOUT_COLS = (
-    "id, idempotency_key, payload_hash, request_json, status, provider, provider_ref, attempts, "
-    "failure_reason, failure_detail, parent_id, lineage_depth, created_at, updated_at"
-)
+_PAYOUT_COLS = PAYOUT_COLUMNS
 
 
 def _now() -> datetime:
@@ -436,24 +435,8 @@ class SqliteLedger(Ledger):
     # ------------------------------------------------------------------ reads
 
     def _row_to_payout(self, row: tuple[Any, ...]) -> Payout:
-        pid = row[0]
-        req = PayoutRequest.model_validate_json(row[3])
-        return Payout.model_construct(
-            id=pid,
-            idempotency_key=row[1],
-            payload_hash=row[2],
-            request=req,
-            status=PayoutStatus(row[4]),
-            provider=row[5],
-            provider_ref=row[6],
-            attempts=row[7],
-            failure_reason=FailureReason(row[8]) if row[8] else None,
-            failure_detail=row[9],
-            parent_id=row[10],
-            lineage_depth=row[11],
-            created_at=datetime.fromisoformat(row[12]),
-            updated_at=datetime.fromisoformat(row[13]),
-        )
+        request = PayoutRequest.model_validate_json(row[3])
+        return payout_from_row(row, request, datetime.fromisoformat(row[12]), datetime.fromisoformat(row[13]))
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
         row = (
