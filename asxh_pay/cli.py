@@ -120,24 +120,9 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# ---------------------------------------------------------------------- demo
-
-
-def _register_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="pay a demonstration batch through the sandbox")
-    p.add_argument("-n", type=int, default=2000, help="number of beneficiaries (default: %(default)s)")
-    p.set_defaults(func=_cmd_demo)
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from asxh_pay.demo import main as demo_main
-
-    return demo_main(args.n)
-
-
 # ---------------------------------------------------------------------- wiring
 
-COMMANDS: list[Register] = [_register_demo, _register_ledger, _register_sandbox]
+COMMANDS: list[Register] = [_register_ledger, _register_sandbox]
 
 
 def _register_optional() -> None:

@@ -112,6 +112,15 @@ def _trusted_key(data_dir: Path, operator: str) -> ed25519.Ed25519PublicKey:
     return key
 
 
+def check_operator_key(data_dir: Path, operator: str, key_path: Path) -> str:
+    """The key file must be the trusted key of ``operator``; returns its fingerprint."""
+    key = _load_signing_key(key_path)
+    fp = _fingerprint(key.public_key())
+    if _fingerprint(_trusted_key(data_dir, operator)) != fp:
+        raise ApprovalError(f"key {key_path} is not the trusted key of operator {operator}")
+    return fp
+
+
 # --------------------------------------------------------------------------- the frozen run
 
 
@@ -253,12 +262,8 @@ def approve(data_dir: Path, run_id: str, operator: str, key_path: Path) -> dict[
     preparer = str(manifest["signatures"]["prepared"]["operator"])
     if preparer.casefold() == operator.casefold():
         raise ApprovalError(f"{operator} prepared this run and cannot approve it: another operator must")
-    key = _load_signing_key(key_path)
-    if _fingerprint(key.public_key()) == prep_fp:
+    if check_operator_key(data_dir, operator, key_path) == prep_fp:
         raise ApprovalError("the approval key is the preparer's key: another operator must approve")
-    trusted = _trusted_key(data_dir, operator)
-    if _fingerprint(trusted) != _fingerprint(key.public_key()):
-        raise ApprovalError(f"key {key_path} is not the trusted key of operator {operator}")
     block = sign(run_id, digest, "approved", operator, key_path)
     block["payouts"] = manifest["counts"]["payouts"]
     block["total_vnd"] = manifest["counts"]["total_vnd"]

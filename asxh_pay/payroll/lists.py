@@ -339,14 +339,18 @@ def _header_row(rows: Sequence[Sequence[Cell]]) -> int | None:
     return None
 
 
+def _delimiter(text: str) -> str:
+    """The separator used most on one line among the first 30 (title rows have none).
+
+    Why not csv.Sniffer: the title rows communes put above the header make it give up.
+    """
+    lines = text.splitlines()[:30]
+    return max(",;\t", key=lambda d: max((line.count(d) for line in lines), default=0))
+
+
 def _read_csv(path: Path, encoding: str | None) -> tuple[list[tuple[int, list[Cell]]], str]:
     text, enc = decode_bytes(path.read_bytes(), encoding)
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     return [(i, [text_cell(v) for v in row]) for i, row in enumerate(reader, start=1)], enc
 
 
