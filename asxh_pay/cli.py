@@ -127,6 +127,7 @@ COMMANDS: list[Register] = [_register_ledger, _register_sandbox]
 
 def _register_optional() -> None:
     """Feature modules add their subcommands here (payroll, database, workers...)."""
+    payroll_register: Register | None
     try:
         from asxh_pay.payroll.commands import register as payroll_register
     except ImportError:
@@ -144,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"asxh-pay {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _register_optional()
     for register in COMMANDS:

@@ -70,8 +70,9 @@ def _check_operator(name: str) -> str:
     return name
 
 
-def generate_operator_key(data_dir: Path, operator: str, *, private_path: Path | None = None,
-                          overwrite: bool = False) -> tuple[Path, Path]:
+def generate_operator_key(
+    data_dir: Path, operator: str, *, private_path: Path | None = None, overwrite: bool = False
+) -> tuple[Path, Path]:
     """Create an operator's Ed25519 key pair: private PEM (0600) and trusted public PEM."""
     operator = _check_operator(operator)
     priv = private_path or keys_dir(data_dir) / f"{operator}.pem"
@@ -131,8 +132,12 @@ def run_dir(data_dir: Path, run_id: str) -> Path:
 
 
 def payout_line(p: FrozenPayout) -> str:
-    return json.dumps({"key": p.key, "request": p.request.model_dump(mode="json")}, ensure_ascii=False,
-                      sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        {"key": p.key, "request": p.request.model_dump(mode="json")},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def write_payouts(path: Path, payouts: Iterable[FrozenPayout]) -> int:
@@ -166,9 +171,16 @@ def read_payouts(path: Path) -> Iterator[FrozenPayout]:
 def _canonical(p: FrozenPayout) -> bytes:
     r = p.request
     body = [
-        p.key, r.programme, r.period, r.beneficiary.cccd, r.beneficiary.full_name,
-        r.recipient.model_dump(mode="json"), r.destination.model_dump(mode="json"), r.amount,
-        r.cash_fallback.model_dump(mode="json") if r.cash_fallback else None, r.run_id,
+        p.key,
+        r.programme,
+        r.period,
+        r.beneficiary.cccd,
+        r.beneficiary.full_name,
+        r.recipient.model_dump(mode="json"),
+        r.destination.model_dump(mode="json"),
+        r.amount,
+        r.cash_fallback.model_dump(mode="json") if r.cash_fallback else None,
+        r.run_id,
     ]
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
@@ -186,7 +198,9 @@ def run_hash(run_id: str, payouts: Iterable[FrozenPayout]) -> tuple[str, int, in
 
 
 def _message(run_id: str, digest: str, role: str, operator: str) -> bytes:
-    return f"asxh-pay run signature v1\nrun={run_id}\nhash={digest}\nrole={role}\noperator={operator}\n".encode()
+    return (
+        f"asxh-pay run signature v1\nrun={run_id}\nhash={digest}\nrole={role}\noperator={operator}\n".encode()
+    )
 
 
 def sign(run_id: str, digest: str, role: str, operator: str, key_path: Path) -> dict[str, Any]:
@@ -219,7 +233,9 @@ def verify_signature(data_dir: Path, run_id: str, digest: str, role: str, sig: d
     try:
         Ed25519Verifier(public).verify(_message(run_id, digest, role, operator), raw)
     except SignatureError:
-        raise ApprovalError(f"the {role} signature of {operator} does not verify (forged or damaged)") from None
+        raise ApprovalError(
+            f"the {role} signature of {operator} does not verify (forged or damaged)"
+        ) from None
     return _fingerprint(public)
 
 
@@ -244,7 +260,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def _check_prepared(data_dir: Path, rdir: Path) -> tuple[dict[str, Any], str, str]:
     manifest = read_manifest(rdir)
     run_id = str(manifest["run_id"])
-    digest, count, total = run_hash(run_id, read_payouts(rdir / "payouts.jsonl"))
+    digest, count, _ = run_hash(run_id, read_payouts(rdir / "payouts.jsonl"))
     prep = manifest.get("signatures", {}).get("prepared")
     if not prep:
         raise ApprovalError("the run carries no preparer signature")
@@ -291,8 +307,9 @@ def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     try:
         approval = json.loads((rdir / "approval.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ApprovalError(f"run {run_id} is not approved: 'asxh-pay approve {run_id}' by another operator") \
-            from None
+        raise ApprovalError(
+            f"run {run_id} is not approved: 'asxh-pay approve {run_id}' by another operator"
+        ) from None
     except ValueError:
         raise ApprovalError("approval.json is damaged") from None
     if approval.get("role") != "approved":

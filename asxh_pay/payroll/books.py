@@ -84,27 +84,76 @@ async def reconcile_run(
             ledger_totals[provider] += p.amount
         if not p.status.is_terminal:
             res.pending += 1
-            if entry is not None and entry.state is PaymentState.SUCCEEDED and p.status is PayoutStatus.CREATED:
-                res.breaks.append(Break("paid_but_ledger_not_sent", p.id, provider, p.status.value,
-                                        entry.state.value, p.amount, entry.amount))
+            if (
+                entry is not None
+                and entry.state is PaymentState.SUCCEEDED
+                and p.status is PayoutStatus.CREATED
+            ):
+                res.breaks.append(
+                    Break(
+                        "paid_but_ledger_not_sent",
+                        p.id,
+                        provider,
+                        p.status.value,
+                        entry.state.value,
+                        p.amount,
+                        entry.amount,
+                    )
+                )
             continue
         if entry is None:
             if p.status is PayoutStatus.SUCCEEDED:
-                res.breaks.append(Break("ledger_succeeded_not_at_provider", p.id, provider, p.status.value, None,
-                                        p.amount, None))
+                res.breaks.append(
+                    Break(
+                        "ledger_succeeded_not_at_provider",
+                        p.id,
+                        provider,
+                        p.status.value,
+                        None,
+                        p.amount,
+                        None,
+                    )
+                )
             else:
                 res.matched += 1  # failed/cancelled before it reached the provider
             continue
         if entry.amount != p.amount:
-            res.breaks.append(Break("amount_mismatch", p.id, provider, p.status.value, entry.state.value,
-                                    p.amount, entry.amount))
+            res.breaks.append(
+                Break(
+                    "amount_mismatch",
+                    p.id,
+                    provider,
+                    p.status.value,
+                    entry.state.value,
+                    p.amount,
+                    entry.amount,
+                )
+            )
             continue
         if entry.state is PaymentState.SUCCEEDED and p.status is not PayoutStatus.SUCCEEDED:
-            res.breaks.append(Break("paid_but_ledger_not_succeeded", p.id, provider, p.status.value,
-                                    entry.state.value, p.amount, entry.amount))
+            res.breaks.append(
+                Break(
+                    "paid_but_ledger_not_succeeded",
+                    p.id,
+                    provider,
+                    p.status.value,
+                    entry.state.value,
+                    p.amount,
+                    entry.amount,
+                )
+            )
         elif _SAME.get(p.status) is not entry.state and entry.state is not PaymentState.PROCESSING:
-            res.breaks.append(Break("status_mismatch", p.id, provider, p.status.value, entry.state.value,
-                                    p.amount, entry.amount))
+            res.breaks.append(
+                Break(
+                    "status_mismatch",
+                    p.id,
+                    provider,
+                    p.status.value,
+                    entry.state.value,
+                    p.amount,
+                    entry.amount,
+                )
+            )
         elif entry.state is PaymentState.PROCESSING:
             res.pending += 1
         else:
@@ -115,8 +164,9 @@ async def reconcile_run(
             if entry.state is PaymentState.SUCCEEDED:
                 provider_totals[provider] += entry.amount
             if (provider, key) not in seen and (run_id is None or await ledger.get_by_key(key) is None):
-                res.breaks.append(Break("unknown_to_ledger", None, provider, None, entry.state.value, None,
-                                        entry.amount))
+                res.breaks.append(
+                    Break("unknown_to_ledger", None, provider, None, entry.state.value, None, entry.amount)
+                )
     res.provider_totals = dict(provider_totals)
     res.ledger_totals = dict(ledger_totals)
     return res

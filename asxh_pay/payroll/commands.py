@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
-from asxh_pay.errors import AsxhPayError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
 
@@ -40,14 +39,21 @@ SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
-    p.add_argument("--data-dir", type=Path, default=Path("asxh-pay-data"),
-                   help="where the ledger, keys, runs and reports are kept (default: %(default)s)")
-    p.add_argument("--ledger", default=None,
-                   help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("asxh-pay-data"),
+        help="where the ledger, keys, runs and reports are kept (default: %(default)s)",
+    )
+    p.add_argument("--ledger", default=None, help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
     p.add_argument("--json", action="store_true", help="machine-readable output for scripts")
     if lang:
-        p.add_argument("--lang", choices=("vi", "en"), default="vi",
-                       help="language of report headers: vi (default) or en")
+        p.add_argument(
+            "--lang",
+            choices=("vi", "en"),
+            default="vi",
+            help="language of report headers: vi (default) or en",
+        )
 
 
 def _ledger_url(args: argparse.Namespace) -> str:
@@ -92,10 +98,15 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 def _cmd_keys_generate(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.approval import generate_operator_key
 
-    priv, pub = generate_operator_key(args.data_dir, args.operator, private_path=args.out, overwrite=args.force)
-    emit(args, {"operator": args.operator, "private_key": str(priv), "public_key": str(pub)},
-         f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
-         f"  public (trusted by the office):  {pub}")
+    priv, pub = generate_operator_key(
+        args.data_dir, args.operator, private_path=args.out, overwrite=args.force
+    )
+    emit(
+        args,
+        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub)},
+        f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
+        f"  public (trusted by the office):  {pub}",
+    )
     return EXIT_OK
 
 
@@ -132,22 +143,46 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: no such list file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
-    defaults = ListDefaults(programme=args.programme, period=args.period, commune_code=args.commune,
-                            district_code=args.district, province_code=args.province)
+    defaults = ListDefaults(
+        programme=args.programme,
+        period=args.period,
+        commune_code=args.commune,
+        district_code=args.district,
+        province_code=args.province,
+    )
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        prep = asyncio.run(prepare_run(
-            [Path(p) for p in args.lists], data_dir=args.data_dir, operator=args.operator, key_path=_key_path(args),
-            defaults=defaults, registry=registry, rails=rails, ledger_url=_ledger_url(args), run_id=args.run_id,
-            verify_accounts=not args.no_account_check, encoding=args.encoding, lang=args.lang,
-        ))
+        prep = asyncio.run(
+            prepare_run(
+                [Path(p) for p in args.lists],
+                data_dir=args.data_dir,
+                operator=args.operator,
+                key_path=_key_path(args),
+                defaults=defaults,
+                registry=registry,
+                rails=rails,
+                ledger_url=_ledger_url(args),
+                run_id=args.run_id,
+                verify_accounts=not args.no_account_check,
+                encoding=args.encoding,
+                lang=args.lang,
+            )
+        )
     finally:
         rails.close()
         registry.close()
-    emit(args, {"run_id": prep.run_id, "dir": str(prep.dir), **prep.manifest["counts"],
-                "held_by_code": prep.manifest["held_by_code"], "rejected_by_code": prep.manifest["rejected_by_code"]},
-         _prepared_text(prep))
+    emit(
+        args,
+        {
+            "run_id": prep.run_id,
+            "dir": str(prep.dir),
+            **prep.manifest["counts"],
+            "held_by_code": prep.manifest["held_by_code"],
+            "rejected_by_code": prep.manifest["rejected_by_code"],
+        },
+        _prepared_text(prep),
+    )
     return EXIT_OK if not prep.held and not prep.imported.rejected else EXIT_ATTENTION
 
 
@@ -156,10 +191,18 @@ def _cmd_approve(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.approval import approve
 
     block = approve(args.data_dir, args.run_id, args.operator, _key_path(args))
-    emit(args, {"run_id": args.run_id, "approved_by": block["operator"], "payouts": block["payouts"],
-                "total_vnd": block["total_vnd"], "run_hash": block["run_hash"]},
-         f"run {args.run_id} approved by {block['operator']}: {block['payouts']} payouts, "
-         f"{format_vnd(block['total_vnd'])}\nnext: asxh-pay run {args.run_id}")
+    emit(
+        args,
+        {
+            "run_id": args.run_id,
+            "approved_by": block["operator"],
+            "payouts": block["payouts"],
+            "total_vnd": block["total_vnd"],
+            "run_hash": block["run_hash"],
+        },
+        f"run {args.run_id} approved by {block['operator']}: {block['payouts']} payouts, "
+        f"{format_vnd(block['total_vnd'])}\nnext: asxh-pay run {args.run_id}",
+    )
     return EXIT_OK
 
 
@@ -176,8 +219,14 @@ class _Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._p = Progress(TextColumn("paying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                               TextColumn("{task.fields[states]}"), console=Console(stderr=True))
+            self._p = Progress(
+                TextColumn("paying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[states]}"),
+                console=Console(stderr=True),
+            )
             self._task = self._p.add_task("pay", total=total, states="")
             self._last = 0.0
 
@@ -202,8 +251,9 @@ class _Progress:
         self._p.update(self._task, completed=done, states=states)
 
 
-async def _run_and_report(args: argparse.Namespace, run_id: str, *, resume: bool, registry: Any, rails: Any,
-                          progress: bool) -> tuple[Any, Any]:
+async def _run_and_report(
+    args: argparse.Namespace, run_id: str, *, resume: bool, registry: Any, rails: Any, progress: bool
+) -> tuple[Any, Any]:
     from asxh_pay.payroll.approval import read_manifest, run_dir
     from asxh_pay.payroll.execute import execute_run
     from asxh_pay.payroll.reports import write_reports
@@ -211,11 +261,24 @@ async def _run_and_report(args: argparse.Namespace, run_id: str, *, resume: bool
     manifest = read_manifest(run_dir(args.data_dir, run_id))
     total = int(manifest["counts"]["payouts"])
     with _Progress(progress, total) as bar:
-        result = await execute_run(args.data_dir, run_id, ledger_url=_ledger_url(args), registry=registry,
-                                   rails=rails, resume=resume, concurrency=args.concurrency, on_update=bar.update)
+        result = await execute_run(
+            args.data_dir,
+            run_id,
+            ledger_url=_ledger_url(args),
+            registry=registry,
+            rails=rails,
+            resume=resume,
+            concurrency=args.concurrency,
+            on_update=bar.update,
+        )
     async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
-        files = await write_reports(ledger, run_id, run_dir(args.data_dir, run_id) / "reports",
-                                    lang=getattr(args, "lang", "vi"), manifest=manifest)
+        files = await write_reports(
+            ledger,
+            run_id,
+            run_dir(args.data_dir, run_id) / "reports",
+            lang=getattr(args, "lang", "vi"),
+            manifest=manifest,
+        )
     return result, files
 
 
@@ -249,10 +312,14 @@ def _run_json(result: Any, files: Any) -> dict[str, Any]:
     from asxh_pay.payroll.execute import describe
 
     ents = files.figures.entitlements
-    return {**describe(result), "outcomes": dict(_outcomes(files)),
-            "paid_amount": sum(e.paid_amount for e in ents),
-            "paid_into_account": sum(1 for e in ents if e.paid_into_account),
-            "reports": str(files.directory), "xlsx": str(files.xlsx)}
+    return {
+        **describe(result),
+        "outcomes": dict(_outcomes(files)),
+        "paid_amount": sum(e.paid_amount for e in ents),
+        "paid_into_account": sum(1 for e in ents if e.paid_into_account),
+        "reports": str(files.directory),
+        "xlsx": str(files.xlsx),
+    }
 
 
 @_guard
@@ -260,10 +327,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        result, files = asyncio.run(_run_and_report(
-            args, args.run_id, resume=args.resume, registry=registry, rails=rails,
-            progress=not args.json and not args.no_progress and sys.stderr.isatty(),
-        ))
+        result, files = asyncio.run(
+            _run_and_report(
+                args,
+                args.run_id,
+                resume=args.resume,
+                registry=registry,
+                rails=rails,
+                progress=not args.json and not args.no_progress and sys.stderr.isatty(),
+            )
+        )
     finally:
         rails.close()
         registry.close()
@@ -280,8 +353,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.approval import read_manifest, run_dir
 
     runs_root = args.data_dir / "runs"
-    run_ids = [args.run_id] if args.run_id else sorted(p.name for p in runs_root.iterdir()) if runs_root.exists() \
+    run_ids = (
+        [args.run_id]
+        if args.run_id
+        else sorted(p.name for p in runs_root.iterdir())
+        if runs_root.exists()
         else []
+    )
 
     async def counts() -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -304,10 +382,19 @@ def _cmd_status(args: argparse.Namespace) -> int:
         state = "approved" if approved else "prepared (not approved)"
         if c:
             state = "paid" if set(c) <= {"succeeded", "failed", "cancelled", "returned"} else "in progress"
-        data.append({"run_id": r, "state": state, "payouts": m["counts"]["payouts"],
-                     "total_vnd": m["counts"]["total_vnd"], "ledger": c})
-        lines.append(f"{r}: {state}; {m['counts']['payouts']} payouts, {format_vnd(m['counts']['total_vnd'])}; "
-                     + (", ".join(f"{k}={v}" for k, v in sorted(c.items())) or "nothing in the ledger"))
+        data.append(
+            {
+                "run_id": r,
+                "state": state,
+                "payouts": m["counts"]["payouts"],
+                "total_vnd": m["counts"]["total_vnd"],
+                "ledger": c,
+            }
+        )
+        lines.append(
+            f"{r}: {state}; {m['counts']['payouts']} payouts, {format_vnd(m['counts']['total_vnd'])}; "
+            + (", ".join(f"{k}={v}" for k, v in sorted(c.items())) or "nothing in the ledger")
+        )
     emit(args, {"runs": data}, "\n".join(lines) or f"no runs in {runs_root}")
     return EXIT_OK
 
@@ -327,9 +414,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     files = asyncio.run(go())
     out = _outcomes(files)
-    emit(args, {"run_id": args.run_id, "xlsx": str(files.xlsx), "csv": [str(p) for p in files.csv],
-                "outcomes": dict(out)},
-         f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv))
+    emit(
+        args,
+        {
+            "run_id": args.run_id,
+            "xlsx": str(files.xlsx),
+            "csv": [str(p) for p in files.csv],
+            "outcomes": dict(out),
+        },
+        f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv),
+    )
     return EXIT_OK
 
 
@@ -348,16 +442,30 @@ async def _reconciler(ledger_url: str, data_dir: Path, run_id: str | None) -> An
 @_guard
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     res = asyncio.run(_reconciler(_ledger_url(args), args.data_dir, args.run_id))
-    lines = [f"reconciliation {'OK' if res.ok else 'BREAKS FOUND'}: {res.checked} payouts checked, "
-             f"{res.matched} matched, {res.pending} pending, {len(res.breaks)} breaks"]
+    lines = [
+        f"reconciliation {'OK' if res.ok else 'BREAKS FOUND'}: {res.checked} payouts checked, "
+        f"{res.matched} matched, {res.pending} pending, {len(res.breaks)} breaks"
+    ]
     for kind, n in sorted(res.by_kind().items()):
         lines.append(f"  {kind}: {n}")
     for b in res.breaks[:20]:
-        lines.append(f"    {b.kind} {b.payout_id or '-'} at {b.provider}: ledger {b.ledger_status} "
-                     f"{b.ledger_amount}, provider {b.provider_state} {b.provider_amount}")
-    emit(args, {"ok": res.ok, "checked": res.checked, "matched": res.matched, "pending": res.pending,
-                "breaks": [b.as_dict() for b in res.breaks], "provider_totals": res.provider_totals,
-                "ledger_totals": res.ledger_totals}, "\n".join(lines))
+        lines.append(
+            f"    {b.kind} {b.payout_id or '-'} at {b.provider}: ledger {b.ledger_status} "
+            f"{b.ledger_amount}, provider {b.provider_state} {b.provider_amount}"
+        )
+    emit(
+        args,
+        {
+            "ok": res.ok,
+            "checked": res.checked,
+            "matched": res.matched,
+            "pending": res.pending,
+            "breaks": [b.as_dict() for b in res.breaks],
+            "provider_totals": res.provider_totals,
+            "ledger_totals": res.ledger_totals,
+        },
+        "\n".join(lines),
+    )
     return EXIT_OK if res.ok and not res.pending else EXIT_ATTENTION
 
 
@@ -377,7 +485,11 @@ def _cmd_registry(args: argparse.Namespace) -> int:
             if not reg.mark_dead(cccd, on):
                 emit(args, {"ok": False}, "no such CCCD in the sandbox register")
                 return EXIT_USAGE
-            emit(args, {"ok": True}, "death recorded; a run will stop this beneficiary's payouts before sending")
+            emit(
+                args,
+                {"ok": True},
+                "death recorded; a run will stop this beneficiary's payouts before sending",
+            )
         elif args.registry_command == "stop":
             reg.stop_entitlement(normalize_cccd(args.cccd), args.programme.upper(), args.note or "")
             emit(args, {"ok": True}, f"entitlement to {args.programme.upper()} ended for this CCCD")
@@ -416,50 +528,79 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     args.data_dir = data_dir
     args.ledger = None
     period = args.period
-    say = (lambda *_: None) if args.json else (lambda m: print(m, flush=True))
+
+    def say(message: str) -> None:
+        if not args.json:
+            print(message, flush=True)
+
     say(f"demo district in {data_dir}")
     district = demo.make_district(args.beneficiaries, period=period)
     files = demo.write_lists(district, data_dir / "lists")
-    say(f"  {len(files)} commune lists written ({district.beneficiaries} beneficiaries, {district.bad_rows} bad "
-        f"rows, {district.duplicates} duplicates, {district.conflicts} conflicting)")
+    say(
+        f"  {len(files)} commune lists written ({district.beneficiaries} beneficiaries, "
+        f"{district.bad_rows} bad "
+        f"rows, {district.duplicates} duplicates, {district.conflicts} conflicting)"
+    )
     registry = demo.seed_registry(district, data_dir / "registry.db")
     maker, checker = "lap.nguyen", "hung.tran"
     generate_operator_key(data_dir, maker)
     generate_operator_key(data_dir, checker)
     rails = _rails(data_dir)
     try:
-        prep = asyncio.run(prepare_run(
-            [data_dir / "lists"], data_dir=data_dir, operator=maker, key_path=data_dir / "keys" / f"{maker}.pem",
-            defaults=ListDefaults(period=period, district_code=demo.DISTRICT, province_code=demo.PROVINCE),
-            registry=registry, rails=rails, ledger_url=_ledger_url(args), lang=args.lang,
-        ))
+        prep = asyncio.run(
+            prepare_run(
+                [data_dir / "lists"],
+                data_dir=data_dir,
+                operator=maker,
+                key_path=data_dir / "keys" / f"{maker}.pem",
+                defaults=ListDefaults(
+                    period=period, district_code=demo.DISTRICT, province_code=demo.PROVINCE
+                ),
+                registry=registry,
+                rails=rails,
+                ledger_url=_ledger_url(args),
+                lang=args.lang,
+            )
+        )
         say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
         approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
         say(f"  approved by {checker} (prepared by {maker})")
         for cccd in district.die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
         say(f"  {len(district.die_after_prepare)} deaths recorded in the register after preparation")
-        result, report_files = asyncio.run(_run_and_report(
-            args, prep.run_id, resume=False, registry=registry, rails=rails,
-            progress=not args.json and sys.stderr.isatty(),
-        ))
+        result, report_files = asyncio.run(
+            _run_and_report(
+                args,
+                prep.run_id,
+                resume=False,
+                registry=registry,
+                rails=rails,
+                progress=not args.json and sys.stderr.isatty(),
+            )
+        )
     finally:
         rails.close()
         registry.close()
     recon = asyncio.run(_reconciler(_ledger_url(args), data_dir, prep.run_id))
     elapsed = time.perf_counter() - started
-    data = {"data_dir": str(data_dir), "run_id": prep.run_id, "prepared": prep.manifest["counts"],
-            "run": _run_json(result, report_files), "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks),
-                                                                    "matched": recon.matched},
-            "elapsed_s": round(elapsed, 2)}
-    text = "\n".join([
-        _run_text(result, report_files),
-        f"  reconciliation with the providers' books: {'OK' if recon.ok else 'BREAKS'} "
-        f"({recon.matched} matched, {len(recon.breaks)} breaks)",
-        f"  monthly report for the province: {report_files.xlsx}",
-        f"  rejected/held rows for the communes: {prep.dir / 'rejected.csv'}, {prep.dir / 'held.csv'}",
-        f"demo finished in {elapsed:.1f}s; inspect it with: asxh-pay status --data-dir {data_dir}",
-    ])
+    data = {
+        "data_dir": str(data_dir),
+        "run_id": prep.run_id,
+        "prepared": prep.manifest["counts"],
+        "run": _run_json(result, report_files),
+        "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
+        "elapsed_s": round(elapsed, 2),
+    }
+    text = "\n".join(
+        [
+            _run_text(result, report_files),
+            f"  reconciliation with the providers' books: {'OK' if recon.ok else 'BREAKS'} "
+            f"({recon.matched} matched, {len(recon.breaks)} breaks)",
+            f"  monthly report for the province: {report_files.xlsx}",
+            f"  rejected/held rows for the communes: {prep.dir / 'rejected.csv'}, {prep.dir / 'held.csv'}",
+            f"demo finished in {elapsed:.1f}s; inspect it with: asxh-pay status --data-dir {data_dir}",
+        ]
+    )
     emit(args, data, text)
     out = _outcomes(report_files)
     return EXIT_OK if recon.ok and not out["pending"] and not result.errors else EXIT_ATTENTION
@@ -471,10 +612,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the payroll subcommands to ``asxh-pay``."""
     d = sub.add_parser(
-        "demo", help="run a whole synthetic month for a district (20,000 beneficiaries) in one go",
+        "demo",
+        help="run a whole synthetic month for a district (20,000 beneficiaries) in one go",
         description="Make a synthetic district (lists, population register, two operators), then prepare, "
-                    "approve, pay, reconcile and report the month on the built-in sandboxes. Each demo uses a "
-                    "fresh folder under <data-dir>/demo/.",
+        "approve, pay, reconcile and report the month on the built-in sandboxes. Each demo uses a "
+        "fresh folder under <data-dir>/demo/.",
     )
     _common(d, lang=True)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
@@ -484,9 +626,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")
     ksub = k.add_subparsers(dest="keys_command", required=True)
-    kg = ksub.add_parser("generate", help="create an operator's key pair",
-                         description="Create an Ed25519 key pair for an operator: the private key signs the runs "
-                                     "they prepare or approve; the public key goes to <data-dir>/keys/trusted.")
+    kg = ksub.add_parser(
+        "generate",
+        help="create an operator's key pair",
+        description="Create an Ed25519 key pair for an operator: the private key signs the runs "
+        "they prepare or approve; the public key goes to <data-dir>/keys/trusted.",
+    )
     _common(kg)
     kg.add_argument("--operator", required=True, help="the operator's short name, e.g. lan.nguyen")
     kg.add_argument("--out", type=Path, default=None, help="where to write the private key")
@@ -494,40 +639,51 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     kg.set_defaults(func=_cmd_keys_generate)
 
     p = sub.add_parser(
-        "prepare", help="read the commune lists, check them and freeze a run for approval",
+        "prepare",
+        help="read the commune lists, check them and freeze a run for approval",
         description="Read the lists (CSV or Excel), reject bad rows, merge duplicates, check every person "
-                    "against the population register and every account with its provider, then freeze the run "
-                    "and sign it as the preparer. Nothing is paid. Reports of rejected and held rows are written "
-                    "to the run folder.",
+        "against the population register and every account with its provider, then freeze the run "
+        "and sign it as the preparer. Nothing is paid. Reports of rejected and held rows are written "
+        "to the run folder.",
     )
     _common(p, lang=True)
     p.add_argument("lists", nargs="+", help="list files (.csv, .xlsx) or folders of them")
     p.add_argument("--period", required=True, help="pay period YYYY-MM, e.g. 2026-11")
     p.add_argument("--operator", required=True, help="who prepares the run (signs it)")
-    p.add_argument("--key", default=None, help="the operator's private key (default: <data-dir>/keys/OPERATOR.pem)")
+    p.add_argument(
+        "--key", default=None, help="the operator's private key (default: <data-dir>/keys/OPERATOR.pem)"
+    )
     p.add_argument("--programme", default=None, help="NCC or BTXH when the lists have no programme column")
     p.add_argument("--commune", default=None, help="commune code when the lists have none")
     p.add_argument("--district", default=None, help="district code (for the reports)")
     p.add_argument("--province", default=None, help="province code (for the reports)")
     p.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
     p.add_argument("--encoding", default=None, help="force the CSV encoding (utf-8, cp1258...)")
-    p.add_argument("--no-account-check", action="store_true",
-                   help="skip the account/name inquiry with the providers")
+    p.add_argument(
+        "--no-account-check", action="store_true", help="skip the account/name inquiry with the providers"
+    )
     p.set_defaults(func=_cmd_prepare)
 
-    a = sub.add_parser("approve", help="approve a prepared run (a different operator than the preparer)",
-                       description="Check the frozen run and its preparer's signature, then sign it as approver.")
+    a = sub.add_parser(
+        "approve",
+        help="approve a prepared run (a different operator than the preparer)",
+        description="Check the frozen run and its preparer's signature, then sign it as approver.",
+    )
     _common(a)
     a.add_argument("run_id", help="the run to approve")
     a.add_argument("--operator", required=True, help="who approves (must not be the preparer)")
-    a.add_argument("--key", default=None, help="the approver's private key (default: <data-dir>/keys/OPERATOR.pem)")
+    a.add_argument(
+        "--key", default=None, help="the approver's private key (default: <data-dir>/keys/OPERATOR.pem)"
+    )
     a.set_defaults(func=_cmd_approve)
 
     r = sub.add_parser(
-        "run", help="pay an approved run (safe to stop; continue with --resume)",
-        description="Pay exactly the approved payouts. Each beneficiary is paid at most once, whatever happens: "
-                    "after a crash or Ctrl-C, run again with --resume. Failed electronic payouts are paid in cash "
-                    "through the postal service.",
+        "run",
+        help="pay an approved run (safe to stop; continue with --resume)",
+        description="Pay exactly the approved payouts. Each beneficiary is paid at most once, whatever "
+        "happens: "
+        "after a crash or Ctrl-C, run again with --resume. Failed electronic payouts are paid in cash "
+        "through the postal service.",
     )
     _common(r, lang=True)
     r.add_argument("run_id", help="the approved run")
@@ -541,16 +697,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("run_id", nargs="?", default=None, help="one run (default: all)")
     s.set_defaults(func=_cmd_status)
 
-    rp = sub.add_parser("report", help="write the commune/district/province reports of a run (CSV and Excel)",
-                        description="Recompute every figure from the ledger and write the reports, including the "
-                                    "monthly report for the province and the postal service's cash list.")
+    rp = sub.add_parser(
+        "report",
+        help="write the commune/district/province reports of a run (CSV and Excel)",
+        description="Recompute every figure from the ledger and write the reports, including the "
+        "monthly report for the province and the postal service's cash list.",
+    )
     _common(rp, lang=True)
     rp.add_argument("run_id")
     rp.add_argument("--out", default=None, help="folder for the reports (default: the run's folder)")
     rp.set_defaults(func=_cmd_report)
 
-    rc = sub.add_parser("reconcile", help="compare the ledger with what the providers say they paid",
-                        description="Report every difference between the ledger and the providers' books.")
+    rc = sub.add_parser(
+        "reconcile",
+        help="compare the ledger with what the providers say they paid",
+        description="Report every difference between the ledger and the providers' books.",
+    )
     _common(rc)
     rc.add_argument("run_id", nargs="?", default=None, help="one run (default: everything)")
     rc.set_defaults(func=_cmd_reconcile)

@@ -134,7 +134,5 @@ def roles(rows: Iterable[ListRow]) -> list[RoleNote]:
         if rc and rc != r.request.beneficiary.cccd:
             receives[rc].append(r.where)
     return [
-        RoleNote(cccd, tuple(own[cccd]), tuple(receives[cccd]))
-        for cccd in sorted(receives)
-        if cccd in own
+        RoleNote(cccd, tuple(own[cccd]), tuple(receives[cccd])) for cccd in sorted(receives) if cccd in own
     ]

@@ -28,27 +28,121 @@ from typing import Any
 
 from asxh_pay.payroll.registry import PersonRecord, SandboxPopulationRegistry
 
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ",
-            "Ngô", "Dương", "Lý", "Nông", "Lục", "Hà", "Triệu"]
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Nông",
+    "Lục",
+    "Hà",
+    "Triệu",
+]
 MIDDLE_M = ["Văn", "Hữu", "Đức", "Minh", "Quang", "Công", "Xuân", "Thành"]
 MIDDLE_F = ["Thị", "Ngọc", "Thanh", "Thu", "Kim", "Mỹ", "Diệu", "Hồng"]
-GIVEN = ["An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hòa", "Lan", "Linh", "Mai", "Nam", "Phúc", "Sơn", "Tâm",
-         "Thắng", "Tuyết", "Hương", "Khánh", "Lộc", "Nguyệt", "Quý", "Sáu", "Tư", "Yến", "Đào", "Ảnh"]
-BANKS = ["Vietcombank", "BIDV", "Agribank", "VietinBank", "Ngân hàng Chính sách xã hội", "MBBank", "Techcombank"]
-COMMUNES = [("01273", "Xã Minh Khai"), ("01276", "Xã Quang Trung"), ("01279", "Xã Hưng Đạo"),
-            ("01282", "Xã Đức Long"), ("01285", "Xã Vĩnh Quang"), ("01288", "Xã Bạch Đằng")]
+GIVEN = [
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Hà",
+    "Hải",
+    "Hòa",
+    "Lan",
+    "Linh",
+    "Mai",
+    "Nam",
+    "Phúc",
+    "Sơn",
+    "Tâm",
+    "Thắng",
+    "Tuyết",
+    "Hương",
+    "Khánh",
+    "Lộc",
+    "Nguyệt",
+    "Quý",
+    "Sáu",
+    "Tư",
+    "Yến",
+    "Đào",
+    "Ảnh",
+]
+BANKS = [
+    "Vietcombank",
+    "BIDV",
+    "Agribank",
+    "VietinBank",
+    "Ngân hàng Chính sách xã hội",
+    "MBBank",
+    "Techcombank",
+]
+COMMUNES = [
+    ("01273", "Xã Minh Khai"),
+    ("01276", "Xã Quang Trung"),
+    ("01279", "Xã Hưng Đạo"),
+    ("01282", "Xã Đức Long"),
+    ("01285", "Xã Vĩnh Quang"),
+    ("01288", "Xã Bạch Đằng"),
+]
 PROVINCE = "04"
 DISTRICT = "040"
 NCC_AMOUNTS = [1_500_000, 2_055_000, 2_789_000, 3_000_000, 1_624_000]
 BTXH_AMOUNTS = [500_000, 750_000, 1_000_000, 1_080_000, 360_000]
 RELATIONS = ["con", "vợ", "chồng", "cháu", "em"]
 
-HEADERS_VI = ["STT", "Họ và tên", "Số CCCD", "Ngày sinh", "Chương trình", "Kỳ chi trả", "Mã xã",
-              "Hình thức nhận", "Số tài khoản", "Ngân hàng", "Ví điện tử", "Số điện thoại", "Số tiền",
-              "Người nhận thay", "CCCD người nhận thay", "Quan hệ", "Giấy ủy quyền", "Địa chỉ"]
-HEADERS_ASCII = ["STT", "HO VA TEN", "SO CCCD", "NGAY SINH", "CHUONG TRINH", "KY CHI TRA", "MA XA",
-                 "HINH THUC NHAN", "SO TAI KHOAN", "NGAN HANG", "VI DIEN TU", "SO DIEN THOAI", "SO TIEN",
-                 "NGUOI NHAN THAY", "CCCD NGUOI NHAN THAY", "QUAN HE", "GIAY UY QUYEN", "DIA CHI"]
+HEADERS_VI = [
+    "STT",
+    "Họ và tên",
+    "Số CCCD",
+    "Ngày sinh",
+    "Chương trình",
+    "Kỳ chi trả",
+    "Mã xã",
+    "Hình thức nhận",
+    "Số tài khoản",
+    "Ngân hàng",
+    "Ví điện tử",
+    "Số điện thoại",
+    "Số tiền",
+    "Người nhận thay",
+    "CCCD người nhận thay",
+    "Quan hệ",
+    "Giấy ủy quyền",
+    "Địa chỉ",
+]
+HEADERS_ASCII = [
+    "STT",
+    "HO VA TEN",
+    "SO CCCD",
+    "NGAY SINH",
+    "CHUONG TRINH",
+    "KY CHI TRA",
+    "MA XA",
+    "HINH THUC NHAN",
+    "SO TAI KHOAN",
+    "NGAN HANG",
+    "VI DIEN TU",
+    "SO DIEN THOAI",
+    "SO TIEN",
+    "NGUOI NHAN THAY",
+    "CCCD NGUOI NHAN THAY",
+    "QUAN HE",
+    "GIAY UY QUYEN",
+    "DIA CHI",
+]
 
 _TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
@@ -102,7 +196,8 @@ def _person(rng: random.Random, seq: int, y0: int, y1: int) -> Person:
 
 
 def _phone(rng: random.Random) -> str:
-    return f"0{rng.choice(['96', '97', '98', '86', '32', '35', '91', '94', '90', '93'])}{rng.randint(0, 9_999_999):07d}"
+    prefix = rng.choice(["96", "97", "98", "86", "32", "35", "91", "94", "90", "93"])
+    return f"0{prefix}{rng.randint(0, 9_999_999):07d}"
 
 
 def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026) -> DemoDistrict:
@@ -125,10 +220,41 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
         programme = "NCC" if rng.random() < 0.4 else "BTXH"
         amount = rng.choice(NCC_AMOUNTS if programme == "NCC" else BTXH_AMOUNTS)
         r = rng.random()
-        method = ("bank" if r < 0.35 else "viettel_money" if r < 0.45 else "momo" if r < 0.50
-                  else "postal" if r < 0.60 else "cash" if r < 0.85 else "post_office" if r < 0.90 else "home")
-        row: list[Any] = ["", p.name, p.cccd, p.birth.strftime("%d/%m/%Y"), programme, period, commune,
-                          "", "", "", "", "", f"{amount:,}".replace(",", "."), "", "", "", "", ""]
+        method = (
+            "bank"
+            if r < 0.35
+            else "viettel_money"
+            if r < 0.45
+            else "momo"
+            if r < 0.50
+            else "postal"
+            if r < 0.60
+            else "cash"
+            if r < 0.85
+            else "post_office"
+            if r < 0.90
+            else "home"
+        )
+        row: list[Any] = [
+            "",
+            p.name,
+            p.cccd,
+            p.birth.strftime("%d/%m/%Y"),
+            programme,
+            period,
+            commune,
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"{amount:,}".replace(",", "."),
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
         if method == "bank":
             acct = f"{rng.randint(10, 99)}{rng.randint(0, 10**10 - 1):010d}"
             roll = rng.random()
@@ -157,8 +283,12 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
             carer = rng.choice(carers) if rng.random() < 0.8 else rng.choice(people)
             if carer.cccd != p.cccd:
                 guardian = p.birth.year >= 2008
-                row[13:17] = [carer.name, carer.cccd, "người giám hộ" if guardian else rng.choice(RELATIONS),
-                              f"{'GH' if guardian else 'UQ'}-{i:05d}/2026"]
+                row[13:17] = [
+                    carer.name,
+                    carer.cccd,
+                    "người giám hộ" if guardian else rng.choice(RELATIONS),
+                    f"{'GH' if guardian else 'UQ'}-{i:05d}/2026",
+                ]
         # Register differences: a few name spellings, deaths already known, deaths to come.
         roll = rng.random()
         if roll < 0.003:
@@ -198,8 +328,26 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
         seq += 1
         p = _person(rng, seq, 1940, 1990)
         commune, programme = keys[j % len(keys)]
-        row = ["", p.name, p.cccd, p.birth.strftime("%d/%m/%Y"), programme, period, commune,
-               "Nhận tại điểm chi trả", "", "", "", "", "500.000", "", "", "", "", ""]
+        row = [
+            "",
+            p.name,
+            p.cccd,
+            p.birth.strftime("%d/%m/%Y"),
+            programme,
+            period,
+            commune,
+            "Nhận tại điểm chi trả",
+            "",
+            "",
+            "",
+            "",
+            "500.000",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
         bad_makers[j % len(bad_makers)](row)
         d.rows[(commune, programme)].insert(rng.randrange(len(d.rows[(commune, programme)]) + 1), row)
         d.bad_rows += 1
@@ -244,7 +392,9 @@ def _csv_text(title: Sequence[str], headers: Sequence[str], rows: Sequence[Seque
     return buf.getvalue()
 
 
-def _write_xlsx(path: Path, title: Sequence[str], headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def _write_xlsx(
+    path: Path, title: Sequence[str], headers: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 

@@ -65,7 +65,8 @@ async def _check_ledger_within_run(ledger: Ledger, approved: ApprovedRun) -> int
             seen += 1
             if p.idempotency_key not in keys:
                 raise ApprovalError(
-                    f"the ledger holds payout {p.id} for run {approved.run_id} that the approved run does not "
+                    f"the ledger holds payout {p.id} for run {approved.run_id} that the approved run does "
+                    "not "
                     "list; refusing to continue"
                 )
     return seen
@@ -75,7 +76,10 @@ async def _stop(client: AsyncPayoutClient, req: PayoutRequest, stop: Stop) -> Pa
     payout, _ = await client.ledger.create_or_get(client.new_payout(req))
     if payout.status is PayoutStatus.CREATED:
         res = await client.ledger.transition(
-            payout, PayoutStatus.CANCELLED, source=EventSource.SYSTEM, reason=stop.reason,
+            payout,
+            PayoutStatus.CANCELLED,
+            source=EventSource.SYSTEM,
+            reason=stop.reason,
             detail=f"stopped before sending: {stop.detail}",
         )
         payout = res.payout
@@ -100,7 +104,10 @@ async def execute_run(
     result = ExecutionResult(run_id)
     ledger = open_ledger(ledger_url)
     client = AsyncPayoutClient(
-        ledger, rails.setups, router=rails.router, retry=rails.retry,
+        ledger,
+        rails.setups,
+        router=rails.router,
+        retry=rails.retry,
         poll=PollPolicy(initial_s=0.1, multiplier=2.0, max_s=2.0, deadline_s=300.0),
     )
     rails.wire_callbacks(client.handle_callback)
@@ -186,8 +193,11 @@ def _applicable_stop(req: PayoutRequest, stops: dict[str, list[Stop]]) -> Stop |
     if req.recipient.cccd:
         for stop in stops.get(req.recipient.cccd, []):
             if stop.reason is FailureReason.BENEFICIARY_DECEASED:
-                return Stop(stop.cccd, FailureReason.AUTHORISATION_INVALID,
-                            f"the authorised person/guardian {stop.detail}")
+                return Stop(
+                    stop.cccd,
+                    FailureReason.AUTHORISATION_INVALID,
+                    f"the authorised person/guardian {stop.detail}",
+                )
     return None
 
 

@@ -54,18 +54,51 @@ T = TypeVar("T")
 
 #: Canonical column -> header spellings (compared after :func:`header_key`).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "full_name": ("Họ và tên", "Họ tên", "Họ tên đối tượng", "Họ và tên đối tượng", "Tên đối tượng",
-                  "Họ và tên người hưởng", "full name", "name", "beneficiary name"),
-    "cccd": ("Số CCCD", "CCCD", "Số căn cước", "Số căn cước công dân", "Số định danh", "Số định danh cá nhân",
-             "CCCD đối tượng", "citizen id", "national id", "id number", "beneficiary cccd"),
+    "full_name": (
+        "Họ và tên",
+        "Họ tên",
+        "Họ tên đối tượng",
+        "Họ và tên đối tượng",
+        "Tên đối tượng",
+        "Họ và tên người hưởng",
+        "full name",
+        "name",
+        "beneficiary name",
+    ),
+    "cccd": (
+        "Số CCCD",
+        "CCCD",
+        "Số căn cước",
+        "Số căn cước công dân",
+        "Số định danh",
+        "Số định danh cá nhân",
+        "CCCD đối tượng",
+        "citizen id",
+        "national id",
+        "id number",
+        "beneficiary cccd",
+    ),
     "birth_date": ("Ngày sinh", "Ngày tháng năm sinh", "date of birth", "birth date", "dob"),
     "account_number": ("Số tài khoản", "STK", "Số TK", "Tài khoản", "account number", "account"),
     "bank": ("Ngân hàng", "Tên ngân hàng", "Ngân hàng mở tài khoản", "Mã ngân hàng", "bank", "bank name"),
     "phone": ("Số điện thoại", "Điện thoại", "SĐT", "Số ví", "phone", "phone number", "wallet phone"),
-    "method": ("Hình thức nhận", "Hình thức chi trả", "Hình thức", "Phương thức nhận", "method",
-               "payment method"),
+    "method": (
+        "Hình thức nhận",
+        "Hình thức chi trả",
+        "Hình thức",
+        "Phương thức nhận",
+        "method",
+        "payment method",
+    ),
     "wallet_provider": ("Ví điện tử", "Nhà cung cấp ví", "Tên ví", "Đơn vị ví", "wallet", "wallet provider"),
-    "amount": ("Số tiền", "Số tiền trợ cấp", "Mức trợ cấp", "Số tiền chi trả", "Số tiền được hưởng", "amount"),
+    "amount": (
+        "Số tiền",
+        "Số tiền trợ cấp",
+        "Mức trợ cấp",
+        "Số tiền chi trả",
+        "Số tiền được hưởng",
+        "amount",
+    ),
     "programme": ("Chương trình", "Loại đối tượng", "Nhóm đối tượng", "programme", "program"),
     "period": ("Kỳ chi trả", "Tháng chi trả", "Kỳ", "period", "pay period"),
     "commune_code": ("Mã xã", "Mã xã/phường", "Mã đơn vị hành chính xã", "commune code"),
@@ -73,19 +106,51 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "district_code": ("Mã huyện", "Huyện", "district", "district code"),
     "province_code": ("Mã tỉnh", "Tỉnh", "province", "province code"),
     "recipient_kind": ("Loại người nhận", "Người nhận là", "recipient type", "recipient kind"),
-    "recipient_name": ("Người nhận thay", "Họ tên người nhận thay", "Người được ủy quyền", "Người được uỷ quyền",
-                       "Họ tên người được ủy quyền", "Họ tên người được uỷ quyền", "Người giám hộ",
-                       "Họ tên người giám hộ", "authorised person", "authorized person", "recipient name"),
-    "recipient_cccd": ("CCCD người nhận thay", "Số CCCD người nhận thay", "CCCD người được ủy quyền",
-                       "Số CCCD người được ủy quyền", "Số CCCD người được uỷ quyền", "CCCD người giám hộ",
-                       "Số CCCD người giám hộ", "recipient cccd", "authorised person cccd",
-                       "authorized person cccd"),
+    "recipient_name": (
+        "Người nhận thay",
+        "Họ tên người nhận thay",
+        "Người được ủy quyền",
+        "Người được uỷ quyền",
+        "Họ tên người được ủy quyền",
+        "Họ tên người được uỷ quyền",
+        "Người giám hộ",
+        "Họ tên người giám hộ",
+        "authorised person",
+        "authorized person",
+        "recipient name",
+    ),
+    "recipient_cccd": (
+        "CCCD người nhận thay",
+        "Số CCCD người nhận thay",
+        "CCCD người được ủy quyền",
+        "Số CCCD người được ủy quyền",
+        "Số CCCD người được uỷ quyền",
+        "CCCD người giám hộ",
+        "Số CCCD người giám hộ",
+        "recipient cccd",
+        "authorised person cccd",
+        "authorized person cccd",
+    ),
     "recipient_relation": ("Quan hệ", "Mối quan hệ", "Quan hệ với đối tượng", "relation", "relationship"),
-    "authorisation_ref": ("Giấy ủy quyền", "Giấy uỷ quyền", "Số giấy ủy quyền", "Số giấy uỷ quyền",
-                          "Căn cứ ủy quyền", "Văn bản ủy quyền", "Quyết định giám hộ", "authorisation ref",
-                          "authorization ref", "authorisation"),
-    "authorisation_valid_until": ("Hiệu lực ủy quyền", "Hiệu lực uỷ quyền", "Ủy quyền đến ngày",
-                                  "authorisation valid until", "authorization valid until"),
+    "authorisation_ref": (
+        "Giấy ủy quyền",
+        "Giấy uỷ quyền",
+        "Số giấy ủy quyền",
+        "Số giấy uỷ quyền",
+        "Căn cứ ủy quyền",
+        "Văn bản ủy quyền",
+        "Quyết định giám hộ",
+        "authorisation ref",
+        "authorization ref",
+        "authorisation",
+    ),
+    "authorisation_valid_until": (
+        "Hiệu lực ủy quyền",
+        "Hiệu lực uỷ quyền",
+        "Ủy quyền đến ngày",
+        "authorisation valid until",
+        "authorization valid until",
+    ),
     "address": ("Địa chỉ", "Địa chỉ nhận", "Địa chỉ chi trả tại nhà", "address", "home address"),
     "special_case": ("Lý do chi trả tại nhà", "Trường hợp đặc biệt", "special case"),
     "payment_point": ("Điểm chi trả", "Mã điểm chi trả", "payment point"),
@@ -102,7 +167,9 @@ def header_key(text: str) -> str:
     return _NON_ALNUM.sub("", fold(str(text)))
 
 
-_HEADER_INDEX: dict[str, str] = {header_key(alias): col for col, aliases in COLUMNS.items() for alias in aliases}
+_HEADER_INDEX: dict[str, str] = {
+    header_key(alias): col for col, aliases in COLUMNS.items() for alias in aliases
+}
 
 _IDENTIFIER_COLUMNS = frozenset({"cccd", "recipient_cccd", "account_number", "phone"})
 
@@ -110,34 +177,75 @@ _IDENTIFIER_COLUMNS = frozenset({"cccd", "recipient_cccd", "account_number", "ph
 
 #: Folded method text -> destination kind (and point type for cash pickup).
 METHODS: dict[str, str] = {
-    "tai khoan ngan hang": "bank", "chuyen khoan": "bank", "chuyen khoan ngan hang": "bank",
-    "ngan hang": "bank", "tai khoan": "bank", "atm": "bank", "the atm": "bank", "bank": "bank",
-    "bank account": "bank", "bank transfer": "bank",
-    "vi dien tu": "wallet", "mobile money": "wallet", "vi": "wallet", "wallet": "wallet", "e-wallet": "wallet",
-    "viettel money": "wallet", "viettelpay": "wallet", "viettel pay": "wallet", "momo": "wallet",
-    "vi momo": "wallet", "vnpt money": "wallet", "tai khoan mobile money": "wallet",
-    "tai khoan buu dien": "postal_account", "the buu dien": "postal_account", "postal account": "postal_account",
+    "tai khoan ngan hang": "bank",
+    "chuyen khoan": "bank",
+    "chuyen khoan ngan hang": "bank",
+    "ngan hang": "bank",
+    "tai khoan": "bank",
+    "atm": "bank",
+    "the atm": "bank",
+    "bank": "bank",
+    "bank account": "bank",
+    "bank transfer": "bank",
+    "vi dien tu": "wallet",
+    "mobile money": "wallet",
+    "vi": "wallet",
+    "wallet": "wallet",
+    "e-wallet": "wallet",
+    "viettel money": "wallet",
+    "viettelpay": "wallet",
+    "viettel pay": "wallet",
+    "momo": "wallet",
+    "vi momo": "wallet",
+    "vnpt money": "wallet",
+    "tai khoan mobile money": "wallet",
+    "tai khoan buu dien": "postal_account",
+    "the buu dien": "postal_account",
+    "postal account": "postal_account",
     "tai khoan thanh toan buu dien": "postal_account",
-    "nhan tai diem chi tra": "cash_pickup", "diem chi tra": "cash_pickup", "tien mat": "cash_pickup",
-    "nhan tien mat": "cash_pickup", "tai xa": "cash_pickup", "nhan tai xa": "cash_pickup",
-    "cash": "cash_pickup", "cash pickup": "cash_pickup",
-    "nhan tai buu dien": "cash_post_office", "buu dien": "cash_post_office", "buu cuc": "cash_post_office",
-    "nhan tai buu cuc": "cash_post_office", "post office": "cash_post_office",
-    "chi tra tai nha": "cash_home", "tai nha": "cash_home", "nhan tai nha": "cash_home",
-    "cash home": "cash_home", "home delivery": "cash_home",
+    "nhan tai diem chi tra": "cash_pickup",
+    "diem chi tra": "cash_pickup",
+    "tien mat": "cash_pickup",
+    "nhan tien mat": "cash_pickup",
+    "tai xa": "cash_pickup",
+    "nhan tai xa": "cash_pickup",
+    "cash": "cash_pickup",
+    "cash pickup": "cash_pickup",
+    "nhan tai buu dien": "cash_post_office",
+    "buu dien": "cash_post_office",
+    "buu cuc": "cash_post_office",
+    "nhan tai buu cuc": "cash_post_office",
+    "post office": "cash_post_office",
+    "chi tra tai nha": "cash_home",
+    "tai nha": "cash_home",
+    "nhan tai nha": "cash_home",
+    "cash home": "cash_home",
+    "home delivery": "cash_home",
 }
 
 #: Folded wallet names -> wallet provider id used by the router.
 WALLETS: dict[str, str] = {
-    "viettel money": "viettel_money", "viettelpay": "viettel_money", "viettel pay": "viettel_money",
-    "viettel": "viettel_money", "viettel_money": "viettel_money",
-    "momo": "momo", "vi momo": "momo",
-    "vnpt money": "vnpt_money", "vnpt pay": "vnpt_money", "vnpt": "vnpt_money", "vnpt_money": "vnpt_money",
+    "viettel money": "viettel_money",
+    "viettelpay": "viettel_money",
+    "viettel pay": "viettel_money",
+    "viettel": "viettel_money",
+    "viettel_money": "viettel_money",
+    "momo": "momo",
+    "vi momo": "momo",
+    "vnpt money": "vnpt_money",
+    "vnpt pay": "vnpt_money",
+    "vnpt": "vnpt_money",
+    "vnpt_money": "vnpt_money",
 }
 
 _PROGRAMMES = {
-    "ncc": "NCC", "nguoi co cong": "NCC", "nguoi co cong voi cach mang": "NCC",
-    "btxh": "BTXH", "bao tro xa hoi": "BTXH", "tro giup xa hoi": "BTXH", "tro cap xa hoi": "BTXH",
+    "ncc": "NCC",
+    "nguoi co cong": "NCC",
+    "nguoi co cong voi cach mang": "NCC",
+    "btxh": "BTXH",
+    "bao tro xa hoi": "BTXH",
+    "tro giup xa hoi": "BTXH",
+    "tro cap xa hoi": "BTXH",
 }
 
 ELECTRONIC = frozenset({"bank", "wallet", "postal_account"})
@@ -156,7 +264,13 @@ class Rejection:
     reason: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "row": self.row, "column": self.column, "code": self.code, "reason": self.reason}
+        return {
+            "file": self.file,
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -296,7 +410,9 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         try:
             return unicodedata.normalize("NFC", data.decode(encoding)), encoding
         except (UnicodeDecodeError, LookupError) as exc:
-            raise ListFileError(f"file is not valid {encoding}: {exc}", field="file", code="encoding") from None
+            raise ListFileError(
+                f"file is not valid {encoding}: {exc}", field="file", code="encoding"
+            ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return unicodedata.normalize("NFC", data[3:].decode("utf-8")), "utf-8-sig"
@@ -360,8 +476,9 @@ def _read_xlsx(path: Path) -> Iterator[tuple[str, list[tuple[int, list[Cell]]]]]
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...
-        raise ListFileError(f"cannot open the Excel file ({type(exc).__name__})", field="file",
-                            code="xlsx_unreadable") from None
+        raise ListFileError(
+            f"cannot open the Excel file ({type(exc).__name__})", field="file", code="xlsx_unreadable"
+        ) from None
     try:
         for ws in wb.worksheets:
             rows: list[tuple[int, list[Cell]]] = []
@@ -426,17 +543,29 @@ def _identifier(errs: _RowErrors, column: str, cell: Cell, *, expected_len: int 
     """An identifier cell as text, or an error if Excel damaged it (never repaired by guessing)."""
     if cell.empty:
         return None
-    what = {"cccd": "CCCD", "recipient_cccd": "CCCD", "account_number": "account number", "phone": "phone number"}
+    what = {
+        "cccd": "CCCD",
+        "recipient_cccd": "CCCD",
+        "account_number": "account number",
+        "phone": "phone number",
+    }
     name = what.get(column, column)
-    if _SCIENTIFIC.match(cell.text) or (cell.number and isinstance(cell.raw, float) and not cell.padded
-                                        and abs(cell.raw) >= 1e15):
-        errs.add(column, "excel_scientific",
-                 f"{name} is in scientific notation (Excel turned it into a number and dropped digits); "
-                 "format the column as Text and enter it again")
+    if _SCIENTIFIC.match(cell.text) or (
+        cell.number and isinstance(cell.raw, float) and not cell.padded and abs(cell.raw) >= 1e15
+    ):
+        errs.add(
+            column,
+            "excel_scientific",
+            f"{name} is in scientific notation (Excel turned it into a number and dropped digits); "
+            "format the column as Text and enter it again",
+        )
         return None
     if _FLOATISH.match(cell.text) or (cell.number and isinstance(cell.raw, float) and not cell.padded):
-        errs.add(column, "excel_number",
-                 f"{name} was stored as a decimal number; format the column as Text and enter it again")
+        errs.add(
+            column,
+            "excel_number",
+            f"{name} was stored as a decimal number; format the column as Text and enter it again",
+        )
         return None
     digits = "".join(cell.text.split())
     lost_zero = False
@@ -447,14 +576,20 @@ def _identifier(errs: _RowErrors, column: str, cell: Cell, *, expected_len: int 
     elif column == "phone":
         lost_zero = digits.isdigit() and len(digits) == 9 and digits[0] in "35789"
     elif column == "account_number" and cell.number and not cell.padded:
-        errs.add(column, "excel_number",
-                 "account number was stored as a number by Excel, so leading zeros may be lost; "
-                 "format the column as Text and enter it again")
+        errs.add(
+            column,
+            "excel_number",
+            "account number was stored as a number by Excel, so leading zeros may be lost; "
+            "format the column as Text and enter it again",
+        )
         return None
     if lost_zero:
-        errs.add(column, "leading_zero_lost",
-                 f"{name} seems to have lost its leading zero (an Excel number column); "
-                 "format the column as Text and enter it again")
+        errs.add(
+            column,
+            "leading_zero_lost",
+            f"{name} seems to have lost its leading zero (an Excel number column); "
+            "format the column as Text and enter it again",
+        )
         return None
     return cell.text
 
@@ -513,9 +648,7 @@ class _Row:
         return self.cells.get(column, EMPTY)
 
 
-def build_request(
-    row: _Row, errs: _RowErrors, defaults: ListDefaults, source: str
-) -> PayoutRequest | None:
+def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: str) -> PayoutRequest | None:
     """One row -> one PayoutRequest, or None with every problem recorded in ``errs``."""
     # -- who
     for col in ("full_name", "cccd", "amount"):
@@ -523,7 +656,9 @@ def build_request(
             errs.add(col, "required", f"{errs.label(col)} is empty")
     cccd = _identifier(errs, "cccd", row["cccd"])
     birth = errs.guard("birth_date", lambda: parse_date(row["birth_date"], "birth_date"))
-    commune = row["commune_code"].text or (slug(row["commune_name"].text) if not row["commune_name"].empty else "")
+    commune = row["commune_code"].text or (
+        slug(row["commune_name"].text) if not row["commune_name"].empty else ""
+    )
     commune = commune or (defaults.commune_code or "")
     district = row["district_code"].text or defaults.district_code
     province = row["province_code"].text or defaults.province_code
@@ -531,33 +666,50 @@ def build_request(
     if cccd and not row["full_name"].empty:
         beneficiary = errs.guard(
             "cccd",
-            lambda: Beneficiary(cccd=cccd, full_name=row["full_name"].text, birth_date=birth,
-                                commune_code=commune or None, district_code=district or None,
-                                province_code=province or None),
-            {"cccd": "cccd", "full_name": "full_name", "birth_date": "birth_date", "commune_code": "commune_code",
-             "district_code": "district_code", "province_code": "province_code"},
+            lambda: Beneficiary(
+                cccd=cccd,
+                full_name=row["full_name"].text,
+                birth_date=birth,
+                commune_code=commune or None,
+                district_code=district or None,
+                province_code=province or None,
+            ),
+            {
+                "cccd": "cccd",
+                "full_name": "full_name",
+                "birth_date": "birth_date",
+                "commune_code": "commune_code",
+                "district_code": "district_code",
+                "province_code": "province_code",
+            },
         )
     # -- what, when
     programme = defaults.programme
     if not row["programme"].empty:
         programme = parse_programme(row["programme"].text)
         if defaults.programme and programme != defaults.programme:
-            errs.add("programme", "programme_mismatch",
-                     f"row is for programme {programme}, this run pays {defaults.programme}")
+            errs.add(
+                "programme",
+                "programme_mismatch",
+                f"row is for programme {programme}, this run pays {defaults.programme}",
+            )
     if not programme:
         errs.add("programme", "required", "programme (NCC/BTXH) is missing and no default was given")
     period = defaults.period
     if not row["period"].empty:
         parsed = errs.guard("period", lambda: parse_period(row["period"]))
         if parsed and defaults.period and parsed != defaults.period:
-            errs.add("period", "period_mismatch", f"row is for period {parsed}, this run pays {defaults.period}")
+            errs.add(
+                "period", "period_mismatch", f"row is for period {parsed}, this run pays {defaults.period}"
+            )
         period = parsed or period
     if not period:
         errs.add("period", "required", "pay period is missing and no default was given")
     amount = None
     if not row["amount"].empty:
-        amount = errs.guard("amount", lambda: parse_vnd(row["amount"].raw if row["amount"].number
-                                                        else row["amount"].text))
+        amount = errs.guard(
+            "amount", lambda: parse_vnd(row["amount"].raw if row["amount"].number else row["amount"].text)
+        )
     # -- who receives
     recipient = _recipient(row, errs)
     # -- where
@@ -569,8 +721,16 @@ def build_request(
         fallback = CashPickup(payment_point=commune, point_type="commune")
     return errs.guard(
         "amount",
-        lambda: PayoutRequest(programme=programme, period=period, beneficiary=beneficiary, recipient=recipient,
-                              destination=destination, amount=amount, cash_fallback=fallback, source=source[:200]),
+        lambda: PayoutRequest(
+            programme=programme,
+            period=period,
+            beneficiary=beneficiary,
+            recipient=recipient,
+            destination=destination,
+            amount=amount,
+            cash_fallback=fallback,
+            source=source[:200],
+        ),
         {"programme": "programme", "period": "period", "amount": "amount", "destination": "method"},
     )
 
@@ -580,20 +740,35 @@ def _recipient(row: _Row, errs: _RowErrors) -> Recipient | None:
     if all(row[c].empty for c in names):
         return Recipient()
     kind_text = fold(row["recipient_kind"].text + " " + row["recipient_relation"].text)
-    kind = RecipientKind.GUARDIAN if ("giam ho" in kind_text or "guardian" in kind_text) else RecipientKind.AUTHORISED
+    kind = (
+        RecipientKind.GUARDIAN
+        if ("giam ho" in kind_text or "guardian" in kind_text)
+        else RecipientKind.AUTHORISED
+    )
     rcccd = _identifier(errs, "recipient_cccd", row["recipient_cccd"])
     if rcccd is None and not row["recipient_cccd"].empty:
         return None
-    valid_until = errs.guard("authorisation_valid_until",
-                             lambda: parse_date(row["authorisation_valid_until"], "authorisation_valid_until"))
+    valid_until = errs.guard(
+        "authorisation_valid_until",
+        lambda: parse_date(row["authorisation_valid_until"], "authorisation_valid_until"),
+    )
     return errs.guard(
         "recipient_name",
-        lambda: Recipient(kind=kind, cccd=rcccd, full_name=row["recipient_name"].text or None,
-                          relation=row["recipient_relation"].text or None,
-                          authorisation_ref=row["authorisation_ref"].text or None,
-                          authorisation_valid_until=valid_until),
-        {"cccd": "recipient_cccd", "full_name": "recipient_name", "relation": "recipient_relation",
-         "authorisation_ref": "authorisation_ref", "recipient": "authorisation_ref"},
+        lambda: Recipient(
+            kind=kind,
+            cccd=rcccd,
+            full_name=row["recipient_name"].text or None,
+            relation=row["recipient_relation"].text or None,
+            authorisation_ref=row["authorisation_ref"].text or None,
+            authorisation_valid_until=valid_until,
+        ),
+        {
+            "cccd": "recipient_cccd",
+            "full_name": "recipient_name",
+            "relation": "recipient_relation",
+            "authorisation_ref": "authorisation_ref",
+            "recipient": "authorisation_ref",
+        },
     )
 
 
@@ -602,9 +777,12 @@ def _method(row: _Row, errs: _RowErrors) -> str | None:
     if text:
         kind = METHODS.get(text) or METHODS.get(_NON_ALNUM.sub(" ", text).strip())
         if kind is None:
-            errs.add("method", "method_unknown",
-                     f"payment method {row['method'].text!r} is not one of: tai khoan ngan hang, vi dien tu, "
-                     "tai khoan buu dien, nhan tai diem chi tra, nhan tai buu dien, chi tra tai nha")
+            errs.add(
+                "method",
+                "method_unknown",
+                f"payment method {row['method'].text!r} is not one of: tai khoan ngan hang, vi dien tu, "
+                "tai khoan buu dien, nhan tai diem chi tra, nhan tai buu dien, chi tra tai nha",
+            )
         return kind
     # No method written: the data says it (an account and a bank -> bank...), noted as a warning.
     if not row["account_number"].empty and not row["bank"].empty:
@@ -614,7 +792,9 @@ def _method(row: _Row, errs: _RowErrors) -> str | None:
         errs.warnings.append("method_inferred:wallet")
         return "wallet"
     if not row["address"].empty:
-        errs.add("method", "required", "payment method is empty (an address alone does not say home delivery)")
+        errs.add(
+            "method", "required", "payment method is empty (an address alone does not say home delivery)"
+        )
         return None
     errs.warnings.append("method_inferred:cash_pickup")
     return "cash_pickup"
@@ -624,8 +804,15 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
     kind = _method(row, errs)
     if kind is None:
         return None
-    locs = {"account_number": "account_number", "bank_bin": "bank", "phone": "phone", "provider": "wallet_provider",
-            "address": "address", "payment_point": "payment_point", "special_case": "special_case"}
+    locs = {
+        "account_number": "account_number",
+        "bank_bin": "bank",
+        "phone": "phone",
+        "provider": "wallet_provider",
+        "address": "address",
+        "payment_point": "payment_point",
+        "special_case": "special_case",
+    }
     point = row["payment_point"].text or commune
     if kind in ELECTRONIC:
         missing = {"bank": "account_number", "postal_account": "account_number", "wallet": "phone"}[kind]
@@ -641,7 +828,9 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
         bank = errs.guard("bank", lambda: resolve_bank(row["bank"].text))
         if account is None or bank is None:
             return None
-        return errs.guard("account_number", lambda: BankAccount(bank_bin=bank.bin, account_number=account), locs)
+        return errs.guard(
+            "account_number", lambda: BankAccount(bank_bin=bank.bin, account_number=account), locs
+        )
     if kind == "postal_account":
         account = _identifier(errs, "account_number", row["account_number"])
         if account is None:
@@ -652,9 +841,12 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
         provider_text = fold(row["wallet_provider"].text) or fold(row["method"].text)
         provider = WALLETS.get(provider_text) or WALLETS.get(_NON_ALNUM.sub(" ", provider_text).strip())
         if provider is None:
-            errs.add("wallet_provider", "wallet_provider_unknown",
-                     f"wallet {row['wallet_provider'].text or row['method'].text!r} is not known "
-                     "(Viettel Money, MoMo, VNPT Money)")
+            errs.add(
+                "wallet_provider",
+                "wallet_provider_unknown",
+                f"wallet {row['wallet_provider'].text or row['method'].text!r} is not known "
+                "(Viettel Money, MoMo, VNPT Money)",
+            )
             return None
         if phone is None:
             return None
@@ -676,7 +868,9 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
             return None
     return errs.guard(
         "address",
-        lambda: CashHome(address=row["address"].text, phone=phone, special_case=row["special_case"].text or None),
+        lambda: CashHome(
+            address=row["address"].text, phone=phone, special_case=row["special_case"].text or None
+        ),
         locs,
     )
 
@@ -700,8 +894,15 @@ def _import_table(
     result.files.append(info)
     hdr = _header_row([cells for _, cells in rows[:30]])
     if hdr is None:
-        result.rejected.append(Rejection(display, 0, COLUMN_LABELS["full_name"], "no_header",
-                                         "no header row with a name and a CCCD column was found"))
+        result.rejected.append(
+            Rejection(
+                display,
+                0,
+                COLUMN_LABELS["full_name"],
+                "no_header",
+                "no header row with a name and a CCCD column was found",
+            )
+        )
         return result
     header_num, header_cells = rows[hdr]
     info.header_row = header_num
@@ -713,13 +914,20 @@ def _import_table(
         if col is None:
             info.unknown_columns.append(c.text)
         elif col in info.columns:
-            result.rejected.append(Rejection(display, header_num, c.text, "duplicate_column",
-                                             f"two columns mean {COLUMN_LABELS[col]!r}; remove one"))
+            result.rejected.append(
+                Rejection(
+                    display,
+                    header_num,
+                    c.text,
+                    "duplicate_column",
+                    f"two columns mean {COLUMN_LABELS[col]!r}; remove one",
+                )
+            )
             return result
         else:
             info.columns[col] = c.text
             index[i] = col
-    for rownum, cells in rows[hdr + 1:]:
+    for rownum, cells in rows[hdr + 1 :]:
         if all(c.empty for c in cells):
             continue
         mapped = {col: cells[i] for i, col in index.items() if i < len(cells)}
@@ -738,7 +946,9 @@ def _import_table(
     return result
 
 
-def import_file(path: str | Path, defaults: ListDefaults | None = None, *, encoding: str | None = None) -> ImportResult:
+def import_file(
+    path: str | Path, defaults: ListDefaults | None = None, *, encoding: str | None = None
+) -> ImportResult:
     """Read one list file (``.csv``/``.txt``/``.xlsx``); file problems become a row-0 rejection."""
     path = Path(path)
     defaults = defaults or ListDefaults()
@@ -754,8 +964,9 @@ def import_file(path: str | Path, defaults: ListDefaults | None = None, *, encod
                     continue  # an empty sheet (Excel adds Sheet2, Sheet3)
                 result.extend(_import_table(f"{path.name}[{title}]", "xlsx", None, rows, defaults))
             return result
-        raise ListFileError(f"unsupported list file type {suffix!r} (use .csv or .xlsx)", field="file",
-                            code="file_type")
+        raise ListFileError(
+            f"unsupported list file type {suffix!r} (use .csv or .xlsx)", field="file", code="file_type"
+        )
     except ListFileError as exc:
         r = ImportResult()
         r.files.append(FileInfo(path.name, suffix.lstrip("."), None))
@@ -763,12 +974,15 @@ def import_file(path: str | Path, defaults: ListDefaults | None = None, *, encod
         return r
     except OSError as exc:
         r = ImportResult()
-        r.rejected.append(Rejection(path.name, 0, "(file)", "file_unreadable", f"cannot read file: {exc.strerror}"))
+        r.rejected.append(
+            Rejection(path.name, 0, "(file)", "file_unreadable", f"cannot read file: {exc.strerror}")
+        )
         return r
 
 
-def import_lists(paths: Iterable[str | Path], defaults: ListDefaults | None = None,
-                 *, encoding: str | None = None) -> ImportResult:
+def import_lists(
+    paths: Iterable[str | Path], defaults: ListDefaults | None = None, *, encoding: str | None = None
+) -> ImportResult:
     """Read several list files (a directory is read for its .csv/.xlsx files, sorted)."""
     result = ImportResult()
     for p in paths:

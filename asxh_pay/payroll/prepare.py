@@ -62,7 +62,9 @@ def new_run_id(period: str, district: str | None) -> str:
     return f"{period}-{district or 'run'}-{stamp}"
 
 
-async def _inquire(rows: Sequence[ListRow], rails: Rails) -> tuple[list[ListRow], list[Hold], list[tuple[str, str, str]]]:
+async def _inquire(
+    rows: Sequence[ListRow], rails: Rails
+) -> tuple[list[ListRow], list[Hold], list[tuple[str, str, str]]]:
     """Account/name inquiry through the provider that would pay each electronic row."""
     # A throwaway in-memory ledger: inquiries write nothing, and the real ledger stays free.
     client = AsyncPayoutClient(SqliteLedger(":memory:"), rails.setups, router=rails.router, retry=rails.retry)
@@ -85,19 +87,47 @@ async def _inquire(rows: Sequence[ListRow], rails: Rails) -> tuple[list[ListRow]
             try:
                 answer = await client.verify_account(req)
             except AsxhPayError as exc:
-                return row, None, (row.where, "account_not_verified",
-                                   f"{provider} inquiry failed ({type(exc).__name__}); paid unverified")
+                return (
+                    row,
+                    None,
+                    (
+                        row.where,
+                        "account_not_verified",
+                        f"{provider} inquiry failed ({type(exc).__name__}); paid unverified",
+                    ),
+                )
         if not answer.exists:
-            return row, None, (row.where, "account_not_found",
-                               f"{provider} does not know this account: it will be paid in cash (fallback)")
+            return (
+                row,
+                None,
+                (
+                    row.where,
+                    "account_not_found",
+                    f"{provider} does not know this account: it will be paid in cash (fallback)",
+                ),
+            )
         accepted, how = owner_matches(row, answer.holder_name or "")
         if not accepted:
-            return row, Hold(row, "account_owner_mismatch",
-                             f"name_mismatch: the account holder's name does not match the beneficiary or the "
-                             f"authorised person ({how.value})"), None
+            return (
+                row,
+                Hold(
+                    row,
+                    "account_owner_mismatch",
+                    f"name_mismatch: the account holder's name does not match the beneficiary or the "
+                    f"authorised person ({how.value})",
+                ),
+                None,
+            )
         if how.value == "reordered":
-            return row, None, (row.where, "account_owner_reordered",
-                               "account holder name is the list name with the family name moved (accepted)")
+            return (
+                row,
+                None,
+                (
+                    row.where,
+                    "account_owner_reordered",
+                    "account holder name is the list name with the family name moved (accepted)",
+                ),
+            )
         return row, None, None
 
     await client.open()
@@ -115,8 +145,9 @@ async def _inquire(rows: Sequence[ListRow], rails: Rails) -> tuple[list[ListRow]
     return ok, held, warnings
 
 
-async def _against_ledger(rows: Sequence[ListRow], ledger_url: str | None) -> tuple[list[ListRow], list[Hold],
-                                                                                      list[tuple[str, str, str]]]:
+async def _against_ledger(
+    rows: Sequence[ListRow], ledger_url: str | None
+) -> tuple[list[ListRow], list[Hold], list[tuple[str, str, str]]]:
     """Leave out entitlements the ledger already has (paid by an earlier run of the period)."""
     if not ledger_url:
         return list(rows), [], []
@@ -132,26 +163,44 @@ async def _against_ledger(rows: Sequence[ListRow], ledger_url: str | None) -> tu
             if existing is None:
                 ok.append(row)
             elif existing.payload_hash == row.request.payload_hash():
-                warnings.append((row.where, "already_in_ledger",
-                                 f"already in the ledger as {existing.id} ({existing.status.value}); not paid again"))
+                warnings.append(
+                    (
+                        row.where,
+                        "already_in_ledger",
+                        f"already in the ledger as {existing.id} ({existing.status.value}); not paid again",
+                    )
+                )
             else:
-                held.append(Hold(row, "conflicts_with_ledger",
-                                 f"duplicate: the ledger already has {existing.id} for this beneficiary, programme "
-                                 "and period with other details"))
+                held.append(
+                    Hold(
+                        row,
+                        "conflicts_with_ledger",
+                        f"duplicate: the ledger already has {existing.id} for this beneficiary, programme "
+                        "and period with other details",
+                    )
+                )
     return ok, held, warnings
 
 
 def _totals(payouts: Sequence[FrozenPayout], rails: Rails) -> dict[str, Any]:
-    by: dict[str, Counter[str]] = {"commune": Counter(), "method": Counter(), "provider": Counter(),
-                                   "programme": Counter()}
+    by: dict[str, Counter[str]] = {
+        "commune": Counter(),
+        "method": Counter(),
+        "provider": Counter(),
+        "programme": Counter(),
+    }
     amounts: dict[str, Counter[str]] = {k: Counter() for k in by}
     for p in payouts:
         r = p.request
         route = rails.router.routes
         dest = r.destination
         provider = route.get(f"wallet:{getattr(dest, 'provider', '')}") or route.get(dest.kind, "-")
-        for k, v in (("commune", r.beneficiary.commune_code or "-"), ("method", dest.kind),
-                     ("provider", provider), ("programme", r.programme)):
+        for k, v in (
+            ("commune", r.beneficiary.commune_code or "-"),
+            ("method", dest.kind),
+            ("provider", provider),
+            ("programme", r.programme),
+        ):
             by[k][v] += 1
             amounts[k][v] += r.amount
     return {k: {v: {"count": by[k][v], "amount": amounts[k][v]} for v in sorted(by[k])} for k in by}
@@ -193,21 +242,45 @@ async def prepare_run(
     if rdir.exists():
         raise ApprovalError(f"run {run_id} already exists; prepare a new run instead of overwriting it")
     rdir.mkdir(parents=True)
-    payouts = [
-        FrozenPayout(r.request.key(), r.request.model_copy(update={"run_id": run_id})) for r in rows
-    ]
+    payouts = [FrozenPayout(r.request.key(), r.request.model_copy(update={"run_id": run_id})) for r in rows]
     write_payouts(rdir / "payouts.jsonl", payouts)
     digest, count, total = run_hash(run_id, payouts)
 
-    write_csv(rdir / "rejected.csv", ["file", "row", "column", "code", "reason"],
-              ([r.file, r.row, r.column, r.code, r.reason] for r in imported.rejected), lang)
-    write_csv(rdir / "held.csv", ["source", "programme", "cccd", "code", "reason", "amount"],
-              ([h.row.where, h.row.request.programme, mask_cccd(h.row.request.beneficiary.cccd), h.code, h.reason,
-                h.row.request.amount] for h in held), lang)
-    write_csv(rdir / "warnings.csv", ["source", "code", "detail"],
-              ([w[0], w[1], w[2]] for w in
-               [*warnings, *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),
-                *((", ".join(n.own_rows), "beneficiary_and_recipient", n.reason) for n in deduped.roles)]), lang)
+    write_csv(
+        rdir / "rejected.csv",
+        ["file", "row", "column", "code", "reason"],
+        ([r.file, r.row, r.column, r.code, r.reason] for r in imported.rejected),
+        lang,
+    )
+    write_csv(
+        rdir / "held.csv",
+        ["source", "programme", "cccd", "code", "reason", "amount"],
+        (
+            [
+                h.row.where,
+                h.row.request.programme,
+                mask_cccd(h.row.request.beneficiary.cccd),
+                h.code,
+                h.reason,
+                h.row.request.amount,
+            ]
+            for h in held
+        ),
+        lang,
+    )
+    write_csv(
+        rdir / "warnings.csv",
+        ["source", "code", "detail"],
+        (
+            [w[0], w[1], w[2]]
+            for w in [
+                *warnings,
+                *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),
+                *((", ".join(n.own_rows), "beneficiary_and_recipient", n.reason) for n in deduped.roles),
+            ]
+        ),
+        lang,
+    )
 
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -218,8 +291,14 @@ async def prepare_run(
         "district": defaults.district_code,
         "province": defaults.province_code,
         "inputs": [
-            {"file": f.name, "kind": f.kind, "encoding": f.encoding, "rows": f.rows_read,
-             "columns": sorted(f.columns), "unknown_columns": f.unknown_columns}
+            {
+                "file": f.name,
+                "kind": f.kind,
+                "encoding": f.encoding,
+                "rows": f.rows_read,
+                "columns": sorted(f.columns),
+                "unknown_columns": f.unknown_columns,
+            }
             for f in imported.files
         ],
         "input_hashes": {p.name: _file_hash(p) for p in _files(inputs)},

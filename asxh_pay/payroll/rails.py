@@ -75,12 +75,31 @@ class BookedSandbox(GenericSandbox):
 
     def _load(self) -> None:
         assert self._book is not None
-        for (key, ref, amount, body_hash, attrs, state, outcome, code, received, settle_at,
-             settled) in self._book.execute("SELECT * FROM payments ORDER BY ref"):
+        for (
+            key,
+            ref,
+            amount,
+            body_hash,
+            attrs,
+            state,
+            outcome,
+            code,
+            received,
+            settle_at,
+            settled,
+        ) in self._book.execute("SELECT * FROM payments ORDER BY ref"):
             payment = SandboxPayment(
-                key=key, ref=ref, amount=amount, body_hash=body_hash, attributes=json.loads(attrs),
-                state=PaymentState(state), received_at=received, settle_at=settle_at,
-                outcome=PaymentState(outcome), reason_code=code, settled_at=settled,
+                key=key,
+                ref=ref,
+                amount=amount,
+                body_hash=body_hash,
+                attributes=json.loads(attrs),
+                state=PaymentState(state),
+                received_at=received,
+                settle_at=settle_at,
+                outcome=PaymentState(outcome),
+                reason_code=code,
+                settled_at=settled,
             )
             self.payments[key] = payment
             self.by_ref[ref] = payment
@@ -96,8 +115,19 @@ class BookedSandbox(GenericSandbox):
             return
         self._book.execute(
             "INSERT OR REPLACE INTO payments VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (p.key, p.ref, p.amount, p.body_hash, json.dumps(p.attributes, default=str), p.state.value,
-             p.outcome.value, p.reason_code, p.received_at, p.settle_at, p.settled_at),
+            (
+                p.key,
+                p.ref,
+                p.amount,
+                p.body_hash,
+                json.dumps(p.attributes, default=str),
+                p.state.value,
+                p.outcome.value,
+                p.reason_code,
+                p.received_at,
+                p.settle_at,
+                p.settled_at,
+            ),
         )
 
     def set_holder(self, ident: str, name: str) -> None:
@@ -216,8 +246,9 @@ def embedded_rails(
     sandboxes: dict[str, BookedSandbox] = {}
     for name in RAIL_NAMES:
         book = data_dir / "sandbox" / f"{name}.db" if data_dir is not None else None
-        sandbox = BookedSandbox(name, book, settle_after_s=settle_after_s,
-                                faults=(faults or {}).get(name), latency_s=latency_s)
+        sandbox = BookedSandbox(
+            name, book, settle_after_s=settle_after_s, faults=(faults or {}).get(name), latency_s=latency_s
+        )
         sandboxes[name] = sandbox
         setups.append(
             ProviderSetup(

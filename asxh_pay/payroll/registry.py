@@ -112,8 +112,12 @@ class SandboxPopulationRegistry(PopulationRegistry):
 
     def add(self, people: Iterable[PersonRecord]) -> int:
         rows = [
-            (p.cccd, p.full_name, p.birth_date.isoformat() if p.birth_date else None,
-             p.died_on.isoformat() if p.died_on else None)
+            (
+                p.cccd,
+                p.full_name,
+                p.birth_date.isoformat() if p.birth_date else None,
+                p.died_on.isoformat() if p.died_on else None,
+            )
             for p in people
         ]
         self._db.execute("BEGIN")
@@ -130,7 +134,9 @@ class SandboxPopulationRegistry(PopulationRegistry):
 
     def stop_entitlement(self, cccd: str, programme: str, note: str = "") -> None:
         """Record that a person is no longer entitled to a programme (decision of the office)."""
-        self._db.execute("INSERT OR REPLACE INTO entitlement_stops VALUES (?,?,?)", (cccd, programme, note[:200]))
+        self._db.execute(
+            "INSERT OR REPLACE INTO entitlement_stops VALUES (?,?,?)", (cccd, programme, note[:200])
+        )
 
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM people").fetchone()[0])
@@ -145,11 +151,17 @@ class SandboxPopulationRegistry(PopulationRegistry):
         return out
 
     async def lookup_batch(self, cccds: Sequence[str]) -> dict[str, PersonRecord]:
-        rows = self._select("SELECT cccd, full_name, birth_date, died_on FROM people WHERE cccd IN ({marks})", cccds)
+        rows = self._select(
+            "SELECT cccd, full_name, birth_date, died_on FROM people WHERE cccd IN ({marks})", cccds
+        )
         await asyncio.sleep(0)
         return {
-            r[0]: PersonRecord(r[0], r[1], date.fromisoformat(r[2]) if r[2] else None,
-                               date.fromisoformat(r[3]) if r[3] else None)
+            r[0]: PersonRecord(
+                r[0],
+                r[1],
+                date.fromisoformat(r[2]) if r[2] else None,
+                date.fromisoformat(r[3]) if r[3] else None,
+            )
             for r in rows
         }
 
@@ -160,7 +172,9 @@ class SandboxPopulationRegistry(PopulationRegistry):
             found.add(cccd)
             if died:
                 stops.setdefault(cccd, []).append(
-                    Stop(cccd, FailureReason.BENEFICIARY_DECEASED, f"deceased on {died} (population register)")
+                    Stop(
+                        cccd, FailureReason.BENEFICIARY_DECEASED, f"deceased on {died} (population register)"
+                    )
                 )
         for cccd in set(cccds) - found:
             stops.setdefault(cccd, []).append(
@@ -170,8 +184,12 @@ class SandboxPopulationRegistry(PopulationRegistry):
             "SELECT cccd, programme, note FROM entitlement_stops WHERE cccd IN ({marks})", cccds
         ):
             stops.setdefault(cccd, []).append(
-                Stop(cccd, FailureReason.REGULATORY, f"entitlement to {programme} ended: {note}".rstrip(": "),
-                     programme)
+                Stop(
+                    cccd,
+                    FailureReason.REGULATORY,
+                    f"entitlement to {programme} ended: {note}".rstrip(": "),
+                    programme,
+                )
             )
         await asyncio.sleep(0)
         return stops
@@ -209,7 +227,9 @@ def _period_start(period: str) -> date:
     return date(int(period[:4]), int(period[5:7]), 1)
 
 
-async def verify_rows(rows: Sequence[ListRow], registry: PopulationRegistry) -> tuple[list[ListRow], list[Hold]]:
+async def verify_rows(
+    rows: Sequence[ListRow], registry: PopulationRegistry
+) -> tuple[list[ListRow], list[Hold]]:
     """Check beneficiaries and recipients against the register; (accepted rows, held rows)."""
     wanted: list[str] = []
     for r in rows:
@@ -234,19 +254,35 @@ def _check_person(
 ) -> Hold | None:
     person = people.get(cccd)
     if person is None:
-        return _hold(row, f"{who}_not_found", FailureReason.IDENTITY_CHECK_FAILED,
-                     f"{who}'s CCCD is not in the population register")
+        return _hold(
+            row,
+            f"{who}_not_found",
+            FailureReason.IDENTITY_CHECK_FAILED,
+            f"{who}'s CCCD is not in the population register",
+        )
     if not person.alive:
-        reason = FailureReason.BENEFICIARY_DECEASED if who == "beneficiary" else FailureReason.AUTHORISATION_INVALID
+        reason = (
+            FailureReason.BENEFICIARY_DECEASED
+            if who == "beneficiary"
+            else FailureReason.AUTHORISATION_INVALID
+        )
         return _hold(row, f"{who}_deceased", reason, f"{who} died on {person.died_on} (population register)")
     dob_ok = birth is not None and person.birth_date is not None and birth == person.birth_date
     if birth is not None and person.birth_date is not None and birth != person.birth_date:
-        return _hold(row, f"{who}_birth_date_mismatch", FailureReason.IDENTITY_CHECK_FAILED,
-                     f"{who}'s date of birth on the list differs from the population register")
+        return _hold(
+            row,
+            f"{who}_birth_date_mismatch",
+            FailureReason.IDENTITY_CHECK_FAILED,
+            f"{who}'s date of birth on the list differs from the population register",
+        )
     accepted, how = names_match(name, person.full_name, birth_date_confirmed=dob_ok)
     if not accepted:
-        return _hold(row, f"{who}_name_mismatch", FailureReason.NAME_MISMATCH,
-                     f"{who}'s name on the list does not match the population register ({how.value})")
+        return _hold(
+            row,
+            f"{who}_name_mismatch",
+            FailureReason.NAME_MISMATCH,
+            f"{who}'s name on the list does not match the population register ({how.value})",
+        )
     return None
 
 
@@ -262,14 +298,22 @@ def _check_row(row: ListRow, people: dict[str, PersonRecord], stops: dict[str, l
     rec = req.recipient
     if rec.kind is not RecipientKind.SELF and rec.cccd and rec.full_name:
         if rec.cccd == b.cccd:
-            return _hold(row, "recipient_is_beneficiary", FailureReason.AUTHORISATION_INVALID,
-                         "the authorised person is the beneficiary: make the row a self payment")
+            return _hold(
+                row,
+                "recipient_is_beneficiary",
+                FailureReason.AUTHORISATION_INVALID,
+                "the authorised person is the beneficiary: make the row a self payment",
+            )
         problem = _check_person(row, "recipient", rec.cccd, rec.full_name, None, people)
         if problem:
             return problem
         if rec.authorisation_expired(_period_start(req.period)):
-            return _hold(row, "authorisation_expired", FailureReason.AUTHORISATION_INVALID,
-                         f"authorisation ended on {rec.authorisation_valid_until}")
+            return _hold(
+                row,
+                "authorisation_expired",
+                FailureReason.AUTHORISATION_INVALID,
+                f"authorisation ended on {rec.authorisation_valid_until}",
+            )
     return None
 
 

@@ -187,16 +187,40 @@ def _summary_row(level: str, code: str, programme: str, ents: Sequence[Entitleme
     account = sum(1 for e in ents if e.paid_into_account)
     share = round(100.0 * account / n, 2) if n else 0.0
     return [
-        level, code, programme, n, sum(e.root.amount for e in ents),
-        outcomes["paid"] + outcomes["paid_fallback"], sum(e.paid_amount for e in ents), account,
-        outcomes["paid_fallback"], outcomes["failed"], outcomes["stopped"], outcomes["pending"],
-        share, int(ACCOUNT_TARGET * 100), share >= ACCOUNT_TARGET * 100,
+        level,
+        code,
+        programme,
+        n,
+        sum(e.root.amount for e in ents),
+        outcomes["paid"] + outcomes["paid_fallback"],
+        sum(e.paid_amount for e in ents),
+        account,
+        outcomes["paid_fallback"],
+        outcomes["failed"],
+        outcomes["stopped"],
+        outcomes["pending"],
+        share,
+        int(ACCOUNT_TARGET * 100),
+        share >= ACCOUNT_TARGET * 100,
     ]
 
 
 SUMMARY_COLUMNS = [
-    "level", "place", "programme", "beneficiaries", "amount_due", "paid", "paid_amount", "paid_account",
-    "paid_fallback", "failed", "stopped", "pending", "account_share", "target", "target_met",
+    "level",
+    "place",
+    "programme",
+    "beneficiaries",
+    "amount_due",
+    "paid",
+    "paid_amount",
+    "paid_account",
+    "paid_fallback",
+    "failed",
+    "stopped",
+    "pending",
+    "account_share",
+    "target",
+    "target_met",
 ]
 
 
@@ -223,24 +247,32 @@ def summary_table(fig: RunFigures, lang: str) -> Table:
 
 def method_table(fig: RunFigures, lang: str) -> Table:
     """Per commune, programme, chosen method and outcome: counts and amounts."""
-    t = Table("theo-hinh-thuc" if lang != "en" else "by-method",
-              ["commune", "programme", "method", "status", "count", "amount"])
+    t = Table(
+        "theo-hinh-thuc" if lang != "en" else "by-method",
+        ["commune", "programme", "method", "status", "count", "amount"],
+    )
     agg: Counter[tuple[str, str, str, str]] = Counter()
     amt: Counter[tuple[str, str, str, str]] = Counter()
     for e in fig.entitlements:
-        key = (_place(e)[2], e.root.request.programme, e.root.request.destination.kind, e.outcome)
-        agg[key] += 1
-        amt[key] += e.root.amount
+        k: tuple[str, str, str, str] = (
+            _place(e)[2], e.root.request.programme, str(e.root.request.destination.kind), e.outcome
+        )
+        agg[k] += 1
+        amt[k] += e.root.amount
     for key in sorted(agg):
         commune, prog, method, outcome = key
-        t.rows.append([commune, prog, _value(METHOD_LABELS, method, lang), label(outcome, lang), agg[key], amt[key]])
+        t.rows.append(
+            [commune, prog, _value(METHOD_LABELS, method, lang), label(outcome, lang), agg[key], amt[key]]
+        )
     return t
 
 
 def provider_table(fig: RunFigures, lang: str) -> Table:
     """Per provider and ledger status, every payout (fallbacks included)."""
-    t = Table("theo-don-vi-chi-tra" if lang != "en" else "by-provider",
-              ["provider", "programme", "status", "count", "amount"])
+    t = Table(
+        "theo-don-vi-chi-tra" if lang != "en" else "by-provider",
+        ["provider", "programme", "status", "count", "amount"],
+    )
     agg: Counter[tuple[str, str, str]] = Counter()
     amt: Counter[tuple[str, str, str]] = Counter()
     for p in fig.payouts:
@@ -254,9 +286,23 @@ def provider_table(fig: RunFigures, lang: str) -> Table:
 
 def failures_table(fig: RunFigures, lang: str) -> Table:
     """Every payout that did not succeed, with its reason and what happened next."""
-    t = Table("that-bai" if lang != "en" else "failures",
-              ["payout_id", "commune", "programme", "cccd", "full_name", "method", "provider", "status",
-               "reason", "detail", "fallback", "source"])
+    t = Table(
+        "that-bai" if lang != "en" else "failures",
+        [
+            "payout_id",
+            "commune",
+            "programme",
+            "cccd",
+            "full_name",
+            "method",
+            "provider",
+            "status",
+            "reason",
+            "detail",
+            "fallback",
+            "source",
+        ],
+    )
     for e in fig.entitlements:
         for p in (e.root, e.fallback):
             if p is None or p.status is PayoutStatus.SUCCEEDED or not p.status.is_terminal:
@@ -265,12 +311,22 @@ def failures_table(fig: RunFigures, lang: str) -> Table:
             fb = ""
             if p is e.root and e.fallback is not None:
                 fb = f"{e.fallback.id} ({_value(STATUS_LABELS, e.fallback.status.value, lang)})"
-            t.rows.append([
-                p.id, _place(e)[2], req.programme, mask_cccd(req.beneficiary.cccd),
-                mask_name(req.beneficiary.full_name), _value(METHOD_LABELS, req.destination.kind, lang),
-                p.provider or "-", _value(STATUS_LABELS, p.status.value, lang),
-                p.failure_reason.value if p.failure_reason else "", p.failure_detail or "", fb, req.source or "",
-            ])
+            t.rows.append(
+                [
+                    p.id,
+                    _place(e)[2],
+                    req.programme,
+                    mask_cccd(req.beneficiary.cccd),
+                    mask_name(req.beneficiary.full_name),
+                    _value(METHOD_LABELS, req.destination.kind, lang),
+                    p.provider or "-",
+                    _value(STATUS_LABELS, p.status.value, lang),
+                    p.failure_reason.value if p.failure_reason else "",
+                    p.failure_detail or "",
+                    fb,
+                    req.source or "",
+                ]
+            )
     return t
 
 
@@ -280,9 +336,23 @@ def cash_table(fig: RunFigures, lang: str) -> Table:
     It carries full names and CCCDs on purpose: the postal service needs them to pay the
     right person. It is the one report that must go only to the postal service.
     """
-    t = Table("danh-sach-tien-mat-buu-dien" if lang != "en" else "cash-list-postal",
-              ["payout_id", "commune", "programme", "cccd", "full_name", "recipient", "method", "payment_point",
-               "address", "amount", "status", "fallback"])
+    t = Table(
+        "danh-sach-tien-mat-buu-dien" if lang != "en" else "cash-list-postal",
+        [
+            "payout_id",
+            "commune",
+            "programme",
+            "cccd",
+            "full_name",
+            "recipient",
+            "method",
+            "payment_point",
+            "address",
+            "amount",
+            "status",
+            "fallback",
+        ],
+    )
     for e in fig.entitlements:
         for p in (e.root, e.fallback):
             if p is None:
@@ -291,18 +361,30 @@ def cash_table(fig: RunFigures, lang: str) -> Table:
             if dest.kind not in ("cash_pickup", "cash_home"):
                 continue
             req = p.request
-            t.rows.append([
-                p.id, _place(e)[2], req.programme, req.beneficiary.cccd, req.beneficiary.full_name,
-                req.recipient_name, _value(METHOD_LABELS, dest.kind, lang), getattr(dest, "payment_point", ""),
-                getattr(dest, "address", ""), p.amount, _value(STATUS_LABELS, p.status.value, lang),
-                "x" if p.parent_id else "",
-            ])
+            t.rows.append(
+                [
+                    p.id,
+                    _place(e)[2],
+                    req.programme,
+                    req.beneficiary.cccd,
+                    req.beneficiary.full_name,
+                    req.recipient_name,
+                    _value(METHOD_LABELS, dest.kind, lang),
+                    getattr(dest, "payment_point", ""),
+                    getattr(dest, "address", ""),
+                    p.amount,
+                    _value(STATUS_LABELS, p.status.value, lang),
+                    "x" if p.parent_id else "",
+                ]
+            )
     return t
 
 
 def share_table(fig: RunFigures, lang: str) -> Table:
-    t = Table("ty-le-tai-khoan" if lang != "en" else "account-share",
-              ["level", "place", "beneficiaries", "paid_account", "account_share", "target", "target_met"])
+    t = Table(
+        "ty-le-tai-khoan" if lang != "en" else "account-share",
+        ["level", "place", "beneficiaries", "paid_account", "account_share", "target", "target_met"],
+    )
     for level, depth in (("district", 2), ("commune", 3)):
         groups: dict[tuple[str, ...], list[Entitlement]] = defaultdict(list)
         for e in fig.entitlements:
@@ -312,14 +394,29 @@ def share_table(fig: RunFigures, lang: str) -> Table:
             n = len(ents)
             acc = sum(1 for e in ents if e.paid_into_account)
             share = round(100.0 * acc / n, 2) if n else 0.0
-            t.rows.append([label(level, lang), "/".join(key), n, acc, share, int(ACCOUNT_TARGET * 100),
-                           share >= ACCOUNT_TARGET * 100])
+            t.rows.append(
+                [
+                    label(level, lang),
+                    "/".join(key),
+                    n,
+                    acc,
+                    share,
+                    int(ACCOUNT_TARGET * 100),
+                    share >= ACCOUNT_TARGET * 100,
+                ]
+            )
     return t
 
 
 def all_tables(fig: RunFigures, lang: str = "vi") -> list[Table]:
-    return [summary_table(fig, lang), method_table(fig, lang), provider_table(fig, lang),
-            failures_table(fig, lang), cash_table(fig, lang), share_table(fig, lang)]
+    return [
+        summary_table(fig, lang),
+        method_table(fig, lang),
+        provider_table(fig, lang),
+        failures_table(fig, lang),
+        cash_table(fig, lang),
+        share_table(fig, lang),
+    ]
 
 
 # --------------------------------------------------------------------------- writing
@@ -336,7 +433,9 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]],
     return path
 
 
-def write_xlsx(path: Path, tables: Sequence[Table], lang: str = "vi", *, title: list[list[Any]] | None = None) -> Path:
+def write_xlsx(
+    path: Path, tables: Sequence[Table], lang: str = "vi", *, title: list[list[Any]] | None = None
+) -> Path:
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -376,7 +475,9 @@ async def write_reports(
     n = len(ents)
     acc = sum(1 for e in ents if e.paid_into_account)
     outcomes = Counter(e.outcome for e in ents)
-    head_vi = "BÁO CÁO KẾT QUẢ CHI TRẢ KHÔNG DÙNG TIỀN MẶT" if lang != "en" else "MONTHLY CASHLESS PAYMENT REPORT"
+    head_vi = (
+        "BÁO CÁO KẾT QUẢ CHI TRẢ KHÔNG DÙNG TIỀN MẶT" if lang != "en" else "MONTHLY CASHLESS PAYMENT REPORT"
+    )
     title: list[list[Any]] = [
         [head_vi],
         [label("run_id", lang), run_id],
