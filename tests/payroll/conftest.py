@@ -47,13 +47,13 @@ def row(i: int, method: str = "Tài khoản ngân hàng", **over: Any) -> list[A
         "Người nhận thay": "", "CCCD người nhận thay": "", "Quan hệ": "", "Giấy ủy quyền": "", "Địa chỉ": "",
     }
     if method == "Tài khoản ngân hàng":
-        r["Số tài khoản"] = f"0071000{i:06d}"
+        r["Số tài khoản"] = f"0071000{i:02d}7777"
         r["Ngân hàng"] = "Vietcombank"
     elif method == "Ví điện tử":
         r["Ví điện tử"] = "Viettel Money"
-        r["Số điện thoại"] = f"09120000{i:02d}"
+        r["Số điện thoại"] = f"091234{i:02d}77"
     elif method == "Tài khoản bưu điện":
-        r["Số tài khoản"] = f"8800000{i:05d}"
+        r["Số tài khoản"] = f"88000{i:02d}7777"
     elif method == "Chi trả tại nhà":
         r["Địa chỉ"] = "Thôn 3, xã Minh Khai"
     r.update(over)

@@ -56,10 +56,10 @@ def test_csv_variants_read_the_same(tmp_path: Path, headers: list[str], encoding
     assert all(unicodedata.is_normalized("NFC", n) for n in names)
     first = result.rows[0].request
     assert first.amount == 1_500_000 and first.programme == "NCC" and first.period == "2026-11"
-    assert first.destination.account_number == "0071000000000"  # leading zeros kept
+    assert first.destination.account_number == "0071000007777"  # leading zeros kept
     assert first.cash_fallback is not None and first.cash_fallback.payment_point == "00004"
     wallet = result.rows[1].request.destination
-    assert wallet.provider == "viettel_money" and wallet.phone == "84912000001"
+    assert wallet.provider == "viettel_money" and wallet.phone == "84912340177"
     home = result.rows[4].request
     assert home.recipient.kind is RecipientKind.AUTHORISED and home.recipient.cccd == PEOPLE[7][1]
     assert result.rows[5].request.destination.point_type == "post_office"
@@ -177,7 +177,7 @@ def test_xlsx_text_cells_and_numbers(tmp_path: Path) -> None:
     result = import_file(_xlsx(tmp_path / "a.xlsx", rows), D)
     assert result.rejected == []
     assert [r.request.amount for r in result.rows] == [1_500_000, 1_500_000, 2_055_000]
-    assert result.rows[0].request.destination.account_number == "0071000000000"
+    assert result.rows[0].request.destination.account_number == "0071000007777"
     assert result.rows[0].where == "a.xlsx[Sheet]:3"
 
 
