@@ -20,9 +20,26 @@ from asxh_pay.payroll.prepare import Prepared, prepare_run
 from asxh_pay.payroll.rails import Rails, embedded_rails
 from asxh_pay.payroll.registry import PersonRecord, SandboxPopulationRegistry
 
-HEADERS = ["STT", "Họ và tên", "Số CCCD", "Ngày sinh", "Chương trình", "Kỳ chi trả", "Mã xã", "Hình thức nhận",
-           "Số tài khoản", "Ngân hàng", "Ví điện tử", "Số điện thoại", "Số tiền", "Người nhận thay",
-           "CCCD người nhận thay", "Quan hệ", "Giấy ủy quyền", "Địa chỉ"]
+HEADERS = [
+    "STT",
+    "Họ và tên",
+    "Số CCCD",
+    "Ngày sinh",
+    "Chương trình",
+    "Kỳ chi trả",
+    "Mã xã",
+    "Hình thức nhận",
+    "Số tài khoản",
+    "Ngân hàng",
+    "Ví điện tử",
+    "Số điện thoại",
+    "Số tiền",
+    "Người nhận thay",
+    "CCCD người nhận thay",
+    "Quan hệ",
+    "Giấy ủy quyền",
+    "Địa chỉ",
+]
 
 # (name, cccd, birth) of a small synthetic population; CCCD 001 = Ha Noi, digit 4: 0 male / 1 female 1900s.
 PEOPLE = [
@@ -41,10 +58,24 @@ def row(i: int, method: str = "Tài khoản ngân hàng", **over: Any) -> list[A
     """A list row for PEOPLE[i]: bank account by default."""
     name, cccd, birth = PEOPLE[i]
     r: dict[str, Any] = {
-        "STT": i + 1, "Họ và tên": name, "Số CCCD": cccd, "Ngày sinh": birth.strftime("%d/%m/%Y"),
-        "Chương trình": "NCC", "Kỳ chi trả": "11/2026", "Mã xã": "00004", "Hình thức nhận": method,
-        "Số tài khoản": "", "Ngân hàng": "", "Ví điện tử": "", "Số điện thoại": "", "Số tiền": "1.500.000",
-        "Người nhận thay": "", "CCCD người nhận thay": "", "Quan hệ": "", "Giấy ủy quyền": "", "Địa chỉ": "",
+        "STT": i + 1,
+        "Họ và tên": name,
+        "Số CCCD": cccd,
+        "Ngày sinh": birth.strftime("%d/%m/%Y"),
+        "Chương trình": "NCC",
+        "Kỳ chi trả": "11/2026",
+        "Mã xã": "00004",
+        "Hình thức nhận": method,
+        "Số tài khoản": "",
+        "Ngân hàng": "",
+        "Ví điện tử": "",
+        "Số điện thoại": "",
+        "Số tiền": "1.500.000",
+        "Người nhận thay": "",
+        "CCCD người nhận thay": "",
+        "Quan hệ": "",
+        "Giấy ủy quyền": "",
+        "Địa chỉ": "",
     }
     if method == "Tài khoản ngân hàng":
         r["Số tài khoản"] = f"0071000{i:02d}7777"
@@ -60,8 +91,14 @@ def row(i: int, method: str = "Tài khoản ngân hàng", **over: Any) -> list[A
     return [r[h] for h in HEADERS]
 
 
-def csv_bytes(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, encoding: str = "utf-8-sig",
-              delimiter: str = ",", title: bool = True) -> bytes:
+def csv_bytes(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    encoding: str = "utf-8-sig",
+    delimiter: str = ",",
+    title: bool = True,
+) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
     if title:
@@ -75,7 +112,9 @@ def csv_bytes(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, encoding
     return text.encode(encoding)
 
 
-def write_list(path: Path, rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS, **kw: Any) -> Path:
+def write_list(
+    path: Path, rows: Sequence[Sequence[Any]], headers: Sequence[str] = HEADERS, **kw: Any
+) -> Path:
     path.write_bytes(csv_bytes(headers, rows, **kw))
     return path
 
@@ -94,15 +133,23 @@ class Workspace:
     def ledger_url(self) -> str:
         return f"sqlite:///{self.data_dir / 'ledger.db'}"
 
-    def prepare(self, files: Sequence[Path], *, operator: str = "maker", verify_accounts: bool = True,
-                **kw: Any) -> Prepared:
-        return asyncio.run(prepare_run(
-            list(files), data_dir=self.data_dir, operator=operator,
-            key_path=self.data_dir / "keys" / f"{operator}.pem",
-            defaults=ListDefaults(period="2026-11", district_code="001", province_code="01"),
-            registry=self.registry, rails=self.rails, ledger_url=self.ledger_url,
-            verify_accounts=verify_accounts, **kw,
-        ))
+    def prepare(
+        self, files: Sequence[Path], *, operator: str = "maker", verify_accounts: bool = True, **kw: Any
+    ) -> Prepared:
+        return asyncio.run(
+            prepare_run(
+                list(files),
+                data_dir=self.data_dir,
+                operator=operator,
+                key_path=self.data_dir / "keys" / f"{operator}.pem",
+                defaults=ListDefaults(period="2026-11", district_code="001", province_code="01"),
+                registry=self.registry,
+                rails=self.rails,
+                ledger_url=self.ledger_url,
+                verify_accounts=verify_accounts,
+                **kw,
+            )
+        )
 
     def approve(self, run_id: str, operator: str = "checker") -> None:
         approve(self.data_dir, run_id, operator, self.data_dir / "keys" / f"{operator}.pem")

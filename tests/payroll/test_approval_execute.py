@@ -37,8 +37,16 @@ def _lists(ws: Workspace) -> list[Path]:
 
 
 def _execute(ws: Workspace, run_id: str, **kw: Any) -> ExecutionResult:
-    return asyncio.run(execute_run(ws.data_dir, run_id, ledger_url=ws.ledger_url, registry=ws.registry,
-                                   rails=kw.pop("rails", ws.rails), **kw))
+    return asyncio.run(
+        execute_run(
+            ws.data_dir,
+            run_id,
+            ledger_url=ws.ledger_url,
+            registry=ws.registry,
+            rails=kw.pop("rails", ws.rails),
+            **kw,
+        )
+    )
 
 
 def _ledger_rows(ws: Workspace, sql: str) -> list[tuple[Any, ...]]:
@@ -89,7 +97,9 @@ def test_edited_run_needs_a_new_approval(ws: Workspace) -> None:
         load_approved(ws.data_dir, prep.run_id)
     with pytest.raises(ApprovalError):
         _execute(ws, prep.run_id)
-    assert not (ws.data_dir / "ledger.db").exists() or _ledger_rows(ws, "SELECT COUNT(*) FROM payouts") == [(0,)]
+    assert not (ws.data_dir / "ledger.db").exists() or _ledger_rows(ws, "SELECT COUNT(*) FROM payouts") == [
+        (0,)
+    ]
     # Re-preparing the corrected lists and approving again is the way forward.
     prep2 = ws.prepare(_lists(ws))
     ws.approve(prep2.run_id)
@@ -145,22 +155,35 @@ def test_execution_with_fallback_stops_reports_and_reconciliation(ws: Workspace)
     assert roots[PEOPLE[0][1]] == "succeeded"
     stopped = _ledger_rows(ws, f"SELECT failure_reason FROM payouts WHERE beneficiary_cccd='{PEOPLE[5][1]}'")
     assert stopped == [(FailureReason.BENEFICIARY_DECEASED.value,)]
-    children = _ledger_rows(ws, "SELECT provider, status, destination_kind FROM payouts WHERE parent_id IS NOT NULL")
+    children = _ledger_rows(
+        ws, "SELECT provider, status, destination_kind FROM payouts WHERE parent_id IS NOT NULL"
+    )
     assert children == [("vnpost", "succeeded", "cash_pickup")]
     # The stopped payout never reached a provider.
     paid_keys = {k for s in ws.rails.sandboxes.values() for k in s.paid()}
-    stopped_key = _ledger_rows(ws, f"SELECT idempotency_key FROM payouts WHERE beneficiary_cccd='{PEOPLE[5][1]}'")
+    stopped_key = _ledger_rows(
+        ws, f"SELECT idempotency_key FROM payouts WHERE beneficiary_cccd='{PEOPLE[5][1]}'"
+    )
     assert stopped_key[0][0] not in paid_keys
     # Routing: wallet -> viettel_money, postal account/cash -> vnpost, bank -> treasury.
-    providers = dict(_ledger_rows(ws, "SELECT destination_kind, provider FROM payouts WHERE parent_id IS NULL "
-                                      "AND status='succeeded'"))
-    assert providers == {"bank": "treasury", "wallet": "viettel_money", "postal_account": "vnpost",
-                         "cash_home": "vnpost"}
+    providers = dict(
+        _ledger_rows(
+            ws,
+            "SELECT destination_kind, provider FROM payouts WHERE parent_id IS NULL AND status='succeeded'",
+        )
+    )
+    assert providers == {
+        "bank": "treasury",
+        "wallet": "viettel_money",
+        "postal_account": "vnpost",
+        "cash_home": "vnpost",
+    }
 
     async def check() -> None:
         async with SqliteLedger(ws.data_dir / "ledger.db", exclusive=False) as ledger:
-            recon = await reconcile_run(ledger, {n: s.payments for n, s in ws.rails.sandboxes.items()},
-                                        prep.run_id)
+            recon = await reconcile_run(
+                ledger, {n: s.payments for n, s in ws.rails.sandboxes.items()}, prep.run_id
+            )
             assert recon.ok and recon.pending == 0
             files = await write_reports(ledger, prep.run_id, ws.data_dir / "rep", manifest=prep.manifest)
             fig = await collect(ledger, prep.run_id)
@@ -182,27 +205,37 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
     """The produced workbook's figures equal the ledger's, read with SQL independently."""
     wb = load_workbook(path, read_only=True)
     title = {r[0]: r[1] for r in wb["bao-cao"].iter_rows(values_only=True) if r and len(r) > 1}
-    paid_roots = _ledger_rows(ws, "SELECT COUNT(*), SUM(amount) FROM payouts WHERE parent_id IS NULL "
-                                  "AND status='succeeded'")[0]
-    paid_fb = _ledger_rows(ws, "SELECT COUNT(*), SUM(amount) FROM payouts WHERE parent_id IS NOT NULL "
-                               "AND status='succeeded'")[0]
+    paid_roots = _ledger_rows(
+        ws, "SELECT COUNT(*), SUM(amount) FROM payouts WHERE parent_id IS NULL AND status='succeeded'"
+    )[0]
+    paid_fb = _ledger_rows(
+        ws, "SELECT COUNT(*), SUM(amount) FROM payouts WHERE parent_id IS NOT NULL AND status='succeeded'"
+    )[0]
     roots = _ledger_rows(ws, "SELECT COUNT(*), SUM(amount) FROM payouts WHERE parent_id IS NULL")[0]
     assert title["Số đối tượng"] == roots[0]
     assert title["Tổng số tiền phải trả"] == roots[1]
     assert title["Đã chi trả"] == paid_roots[0] + paid_fb[0]
     assert title["Số tiền đã chi trả"] == paid_roots[1] + paid_fb[1]
     assert title["Chuyển chi tiền mặt"] == paid_fb[0]
-    account = _ledger_rows(ws, "SELECT COUNT(*) FROM payouts WHERE parent_id IS NULL AND status='succeeded' "
-                               "AND destination_kind IN ('bank','wallet','postal_account')")[0][0]
+    account = _ledger_rows(
+        ws,
+        "SELECT COUNT(*) FROM payouts WHERE parent_id IS NULL AND status='succeeded' "
+        "AND destination_kind IN ('bank','wallet','postal_account')",
+    )[0][0]
     assert title["Chi trả qua tài khoản"] == account
     assert title["Tỷ lệ qua tài khoản (%)"] == round(100 * account / roots[0], 2)
     # Provider sheet: counts and amounts per provider/status equal the ledger's GROUP BY.
     sheet = list(wb["theo-don-vi-chi-tra"].iter_rows(values_only=True))
     assert sheet[0] == ("Đơn vị chi trả", "Chương trình", "Trạng thái", "Số lượt", "Số tiền (đồng)")
     got = {(r[0], r[1]): (r[3], r[4]) for r in sheet[1:] if r[2] == "Thành công"}
-    want = {(p, g): (n, a) for p, g, n, a in _ledger_rows(
-        ws, "SELECT provider, programme, COUNT(*), SUM(amount) FROM payouts WHERE status='succeeded' "
-            "GROUP BY provider, programme")}
+    want = {
+        (p, g): (n, a)
+        for p, g, n, a in _ledger_rows(
+            ws,
+            "SELECT provider, programme, COUNT(*), SUM(amount) FROM payouts WHERE status='succeeded' "
+            "GROUP BY provider, programme",
+        )
+    }
     assert got == want
     # Summary sheet, district row for all programmes.
     summary = list(wb["tong-hop"].iter_rows(values_only=True))

@@ -62,13 +62,30 @@ def test_different_accounts_hold_both_rows(tmp_path: Path) -> None:
 
 def test_beneficiary_who_receives_for_others_is_allowed_and_shown(tmp_path: Path) -> None:
     carer = PEOPLE[1]
-    rows = _rows(tmp_path, [
-        row(1),
-        row(0, **{"Người nhận thay": carer[0], "CCCD người nhận thay": carer[1], "Quan hệ": "con",
-                  "Giấy ủy quyền": "UQ-1"}),
-        row(2, **{"Người nhận thay": carer[0], "CCCD người nhận thay": carer[1], "Quan hệ": "con",
-                  "Giấy ủy quyền": "UQ-2"}),
-    ])
+    rows = _rows(
+        tmp_path,
+        [
+            row(1),
+            row(
+                0,
+                **{
+                    "Người nhận thay": carer[0],
+                    "CCCD người nhận thay": carer[1],
+                    "Quan hệ": "con",
+                    "Giấy ủy quyền": "UQ-1",
+                },
+            ),
+            row(
+                2,
+                **{
+                    "Người nhận thay": carer[0],
+                    "CCCD người nhận thay": carer[1],
+                    "Quan hệ": "con",
+                    "Giấy ủy quyền": "UQ-2",
+                },
+            ),
+        ],
+    )
     res = dedupe(rows)
     assert len(res.unique) == 3 and res.held == []
     assert len(res.roles) == 1 and res.roles[0].cccd == carer[1]
@@ -113,15 +130,21 @@ def test_register_accepts_matching_people(tmp_path: Path) -> None:
 
 
 def test_register_mismatches_hold_with_reason(tmp_path: Path) -> None:
-    n, c, b = PEOPLE[0]
-    reg = _registry({
-        PEOPLE[0][1]: PersonRecord(c, "Nguyễn Văn Anh", b),  # near: held
-        PEOPLE[1][1]: None,  # not in the register
-        PEOPLE[2][1]: PersonRecord(PEOPLE[2][1], PEOPLE[2][0], PEOPLE[2][2], died_on=date(2026, 10, 1)),
-        PEOPLE[3][1]: PersonRecord(PEOPLE[3][1], PEOPLE[3][0], date(1960, 8, 4)),  # other birth date
-        PEOPLE[4][1]: PersonRecord(PEOPLE[4][1], "VAN EM HOANG", PEOPLE[4][2]),  # rotation + same DOB: fine
-        PEOPLE[5][1]: PersonRecord(PEOPLE[5][1], "Đỗ Phương Thị", PEOPLE[5][2]),  # reordered, not rotation
-    })
+    _, c, b = PEOPLE[0]
+    reg = _registry(
+        {
+            PEOPLE[0][1]: PersonRecord(c, "Nguyễn Văn Anh", b),  # near: held
+            PEOPLE[1][1]: None,  # not in the register
+            PEOPLE[2][1]: PersonRecord(PEOPLE[2][1], PEOPLE[2][0], PEOPLE[2][2], died_on=date(2026, 10, 1)),
+            PEOPLE[3][1]: PersonRecord(PEOPLE[3][1], PEOPLE[3][0], date(1960, 8, 4)),  # other birth date
+            PEOPLE[4][1]: PersonRecord(
+                PEOPLE[4][1], "VAN EM HOANG", PEOPLE[4][2]
+            ),  # rotation + same DOB: fine
+            PEOPLE[5][1]: PersonRecord(
+                PEOPLE[5][1], "Đỗ Phương Thị", PEOPLE[5][2]
+            ),  # reordered, not rotation
+        }
+    )
     ok, held = _verify(tmp_path, [row(i) for i in range(6)], reg)
     assert [r.request.beneficiary.cccd for r in ok] == [PEOPLE[4][1]]
     codes = {h.row.request.beneficiary.cccd: h.code for h in held}
@@ -138,7 +161,12 @@ def test_register_mismatches_hold_with_reason(tmp_path: Path) -> None:
 
 def test_recipient_checks(tmp_path: Path) -> None:
     carer = PEOPLE[7]
-    base = {"Người nhận thay": carer[0], "CCCD người nhận thay": carer[1], "Quan hệ": "con", "Giấy ủy quyền": "UQ"}
+    base = {
+        "Người nhận thay": carer[0],
+        "CCCD người nhận thay": carer[1],
+        "Quan hệ": "con",
+        "Giấy ủy quyền": "UQ",
+    }
     reg = _registry({carer[1]: PersonRecord(carer[1], carer[0], carer[2], died_on=date(2026, 9, 1))})
     ok, held = _verify(tmp_path, [row(0, **base)], reg)
     assert ok == [] and held[0].code == "recipient_deceased"

@@ -16,9 +16,26 @@ from tests.payroll.conftest import HEADERS, PEOPLE, csv_bytes, row, write_list
 
 D = ListDefaults(period="2026-11")
 ASCII_HEADERS = [fold(h).upper() for h in HEADERS]
-EN_HEADERS = ["No", "Full name", "Citizen ID", "Date of birth", "Programme", "Period", "Commune code", "Method",
-              "Account number", "Bank", "Wallet", "Phone", "Amount", "Authorised person", "Authorised person CCCD",
-              "Relation", "Authorisation ref", "Address"]
+EN_HEADERS = [
+    "No",
+    "Full name",
+    "Citizen ID",
+    "Date of birth",
+    "Programme",
+    "Period",
+    "Commune code",
+    "Method",
+    "Account number",
+    "Bank",
+    "Wallet",
+    "Phone",
+    "Amount",
+    "Authorised person",
+    "Authorised person CCCD",
+    "Relation",
+    "Authorisation ref",
+    "Address",
+]
 
 
 def _mixed_rows() -> list[list[Any]]:
@@ -27,8 +44,16 @@ def _mixed_rows() -> list[list[Any]]:
         row(1, "Ví điện tử"),
         row(2, "Tài khoản bưu điện"),
         row(3, "Nhận tại điểm chi trả"),
-        row(4, "Chi trả tại nhà", **{"Người nhận thay": "Bùi Thị Hoa", "CCCD người nhận thay": PEOPLE[7][1],
-                                      "Quan hệ": "con", "Giấy ủy quyền": "UQ-01/2026"}),
+        row(
+            4,
+            "Chi trả tại nhà",
+            **{
+                "Người nhận thay": "Bùi Thị Hoa",
+                "CCCD người nhận thay": PEOPLE[7][1],
+                "Quan hệ": "con",
+                "Giấy ủy quyền": "UQ-01/2026",
+            },
+        ),
         row(5, "Nhận tại bưu điện"),
     ]
 
@@ -44,7 +69,9 @@ def _mixed_rows() -> list[list[Any]]:
         ([" hO  Và   TÊN " if h == "Họ và tên" else h for h in HEADERS], "utf-16", "\t"),
     ],
 )
-def test_csv_variants_read_the_same(tmp_path: Path, headers: list[str], encoding: str, delimiter: str) -> None:
+def test_csv_variants_read_the_same(
+    tmp_path: Path, headers: list[str], encoding: str, delimiter: str
+) -> None:
     path = write_list(tmp_path / "xa.csv", _mixed_rows(), headers, encoding=encoding, delimiter=delimiter)
     result = import_file(path, D)
     assert result.rejected == []
@@ -84,8 +111,15 @@ def test_undecodable_file_is_refused_whole(tmp_path: Path) -> None:
 
 def test_guardian_and_total_row(tmp_path: Path) -> None:
     rows = [
-        row(0, **{"Người nhận thay": "Bùi Thị Hoa", "CCCD người nhận thay": PEOPLE[7][1],
-                  "Quan hệ": "người giám hộ", "Giấy ủy quyền": "QĐ-12"}),
+        row(
+            0,
+            **{
+                "Người nhận thay": "Bùi Thị Hoa",
+                "CCCD người nhận thay": PEOPLE[7][1],
+                "Quan hệ": "người giám hộ",
+                "Giấy ủy quyền": "QĐ-12",
+            },
+        ),
         ["", "Tổng cộng", "", "", "", "", "", "", "", "", "", "", "1.500.000", "", "", "", "", ""],
     ]
     result = import_file(write_list(tmp_path / "a.csv", rows), D)
@@ -121,23 +155,39 @@ REJECTIONS = [
     ({"Ngân hàng": ""}, "Ngân hàng", "required"),
     ({"Số tài khoản": "12-34"}, "Số tài khoản", "account_format"),
     ({"Số tài khoản": "1.23457E+11"}, "Số tài khoản", "excel_scientific"),
-    ({"Hình thức nhận": "Ví điện tử", "Ví điện tử": "Ví Bitcoin", "Số điện thoại": "0912000000"},
-     "Ví điện tử", "wallet_provider_unknown"),
-    ({"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "912000000"},
-     "Số điện thoại", "leading_zero_lost"),
-    ({"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "0212000000"},
-     "Số điện thoại", "phone_prefix"),
+    (
+        {"Hình thức nhận": "Ví điện tử", "Ví điện tử": "Ví Bitcoin", "Số điện thoại": "0912000000"},
+        "Ví điện tử",
+        "wallet_provider_unknown",
+    ),
+    (
+        {"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "912000000"},
+        "Số điện thoại",
+        "leading_zero_lost",
+    ),
+    (
+        {"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "0212000000"},
+        "Số điện thoại",
+        "phone_prefix",
+    ),
     ({"Hình thức nhận": "Chi trả tại nhà", "Địa chỉ": ""}, "Địa chỉ", "required"),
-    ({"Người nhận thay": "Bùi Thị Hoa", "CCCD người nhận thay": PEOPLE[7][1]}, "Giấy ủy quyền",
-     "recipient_incomplete"),
-    ({"Người nhận thay": "Bùi Thị Hoa", "CCCD người nhận thay": "1155000008", "Giấy ủy quyền": "UQ"},
-     "CCCD người nhận thay", "leading_zero_lost"),
+    (
+        {"Người nhận thay": "Bùi Thị Hoa", "CCCD người nhận thay": PEOPLE[7][1]},
+        "Giấy ủy quyền",
+        "recipient_incomplete",
+    ),
+    (
+        {"Người nhận thay": "Bùi Thị Hoa", "CCCD người nhận thay": "1155000008", "Giấy ủy quyền": "UQ"},
+        "CCCD người nhận thay",
+        "leading_zero_lost",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("changes", "column", "code"), REJECTIONS, ids=[c for _, _, c in REJECTIONS])
-def test_every_rejection_reason_names_row_and_column(tmp_path: Path, changes: dict[str, str], column: str,
-                                                     code: str) -> None:
+def test_every_rejection_reason_names_row_and_column(
+    tmp_path: Path, changes: dict[str, str], column: str, code: str
+) -> None:
     rows = [row(0, **changes), row(1), row(2)]
     result = import_file(write_list(tmp_path / "xa.csv", rows), D)
     assert {(r.row, r.column, r.code) for r in result.rejected} >= {(4, column, code)}
@@ -189,8 +239,12 @@ def test_xlsx_damaged_numbers_are_reported_not_guessed(tmp_path: Path) -> None:
     rows[3][12] = 1_500_000.5
     result = import_file(_xlsx(tmp_path / "a.xlsx", rows), D)
     got = {(r.row, r.column, r.code) for r in result.rejected}
-    assert got == {(3, "Số CCCD", "leading_zero_lost"), (4, "Số tài khoản", "excel_number"),
-                   (5, "Số tài khoản", "excel_number"), (6, "Số tiền", "amount_fractional")}
+    assert got == {
+        (3, "Số CCCD", "leading_zero_lost"),
+        (4, "Số tài khoản", "excel_number"),
+        (5, "Số tài khoản", "excel_number"),
+        (6, "Số tiền", "amount_fractional"),
+    }
     assert result.rows == []
 
 
