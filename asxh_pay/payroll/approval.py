@@ -257,24 +257,25 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _check_prepared(data_dir: Path, rdir: Path) -> tuple[dict[str, Any], str, str]:
+def _check_prepared(data_dir: Path, rdir: Path) -> tuple[dict[str, Any], str, str, list[FrozenPayout]]:
     manifest = read_manifest(rdir)
     run_id = str(manifest["run_id"])
-    digest, count, _ = run_hash(run_id, read_payouts(rdir / "payouts.jsonl"))
+    payouts = list(read_payouts(rdir / "payouts.jsonl"))
+    digest, count, _ = run_hash(run_id, payouts)
     prep = manifest.get("signatures", {}).get("prepared")
     if not prep:
         raise ApprovalError("the run carries no preparer signature")
     if digest != manifest.get("run_hash") or count != manifest.get("counts", {}).get("payouts"):
         raise ApprovalError("the frozen payouts were edited after preparation; prepare the run again")
     fp = verify_signature(data_dir, run_id, digest, "prepared", prep)
-    return manifest, digest, fp
+    return manifest, digest, fp, payouts
 
 
 def approve(data_dir: Path, run_id: str, operator: str, key_path: Path) -> dict[str, Any]:
     """Approve a prepared run as ``operator`` (who must not be its preparer)."""
     operator = _check_operator(operator)
     rdir = run_dir(data_dir, run_id)
-    manifest, digest, prep_fp = _check_prepared(data_dir, rdir)
+    manifest, digest, prep_fp, _ = _check_prepared(data_dir, rdir)
     preparer = str(manifest["signatures"]["prepared"]["operator"])
     if preparer.casefold() == operator.casefold():
         raise ApprovalError(f"{operator} prepared this run and cannot approve it: another operator must")
@@ -294,16 +295,16 @@ class ApprovedRun:
     manifest: dict[str, Any]
     approval: dict[str, Any]
     run_hash: str
+    frozen: list[FrozenPayout]  # exactly what the hash was computed over: nothing is re-read later
 
     def payouts(self) -> Iterator[FrozenPayout]:
-        """Re-read and re-check as it streams: every line is bound to the verified hash."""
-        return read_payouts(self.dir / "payouts.jsonl")
+        return iter(self.frozen)
 
 
 def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     """Everything execution must check before paying one dong; raises ApprovalError."""
     rdir = run_dir(data_dir, run_id)
-    manifest, digest, prep_fp = _check_prepared(data_dir, rdir)
+    manifest, digest, prep_fp, frozen = _check_prepared(data_dir, rdir)
     try:
         approval = json.loads((rdir / "approval.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -318,4 +319,4 @@ def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     preparer = str(manifest["signatures"]["prepared"]["operator"])
     if preparer.casefold() == str(approval["operator"]).casefold() or appr_fp == prep_fp:
         raise ApprovalError("the run was approved by its own preparer: another operator must approve it")
-    return ApprovedRun(run_id, rdir, manifest, approval, digest)
+    return ApprovedRun(run_id, rdir, manifest, approval, digest, frozen)

@@ -252,8 +252,15 @@ class _Progress:
 
 
 async def _run_and_report(
-    args: argparse.Namespace, run_id: str, *, resume: bool, registry: Any, rails: Any, progress: bool
-) -> tuple[Any, Any]:
+    args: argparse.Namespace,
+    run_id: str,
+    *,
+    resume: bool,
+    registry: Any,
+    rails: Any,
+    progress: bool,
+    reconcile: bool = False,
+) -> tuple[Any, Any, Any]:
     from asxh_pay.payroll.approval import read_manifest, run_dir
     from asxh_pay.payroll.execute import execute_run
     from asxh_pay.payroll.reports import write_reports
@@ -279,7 +286,9 @@ async def _run_and_report(
             lang=getattr(args, "lang", "vi"),
             manifest=manifest,
         )
-    return result, files
+        # Same ledger object: the payouts it already read are not parsed again.
+        recon = await _reconciler(ledger, args.data_dir, run_id, rails) if reconcile else None
+    return result, files, recon
 
 
 def _outcomes(files: Any) -> Counter[str]:
@@ -327,7 +336,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        result, files = asyncio.run(
+        result, files, _ = asyncio.run(
             _run_and_report(
                 args,
                 args.run_id,
@@ -427,21 +436,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _reconciler(ledger_url: str, data_dir: Path, run_id: str | None) -> Any:
-    """The one switch point: the ISO 20022 reconciliation replaces this function's body."""
+async def _reconciler(ledger: Any, data_dir: Path, run_id: str | None, rails: Any = None) -> Any:
+    """The one switch point: the ISO 20022 reconciliation (asxh_pay.reconcile) replaces this body."""
     from asxh_pay.payroll.books import reconcile_run
 
-    rails = _rails(data_dir)
+    own = rails is None
+    rails = rails or _rails(data_dir)
     try:
-        async with open_ledger(ledger_url, exclusive=False) as ledger:
-            return await reconcile_run(ledger, {n: s.payments for n, s in rails.sandboxes.items()}, run_id)
+        return await reconcile_run(ledger, {n: s.payments for n, s in rails.sandboxes.items()}, run_id)
     finally:
-        rails.close()
+        if own:
+            rails.close()
 
 
 @_guard
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    res = asyncio.run(_reconciler(_ledger_url(args), args.data_dir, args.run_id))
+    async def go() -> Any:
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            return await _reconciler(ledger, args.data_dir, args.run_id)
+
+    res = asyncio.run(go())
     lines = [
         f"reconciliation {'OK' if res.ok else 'BREAKS FOUND'}: {res.checked} payouts checked, "
         f"{res.matched} matched, {res.pending} pending, {len(res.breaks)} breaks"
@@ -568,7 +582,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for cccd in district.die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
         say(f"  {len(district.die_after_prepare)} deaths recorded in the register after preparation")
-        result, report_files = asyncio.run(
+        result, report_files, recon = asyncio.run(
             _run_and_report(
                 args,
                 prep.run_id,
@@ -576,12 +590,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 registry=registry,
                 rails=rails,
                 progress=not args.json and sys.stderr.isatty(),
+                reconcile=True,
             )
         )
     finally:
         rails.close()
         registry.close()
-    recon = asyncio.run(_reconciler(_ledger_url(args), data_dir, prep.run_id))
     elapsed = time.perf_counter() - started
     data = {
         "data_dir": str(data_dir),

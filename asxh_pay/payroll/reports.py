@@ -255,7 +255,10 @@ def method_table(fig: RunFigures, lang: str) -> Table:
     amt: Counter[tuple[str, str, str, str]] = Counter()
     for e in fig.entitlements:
         k: tuple[str, str, str, str] = (
-            _place(e)[2], e.root.request.programme, str(e.root.request.destination.kind), e.outcome
+            _place(e)[2],
+            e.root.request.programme,
+            str(e.root.request.destination.kind),
+            e.outcome,
         )
         agg[k] += 1
         amt[k] += e.root.amount
