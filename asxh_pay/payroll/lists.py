@@ -21,6 +21,7 @@ reason, and never stops the good rows. Nothing is guessed:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -34,7 +35,7 @@ import pydantic
 
 from asxh_pay.banks import resolve_bank
 from asxh_pay.errors import ValidationError
-from asxh_pay.identity import fold
+from asxh_pay.identity import fold as _fold_uncached
 from asxh_pay.models import (
     BankAccount,
     Beneficiary,
@@ -49,6 +50,12 @@ from asxh_pay.models import (
 from asxh_pay.money import parse_vnd
 
 T = TypeVar("T")
+
+
+@functools.lru_cache(maxsize=8192)
+def fold(text: str) -> str:
+    """:func:`asxh_pay.identity.fold`, cached: list cells repeat (methods, banks, wallets)."""
+    return _fold_uncached(text)
 
 # --------------------------------------------------------------------------- columns
 
