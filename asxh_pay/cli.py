@@ -185,21 +185,6 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# ---------------------------------------------------------------------- demo
-
-
-def _register_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="pay a demonstration batch through the sandbox")
-    p.add_argument("-n", type=int, default=2000, help="number of beneficiaries (default: %(default)s)")
-    p.set_defaults(func=_cmd_demo)
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from asxh_pay.demo import main as demo_main
-
-    return demo_main(args.n)
-
-
 # ---------------------------------------------------------------------- wiring
 
 def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -210,24 +195,14 @@ def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         register(sub)
 
 
-def _register_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``reconcile`` (three-way, any rail; see asxh_pay.reconcile), imported only when built."""
-    from asxh_pay.reconcile import register_reconcile
-
-    register_reconcile(sub)
-
-
-COMMANDS: list[Register] = [
-    _register_demo,
-    _register_ledger,
-    _register_sandbox,
-    _register_scaleout,
-    _register_reconcile,
-]
+# ``reconcile`` is registered by the payroll commands: one command for a run's books and
+# for ISO 20022 report files (asxh_pay.reconcile).
+COMMANDS: list[Register] = [_register_ledger, _register_sandbox, _register_scaleout]
 
 
 def _register_optional() -> None:
     """Feature modules add their subcommands here (payroll, database, workers...)."""
+    payroll_register: Register | None
     try:
         from asxh_pay.payroll.commands import (  # type: ignore[import-not-found,unused-ignore]
             register as payroll_register,

@@ -74,7 +74,7 @@ __all__ = [
     "StatementEntry",
     "load_files",
     "reconcile",
-    "register_reconcile",
+    "reconcile_files_command",
 ]
 
 
@@ -657,24 +657,9 @@ async def _apply_return(ledger: Ledger, p: Payout, ret: StatementEntry) -> str:
 # ---------------------------------------------------------------------- command line
 
 
-def register_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "reconcile",
-        help="reconcile the ledger with status reports and bank statements",
-        description=(
-            "Compare what the ledger instructed with pain.002 status reports, provider status lists "
-            "(JSON/CSV: reference,status,reason_code) and camt.053/camt.054 statements. "
-            "Exit code 1 when a break needs a person."
-        ),
-    )
-    p.add_argument(
-        "files", nargs="+", metavar="FILE", help="pain.002, camt.053, camt.054 or status list files"
-    )
-    p.add_argument(
-        "--ledger", default="sqlite:///asxh-pay-data/ledger.db", help="ledger URL (default: %(default)s)"
-    )
+def add_file_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``asxh-pay reconcile`` when it is given report files (see payroll.commands)."""
     p.add_argument("--provider", help="only payouts of this provider are expected on the statements")
-    p.add_argument("--run-id", help="only payouts of this payroll run")
     p.add_argument(
         "--apply",
         action="store_true",
@@ -688,11 +673,10 @@ def register_reconcile(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="write the report (.csv, .xlsx or .json); may be repeated",
     )
     p.add_argument("--breaks-only", action="store_true", help="leave matched lines out of the report")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(func=_cmd_reconcile)
 
 
-def _cmd_reconcile(args: argparse.Namespace) -> int:
+def reconcile_files_command(args: argparse.Namespace) -> int:
+    """``asxh-pay reconcile [RUN_ID] FILE...``: three-way against report files; exit 1 on breaks."""
     from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, emit
     from asxh_pay.ledger import open_ledger
 

@@ -265,7 +265,7 @@ def _cmd_enqueue(args: argparse.Namespace) -> int:
             ledger = open_ledger(args.ledger)
         client = AsyncPayoutClient(ledger, [ProviderSetup(GenericProvider(name=args.provider_name))])
         if args.synthetic is not None:
-            from asxh_pay.demo import synthetic_requests
+            from asxh_pay.synthetic import synthetic_requests
 
             requests: Any = synthetic_requests(args.synthetic, period=args.period)
         else:

@@ -1,0 +1,775 @@
+"""The payroll's ``asxh-pay`` subcommands: keys, prepare, approve, run, status, report,
+reconcile, registry and demo.
+
+The monthly cycle at a district labour office, as commands::
+
+    asxh-pay keys generate --operator lan          # once per operator
+    asxh-pay prepare lists/ --period 2026-11 --operator lan --district 040
+    asxh-pay approve RUN_ID --operator hung         # another operator
+    asxh-pay run RUN_ID                             # Ctrl-C is safe: run RUN_ID --resume
+    asxh-pay reconcile RUN_ID
+    asxh-pay report RUN_ID [--lang en]
+
+Exit codes (see :mod:`asxh_pay.cli`): 0 done; 1 done but something needs a person; 2 bad
+usage or input; 3 refused (approval, signature, ledger); 4 interrupted.
+Everything lives under ``--data-dir`` (default ``./asxh-pay-data``): the SQLite ledger,
+operator keys, runs, the sandbox population register and the sandboxes' books.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
+from asxh_pay.errors import ValidationError
+from asxh_pay.ledger import open_ledger
+from asxh_pay.money import format_vnd
+
+SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+# --------------------------------------------------------------------------- shared options
+
+
+def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("asxh-pay-data"),
+        help="where the ledger, keys, runs and reports are kept (default: %(default)s)",
+    )
+    p.add_argument("--ledger", default=None, help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
+    p.add_argument("--json", action="store_true", help="machine-readable output for scripts")
+    if lang:
+        p.add_argument(
+            "--lang",
+            choices=("vi", "en"),
+            default="vi",
+            help="language of report headers: vi (default) or en",
+        )
+
+
+def _ledger_url(args: argparse.Namespace) -> str:
+    return str(args.ledger or f"sqlite:///{args.data_dir / 'ledger.db'}")
+
+
+def _registry(data_dir: Path) -> Any:
+    from asxh_pay.payroll.registry import SandboxPopulationRegistry
+
+    return SandboxPopulationRegistry(data_dir / "registry.db")
+
+
+def _rails(data_dir: Path) -> Any:
+    from asxh_pay.payroll.rails import embedded_rails
+
+    return embedded_rails(data_dir)
+
+
+def _refused(args: argparse.Namespace, exc: Exception) -> int:
+    emit(args, {"ok": False, "refused": str(exc)}, f"refused: {exc}")
+    return EXIT_REFUSED
+
+
+def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Map the payroll's refusals to exit code 3 with a plain message."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        from asxh_pay.payroll.approval import ApprovalError
+        from asxh_pay.payroll.execute import AlreadyStarted
+
+        try:
+            return fn(args)
+        except (ApprovalError, AlreadyStarted) as exc:
+            return _refused(args, exc)
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _cmd_keys_generate(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.approval import generate_operator_key
+
+    priv, pub = generate_operator_key(
+        args.data_dir, args.operator, private_path=args.out, overwrite=args.force
+    )
+    emit(
+        args,
+        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub)},
+        f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
+        f"  public (trusted by the office):  {pub}",
+    )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- prepare / approve
+
+
+def _key_path(args: argparse.Namespace) -> Path:
+    from asxh_pay.payroll.approval import keys_dir
+
+    return Path(args.key) if args.key else keys_dir(args.data_dir) / f"{args.operator}.pem"
+
+
+def _prepared_text(prep: Any) -> str:
+    c = prep.manifest["counts"]
+    lines = [
+        f"run {prep.run_id} prepared in {prep.dir}",
+        f"  rows read {c['rows_read']:>8}   rejected rows {c['rows_rejected']:>6}   duplicates merged "
+        f"{c['duplicates_merged']:>5}",
+        f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
+        f"  payouts   {c['payouts']:>8}   total {format_vnd(c['total_vnd'])}",
+    ]
+    for k, v in prep.manifest["totals"]["method"].items():
+        lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
+    lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
+    return "\n".join(lines)
+
+
+@_guard
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.prepare import prepare_run
+
+    missing = [str(p) for p in args.lists if not Path(p).exists()]
+    if missing:
+        print(f"error: no such list file: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    defaults = ListDefaults(
+        programme=args.programme,
+        period=args.period,
+        commune_code=args.commune,
+        district_code=args.district,
+        province_code=args.province,
+    )
+    registry = _registry(args.data_dir)
+    rails = _rails(args.data_dir)
+    try:
+        prep = asyncio.run(
+            prepare_run(
+                [Path(p) for p in args.lists],
+                data_dir=args.data_dir,
+                operator=args.operator,
+                key_path=_key_path(args),
+                defaults=defaults,
+                registry=registry,
+                rails=rails,
+                ledger_url=_ledger_url(args),
+                run_id=args.run_id,
+                verify_accounts=not args.no_account_check,
+                encoding=args.encoding,
+                lang=args.lang,
+            )
+        )
+    finally:
+        rails.close()
+        registry.close()
+    emit(
+        args,
+        {
+            "run_id": prep.run_id,
+            "dir": str(prep.dir),
+            **prep.manifest["counts"],
+            "held_by_code": prep.manifest["held_by_code"],
+            "rejected_by_code": prep.manifest["rejected_by_code"],
+        },
+        _prepared_text(prep),
+    )
+    return EXIT_OK if not prep.held and not prep.imported.rejected else EXIT_ATTENTION
+
+
+@_guard
+def _cmd_approve(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.approval import approve
+
+    block = approve(args.data_dir, args.run_id, args.operator, _key_path(args))
+    emit(
+        args,
+        {
+            "run_id": args.run_id,
+            "approved_by": block["operator"],
+            "payouts": block["payouts"],
+            "total_vnd": block["total_vnd"],
+            "run_hash": block["run_hash"],
+        },
+        f"run {args.run_id} approved by {block['operator']}: {block['payouts']} payouts, "
+        f"{format_vnd(block['total_vnd'])}\nnext: asxh-pay run {args.run_id}",
+    )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- run
+
+
+class _Progress:
+    """A rich progress bar with counts by state; silent when not on a terminal or with --json."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled
+        self._p: Any = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._p = Progress(
+                TextColumn("paying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[states]}"),
+                console=Console(stderr=True),
+            )
+            self._task = self._p.add_task("pay", total=total, states="")
+            self._last = 0.0
+
+    def __enter__(self) -> _Progress:
+        if self._p is not None:
+            self._p.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._p is not None:
+            self._p.stop()
+
+    def update(self, tally: Counter[str], total: int) -> None:
+        if self._p is None:
+            return
+        now = time.monotonic()
+        done = sum(tally.values())
+        if now - self._last < 0.1 and done < total:
+            return
+        self._last = now
+        states = " ".join(f"{k}={v}" for k, v in sorted(tally.items()))
+        self._p.update(self._task, completed=done, states=states)
+
+
+async def _run_and_report(
+    args: argparse.Namespace,
+    run_id: str,
+    *,
+    resume: bool,
+    registry: Any,
+    rails: Any,
+    progress: bool,
+    reconcile: bool = False,
+) -> tuple[Any, Any, Any]:
+    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.execute import execute_run
+    from asxh_pay.payroll.reports import write_reports
+
+    manifest = read_manifest(run_dir(args.data_dir, run_id))
+    total = int(manifest["counts"]["payouts"])
+    with _Progress(progress, total) as bar:
+        result = await execute_run(
+            args.data_dir,
+            run_id,
+            ledger_url=_ledger_url(args),
+            registry=registry,
+            rails=rails,
+            resume=resume,
+            concurrency=args.concurrency,
+            on_update=bar.update,
+        )
+    async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        files = await write_reports(
+            ledger,
+            run_id,
+            run_dir(args.data_dir, run_id) / "reports",
+            lang=getattr(args, "lang", "vi"),
+            manifest=manifest,
+        )
+        # Same ledger object: the payouts it already read are not parsed again.
+        recon = await _reconciler(ledger, args.data_dir, run_id, rails) if reconcile else None
+    return result, files, recon
+
+
+def _outcomes(files: Any) -> Counter[str]:
+    return Counter(e.outcome for e in files.figures.entitlements)
+
+
+def _run_text(result: Any, files: Any) -> str:
+    out = _outcomes(files)
+    ents = files.figures.entitlements
+    acc = sum(1 for e in ents if e.paid_into_account)
+    paid_amount = sum(e.paid_amount for e in ents)
+    lines = [
+        f"run {result.run_id}: {len(ents)} beneficiaries in {result.elapsed_s:.1f}s"
+        + (f" ({result.resumed} resumed)" if result.resumed else ""),
+        f"  paid                  {out['paid']:>7}",
+        f"  paid in cash fallback {out['paid_fallback']:>7}",
+        f"  failed                {out['failed']:>7}",
+        f"  stopped (register)    {out['stopped']:>7}",
+        f"  pending               {out['pending']:>7}",
+        f"  amount paid           {format_vnd(paid_amount):>22}",
+        f"  paid into an account  {acc:>7} ({100.0 * acc / max(1, len(ents)):.1f}%, target 30%)",
+        f"  reports: {files.directory}",
+    ]
+    if result.errors:
+        lines.append(f"  errors: {len(result.errors)} (first: {result.errors[0]})")
+    return "\n".join(lines)
+
+
+def _run_json(result: Any, files: Any) -> dict[str, Any]:
+    from asxh_pay.payroll.execute import describe
+
+    ents = files.figures.entitlements
+    return {
+        **describe(result),
+        "outcomes": dict(_outcomes(files)),
+        "paid_amount": sum(e.paid_amount for e in ents),
+        "paid_into_account": sum(1 for e in ents if e.paid_into_account),
+        "reports": str(files.directory),
+        "xlsx": str(files.xlsx),
+    }
+
+
+@_guard
+def _cmd_run(args: argparse.Namespace) -> int:
+    registry = _registry(args.data_dir)
+    rails = _rails(args.data_dir)
+    try:
+        result, files, _ = asyncio.run(
+            _run_and_report(
+                args,
+                args.run_id,
+                resume=args.resume,
+                registry=registry,
+                rails=rails,
+                progress=not args.json and not args.no_progress and sys.stderr.isatty(),
+            )
+        )
+    finally:
+        rails.close()
+        registry.close()
+    emit(args, _run_json(result, files), _run_text(result, files))
+    out = _outcomes(files)
+    return EXIT_ATTENTION if (result.errors or out["failed"] or out["pending"] or out["stopped"]) else EXIT_OK
+
+
+# --------------------------------------------------------------------------- status / report / reconcile
+
+
+@_guard
+def _cmd_status(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.approval import read_manifest, run_dir
+
+    runs_root = args.data_dir / "runs"
+    run_ids = (
+        [args.run_id]
+        if args.run_id
+        else sorted(p.name for p in runs_root.iterdir())
+        if runs_root.exists()
+        else []
+    )
+
+    async def counts() -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        db = args.data_dir / "ledger.db"
+        if args.ledger is None and not db.exists():
+            return {r: {} for r in run_ids}
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            for r in run_ids:
+                out[r] = {s.value: n for s, n in (await ledger.counts(r)).items()}
+        return out
+
+    ledger_counts = asyncio.run(counts())
+    data = []
+    lines = []
+    for r in run_ids:
+        rdir = run_dir(args.data_dir, r)
+        m = read_manifest(rdir)
+        approved = (rdir / "approval.json").exists()
+        c = ledger_counts.get(r, {})
+        state = "approved" if approved else "prepared (not approved)"
+        if c:
+            state = "paid" if set(c) <= {"succeeded", "failed", "cancelled", "returned"} else "in progress"
+        data.append(
+            {
+                "run_id": r,
+                "state": state,
+                "payouts": m["counts"]["payouts"],
+                "total_vnd": m["counts"]["total_vnd"],
+                "ledger": c,
+            }
+        )
+        lines.append(
+            f"{r}: {state}; {m['counts']['payouts']} payouts, {format_vnd(m['counts']['total_vnd'])}; "
+            + (", ".join(f"{k}={v}" for k, v in sorted(c.items())) or "nothing in the ledger")
+        )
+    emit(args, {"runs": data}, "\n".join(lines) or f"no runs in {runs_root}")
+    return EXIT_OK
+
+
+@_guard
+def _cmd_report(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.reports import write_reports
+
+    rdir = run_dir(args.data_dir, args.run_id)
+    manifest = read_manifest(rdir)
+    out_dir = Path(args.out) if args.out else rdir / ("reports" if args.lang == "vi" else "reports-en")
+
+    async def go() -> Any:
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            return await write_reports(ledger, args.run_id, out_dir, lang=args.lang, manifest=manifest)
+
+    files = asyncio.run(go())
+    out = _outcomes(files)
+    emit(
+        args,
+        {
+            "run_id": args.run_id,
+            "xlsx": str(files.xlsx),
+            "csv": [str(p) for p in files.csv],
+            "outcomes": dict(out),
+        },
+        f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv),
+    )
+    return EXIT_OK
+
+
+async def _reconciler(ledger: Any, data_dir: Path, run_id: str | None, rails: Any = None) -> Any:
+    """The one switch point: the ISO 20022 reconciliation (asxh_pay.reconcile) replaces this body."""
+    from asxh_pay.payroll.books import reconcile_run
+
+    own = rails is None
+    rails = rails or _rails(data_dir)
+    try:
+        return await reconcile_run(ledger, {n: s.payments for n, s in rails.sandboxes.items()}, run_id)
+    finally:
+        if own:
+            rails.close()
+
+
+@_guard
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    files = [t for t in args.targets if Path(t).is_file()]
+    runs = [t for t in args.targets if t not in files]
+    if len(runs) > 1:
+        raise ValidationError(f"one run id at most, got {len(runs)} (or a file that does not exist)")
+    args.run_id = runs[0] if runs else None
+    if files:
+        from asxh_pay.reconcile import reconcile_files_command
+
+        args.files = files
+        args.ledger = _ledger_url(args)
+        return reconcile_files_command(args)
+    async def go() -> Any:
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            return await _reconciler(ledger, args.data_dir, args.run_id)
+
+    res = asyncio.run(go())
+    lines = [
+        f"reconciliation {'OK' if res.ok else 'BREAKS FOUND'}: {res.checked} payouts checked, "
+        f"{res.matched} matched, {res.pending} pending, {len(res.breaks)} breaks"
+    ]
+    for kind, n in sorted(res.by_kind().items()):
+        lines.append(f"  {kind}: {n}")
+    for b in res.breaks[:20]:
+        lines.append(
+            f"    {b.kind} {b.payout_id or '-'} at {b.provider}: ledger {b.ledger_status} "
+            f"{b.ledger_amount}, provider {b.provider_state} {b.provider_amount}"
+        )
+    emit(
+        args,
+        {
+            "ok": res.ok,
+            "checked": res.checked,
+            "matched": res.matched,
+            "pending": res.pending,
+            "breaks": [b.as_dict() for b in res.breaks],
+            "provider_totals": res.provider_totals,
+            "ledger_totals": res.ledger_totals,
+        },
+        "\n".join(lines),
+    )
+    return EXIT_OK if res.ok and not res.pending else EXIT_ATTENTION
+
+
+# --------------------------------------------------------------------------- registry (sandbox)
+
+
+def _cmd_registry(args: argparse.Namespace) -> int:
+    from asxh_pay.identity import normalize_cccd
+    from asxh_pay.payroll.lists import import_lists
+    from asxh_pay.payroll.registry import PersonRecord
+
+    reg = _registry(args.data_dir)
+    try:
+        if args.registry_command == "mark-dead":
+            cccd = normalize_cccd(args.cccd)
+            on = date.fromisoformat(args.on) if args.on else None
+            if not reg.mark_dead(cccd, on):
+                emit(args, {"ok": False}, "no such CCCD in the sandbox register")
+                return EXIT_USAGE
+            emit(
+                args,
+                {"ok": True},
+                "death recorded; a run will stop this beneficiary's payouts before sending",
+            )
+        elif args.registry_command == "stop":
+            reg.stop_entitlement(normalize_cccd(args.cccd), args.programme.upper(), args.note or "")
+            emit(args, {"ok": True}, f"entitlement to {args.programme.upper()} ended for this CCCD")
+        else:  # seed
+            result = import_lists([Path(p) for p in args.lists])
+            people: dict[str, PersonRecord] = {}
+            for row in result.rows:
+                b = row.request.beneficiary
+                people[b.cccd] = PersonRecord(b.cccd, b.full_name, b.birth_date)
+                r = row.request.recipient
+                if r.cccd and r.full_name and r.cccd not in people:
+                    people[r.cccd] = PersonRecord(r.cccd, r.full_name, None)
+            n = reg.add(people.values())
+            emit(args, {"ok": True, "people": n}, f"sandbox register: {n} people added from the lists")
+    finally:
+        reg.close()
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@_guard
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll import demo
+    from asxh_pay.payroll.approval import approve, generate_operator_key
+    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.prepare import prepare_run
+
+    if args.beneficiaries < 10:
+        print("error: --beneficiaries must be at least 10", file=sys.stderr)
+        return EXIT_USAGE
+    started = time.perf_counter()
+    base = args.data_dir
+    data_dir = demo.demo_dir(base)
+    args.data_dir = data_dir
+    args.ledger = None
+    period = args.period
+
+    def say(message: str) -> None:
+        if not args.json:
+            print(message, flush=True)
+
+    say(f"demo district in {data_dir}")
+    district = demo.make_district(args.beneficiaries, period=period)
+    files = demo.write_lists(district, data_dir / "lists")
+    say(
+        f"  {len(files)} commune lists written ({district.beneficiaries} beneficiaries, "
+        f"{district.bad_rows} bad "
+        f"rows, {district.duplicates} duplicates, {district.conflicts} conflicting)"
+    )
+    registry = demo.seed_registry(district, data_dir / "registry.db")
+    maker, checker = "lap.nguyen", "hung.tran"
+    generate_operator_key(data_dir, maker)
+    generate_operator_key(data_dir, checker)
+    rails = _rails(data_dir)
+    try:
+        prep = asyncio.run(
+            prepare_run(
+                [data_dir / "lists"],
+                data_dir=data_dir,
+                operator=maker,
+                key_path=data_dir / "keys" / f"{maker}.pem",
+                defaults=ListDefaults(
+                    period=period, district_code=demo.DISTRICT, province_code=demo.PROVINCE
+                ),
+                registry=registry,
+                rails=rails,
+                ledger_url=_ledger_url(args),
+                lang=args.lang,
+            )
+        )
+        say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
+        approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
+        say(f"  approved by {checker} (prepared by {maker})")
+        for cccd in district.die_after_prepare:
+            registry.mark_dead(cccd, date(2026, 11, 2))
+        say(f"  {len(district.die_after_prepare)} deaths recorded in the register after preparation")
+        result, report_files, recon = asyncio.run(
+            _run_and_report(
+                args,
+                prep.run_id,
+                resume=False,
+                registry=registry,
+                rails=rails,
+                progress=not args.json and sys.stderr.isatty(),
+                reconcile=True,
+            )
+        )
+    finally:
+        rails.close()
+        registry.close()
+    elapsed = time.perf_counter() - started
+    data = {
+        "data_dir": str(data_dir),
+        "run_id": prep.run_id,
+        "prepared": prep.manifest["counts"],
+        "run": _run_json(result, report_files),
+        "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
+        "elapsed_s": round(elapsed, 2),
+    }
+    text = "\n".join(
+        [
+            _run_text(result, report_files),
+            f"  reconciliation with the providers' books: {'OK' if recon.ok else 'BREAKS'} "
+            f"({recon.matched} matched, {len(recon.breaks)} breaks)",
+            f"  monthly report for the province: {report_files.xlsx}",
+            f"  rejected/held rows for the communes: {prep.dir / 'rejected.csv'}, {prep.dir / 'held.csv'}",
+            f"demo finished in {elapsed:.1f}s; inspect it with: asxh-pay status --data-dir {data_dir}",
+        ]
+    )
+    emit(args, data, text)
+    out = _outcomes(report_files)
+    return EXIT_OK if recon.ok and not out["pending"] and not result.errors else EXIT_ATTENTION
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the payroll subcommands to ``asxh-pay``."""
+    d = sub.add_parser(
+        "demo",
+        help="run a whole synthetic month for a district (20,000 beneficiaries) in one go",
+        description="Make a synthetic district (lists, population register, two operators), then prepare, "
+        "approve, pay, reconcile and report the month on the built-in sandboxes. Each demo uses a "
+        "fresh folder under <data-dir>/demo/.",
+    )
+    _common(d, lang=True)
+    d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
+    d.add_argument("--period", default="2026-11", help="pay period YYYY-MM (default: %(default)s)")
+    d.add_argument("--concurrency", type=int, default=128, help=argparse.SUPPRESS)
+    d.set_defaults(func=_cmd_demo)
+
+    k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")
+    ksub = k.add_subparsers(dest="keys_command", required=True)
+    kg = ksub.add_parser(
+        "generate",
+        help="create an operator's key pair",
+        description="Create an Ed25519 key pair for an operator: the private key signs the runs "
+        "they prepare or approve; the public key goes to <data-dir>/keys/trusted.",
+    )
+    _common(kg)
+    kg.add_argument("--operator", required=True, help="the operator's short name, e.g. lan.nguyen")
+    kg.add_argument("--out", type=Path, default=None, help="where to write the private key")
+    kg.add_argument("--force", action="store_true", help="replace an existing key of this operator")
+    kg.set_defaults(func=_cmd_keys_generate)
+
+    p = sub.add_parser(
+        "prepare",
+        help="read the commune lists, check them and freeze a run for approval",
+        description="Read the lists (CSV or Excel), reject bad rows, merge duplicates, check every person "
+        "against the population register and every account with its provider, then freeze the run "
+        "and sign it as the preparer. Nothing is paid. Reports of rejected and held rows are written "
+        "to the run folder.",
+    )
+    _common(p, lang=True)
+    p.add_argument("lists", nargs="+", help="list files (.csv, .xlsx) or folders of them")
+    p.add_argument("--period", required=True, help="pay period YYYY-MM, e.g. 2026-11")
+    p.add_argument("--operator", required=True, help="who prepares the run (signs it)")
+    p.add_argument(
+        "--key", default=None, help="the operator's private key (default: <data-dir>/keys/OPERATOR.pem)"
+    )
+    p.add_argument("--programme", default=None, help="NCC or BTXH when the lists have no programme column")
+    p.add_argument("--commune", default=None, help="commune code when the lists have none")
+    p.add_argument("--district", default=None, help="district code (for the reports)")
+    p.add_argument("--province", default=None, help="province code (for the reports)")
+    p.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--encoding", default=None, help="force the CSV encoding (utf-8, cp1258...)")
+    p.add_argument(
+        "--no-account-check", action="store_true", help="skip the account/name inquiry with the providers"
+    )
+    p.set_defaults(func=_cmd_prepare)
+
+    a = sub.add_parser(
+        "approve",
+        help="approve a prepared run (a different operator than the preparer)",
+        description="Check the frozen run and its preparer's signature, then sign it as approver.",
+    )
+    _common(a)
+    a.add_argument("run_id", help="the run to approve")
+    a.add_argument("--operator", required=True, help="who approves (must not be the preparer)")
+    a.add_argument(
+        "--key", default=None, help="the approver's private key (default: <data-dir>/keys/OPERATOR.pem)"
+    )
+    a.set_defaults(func=_cmd_approve)
+
+    r = sub.add_parser(
+        "run",
+        help="pay an approved run (safe to stop; continue with --resume)",
+        description="Pay exactly the approved payouts. Each beneficiary is paid at most once, whatever "
+        "happens: "
+        "after a crash or Ctrl-C, run again with --resume. Failed electronic payouts are paid in cash "
+        "through the postal service.",
+    )
+    _common(r, lang=True)
+    r.add_argument("run_id", help="the approved run")
+    r.add_argument("--resume", action="store_true", help="continue a run that was interrupted")
+    r.add_argument("--concurrency", type=int, default=128, help="payouts in flight (default: %(default)s)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("status", help="show prepared, approved and paid runs")
+    _common(s)
+    s.add_argument("run_id", nargs="?", default=None, help="one run (default: all)")
+    s.set_defaults(func=_cmd_status)
+
+    rp = sub.add_parser(
+        "report",
+        help="write the commune/district/province reports of a run (CSV and Excel)",
+        description="Recompute every figure from the ledger and write the reports, including the "
+        "monthly report for the province and the postal service's cash list.",
+    )
+    _common(rp, lang=True)
+    rp.add_argument("run_id")
+    rp.add_argument("--out", default=None, help="folder for the reports (default: the run's folder)")
+    rp.set_defaults(func=_cmd_report)
+
+    rc = sub.add_parser(
+        "reconcile",
+        help="compare the ledger with what providers and banks say was paid",
+        description=(
+            "With a run id only: compare the run's payouts with the providers' books. With files "
+            "(pain.002, camt.053/camt.054, provider status lists as JSON/CSV): three-way "
+            "reconciliation of the ledger, the status reports and the bank statements. "
+            "Exit code 1 when a break needs a person."
+        ),
+    )
+    _common(rc)
+    rc.add_argument(
+        "targets",
+        nargs="*",
+        metavar="RUN_ID|FILE",
+        help="a run id (default: everything) and/or report files to reconcile against",
+    )
+    from asxh_pay.reconcile import add_file_options
+
+    add_file_options(rc)
+    rc.set_defaults(func=_cmd_reconcile)
+
+    g = sub.add_parser("registry", help="the sandbox population register (deaths, entitlements)")
+    gsub = g.add_subparsers(dest="registry_command", required=True)
+    gd = gsub.add_parser("mark-dead", help="record a death (stops that person's payouts)")
+    _common(gd)
+    gd.add_argument("cccd")
+    gd.add_argument("--on", default=None, help="date of death YYYY-MM-DD (default: today)")
+    gd.set_defaults(func=_cmd_registry)
+    gs = gsub.add_parser("stop", help="end a person's entitlement to a programme")
+    _common(gs)
+    gs.add_argument("cccd")
+    gs.add_argument("--programme", required=True)
+    gs.add_argument("--note", default="")
+    gs.set_defaults(func=_cmd_registry)
+    ge = gsub.add_parser("seed", help="add the people named in lists to the sandbox register")
+    _common(ge)
+    ge.add_argument("lists", nargs="+")
+    ge.set_defaults(func=_cmd_registry)

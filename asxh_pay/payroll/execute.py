@@ -1,0 +1,212 @@
+"""Execute an approved run: pay exactly the frozen payouts, once, resumably.
+
+Order of work, and why:
+
+1. :func:`~asxh_pay.payroll.approval.load_approved` checks both signatures and the run
+   hash; nothing outside the frozen file is ever paid, and a ledger that holds a root
+   payout of this run which the frozen file does not list stops the run (refused).
+2. The frozen payouts are streamed to ``pay_many`` (concurrency ~128, plus each rail's own
+   limit). Just before each chunk of 500 is handed over, the population register is
+   asked again (``check_batch``): a death or loss of entitlement recorded after the run
+   was prepared stops that payout. A stopped payout is *recorded*, not skipped: it is
+   created in the ledger and cancelled with the reason (``beneficiary_deceased``,
+   ``regulatory``...), so reports and a re-run see it and nothing can pay it later.
+3. An electronic payout that fails for a reason about its destination (no/closed/blocked
+   account, returned) falls back to cash through the postal service (Router fallback).
+4. After a crash or Ctrl-C, ``--resume`` first drives every unfinished payout of the run
+   by asking the provider (never resending blind), then re-streams the frozen file: the
+   ledger returns the payouts it already has (same idempotency key), so nobody is paid
+   twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asxh_pay.client import AsyncPayoutClient, PollPolicy
+from asxh_pay.errors import AsxhPayError
+from asxh_pay.ledger import open_ledger
+from asxh_pay.ledger.base import Ledger
+from asxh_pay.masking import mask_cccd
+from asxh_pay.models import EventSource, Payout, PayoutRequest
+from asxh_pay.payroll.approval import ApprovalError, ApprovedRun, load_approved
+from asxh_pay.payroll.rails import Rails
+from asxh_pay.payroll.registry import BATCH, PopulationRegistry, Stop
+from asxh_pay.status import FailureReason, PayoutStatus
+
+ProgressHook = Callable[[str], None]
+
+
+@dataclass
+class ExecutionResult:
+    run_id: str
+    counts: dict[str, int] = field(default_factory=dict)  # ledger status -> payouts of the run
+    stopped: list[tuple[str, str, str]] = field(default_factory=list)  # (payout id, masked cccd, reason)
+    errors: list[str] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    resumed: int = 0
+
+
+class AlreadyStarted(AsxhPayError):
+    """The run has payouts in the ledger already: continue it with ``--resume``."""
+
+
+async def _check_ledger_within_run(ledger: Ledger, approved: ApprovedRun) -> int:
+    keys = {p.key for p in approved.payouts()}
+    seen = 0
+    async for p in ledger.iter_payouts(run_id=approved.run_id):
+        if p.parent_id is None:
+            seen += 1
+            if p.idempotency_key not in keys:
+                raise ApprovalError(
+                    f"the ledger holds payout {p.id} for run {approved.run_id} that the approved run does "
+                    "not "
+                    "list; refusing to continue"
+                )
+    return seen
+
+
+async def _stop(client: AsyncPayoutClient, req: PayoutRequest, stop: Stop) -> Payout:
+    payout, _ = await client.ledger.create_or_get(client.new_payout(req))
+    if payout.status is PayoutStatus.CREATED:
+        res = await client.ledger.transition(
+            payout,
+            PayoutStatus.CANCELLED,
+            source=EventSource.SYSTEM,
+            reason=stop.reason,
+            detail=f"stopped before sending: {stop.detail}",
+        )
+        payout = res.payout
+    return payout
+
+
+async def execute_run(
+    data_dir: Path,
+    run_id: str,
+    *,
+    ledger_url: str,
+    registry: PopulationRegistry,
+    rails: Rails,
+    resume: bool = False,
+    concurrency: int = 128,
+    on_update: Callable[[Counter[str], int], None] | None = None,
+) -> ExecutionResult:
+    """Pay an approved run. Raises ApprovalError (refused) or AlreadyStarted (use resume)."""
+    started = time.perf_counter()
+    approved = load_approved(data_dir, run_id)
+    total = int(approved.manifest["counts"]["payouts"])
+    result = ExecutionResult(run_id)
+    ledger = open_ledger(ledger_url)
+    client = AsyncPayoutClient(
+        ledger,
+        rails.setups,
+        router=rails.router,
+        retry=rails.retry,
+        poll=PollPolicy(initial_s=0.1, multiplier=2.0, max_s=2.0, deadline_s=300.0),
+    )
+    rails.wire_callbacks(client.handle_callback)
+    tally: Counter[str] = Counter()
+
+    def note(idx: int, outcome: Payout | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            tally["error"] += 1
+        elif outcome.parent_id is not None:
+            tally[f"{outcome.status.value}(cash)"] += 1
+        else:
+            tally[outcome.status.value] += 1
+        if on_update is not None:
+            on_update(tally, total)
+
+    async with client, rails.running():
+        already = await _check_ledger_within_run(ledger, approved)
+        if already and not resume:
+            raise AlreadyStarted(
+                f"run {run_id} was already started ({already} payouts in the ledger); continue it with "
+                f"'asxh-pay run {run_id} --resume'"
+            )
+        if resume:
+            summary = await client.resume(run_id=run_id, concurrency=concurrency)
+            result.resumed = sum(summary.counts.values())
+            result.errors.extend(m for _, m in summary.errors)
+
+        async def checked(chunk: list[PayoutRequest]) -> list[PayoutRequest]:
+            """Ask the register about one chunk; record the stopped ones; return the rest."""
+            cccds = sorted({c for r in chunk for c in (r.beneficiary.cccd, r.recipient.cccd) if c})
+            stops = await registry.check_batch(cccds)
+            go: list[PayoutRequest] = []
+            for req in chunk:
+                stop = _applicable_stop(req, stops)
+                if stop is None:
+                    go.append(req)
+                    continue
+                payout = await _stop(client, req, stop)
+                result.stopped.append((payout.id, mask_cccd(req.beneficiary.cccd), stop.detail))
+                tally["stopped"] += 1
+            return go
+
+        chunks = _chunks(approved)
+        first = next(chunks, [])
+        ready = await checked(first)
+
+        async def stream() -> AsyncIterator[PayoutRequest]:
+            # The next chunk is checked while this one is paid, so that pay_many's workers never
+            # wait on the register (a wait there would stagger them and defeat the ledger's group
+            # commit); each chunk is still checked only moments before it is sent.
+            current = ready
+            while True:
+                nxt = next(chunks, None)
+                task = asyncio.ensure_future(checked(nxt)) if nxt else None
+                for req in current:
+                    yield req
+                if task is None:
+                    return
+                current = await task
+
+        summary = await client.pay_many(stream(), concurrency=concurrency, on_result=note)
+        result.errors.extend(m for _, m in summary.errors)
+        result.counts = {s.value: n for s, n in (await ledger.counts(run_id)).items()}
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _chunks(approved: ApprovedRun) -> Iterator[list[PayoutRequest]]:
+    chunk: list[PayoutRequest] = []
+    for p in approved.payouts():
+        chunk.append(p.request)
+        if len(chunk) >= BATCH:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _applicable_stop(req: PayoutRequest, stops: dict[str, list[Stop]]) -> Stop | None:
+    for stop in stops.get(req.beneficiary.cccd, []):
+        if stop.applies_to(req.programme):
+            return stop
+    if req.recipient.cccd:
+        for stop in stops.get(req.recipient.cccd, []):
+            if stop.reason is FailureReason.BENEFICIARY_DECEASED:
+                return Stop(
+                    stop.cccd,
+                    FailureReason.AUTHORISATION_INVALID,
+                    f"the authorised person/guardian {stop.detail}",
+                )
+    return None
+
+
+def describe(result: ExecutionResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "ledger_counts": result.counts,
+        "stopped": len(result.stopped),
+        "errors": result.errors[:20],
+        "resumed": result.resumed,
+        "elapsed_s": round(result.elapsed_s, 2),
+    }

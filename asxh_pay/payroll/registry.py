@@ -1,0 +1,330 @@
+"""Verification before paying: the National Population Database check and account owners.
+
+Before a list is paid, the commune police check every person against the National
+Population Database (Cơ sở dữ liệu quốc gia về dân cư): the CCCD exists, the person is
+alive, and the name and date of birth on the list match. :class:`PopulationRegistry` is
+that check as an interface; :class:`SandboxPopulationRegistry` is a seeded synthetic
+population kept in a small SQLite file, where a test or an operator can record a death
+or the end of an entitlement.
+
+The check runs twice. At preparation every person is looked up (:func:`verify_rows`).
+Just before sending, the registry is asked again, cheaply and in batches
+(:meth:`PopulationRegistry.check_batch`, one call per 500 payouts), so that a death or a
+loss of entitlement recorded *after* the run was prepared stops that payout.
+
+Name rule (:func:`names_match`). Vietnamese names are compared with
+:func:`asxh_pay.identity.match_names`: ``EXACT`` and ``FOLDED`` (diacritics, case,
+spacing) are accepted; ``NEAR`` and ``MISMATCH`` are held. ``REORDERED`` is accepted
+only when it is a *rotation*, the family name moved from the front to the back or back
+to the front (``Nguyễn Văn An`` / ``VAN AN NGUYEN``, the given-name-first order that
+foreign-built bank and wallet systems print), and, against the population register,
+only when the date of birth on the list equals the register's. Any other reordering
+(``Nguyễn Văn An`` / ``Nguyễn An Văn``) can be a different relative and is held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from asxh_pay.identity import NameMatch, fold, match_names
+from asxh_pay.models import RecipientKind
+from asxh_pay.payroll.dedupe import Hold
+from asxh_pay.payroll.lists import ListRow
+from asxh_pay.status import FailureReason
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """What the register says about one CCCD."""
+
+    cccd: str
+    full_name: str
+    birth_date: date | None = None
+    died_on: date | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.died_on is None
+
+    def __repr__(self) -> str:
+        return f"PersonRecord(cccd={self.cccd[:4]}…, alive={self.alive})"
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A reason not to pay a CCCD found by the pre-send check."""
+
+    cccd: str
+    reason: FailureReason  # BENEFICIARY_DECEASED, REGULATORY (entitlement ended), IDENTITY_CHECK_FAILED
+    detail: str
+    programme: str | None = None  # None: every programme
+
+    def applies_to(self, programme: str) -> bool:
+        return self.programme is None or self.programme == programme
+
+
+class PopulationRegistry(ABC):
+    """The identity register the payroll is checked against."""
+
+    @abstractmethod
+    async def lookup_batch(self, cccds: Sequence[str]) -> dict[str, PersonRecord]:
+        """Records for the CCCDs that exist (absent keys: no such person)."""
+
+    @abstractmethod
+    async def check_batch(self, cccds: Sequence[str]) -> dict[str, list[Stop]]:
+        """Cheap pre-send check: the CCCDs that must not be paid now, with why."""
+
+
+class SandboxPopulationRegistry(PopulationRegistry):
+    """A synthetic register in SQLite (``":memory:"`` for tests), shared between processes.
+
+    Why a file: ``prepare`` and ``run`` are separate commands, and a death recorded in
+    between (``asxh-pay registry mark-dead``) must be seen by ``run``.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS people (cccd TEXT PRIMARY KEY, full_name TEXT NOT NULL, "
+            "birth_date TEXT, died_on TEXT)"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS entitlement_stops (cccd TEXT NOT NULL, programme TEXT NOT NULL, "
+            "note TEXT, PRIMARY KEY (cccd, programme))"
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- seeding and events ------------------------------------------------------
+
+    def add(self, people: Iterable[PersonRecord]) -> int:
+        rows = [
+            (
+                p.cccd,
+                p.full_name,
+                p.birth_date.isoformat() if p.birth_date else None,
+                p.died_on.isoformat() if p.died_on else None,
+            )
+            for p in people
+        ]
+        self._db.execute("BEGIN")
+        self._db.executemany("INSERT OR REPLACE INTO people VALUES (?,?,?,?)", rows)
+        self._db.execute("COMMIT")
+        return len(rows)
+
+    def mark_dead(self, cccd: str, on: date | None = None) -> bool:
+        """Record a death (as the civil registry would); False if the CCCD is unknown."""
+        cur = self._db.execute(
+            "UPDATE people SET died_on=? WHERE cccd=?", ((on or date.today()).isoformat(), cccd)
+        )
+        return cur.rowcount == 1
+
+    def stop_entitlement(self, cccd: str, programme: str, note: str = "") -> None:
+        """Record that a person is no longer entitled to a programme (decision of the office)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO entitlement_stops VALUES (?,?,?)", (cccd, programme, note[:200])
+        )
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM people").fetchone()[0])
+
+    # -- queries -------------------------------------------------------------------
+
+    def _select(self, sql: str, cccds: Sequence[str]) -> list[tuple[str, ...]]:
+        out: list[tuple[str, ...]] = []
+        for i in range(0, len(cccds), BATCH):
+            chunk = list(cccds[i : i + BATCH])
+            out.extend(self._db.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall())
+        return out
+
+    async def lookup_batch(self, cccds: Sequence[str]) -> dict[str, PersonRecord]:
+        rows = self._select(
+            "SELECT cccd, full_name, birth_date, died_on FROM people WHERE cccd IN ({marks})", cccds
+        )
+        await asyncio.sleep(0)
+        return {
+            r[0]: PersonRecord(
+                r[0],
+                r[1],
+                date.fromisoformat(r[2]) if r[2] else None,
+                date.fromisoformat(r[3]) if r[3] else None,
+            )
+            for r in rows
+        }
+
+    async def check_batch(self, cccds: Sequence[str]) -> dict[str, list[Stop]]:
+        stops: dict[str, list[Stop]] = {}
+        found = set()
+        for cccd, died in self._select("SELECT cccd, died_on FROM people WHERE cccd IN ({marks})", cccds):
+            found.add(cccd)
+            if died:
+                stops.setdefault(cccd, []).append(
+                    Stop(
+                        cccd, FailureReason.BENEFICIARY_DECEASED, f"deceased on {died} (population register)"
+                    )
+                )
+        for cccd in set(cccds) - found:
+            stops.setdefault(cccd, []).append(
+                Stop(cccd, FailureReason.IDENTITY_CHECK_FAILED, "CCCD no longer in the population register")
+            )
+        for cccd, programme, note in self._select(
+            "SELECT cccd, programme, note FROM entitlement_stops WHERE cccd IN ({marks})", cccds
+        ):
+            stops.setdefault(cccd, []).append(
+                Stop(
+                    cccd,
+                    FailureReason.REGULATORY,
+                    f"entitlement to {programme} ended: {note}".rstrip(": "),
+                    programme,
+                )
+            )
+        await asyncio.sleep(0)
+        return stops
+
+
+# --------------------------------------------------------------------------- name rule
+
+
+def is_rotation(expected: str, actual: str) -> bool:
+    """The family name moved from first to last word (or back): the only reorder we accept."""
+    a, b = fold(expected).split(), fold(actual).split()
+    if len(a) < 2 or len(a) != len(b):
+        return False
+    return b == a[1:] + a[:1] or b == a[-1:] + a[:-1]
+
+
+def names_match(expected: str, actual: str, *, birth_date_confirmed: bool = True) -> tuple[bool, NameMatch]:
+    """(accepted, how) under the rule in the module docstring."""
+    how = match_names(expected, actual)
+    if how.is_accepted:
+        return True, how
+    if how is NameMatch.REORDERED and birth_date_confirmed and is_rotation(expected, actual):
+        return True, how
+    return False, how
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def _hold(row: ListRow, code: str, reason: FailureReason, text: str) -> Hold:
+    return Hold(row, code, f"{reason.value}: {text}")
+
+
+def _period_start(period: str) -> date:
+    return date(int(period[:4]), int(period[5:7]), 1)
+
+
+async def verify_rows(
+    rows: Sequence[ListRow], registry: PopulationRegistry
+) -> tuple[list[ListRow], list[Hold]]:
+    """Check beneficiaries and recipients against the register; (accepted rows, held rows)."""
+    wanted: list[str] = []
+    for r in rows:
+        wanted.append(r.request.beneficiary.cccd)
+        if r.request.recipient.cccd:
+            wanted.append(r.request.recipient.cccd)
+    people = await registry.lookup_batch(sorted(set(wanted)))
+    stops = await registry.check_batch(sorted(set(wanted)))
+    ok: list[ListRow] = []
+    held: list[Hold] = []
+    for row in rows:
+        problem = _check_row(row, people, stops)
+        if problem is None:
+            ok.append(row)
+        else:
+            held.append(problem)
+    return ok, held
+
+
+def _check_person(
+    row: ListRow, who: str, cccd: str, name: str, birth: date | None, people: dict[str, PersonRecord]
+) -> Hold | None:
+    person = people.get(cccd)
+    if person is None:
+        return _hold(
+            row,
+            f"{who}_not_found",
+            FailureReason.IDENTITY_CHECK_FAILED,
+            f"{who}'s CCCD is not in the population register",
+        )
+    if not person.alive:
+        reason = (
+            FailureReason.BENEFICIARY_DECEASED
+            if who == "beneficiary"
+            else FailureReason.AUTHORISATION_INVALID
+        )
+        return _hold(row, f"{who}_deceased", reason, f"{who} died on {person.died_on} (population register)")
+    dob_ok = birth is not None and person.birth_date is not None and birth == person.birth_date
+    if birth is not None and person.birth_date is not None and birth != person.birth_date:
+        return _hold(
+            row,
+            f"{who}_birth_date_mismatch",
+            FailureReason.IDENTITY_CHECK_FAILED,
+            f"{who}'s date of birth on the list differs from the population register",
+        )
+    accepted, how = names_match(name, person.full_name, birth_date_confirmed=dob_ok)
+    if not accepted:
+        return _hold(
+            row,
+            f"{who}_name_mismatch",
+            FailureReason.NAME_MISMATCH,
+            f"{who}'s name on the list does not match the population register ({how.value})",
+        )
+    return None
+
+
+def _check_row(row: ListRow, people: dict[str, PersonRecord], stops: dict[str, list[Stop]]) -> Hold | None:
+    req = row.request
+    b = req.beneficiary
+    problem = _check_person(row, "beneficiary", b.cccd, b.full_name, b.birth_date, people)
+    if problem:
+        return problem
+    for stop in stops.get(b.cccd, []):
+        if stop.applies_to(req.programme):
+            return _hold(row, "entitlement_stopped", stop.reason, stop.detail)
+    rec = req.recipient
+    if rec.kind is not RecipientKind.SELF and rec.cccd and rec.full_name:
+        if rec.cccd == b.cccd:
+            return _hold(
+                row,
+                "recipient_is_beneficiary",
+                FailureReason.AUTHORISATION_INVALID,
+                "the authorised person is the beneficiary: make the row a self payment",
+            )
+        problem = _check_person(row, "recipient", rec.cccd, rec.full_name, None, people)
+        if problem:
+            return problem
+        if rec.authorisation_expired(_period_start(req.period)):
+            return _hold(
+                row,
+                "authorisation_expired",
+                FailureReason.AUTHORISATION_INVALID,
+                f"authorisation ended on {rec.authorisation_valid_until}",
+            )
+    return None
+
+
+def owner_matches(row: ListRow, holder_name: str) -> tuple[bool, NameMatch]:
+    """Does an account holder's name match the recipient or the beneficiary?"""
+    req = row.request
+    best = (False, NameMatch.MISMATCH)
+    for name in (req.recipient_name, req.beneficiary.full_name):
+        result = names_match(name, holder_name)
+        if result[0]:
+            return result
+        if list(NameMatch).index(result[1]) < list(NameMatch).index(best[1]):
+            best = result
+    return best

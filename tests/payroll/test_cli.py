@@ -1,0 +1,205 @@
+"""The ``asxh-pay`` payroll commands: exit codes, --json, the demo, and resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
+from asxh_pay.payroll.demo import make_district, seed_registry, write_lists
+from asxh_pay.sandbox.base import PaymentState
+from tests.payroll.conftest import row, write_list
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict[str, Any]]:
+    code = main(argv)
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip().startswith("{") else {"text": out}
+
+
+def test_prepare_approve_run_status_report_reconcile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = str(tmp_path / "d")
+    for op in ("lan", "hung"):
+        assert main(["keys", "generate", "--operator", op, "--data-dir", data]) == EXIT_OK
+    lst = write_list(tmp_path / "xa.csv", [row(i) for i in range(4)] + [row(4, **{"Số tiền": "1,5"})])
+    assert main(["registry", "seed", str(lst), "--data-dir", data]) == EXIT_OK
+    capsys.readouterr()
+    code, prep = _json(
+        capsys,
+        ["prepare", str(lst), "--period", "2026-11", "--operator", "lan", "--data-dir", data, "--json"],
+    )
+    assert code == EXIT_ATTENTION  # one row rejected: needs a person
+    assert (
+        prep["payouts"] == 4
+        and prep["rows_rejected"] == 1
+        and prep["rejected_by_code"] == {"amount_fractional": 1}
+    )
+    run_id = prep["run_id"]
+    assert main(["approve", run_id, "--operator", "lan", "--data-dir", data]) == EXIT_REFUSED
+    assert main(["run", run_id, "--data-dir", data]) == EXIT_REFUSED  # not approved
+    assert "refused" in capsys.readouterr().out
+    assert main(["approve", run_id, "--operator", "hung", "--data-dir", data]) == EXIT_OK
+    capsys.readouterr()
+    code, res = _json(capsys, ["run", run_id, "--data-dir", data, "--json"])
+    assert code == EXIT_OK and res["outcomes"] == {"paid": 4} and res["ledger_counts"] == {"succeeded": 4}
+    code, st = _json(capsys, ["status", "--data-dir", data, "--json"])
+    assert st["runs"][0]["state"] == "paid"
+    code, rc = _json(capsys, ["reconcile", run_id, "--data-dir", data, "--json"])
+    assert code == EXIT_OK and rc["ok"] and rc["matched"] == 4
+    code, rp = _json(capsys, ["report", run_id, "--lang", "en", "--data-dir", data, "--json"])
+    assert code == EXIT_OK and Path(rp["xlsx"]).exists()
+    # A death recorded now does not change a paid run; bad usage is exit 2.
+    assert main(["registry", "mark-dead", "001099999999", "--data-dir", data]) == EXIT_USAGE
+    assert (
+        main(
+            [
+                "prepare",
+                str(tmp_path / "missing.csv"),
+                "--period",
+                "2026-11",
+                "--operator",
+                "lan",
+                "--data-dir",
+                data,
+            ]
+        )
+        == EXIT_USAGE
+    )
+
+
+def test_help_is_readable() -> None:
+    for cmd in ("prepare", "approve", "run", "report", "demo"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "asxh_pay", cmd, "--help"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+        )
+        assert proc.returncode == 0 and "--data-dir" in proc.stdout
+
+
+def test_demo_small_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for _ in range(2):  # a second demo starts a fresh folder and works the same
+        code, out = _json(capsys, ["demo", "-n", "400", "--data-dir", str(tmp_path), "--json"])
+        assert code == EXIT_OK
+        assert out["reconciliation"]["ok"] and out["run"]["outcomes"].get("pending", 0) == 0
+        prepared = out["prepared"]
+        o = out["run"]["outcomes"]
+        assert sum(o.values()) == prepared["payouts"]
+        assert prepared["rows_rejected"] > 0 and prepared["duplicates_merged"] >= 0
+    assert len(list((tmp_path / "demo").iterdir())) == 2
+
+
+def _count_succeeded(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM payouts WHERE status='succeeded'").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_during_run_then_resume_pays_everyone_exactly_once(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    district = make_district(600, seed=11)
+    files = write_lists(district, tmp_path / "lists")
+    seed_registry(district, data / "registry.db").close()
+    for op in ("lan", "hung"):
+        assert main(["keys", "generate", "--operator", op, "--data-dir", str(data)]) == EXIT_OK
+    main(
+        [
+            "prepare",
+            *map(str, files),
+            "--period",
+            "2026-11",
+            "--operator",
+            "lan",
+            "--data-dir",
+            str(data),
+            "--no-account-check",
+            "--run-id",
+            "kill-test",
+        ]
+    )
+    assert main(["approve", "kill-test", "--operator", "hung", "--data-dir", str(data)]) == EXIT_OK
+    total = json.loads((data / "runs" / "kill-test" / "manifest.json").read_text())["counts"]["payouts"]
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "asxh_pay",
+        "run",
+        "kill-test",
+        "--data-dir",
+        str(data),
+        "--concurrency",
+        "2",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while _count_succeeded(data / "ledger.db") < 40 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    done_before = _count_succeeded(data / "ledger.db")
+    assert 40 <= done_before < total
+
+    again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert again.returncode == EXIT_REFUSED and "--resume" in again.stdout  # must say it is a resume
+    resumed = subprocess.run(
+        [*cmd, "--resume", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert resumed.returncode in (EXIT_OK, EXIT_ATTENTION), resumed.stderr
+    out = json.loads(resumed.stdout)
+    assert out["outcomes"].get("pending", 0) == 0 and out["errors"] == []
+
+    # The providers' books (persisted by the sandboxes): every entitlement paid exactly once.
+    with sqlite3.connect(data / "ledger.db") as db:
+        ledger = db.execute(
+            "SELECT idempotency_key, provider, status, parent_id, "
+            "(SELECT COUNT(*) FROM payouts c WHERE c.parent_id = p.id) FROM payouts p"
+        ).fetchall()
+    paid_keys: dict[str, int] = {}
+    for book in (data / "sandbox").glob("*.db"):
+        with sqlite3.connect(book) as db:
+            for key, state in db.execute("SELECT key, state FROM payments"):
+                if state == PaymentState.SUCCEEDED.value:
+                    paid_keys[key] = paid_keys.get(key, 0) + 1
+    assert all(n == 1 for n in paid_keys.values())
+    roots = [r for r in ledger if r[3] is None]
+    assert len(roots) == total
+    for key, _provider, status, _parent, n_children in roots:
+        if status == "succeeded":
+            assert key in paid_keys
+        elif status == "cancelled":
+            assert key not in paid_keys
+        else:  # failed electronically -> exactly one cash fallback paid
+            assert n_children == 1 and key not in paid_keys
+    succeeded = [r for r in ledger if r[2] == "succeeded"]
+    assert {r[0] for r in succeeded} == set(paid_keys)
+    rc = subprocess.run(
+        [sys.executable, "-m", "asxh_pay", "reconcile", "kill-test", "--data-dir", str(data), "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(rc.stdout)["ok"], rc.stdout
