@@ -177,7 +177,11 @@ class GenericProvider(ProviderAdapter):
                 f"{self.name}: response signature does not verify", http_status=response.status_code
             ) from None
         # A genuinely signed but old response is a replay: refuse it like a forged one.
-        if abs(time.time() - float(ts)) > self._tolerance_s:
+        try:
+            age = abs(time.time() - float(ts))
+        except ValueError:
+            age = float("inf")
+        if age > self._tolerance_s:
             raise ProviderProtocolError(
                 f"{self.name}: response timestamp outside {self._tolerance_s:g}s",
                 http_status=response.status_code,
