@@ -2,7 +2,7 @@
 
 Every fault kind the sandbox knows is injected at 10% (so most requests meet one):
 connection refused, timeouts and resets before and after the provider commits, 5xx,
-429 with Retry-After; callbacks are duplicated and reordered; some successes are
+429 with Retry-After; callbacks are duplicated and reordered; 10% of successes are
 reversed later. The proof is the comparison of two sets of books: the library's
 ledger and the sandbox's own, entry by entry.
 """
@@ -76,7 +76,7 @@ async def assert_books_agree(ledger_payouts: list[Payout], sandbox: SandboxProvi
 @pytest.mark.slow
 async def test_ten_thousand_payouts_with_every_fault(tmp_path: Path) -> None:
     faults = FaultPlan.every_kind(0.1, seed=20261123)
-    faults.reversal = 0.01
+    faults.reversal = 0.1
     faults.reversal_after_s = 0.05
     faults.retry_after_s = 0.005
     sandbox = GenericSandbox(settle_after_s=0.02, faults=faults)
@@ -125,5 +125,7 @@ async def test_ten_thousand_payouts_with_every_fault(tmp_path: Path) -> None:
         "duplicate_callback",
     ):
         assert sandbox.fault_counts[kind] >= 0.05 * N, (kind, sandbox.fault_counts)
+    assert sandbox.fault_counts["reorder_callbacks"] > 0
     statuses = Counter(p.status for p in payouts)
-    assert statuses[S.RETURNED] > 0 and statuses[S.FAILED] > 0 and statuses[S.SUCCEEDED] > 0.9 * N
+    assert statuses[S.RETURNED] >= 0.08 * N  # later reversals, learnt from callbacks
+    assert statuses[S.FAILED] > 0 and statuses[S.SUCCEEDED] > 0.8 * N

@@ -362,21 +362,31 @@ class SandboxProvider(ABC):
             self.fault_counts["duplicate_callback"] += 1
             self._pending_callbacks.append(self.build_callback(payment, event_id))
 
-    async def deliver_callbacks(self) -> int:
-        """Send queued callbacks to the sink (maybe duplicated, maybe out of order)."""
+    async def deliver_callbacks(self, *, concurrency: int = 64) -> int:
+        """Send queued callbacks to the sink (maybe duplicated, maybe out of order).
+
+        Delivered ``concurrency`` at a time, as a provider's webhook workers do: one by
+        one, each would wait for the receiver's durable write, and a month's callbacks
+        would queue for minutes. A callback the receiver refuses is queued again.
+        """
         if self.callback_sink is None or not self._pending_callbacks:
             return 0
         batch, self._pending_callbacks = self._pending_callbacks, []
         if len(batch) > 1 and self._chance(self.faults.reorder_callbacks):
             self.fault_counts["reorder_callbacks"] += 1
             self._rng.shuffle(batch)
-        for req in batch:
+        sink = self.callback_sink
+
+        async def one(req: httpx.Request) -> None:
             try:
-                await self.callback_sink(req)
+                await sink(req)
             except Exception:  # a receiver's error must not stop the provider; it retries later
                 self._pending_callbacks.append(req)
-                continue
+                return
             self.callbacks_sent += 1
+
+        for start in range(0, len(batch), concurrency):
+            await asyncio.gather(*(one(req) for req in batch[start : start + concurrency]))
         return len(batch)
 
     async def run(self, *, interval_s: float = 0.05, stop: asyncio.Event | None = None) -> None:
