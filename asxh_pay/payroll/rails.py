@@ -151,7 +151,7 @@ class BookedSandbox(GenericSandbox):
         if not self._in_pay:
             self._save(payment)
 
-    async def deliver_callbacks(self) -> int:
+    async def deliver_callbacks(self, *, concurrency: int = 256) -> int:
         """Deliver queued callbacks concurrently, as a provider's webhook workers do.
 
         Why not one by one (the base class): each callback costs the receiver a durable
@@ -173,8 +173,8 @@ class BookedSandbox(GenericSandbox):
                 return
             self.callbacks_sent += 1
 
-        for i in range(0, len(batch), 256):
-            await asyncio.gather(*(one(r) for r in batch[i : i + 256]))
+        for i in range(0, len(batch), concurrency):
+            await asyncio.gather(*(one(r) for r in batch[i : i + concurrency]))
         return len(batch)
 
     def close(self) -> None:

@@ -320,8 +320,10 @@ def flip_text(value: str) -> str:
     """A signature string with its first character changed (hex, Base64 or anything)."""
     if not value:
         return "AA"
-    first = value[0]
-    return ("B" if first == "A" else "A") + value[1:]
+    first = value[0].lower()
+    # A digit is valid in hex and Base64 alike, and differs from the first character even
+    # to a case-insensitive comparison (hex "a" -> "A" would still verify).
+    return ("1" if first == "0" else "0") + value[1:]
 
 
 def response_with(
