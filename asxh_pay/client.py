@@ -39,7 +39,7 @@ from asxh_pay.errors import (
     RequestNotSent,
     TransportError,
 )
-from asxh_pay.ledger.base import Ledger
+from asxh_pay.ledger.base import Ledger, TransitionResult
 from asxh_pay.masking import get_logger
 from asxh_pay.models import KEY_NAMESPACE_DEFAULT, EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.providers.base import (
@@ -633,8 +633,7 @@ class AsyncPayoutClient:
                 provider_ref=result.provider_ref,
             )
             payout = first.payout
-            if first.changed and first.event is not None:
-                self._notify(payout, first.event)
+            self._notify(first, source)
         res = await self.ledger.transition(
             payout,
             target,
@@ -643,17 +642,24 @@ class AsyncPayoutClient:
             detail=detail,
             provider_ref=result.provider_ref,
         )
-        if res.changed and res.event is not None:
-            self._notify(res.payout, res.event)
+        self._notify(res, source)
         return res.payout
 
-    def _notify(self, payout: Payout, event: StatusEvent) -> None:
-        watcher = self._watchers.get(payout.id)
-        if watcher is not None and event.source is EventSource.CALLBACK:
+    def _notify(self, res: TransitionResult, source: EventSource) -> None:
+        """Wake a poller when a callback moved its payout; tell the hooks."""
+        if not res.changed:
+            return
+        watcher = self._watchers.get(res.payout.id)
+        if watcher is not None and source is EventSource.CALLBACK:
             watcher.set()
+        if not self.hooks:
+            return
+        event = res.event
+        if event is None:
+            return
         for hook in self.hooks:
             try:
-                hook(payout, event)
+                hook(res.payout, event)
             except Exception:  # a broken audit hook must not stop payments
                 log.exception("payout hook failed")
 
@@ -721,7 +727,8 @@ class AsyncPayoutClient:
 
     async def _send_once(self, rt: _Runtime, request: httpx.Request) -> httpx.Response:
         async with rt.semaphore:
-            await rt.limiter.acquire()
+            if rt.limiter.rate is not None:
+                await rt.limiter.acquire()
             try:
                 return await _exchange(rt, request)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

@@ -28,6 +28,8 @@ from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus
 
 GENESIS = "0" * 64
+# One encoder, built once: compact, UTF-8 text as is. Changing it would break every chain.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 def event_hash(
@@ -50,7 +52,7 @@ def event_hash(
     idempotency key and payload hash (see :func:`genesis_hash`), so that editing the
     payout row itself (amount, destination) also breaks the chain.
     """
-    body = json.dumps(
+    body = _CANONICAL.encode(
         [
             payout_id,
             seq,
@@ -63,9 +65,7 @@ def event_hash(
             provider,
             provider_ref,
             prev_hash,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=False,
+        ]
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -164,9 +164,19 @@ def verify_payout_events(
 
 @dataclass(frozen=True)
 class TransitionResult:
+    """What a transition did. The event is built on first use: most callers never look,
+    and building a model per status change is a measurable share of a payout's cost."""
+
     payout: Payout
     changed: bool
-    event: StatusEvent | None = None
+    _event: StatusEvent | None = None
+    _event_fields: dict[str, Any] | None = None
+
+    @property
+    def event(self) -> StatusEvent | None:
+        if self._event is None and self._event_fields is not None:
+            object.__setattr__(self, "_event", StatusEvent.model_construct(**self._event_fields))
+        return self._event
 
 
 class Ledger(ABC):

@@ -379,7 +379,7 @@ class SqliteLedger(Ledger):
                 self._state.pop(payout.id, None)  # bounded cache: only payouts in flight
             else:
                 self._state[payout.id] = [to_status.value, seq, h, new_provider, new_ref, attempts]
-        event = StatusEvent.model_construct(
+        event_fields = dict(
             payout_id=payout.id,
             seq=seq,
             at=at,
@@ -422,7 +422,7 @@ class SqliteLedger(Ledger):
                 "updated_at": at,
             }
         )
-        return TransitionResult(updated, planned is not None, event)
+        return TransitionResult(updated, planned is not None, None, event_fields)
 
     async def remember_callback(self, provider: str, callback_id: str) -> bool:
         conn = await self._writable()
