@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.payroll.approval import ApprovalError, generate_operator_key, load_approved
-from asxh_pay.payroll.books import reconcile_run
+from asxh_pay.payroll.books import reconcile_rails
 from asxh_pay.payroll.execute import AlreadyStarted, ExecutionResult, execute_run
 from asxh_pay.payroll.rails import embedded_rails
 from asxh_pay.payroll.reports import collect, write_reports
@@ -28,10 +28,10 @@ def _lists(ws: Workspace) -> list[Path]:
         row(0),  # bank
         row(1, "Ví điện tử"),
         row(2, "Tài khoản bưu điện"),
-        row(3, **{"Số tài khoản": "0071000990001"}),  # the bank: no such account -> cash fallback
+        row(3, **{"Số tài khoản": "0071000000001"}),  # pain.002 RJCT AC01: no such account -> cash
         row(4, "Chi trả tại nhà"),
         row(5, "Nhận tại điểm chi trả"),
-        row(6, **{"Số tài khoản": "0071000990004"}),  # account holder is someone else -> held
+        row(6, "Ví điện tử", **{"Số điện thoại": "0912340004"}),  # wallet holder is someone else -> held
     ]
     return [write_list(ws.data_dir.parent / "xa.csv", rows)]
 
@@ -181,10 +181,8 @@ def test_execution_with_fallback_stops_reports_and_reconciliation(ws: Workspace)
 
     async def check() -> None:
         async with SqliteLedger(ws.data_dir / "ledger.db", exclusive=False) as ledger:
-            recon = await reconcile_run(
-                ledger, {n: s.payments for n, s in ws.rails.sandboxes.items()}, prep.run_id
-            )
-            assert recon.ok and recon.pending == 0
+            recon = await reconcile_rails(ledger, ws.rails, prep.run_id)
+            assert recon.ok and recon.pending == 0, recon.breaks
             files = await write_reports(ledger, prep.run_id, ws.data_dir / "rep", manifest=prep.manifest)
             fig = await collect(ledger, prep.run_id)
             outcomes = sorted(e.outcome for e in fig.entitlements)
@@ -271,13 +269,16 @@ def test_without_cash_fallback_failures_are_reported(ws: Workspace) -> None:
     finally:
         rails.close()
     assert _ledger_rows(ws, "SELECT COUNT(*) FROM payouts WHERE parent_id IS NOT NULL") == [(0,)]
-    failed = _ledger_rows(ws, "SELECT beneficiary_cccd, failure_reason FROM payouts WHERE status='failed'")
-    assert failed == [(PEOPLE[3][1], "invalid_account")]
+    failed = _ledger_rows(
+        ws, "SELECT beneficiary_cccd, failure_reason FROM payouts WHERE status='failed' ORDER BY 1"
+    )
+    # Unverified (no inquiry): the wallet of someone else is refused at payment (W04), no cash.
+    assert sorted(failed) == sorted([(PEOPLE[3][1], "invalid_account"), (PEOPLE[6][1], "name_mismatch")])
 
     async def go() -> None:
         async with SqliteLedger(ws.data_dir / "ledger.db", exclusive=False) as ledger:
             fig = await collect(ledger, prep.run_id)
-            assert sorted(e.outcome for e in fig.entitlements).count("failed") == 1
+            assert sorted(e.outcome for e in fig.entitlements).count("failed") == 2
             await write_reports(ledger, prep.run_id, ws.data_dir / "r2")
         text = (ws.data_dir / "r2" / "that-bai.csv").read_text(encoding="utf-8-sig")
         assert "invalid_account" in text and PEOPLE[3][1] not in text  # masked
