@@ -572,7 +572,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     maker, checker = "lap.nguyen", "hung.tran"
     generate_operator_key(data_dir, maker)
     generate_operator_key(data_dir, checker)
-    rails = _rails(data_dir)
+    from asxh_pay.payroll.rails import embedded_rails
+    from asxh_pay.sandbox.vnpost import CashSimulation
+
+    # The month as it goes: 2% of cash recipients never come, one home visit in five fails,
+    # and a few booked bank transfers come back from the beneficiary's bank a day later.
+    cash = CashSimulation(auto=True, no_show_rate=0.02, delivery_failure_rate=0.2, seed=2026)
+    rails = embedded_rails(data_dir, cash=cash, bank_return_rate=0.003)
     try:
         prep = asyncio.run(
             prepare_run(

@@ -137,11 +137,16 @@ class Rails:
     def wire_callbacks(self, handler: Callable[[str, httpx.Request], Awaitable[httpx.Response]]) -> None:
         """Deliver each sandbox's callbacks to ``handler(rail, request)`` (the client's).
 
-        A replayed callback (one this process has verified before) is acknowledged, as
+        Wallets that settle at submit (the embedded default) get no callbacks. A replayed
+        callback (one this process has verified before) is acknowledged, as
         :mod:`asxh_pay.receiver` answers it over HTTP: the provider stops resending and
         nothing changes.
         """
         for name, sandbox in self.sandboxes.items():
+            if name in WALLET_RAILS and sandbox.settle_after_s <= 0:
+                # Settled in the answer to the transfer itself: the callback would only repeat
+                # it (and cost a signature check and a ledger write per payout).
+                continue
 
             async def sink(request: httpx.Request, _name: str = name) -> httpx.Response:
                 try:

@@ -304,3 +304,51 @@ def test_second_prepare_of_a_paid_month_pays_nobody_again(ws: Workspace) -> None
     assert again.manifest["counts"]["payouts"] == 0
     assert sum(1 for w in again.warnings if w[1] == "already_in_ledger") == 7
     assert PayoutStatus.SUCCEEDED.value == "succeeded"
+
+
+def test_failed_bank_transfer_and_failed_wallet_are_paid_in_cash_exactly_once(ws: Workspace) -> None:
+    """pain.002 RJCT (AC04) and a Viettel decline (W01) each end as one paid VNPost cash payout."""
+    rows = [
+        row(0, **{"Số tài khoản": "0071000000004"}),  # the bank rejects the transfer: account closed
+        row(1, "Ví điện tử", **{"Số điện thoại": "0912340001"}),  # no such wallet: declined
+        row(2),  # an ordinary bank transfer in the same file
+    ]
+    prep = ws.prepare([write_list(ws.data_dir.parent / "xa.csv", rows)], verify_accounts=False)
+    ws.approve(prep.run_id)
+    res = _execute(ws, prep.run_id)
+    assert res.errors == []
+    parents = dict(
+        _ledger_rows(
+            ws,
+            "SELECT beneficiary_cccd, failure_reason FROM payouts "
+            "WHERE parent_id IS NULL AND status='failed'",
+        )
+    )
+    assert parents == {PEOPLE[0][1]: "account_closed", PEOPLE[1][1]: "invalid_account"}
+    children = _ledger_rows(
+        ws,
+        "SELECT c.beneficiary_cccd, p.provider, c.provider, c.status, c.destination_kind "
+        "FROM payouts c JOIN payouts p ON c.parent_id = p.id ORDER BY 1",
+    )
+    assert sorted(children) == sorted(
+        [
+            (PEOPLE[0][1], "treasury", "vnpost", "succeeded", "cash_pickup"),
+            (PEOPLE[1][1], "viettel_money", "vnpost", "succeeded", "cash_pickup"),
+        ]
+    )
+    # The bank refused it (pain.002 RJCT) and never debited it; VNPost paid the cash once.
+    bank = ws.rails.treasury.sandbox if ws.rails.treasury is not None else None
+    assert bank is not None
+    rejected = [t for t in bank.transfers.values() if t.status == "RJCT"]
+    assert [t.reason_code for t in rejected] == ["AC04"] and not bank.debits.get(rejected[0].e2e)
+    assert sum(len(v) for v in bank.debits.values()) == 1
+    child_keys = [
+        k for (k,) in _ledger_rows(ws, "SELECT idempotency_key FROM payouts WHERE parent_id IS NOT NULL")
+    ]
+    vnpost = ws.rails.sandboxes["vnpost"]
+    assert all(vnpost.payments[k].state.value == "succeeded" for k in child_keys)
+    # Resuming finds nothing to do: still one cash payout per failed transfer.
+    again = _execute(ws, prep.run_id, resume=True)
+    assert again.errors == []
+    assert _ledger_rows(ws, "SELECT COUNT(*) FROM payouts WHERE parent_id IS NOT NULL") == [(2,)]
+    assert len(vnpost.paid()) == 2
