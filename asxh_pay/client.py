@@ -255,11 +255,13 @@ class AsyncPayoutClient:
         concurrency: int = 64,
         keep_payouts: bool = False,
         on_result: Callable[[int, Payout | BaseException], None] | None = None,
+        wait: bool = True,
     ) -> BatchSummary:
         """Pay many requests with at most ``concurrency`` in flight (plus per-provider limits).
 
         One bad request (validation, conflict) is reported in the summary and never
-        stops the others.
+        stops the others. ``wait=False`` as for :meth:`pay`: a payout the provider
+        accepted is not waited for (cash that takes days to be collected).
         """
         summary = BatchSummary()
         it = _aiter_enumerate(requests)
@@ -273,7 +275,7 @@ class AsyncPayoutClient:
                     except StopAsyncIteration:
                         return
                 try:
-                    payout = await self.pay(req)
+                    payout = await self.pay(req, wait=wait)
                 except AsxhPayError as exc:
                     summary.errors.append((idx, f"{type(exc).__name__}: {exc}"))
                     if on_result:
@@ -348,14 +350,16 @@ class AsyncPayoutClient:
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
         return summary
 
-    async def drive(self, payout: Payout) -> Payout:
+    async def drive(self, payout: Payout, *, wait: bool = True) -> Payout:
         """Drive one recorded payout to its end, as ``resume`` does for each.
 
         Why public: workers that claim payouts from a shared ledger hand each one
         here. A payout left ``submitted``/``unknown``/``processing`` is queried first,
-        never resubmitted blind; one left ``created`` is sent.
+        never resubmitted blind; one left ``created`` is sent. With ``wait=False`` it
+        returns once the provider has accepted it (a failed payout's cash fallback is
+        still created and sent).
         """
-        return await self._single_flight(payout, wait=True)
+        return await self._single_flight(payout, wait=wait)
 
     async def verify_account(self, request: PayoutRequest) -> InquiryResult:
         """Account/name inquiry through the provider that would pay this request."""

@@ -1,10 +1,14 @@
-"""Compare the ledger with the providers' own books and report every break.
+"""Compare the ledger with what the providers and the bank say, and report every break.
 
-This is the payroll's interim reconciliation: for the embedded rails it reads the
-sandboxes' persisted books (what each provider says it paid). The full ISO 20022
-three-way reconciliation (ledger / provider reports / bank statements) is
-``asxh_pay.reconcile``; ``asxh-pay reconcile`` calls :func:`reconcile_run` through one
-function in :mod:`asxh_pay.payroll.commands` (``_reconciler``), so switching is one line.
+Two comparisons, one summary (:func:`reconcile_rails`):
+
+* the bank rail, three ways (:mod:`asxh_pay.reconcile`): the ledger against the
+  pain.002 status reports and the camt.054/camt.053 bookings fetched from the bank
+  (kept in the batch store), only the payouts of that rail being expected on the
+  statement;
+* the wallet and postal rails against the providers' own books (for the embedded
+  rails, the sandboxes' persisted books: what each provider says it paid),
+  :func:`reconcile_run`.
 
 Breaks, from worst to mildest:
 
@@ -20,13 +24,17 @@ Breaks, from worst to mildest:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.sandbox.base import PaymentState, SandboxPayment
 from asxh_pay.status import PayoutStatus
+
+if TYPE_CHECKING:
+    from asxh_pay.payroll.rails import Rails
+    from asxh_pay.reconcile import ReconciliationReport
 
 _SAME = {
     PayoutStatus.SUCCEEDED: PaymentState.SUCCEEDED,
@@ -68,15 +76,24 @@ class ReconResult:
 
 
 async def reconcile_run(
-    ledger: Ledger, books: Mapping[str, Mapping[str, SandboxPayment]], run_id: str | None = None
+    ledger: Ledger,
+    books: Mapping[str, Mapping[str, SandboxPayment]],
+    run_id: str | None = None,
+    *,
+    skip_providers: Collection[str] = (),
 ) -> ReconResult:
-    """Compare every payout of ``run_id`` (all runs if None) with the books it was sent to."""
+    """Compare every payout of ``run_id`` (all runs if None) with the books it was sent to.
+
+    Payouts of ``skip_providers`` are left to another comparison (the bank's statements).
+    """
     res = ReconResult()
     seen: set[tuple[str, str]] = set()
     ledger_totals: Counter[str] = Counter()
     async for p in ledger.iter_payouts(run_id=run_id):
-        res.checked += 1
         provider = p.provider or "-"
+        if provider in skip_providers:
+            continue
+        res.checked += 1
         book = books.get(provider, {})
         entry = book.get(p.idempotency_key)
         seen.add((provider, p.idempotency_key))
@@ -170,3 +187,61 @@ async def reconcile_run(
     res.provider_totals = dict(provider_totals)
     res.ledger_totals = dict(ledger_totals)
     return res
+
+
+_BANK_OK = {"matched": "matched", "not_paid": "matched", "in_flight": "pending"}
+
+
+async def reconcile_bank(
+    ledger: Ledger, rails: Rails, run_id: str | None
+) -> tuple[ReconciliationReport | None, ReconResult]:
+    """The bank rail three ways, from the reports the channel fetched (none: nothing to say)."""
+    from asxh_pay.payroll.rails import TREASURY
+    from asxh_pay.reconcile import load_files, reconcile
+
+    res = ReconResult()
+    if rails.treasury is None:
+        return None, res
+    paths = rails.treasury.reports()
+    entries, statuses, names = load_files(paths)
+    report = await reconcile(
+        ledger, entries=entries, statuses=statuses, files=names, provider=TREASURY, run_id=run_id
+    )
+    res.checked = report.payouts_checked
+    for line in report.lines:
+        if line.explained:
+            if _BANK_OK.get(line.category.value) == "pending":
+                res.pending += 1
+            else:
+                res.matched += 1
+            continue
+        res.breaks.append(
+            Break(
+                line.category.value,
+                line.payout_id,
+                TREASURY,
+                line.ledger_status,
+                line.report_status,
+                line.ledger_amount,
+                line.statement_amount,
+            )
+        )
+    debits = sum(e.amount or 0 for e in entries if e.credit_debit == "DBIT" and e.key)
+    returns = sum(e.amount or 0 for e in entries if e.is_return)
+    res.provider_totals = {TREASURY: debits - returns} if entries else {}
+    return report, res
+
+
+async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> ReconResult:
+    """One summary: the bank rail three ways, every other rail against its provider's books."""
+    from asxh_pay.payroll.rails import TREASURY
+
+    skip = (TREASURY,) if rails.treasury is not None else ()
+    books = await reconcile_run(ledger, rails.books(), run_id, skip_providers=skip)
+    _, bank = await reconcile_bank(ledger, rails, run_id)
+    books.checked += bank.checked
+    books.matched += bank.matched
+    books.pending += bank.pending
+    books.breaks.extend(bank.breaks)
+    books.provider_totals.update(bank.provider_totals)
+    return books

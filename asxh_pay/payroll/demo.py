@@ -195,9 +195,14 @@ def _person(rng: random.Random, seq: int, y0: int, y1: int) -> Person:
     return Person(cccd, _name(rng, female), birth)
 
 
+#: Endings the sandboxes read as a fault (see each sandbox's docstring); random data avoids them.
+_MAGIC_TAILS = {f"000{i}" for i in range(1, 10)}
+
+
 def _phone(rng: random.Random) -> str:
     prefix = rng.choice(["96", "97", "98", "86", "32", "35", "91", "94", "90", "93"])
-    return f"0{prefix}{rng.randint(0, 9_999_999):07d}"
+    phone = f"0{prefix}{rng.randint(0, 9_999_999):07d}"
+    return phone[:-4] + "7777" if phone[-4:] in _MAGIC_TAILS else phone
 
 
 def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026) -> DemoDistrict:
@@ -255,22 +260,39 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
             "",
             "",
         ]
+        # Magic endings make the rails' sandboxes answer as real providers do for bad data.
+        roll = rng.random()
         if method == "bank":
             acct = f"{rng.randint(10, 99)}{rng.randint(0, 10**10 - 1):010d}"
-            roll = rng.random()
-            if roll < 0.012:
-                acct = acct[:-4] + "0001"  # the bank says: no such account -> cash fallback
-            elif roll < 0.018:
-                acct = acct[:-4] + "0002"  # closed -> cash fallback
-            elif roll < 0.020:
-                acct = acct[:-4] + "0004"  # held: the holder is someone else
+            if roll < 0.010:
+                acct = acct[:-6] + "000001"  # pain.002 RJCT AC01 (no such account) -> cash fallback
+            elif roll < 0.015:
+                acct = acct[:-6] + "000004"  # RJCT AC04 (closed) -> cash fallback
+            elif roll < 0.017:
+                acct = acct[:-6] + "000011"  # RJCT BE01 (name differs): failed, for a person to check
             row[7:10] = ["Tài khoản ngân hàng", acct, rng.choice(BANKS)]
         elif method in ("viettel_money", "momo"):
+            phone = _phone(rng)
+            if roll < 0.010:
+                phone = phone[:-4] + "0001"  # no such wallet -> declined -> cash fallback
+            elif roll < 0.015:
+                phone = phone[:-4] + "0002"  # wallet locked -> cash fallback
+            elif roll < 0.020:
+                phone = phone[:-4] + "0004"  # the wallet is someone else's -> held at preparation
+            elif roll < 0.023:
+                phone = phone[:-4] + "0005"  # over the receiver's limit at settlement -> cash
             row[7] = "Ví điện tử"
             row[10] = "Viettel Money" if method == "viettel_money" else "MoMo"
-            row[11] = _phone(rng)
+            row[11] = phone
         elif method == "postal":
-            row[7:9] = ["Tài khoản bưu điện", f"88{rng.randint(0, 10**10 - 1):010d}"]
+            acct = f"88{rng.randint(0, 10**10 - 1):010d}"
+            if roll < 0.010:
+                acct = acct[:-4] + "0001"  # no such postal account -> cash fallback
+            elif roll < 0.015:
+                acct = acct[:-4] + "0004"  # someone else's account -> held at preparation
+            elif acct[-4:] in _MAGIC_TAILS:
+                acct = acct[:-4] + "7777"
+            row[7:9] = ["Tài khoản bưu điện", acct]
         elif method == "cash":
             row[7] = "Nhận tại điểm chi trả"
         elif method == "post_office":

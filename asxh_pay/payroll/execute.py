@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,9 @@ from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd
 from asxh_pay.models import EventSource, Payout, PayoutRequest
 from asxh_pay.payroll.approval import ApprovalError, ApprovedRun, load_approved
-from asxh_pay.payroll.rails import Rails
+from asxh_pay.payroll.rails import FILE_SIZE, TREASURY, Rails
 from asxh_pay.payroll.registry import BATCH, PopulationRegistry, Stop
+from asxh_pay.providers.treasury import TreasuryChannel
 from asxh_pay.status import FailureReason, PayoutStatus
 
 ProgressHook = Callable[[str], None]
@@ -123,56 +125,168 @@ async def execute_run(
         if on_update is not None:
             on_update(tally, total)
 
-    async with client, rails.running():
-        already = await _check_ledger_within_run(ledger, approved)
-        if already and not resume:
-            raise AlreadyStarted(
-                f"run {run_id} was already started ({already} payouts in the ledger); continue it with "
-                f"'asxh-pay run {run_id} --resume'"
-            )
-        if resume:
-            summary = await client.resume(run_id=run_id, concurrency=concurrency)
-            result.resumed = sum(summary.counts.values())
+    channel = rails.treasury.channel(ledger) if rails.treasury is not None else None
+    bank_lock = asyncio.Lock()
+
+    async def submit_bank(reqs: list[PayoutRequest]) -> None:
+        """Record a file's worth of bank payouts and hand them to the channel (pain.001)."""
+        assert channel is not None
+        payouts = [
+            p for p, _ in await asyncio.gather(*(ledger.create_or_get(client.new_payout(r)) for r in reqs))
+        ]
+        async with bank_lock:  # one file at a time: files are numbered and stored in order
+            rep = await channel.submit(payouts)
+        tally["submitted(bank)"] += rep.submitted
+        tally["failed"] += len(rep.failed_before_sending)
+        if on_update is not None:
+            on_update(tally, total)
+
+    try:
+        async with client, rails.running():
+            rails.begin_period(_period_of(approved))
+            already = await _check_ledger_within_run(ledger, approved)
+            if already and not resume:
+                raise AlreadyStarted(
+                    f"run {run_id} was already started ({already} payouts in the ledger); continue it with "
+                    f"'asxh-pay run {run_id} --resume'"
+                )
+            if resume:
+                result.resumed = sum(n for s, n in (await ledger.counts(run_id)).items() if not s.is_terminal)
+                if channel is not None:
+                    rep = await channel.resume()  # files stored but never acknowledged: the same bytes
+                    result.errors.extend(f"batch {b}: {e}" for b, e in rep.not_uploaded)
+
+            async def checked(chunk: list[PayoutRequest]) -> list[PayoutRequest]:
+                """Ask the register about one chunk; record the stopped ones; return the rest."""
+                cccds = sorted({c for r in chunk for c in (r.beneficiary.cccd, r.recipient.cccd) if c})
+                stops = await registry.check_batch(cccds)
+                go: list[PayoutRequest] = []
+                for req in chunk:
+                    stop = _applicable_stop(req, stops)
+                    if stop is None:
+                        go.append(req)
+                        continue
+                    payout = await _stop(client, req, stop)
+                    result.stopped.append((payout.id, mask_cccd(req.beneficiary.cccd), stop.detail))
+                    tally["stopped"] += 1
+                return go
+
+            chunks = _chunks(approved)
+            first = next(chunks, [])
+            ready = await checked(first)
+            bank: list[PayoutRequest] = []
+            bank_tasks: list[asyncio.Task[None]] = []
+
+            def to_bank(req: PayoutRequest) -> bool:
+                if channel is None or rails.router.provider_for_request(req) != TREASURY:
+                    return False
+                bank.append(req)
+                if len(bank) >= FILE_SIZE:
+                    bank_tasks.append(asyncio.create_task(submit_bank(bank[:])))
+                    bank.clear()
+                return True
+
+            async def stream() -> AsyncIterator[PayoutRequest]:
+                # The next chunk is checked while this one is paid, so that pay_many's workers never
+                # wait on the register (a wait there would stagger them and defeat the ledger's group
+                # commit); each chunk is still checked only moments before it is sent. Bank payouts
+                # leave the stream for the Treasury channel: they go in files, not one by one.
+                current = ready
+                while True:
+                    nxt = next(chunks, None)
+                    task = asyncio.ensure_future(checked(nxt)) if nxt else None
+                    for req in current:
+                        if not to_bank(req):
+                            yield req
+                    if task is None:
+                        return
+                    current = await task
+
+            # wait=False: cash is collected over days; the month is finished below, once.
+            summary = await client.pay_many(stream(), concurrency=concurrency, on_result=note, wait=False)
             result.errors.extend(m for _, m in summary.errors)
-
-        async def checked(chunk: list[PayoutRequest]) -> list[PayoutRequest]:
-            """Ask the register about one chunk; record the stopped ones; return the rest."""
-            cccds = sorted({c for r in chunk for c in (r.beneficiary.cccd, r.recipient.cccd) if c})
-            stops = await registry.check_batch(cccds)
-            go: list[PayoutRequest] = []
-            for req in chunk:
-                stop = _applicable_stop(req, stops)
-                if stop is None:
-                    go.append(req)
-                    continue
-                payout = await _stop(client, req, stop)
-                result.stopped.append((payout.id, mask_cccd(req.beneficiary.cccd), stop.detail))
-                tally["stopped"] += 1
-            return go
-
-        chunks = _chunks(approved)
-        first = next(chunks, [])
-        ready = await checked(first)
-
-        async def stream() -> AsyncIterator[PayoutRequest]:
-            # The next chunk is checked while this one is paid, so that pay_many's workers never
-            # wait on the register (a wait there would stagger them and defeat the ledger's group
-            # commit); each chunk is still checked only moments before it is sent.
-            current = ready
-            while True:
-                nxt = next(chunks, None)
-                task = asyncio.ensure_future(checked(nxt)) if nxt else None
-                for req in current:
-                    yield req
-                if task is None:
-                    return
-                current = await task
-
-        summary = await client.pay_many(stream(), concurrency=concurrency, on_result=note)
-        result.errors.extend(m for _, m in summary.errors)
-        result.counts = {s.value: n for s, n in (await ledger.counts(run_id)).items()}
+            if bank:
+                bank_tasks.append(asyncio.create_task(submit_bank(bank[:])))
+            for outcome in await asyncio.gather(*bank_tasks, return_exceptions=True):
+                if isinstance(outcome, BaseException):
+                    result.errors.append(f"bank file: {type(outcome).__name__}: {outcome}")
+            result.errors.extend(await finish_month(client, rails, channel, run_id, concurrency=concurrency))
+            result.counts = {s.value: n for s, n in (await ledger.counts(run_id)).items()}
+    finally:
+        if channel is not None:
+            await channel.aclose()
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+_OPEN = [PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING]
+
+
+async def finish_month(
+    client: AsyncPayoutClient,
+    rails: Rails,
+    channel: TreasuryChannel | None,
+    run_id: str,
+    *,
+    concurrency: int = 128,
+    rounds: int = 4,
+) -> list[str]:
+    """Let the month pass until every payout of the run is final; returns masked errors.
+
+    Each round: the bank files not acknowledged are resent (same bytes) and bank
+    payouts still ``created`` are filed; the bank runs its days and its reports are
+    applied; the cash window passes (pickups, visits, no-shows, all by callback); then
+    every payout still open is asked about once (never resent blind) and every failed
+    or returned one that wants cash gets its one fallback (the engine's
+    ``_after_terminal``, through :meth:`AsyncPayoutClient.drive`). A fallback made in a
+    round is paid in the next round's window.
+    """
+    ledger = client.ledger
+    errors: list[str] = []
+    for _ in range(rounds):
+        if channel is not None and rails.treasury is not None:
+            rep = await channel.resume()
+            errors.extend(f"batch {b}: {e}" for b, e in rep.not_uploaded)
+            created = [
+                p
+                async for p in ledger.iter_payouts(statuses=[PayoutStatus.CREATED], run_id=run_id)
+                if p.provider == TREASURY
+            ]
+            if created:
+                rep = await channel.submit(created)
+                errors.extend(f"batch {b}: {e}" for b, e in rep.not_uploaded)
+            await rails.treasury.pass_days(channel)
+        await rails.pass_cash_window()
+        await rails.deliver_callbacks()
+        todo = [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)]
+        async for p in ledger.iter_payouts(statuses=list(client.router.fallback_statuses), run_id=run_id):
+            if client.router.wants_fallback(p) and not await ledger.children(p.id):
+                todo.append(p)
+        if not todo:
+            break
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(p: Payout, sem: asyncio.Semaphore = sem) -> None:
+            async with sem:
+                try:
+                    if p.status is PayoutStatus.PROCESSING:
+                        p = await client.refresh(p)
+                    await client.drive(p, wait=False)
+                except AsxhPayError as exc:
+                    errors.append(f"{p.id}: {type(exc).__name__}: {exc}")
+
+        await asyncio.gather(*(one(p) for p in todo))
+    else:
+        left = sum(1 for _ in [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)])
+        if left:
+            errors.append(f"{left} payouts still open after {rounds} rounds; resume the run later")
+    return errors
+
+
+def _period_of(approved: ApprovedRun) -> str:
+    for p in approved.payouts():
+        return p.request.period
+    return datetime.now(UTC).strftime("%Y-%m")
 
 
 def _chunks(approved: ApprovedRun) -> Iterator[list[PayoutRequest]]:

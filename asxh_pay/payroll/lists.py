@@ -57,6 +57,7 @@ def fold(text: str) -> str:
     """:func:`asxh_pay.identity.fold`, cached: list cells repeat (methods, banks, wallets)."""
     return _fold_uncached(text)
 
+
 # --------------------------------------------------------------------------- columns
 
 #: Canonical column -> header spellings (compared after :func:`header_key`).

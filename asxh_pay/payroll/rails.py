@@ -1,47 +1,73 @@
-"""The one place where the payroll's payment rails are built.
+"""The one place where the payroll's payment rails are built: the real adapters.
 
-Why one module: the real adapters (State Treasury / ISO 20022, Viettel Money, MoMo,
-VNPost) are being written separately. Everything else in the payroll asks this module
-for a :class:`Rails` (ProviderSetups + Router + the in-process sandboxes), so swapping
-in a real adapter is a change here and nowhere else.
+Everything else in the payroll asks this module for a :class:`Rails` (ProviderSetups,
+Router, the embedded sandboxes and the bank's batch channel).
 
 Routing (per the recipient's chosen method):
 
 =================  ======================================================
-bank               ``treasury`` (Treasury + the office's bank account)
-wallet:<provider>  the wallet named in the row (``viettel_money``, ``momo``)
-postal_account     ``vnpost``
-cash_pickup/home   ``vnpost`` (post office, commune payment point, home)
+bank               ``treasury``: ISO 20022 pain.001 files through the State
+                   Treasury / bank host-to-host channel (:class:`TreasuryChannel`)
+wallet:<provider>  ``viettel_money`` (ECDSA-signed JSON), ``momo`` (HMAC + RSA)
+postal_account     ``vnpost`` (HMAC-signed JSON)
+cash_pickup/home   ``vnpost`` (commune payment point, post office, home)
 fallback           ``vnpost``: an electronic payout that cannot be made
                    (no account, final decline, returned) is paid in cash
 =================  ======================================================
 
-The embedded sandboxes keep their books in SQLite files (``<data>/sandbox/<rail>.db``),
-written before each answer leaves the sandbox. Why: a sandbox plays the other side of
-the payment, and the other side does not forget a payment because our process died.
-Resume-after-kill is only proven if the books survive the kill, and ``asxh-pay
-reconcile`` (another process) compares the ledger with those books.
+Time. Wallets and postal-account credits settle when they are submitted, as the real
+providers do. Cash needs its month: the VNPost sandbox runs on a frozen clock that
+:meth:`Rails.pass_month` moves through the payment window (pickups, no-shows, home
+visits simulated by :class:`CashSimulation`), and the bank sandbox runs its business
+days up to the value date and the days a late return may take.
+
+The embedded sandboxes keep their books in ``<data>/sandbox/`` (SQLite for the
+SandboxProvider rails, a JSON file for the bank), written before each answer leaves.
+Why: a sandbox plays the other side of the payment, and the other side does not
+forget a payment because our process died. Resume-after-kill is only proven if the
+books survive the kill, and ``asxh-pay reconcile`` (another process) compares the
+ledger with those books. Our side of the bank rail (the pain.001 files, the reports
+fetched) lives in ``<data>/treasury/`` (:class:`BatchStore`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import sqlite3
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from asxh_pay.calendar_vn import VN_TZ
 from asxh_pay.client import ProviderSetup
-from asxh_pay.providers.generic import GenericProvider
+from asxh_pay.errors import WebhookVerificationError
+from asxh_pay.iso20022 import Party
+from asxh_pay.ledger.base import Ledger
+from asxh_pay.providers.momo import MomoProvider
+from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
+from asxh_pay.providers.viettel_money import ViettelMoneyProvider
+from asxh_pay.providers.vnpost import PostalState, VNPostProvider, day_start
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
-from asxh_pay.sandbox.base import FaultPlan, Operation, PaymentState, SandboxPayment
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.base import FaultPlan, SandboxClock, SandboxPayment, SandboxProvider
+from asxh_pay.sandbox.momo import MomoSandbox
+from asxh_pay.sandbox.treasury import TreasurySandbox
+from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
+from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox
+from asxh_pay.signing import (
+    EcdsaSigner,
+    EcdsaVerifier,
+    generate_ec_key,
+    load_private_key,
+    private_key_to_pem,
+)
 
 TREASURY, VIETTEL_MONEY, MOMO, VNPOST = "treasury", "viettel_money", "momo", "vnpost"
 RAIL_NAMES = (TREASURY, VIETTEL_MONEY, MOMO, VNPOST)
@@ -51,136 +77,50 @@ WALLET_RAILS = (VIETTEL_MONEY, MOMO)
 CONCURRENCY = {TREASURY: 64, VIETTEL_MONEY: 32, MOMO: 32, VNPOST: 48}
 
 
-class BookedSandbox(GenericSandbox):
-    """A :class:`GenericSandbox` whose books (payments, account holders) live in SQLite."""
+#: The district office's account at the State Treasury (sandbox) and its H2H client id.
+DEBTOR_ACCOUNT = "0011001234567"
+CLIENT_ID = "district-demo"
+#: Transfers per pain.001 file; a district's month is a handful of files.
+FILE_SIZE = 2_000
 
-    def __init__(self, name: str, book: Path | None, **kwargs: Any) -> None:
-        super().__init__(callback_url=f"http://127.0.0.1/callbacks/{name}", **kwargs)
-        self.name = name
-        self._book: sqlite3.Connection | None = None
-        self._in_pay = False
-        if book is not None:
-            book.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(str(book), isolation_level=None, check_same_thread=False, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS payments (key TEXT PRIMARY KEY, ref TEXT, amount INTEGER, "
-                "body_hash TEXT, attributes TEXT, state TEXT, outcome TEXT, reason_code TEXT, "
-                "received_at REAL, settle_at REAL, settled_at REAL)"
-            )
-            db.execute("CREATE TABLE IF NOT EXISTS holders (ident TEXT PRIMARY KEY, name TEXT)")
-            self._book = db
-            self._load()
 
-    def _load(self) -> None:
-        assert self._book is not None
-        for (
-            key,
-            ref,
-            amount,
-            body_hash,
-            attrs,
-            state,
-            outcome,
-            code,
-            received,
-            settle_at,
-            settled,
-        ) in self._book.execute("SELECT * FROM payments ORDER BY ref"):
-            payment = SandboxPayment(
-                key=key,
-                ref=ref,
-                amount=amount,
-                body_hash=body_hash,
-                attributes=json.loads(attrs),
-                state=PaymentState(state),
-                received_at=received,
-                settle_at=settle_at,
-                outcome=PaymentState(outcome),
-                reason_code=code,
-                settled_at=settled,
-            )
-            self.payments[key] = payment
-            self.by_ref[ref] = payment
-            self._seq = max(self._seq, int(ref[3:]) if ref[3:].isdigit() else 0)
-            if payment.state is PaymentState.PROCESSING:
-                self._seq += 1
-                self._due.append((settle_at, self._seq, key))
-        self._due.sort()
-        self.holders.update(dict(self._book.execute("SELECT ident, name FROM holders").fetchall()))
+@dataclass
+class TreasuryRail:
+    """Our side of the bank rail (adapter + stored files) and, embedded, the bank itself."""
 
-    def _save(self, p: SandboxPayment) -> None:
-        if self._book is None:
-            return
-        self._book.execute(
-            "INSERT OR REPLACE INTO payments VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                p.key,
-                p.ref,
-                p.amount,
-                p.body_hash,
-                json.dumps(p.attributes, default=str),
-                p.state.value,
-                p.outcome.value,
-                p.reason_code,
-                p.received_at,
-                p.settle_at,
-                p.settled_at,
-            ),
-        )
+    adapter: TreasuryProvider
+    store: BatchStore
+    sandbox: TreasurySandbox | None
+    retry: RetryPolicy
+    transport: httpx.AsyncBaseTransport | None = None
+    _tmp: Path | None = None
 
-    def set_holder(self, ident: str, name: str) -> None:
-        """Register the name an account/wallet belongs to (answered by inquiries)."""
-        self.holders[ident] = name
-        if self._book is not None:
-            self._book.execute("INSERT OR REPLACE INTO holders VALUES (?, ?)", (ident, name))
+    def channel(self, ledger: Ledger) -> TreasuryChannel:
+        return TreasuryChannel(self.adapter, ledger, self.store, transport=self.transport, retry=self.retry)
 
-    def _pay(self, op: Operation) -> httpx.Response:
-        self._in_pay = True
-        try:
-            response = super()._pay(op)
-        finally:
-            self._in_pay = False
-        if op.key is not None and op.key in self.payments:
-            self._save(self.payments[op.key])  # on disk before the answer leaves
-        return response
+    def reports(self) -> list[Path]:
+        """Every report fetched from the bank (pain.002, camt.054, camt.053), in order."""
+        return sorted(p for p in self.store.inbox_dir.glob("*") if p.is_file())
 
-    def _set_state(self, payment: SandboxPayment, state: PaymentState) -> None:
-        super()._set_state(payment, state)
-        if not self._in_pay:
-            self._save(payment)
+    async def pass_days(self, channel: TreasuryChannel, *, return_days: int = 2) -> None:
+        """Run the bank's days up to the value date plus ``return_days``, then fetch the reports.
 
-    async def deliver_callbacks(self, *, concurrency: int = 256) -> int:
-        """Deliver queued callbacks concurrently, as a provider's webhook workers do.
-
-        Why not one by one (the base class): each callback costs the receiver a durable
-        ledger write; delivered serially, 20,000 callbacks are 20,000 disk syncs in a row.
+        Embedded only; against a real bank the days pass by themselves and ``poll``
+        alone is called.
         """
-        if self.callback_sink is None or not self._pending_callbacks:
-            return 0
-        batch, self._pending_callbacks = self._pending_callbacks, []
-        if len(batch) > 1 and self._chance(self.faults.reorder_callbacks):
-            self.fault_counts["reorder_callbacks"] += 1
-            self._rng.shuffle(batch)
-        sink = self.callback_sink
-
-        async def one(req: httpx.Request) -> None:
-            try:
-                await sink(req)
-            except Exception:  # the receiver failed: the provider retries later
-                self._pending_callbacks.append(req)
-                return
-            self.callbacks_sent += 1
-
-        for i in range(0, len(batch), concurrency):
-            await asyncio.gather(*(one(r) for r in batch[i : i + concurrency]))
-        return len(batch)
+        if self.sandbox is not None:
+            bank = self.sandbox
+            dates = [date.fromisoformat(m.execution_date) for m in self.store.manifests()]
+            base = max([*dates, bank.business_date])
+            bank.advance(bank.calendar.add_business_days(base, return_days))
+        for _ in range(10):  # one poll fetches everything published; a bound, not a rule
+            if not (await channel.poll()).reports:
+                break
 
     def close(self) -> None:
-        if self._book is not None:
-            self._book.close()
-            self._book = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
 
 @dataclass
@@ -190,14 +130,31 @@ class Rails:
     setups: list[ProviderSetup]
     router: Router
     retry: RetryPolicy
-    sandboxes: dict[str, BookedSandbox] = field(default_factory=dict)
+    sandboxes: dict[str, SandboxProvider] = field(default_factory=dict)
+    treasury: TreasuryRail | None = None
+    cash_clock: SandboxClock | None = None
 
     def wire_callbacks(self, handler: Callable[[str, httpx.Request], Awaitable[httpx.Response]]) -> None:
-        """Deliver each sandbox's callbacks to ``handler(rail, request)`` (the client's)."""
-        for name, sandbox in self.sandboxes.items():
+        """Deliver each sandbox's callbacks to ``handler(rail, request)`` (the client's).
 
-            def sink(request: httpx.Request, _name: str = name) -> Awaitable[httpx.Response]:
-                return handler(_name, request)
+        Wallets that settle at submit (the embedded default) get no callbacks. A replayed
+        callback (one this process has verified before) is acknowledged, as
+        :mod:`asxh_pay.receiver` answers it over HTTP: the provider stops resending and
+        nothing changes.
+        """
+        for name, sandbox in self.sandboxes.items():
+            if name in WALLET_RAILS and sandbox.settle_after_s <= 0:
+                # Settled in the answer to the transfer itself: the callback would only repeat
+                # it (and cost a signature check and a ledger write per payout).
+                continue
+
+            async def sink(request: httpx.Request, _name: str = name) -> httpx.Response:
+                try:
+                    return await handler(_name, request)
+                except WebhookVerificationError as exc:
+                    if exc.code == "replayed":
+                        return httpx.Response(200, json={"ok": True, "duplicate": True})
+                    raise
 
             sandbox.callback_sink = sink
 
@@ -213,10 +170,60 @@ class Rails:
             await asyncio.gather(*tasks, return_exceptions=True)
             for s in self.sandboxes.values():
                 await s.deliver_callbacks()
+                s.flush_book()
+
+    def begin_period(self, period: str) -> None:
+        """Put the cash rail's clock at the start of the period's month (never back)."""
+        if self.cash_clock is None:
+            return
+        year, month = (int(x) for x in period.split("-"))
+        start = day_start(date(year, month, 1)) + 8 * 3600
+        if self.cash_clock.now() < start:
+            self.cash_clock.advance(start - self.cash_clock.now())
+
+    async def pass_cash_window(self) -> bool:
+        """Move the cash rail's clock past the last open payment window; True if it moved.
+
+        Everything the simulated people and postmen do in the window happens on the way
+        (pickups, no-shows, visits); each change is a signed callback to the client.
+        """
+        vnpost = self.sandboxes.get(VNPOST)
+        if self.cash_clock is None or not isinstance(vnpost, VNPostSandbox):
+            return False
+        open_until = [
+            r.window_to
+            for r in vnpost.postal.values()
+            if r.window_to is not None and r.state not in _CASH_FINAL
+        ]
+        if not open_until:
+            return False
+        target = day_start(max(open_until)) + 86_400 + 3600
+        moved = False
+        while self.cash_clock.now() < target:  # a day at a time: callbacks arrive in order
+            self.cash_clock.advance(min(86_400.0, target - self.cash_clock.now()))
+            vnpost.settle_due()
+            await vnpost.deliver_callbacks()
+            moved = True
+        return moved
+
+    async def deliver_callbacks(self) -> None:
+        for s in self.sandboxes.values():
+            s.settle_due()
+            await s.deliver_callbacks()
+            s.flush_book()
+
+    def books(self) -> dict[str, dict[str, SandboxPayment]]:
+        """The SandboxProvider rails' own books (what each says it paid), by rail."""
+        return {n: s.payments for n, s in self.sandboxes.items()}
 
     def close(self) -> None:
         for s in self.sandboxes.values():
             s.close()
+        if self.treasury is not None:
+            self.treasury.close()
+
+
+_CASH_FINAL = (PostalState.PAID, PostalState.EXPIRED, PostalState.RETURNED, PostalState.REJECTED)
 
 
 def routes() -> dict[str, str]:
@@ -230,34 +237,106 @@ def routes() -> dict[str, str]:
     }
 
 
+def _ec_key(path: Path | None) -> ec.EllipticCurvePrivateKey:
+    """A key kept at ``path`` (made on first use), so that a resumed process signs alike."""
+    if path is None:
+        return generate_ec_key()
+    if path.exists():
+        key = load_private_key(path.read_bytes())
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        return key
+    key = generate_ec_key()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(private_key_to_pem(key))
+    path.chmod(0o600)
+    return key
+
+
+def treasury_rail(
+    data_dir: Path | None,
+    *,
+    return_rate: float = 0.0,
+) -> TreasuryRail:
+    """The bank rail: adapter, batch store and (embedded) the bank sandbox, keys on disk."""
+    tmp = None
+    if data_dir is None:
+        tmp = Path(tempfile.mkdtemp(prefix="asxh-treasury-"))
+    root = data_dir if data_dir is not None else tmp
+    assert root is not None
+    keys = root / "sandbox" / "treasury-keys"
+    client_key = _ec_key(keys / "client.pem" if data_dir is not None else None)
+    bank_key = _ec_key(keys / "bank.pem" if data_dir is not None else None)
+    sandbox = TreasurySandbox(
+        clients={CLIENT_ID: (EcdsaVerifier(client_key.public_key()), DEBTOR_ACCOUNT)},
+        bank_signer=EcdsaSigner(bank_key),
+        business_date=datetime.now(VN_TZ).date(),
+        return_rate=return_rate,
+        return_after_days=1,
+        book=root / "sandbox" / "treasury.json" if data_dir is not None else None,
+    )
+    store = BatchStore(root / "treasury")
+    config = TreasuryConfig(
+        debtor=Party("Phòng Lao động - Thương binh và Xã hội huyện", DEBTOR_ACCOUNT, bank_bin="970415"),
+        initiating_party="Phòng LĐTBXH huyện",
+        client_id=CLIENT_ID,
+        max_txs_per_file=FILE_SIZE,
+    )
+    adapter = TreasuryProvider(
+        config, EcdsaSigner(client_key), bank_verifier=EcdsaVerifier(bank_key.public_key()), store=store
+    )
+    retry = RetryPolicy(base_delay_s=0.005, max_delay_s=0.2, max_attempts=10, deadline_s=60)
+    return TreasuryRail(adapter, store, sandbox, retry, sandbox.transport(), tmp)
+
+
 def embedded_rails(
     data_dir: Path | None,
     *,
     cash_fallback: bool = True,
-    settle_after_s: float = 0.0,
     faults: dict[str, FaultPlan] | None = None,
     latency_s: float = 0.0,
+    cash: CashSimulation | None = None,
+    bank_return_rate: float = 0.0,
 ) -> Rails:
-    """The sandbox rails: four :class:`BookedSandbox` behind four ``GenericProvider``.
+    """The real adapters on their embedded sandboxes.
 
     ``data_dir`` None keeps the books in memory (tests that need no restart).
+    ``cash`` decides who collects cash and which home visits fail (default: everyone
+    comes, every visit succeeds); ``bank_return_rate`` the share of booked transfers
+    the beneficiary's bank sends back a day later.
     """
-    setups: list[ProviderSetup] = []
-    sandboxes: dict[str, BookedSandbox] = {}
-    for name in RAIL_NAMES:
-        book = data_dir / "sandbox" / f"{name}.db" if data_dir is not None else None
-        sandbox = BookedSandbox(
-            name, book, settle_after_s=settle_after_s, faults=(faults or {}).get(name), latency_s=latency_s
+    faults = faults or {}
+
+    def book(name: str) -> Path | None:
+        return data_dir / "sandbox" / f"{name}.db" if data_dir is not None else None
+
+    cash_clock = SandboxClock(frozen=True)
+    common: dict[str, Any] = {"latency_s": latency_s, "settle_after_s": 0.0}
+    viettel = ViettelMoneySandbox(faults=faults.get(VIETTEL_MONEY), book=book(VIETTEL_MONEY), **common)
+    momo = MomoSandbox(faults=faults.get(MOMO), book=book(MOMO), **common)
+    vnpost = VNPostSandbox(
+        faults=faults.get(VNPOST),
+        book=book(VNPOST),
+        clock=cash_clock,
+        simulation=cash or CashSimulation(auto=True),
+        **common,
+    )
+    bank = treasury_rail(data_dir, return_rate=bank_return_rate)
+
+    def setup(adapter: Any, transport: httpx.AsyncBaseTransport | None, name: str) -> ProviderSetup:
+        return ProviderSetup(
+            adapter,
+            transport=transport,
+            concurrency=CONCURRENCY[name],
+            retry_budget=RetryBudget(ratio=1.0, min_per_s=200, capacity=500),
         )
-        sandboxes[name] = sandbox
-        setups.append(
-            ProviderSetup(
-                GenericProvider(f"https://{name}.sandbox.invalid", name=name),
-                transport=sandbox.transport(),
-                concurrency=CONCURRENCY[name],
-                retry_budget=RetryBudget(ratio=1.0, min_per_s=200, capacity=500),
-            )
-        )
+
+    setups = [
+        setup(bank.adapter, bank.transport, TREASURY),
+        setup(ViettelMoneyProvider(), viettel.transport(), VIETTEL_MONEY),
+        setup(MomoProvider(), momo.transport(), MOMO),
+        setup(VNPostProvider(), vnpost.transport(), VNPOST),
+    ]
     router = Router(routes(), fallback_provider=VNPOST if cash_fallback else None)
     retry = RetryPolicy(base_delay_s=0.005, max_delay_s=0.2, max_attempts=10, deadline_s=60)
-    return Rails(setups, router, retry, sandboxes)
+    sandboxes: dict[str, SandboxProvider] = {VIETTEL_MONEY: viettel, MOMO: momo, VNPOST: vnpost}
+    return Rails(setups, router, retry, sandboxes, bank, cash_clock)

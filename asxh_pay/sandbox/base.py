@@ -21,13 +21,16 @@ import asyncio
 import contextlib
 import hashlib
 import heapq
+import json
 import random
+import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -165,6 +168,7 @@ class SandboxProvider(ABC):
         clock: SandboxClock | None = None,
         latency_s: float = 0.0,
         callback_sink: CallbackSink | None = None,
+        book: Path | None = None,
     ) -> None:
         self.settle_after_s = settle_after_s
         self.faults = faults or FaultPlan()
@@ -181,6 +185,10 @@ class SandboxProvider(ABC):
         self._pending_callbacks: list[httpx.Request] = []
         self._due: list[tuple[float, int, str]] = []
         self._scripted: dict[str, list[Fault | None]] = {}
+        self._book: sqlite3.Connection | None = None
+        self._dirty: set[str] = set()
+        if book is not None:
+            self._open_book(book)
 
     # ------------------------------------------------------------------ wiring
 
@@ -250,6 +258,7 @@ class SandboxProvider(ABC):
                 raise httpx.ReadTimeout("sandbox: timed out before processing", request=request)
             raise httpx.ReadError("sandbox: connection reset before processing", request=request)
         response = self.process(op)
+        self.flush_book()  # on disk before the answer leaves (or is lost)
         if fault is Fault.TIMEOUT_AFTER:
             self.fault_counts[fault.value] += 1
             raise httpx.ReadTimeout("sandbox: timed out after processing", request=request)
@@ -309,6 +318,7 @@ class SandboxProvider(ABC):
         payment.history.append((now, PaymentState.PROCESSING))
         self.payments[op.key] = payment
         self.by_ref[payment.ref] = payment
+        self._dirty.add(op.key)
         if self.settle_after_s <= 0:
             self._settle(payment)
         else:
@@ -336,6 +346,8 @@ class SandboxProvider(ABC):
                 payment.reason_code = payment.reason_code or "RETURNED"
                 self._queue_callback(payment)
                 n += 1
+        if n:
+            self.flush_book()
         return n
 
     def _settle(self, payment: SandboxPayment) -> None:
@@ -350,6 +362,7 @@ class SandboxProvider(ABC):
     def _set_state(self, payment: SandboxPayment, state: PaymentState) -> None:
         payment.state = state
         payment.history.append((self.clock.now(), state))
+        self._dirty.add(payment.key)
 
     def _queue_callback(self, payment: SandboxPayment) -> None:
         if self.callback_sink is None:
@@ -435,6 +448,114 @@ class SandboxProvider(ABC):
             if draw < acc:
                 return fault
         return None
+
+    # ------------------------------------------------------------------ persistent books
+
+    def _open_book(self, path: Path) -> None:
+        """Keep the books in SQLite at ``path`` and load what an earlier process left there.
+
+        Why: a sandbox plays the other side of the payment, and the other side does not
+        forget a payment because our process died. Resume-after-kill is only proven if
+        the books survive the kill. WAL with ``synchronous=NORMAL`` survives a killed
+        process (not a power cut, which a sandbox need not survive).
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS payments (key TEXT PRIMARY KEY, ref TEXT, amount INTEGER, "
+            "body_hash TEXT, attributes TEXT, state TEXT, outcome TEXT, reason_code TEXT, "
+            "received_at REAL, settle_at REAL, settled_at REAL, extra TEXT)"
+        )
+        self._book = db
+        rows = db.execute("SELECT * FROM payments ORDER BY received_at, ref").fetchall()
+        for (
+            key,
+            ref,
+            amount,
+            body_hash,
+            attrs,
+            state,
+            outcome,
+            code,
+            received,
+            settle_at,
+            settled,
+            extra,
+        ) in rows:
+            payment = SandboxPayment(
+                key=key,
+                ref=ref,
+                amount=amount,
+                body_hash=body_hash,
+                attributes=json.loads(attrs),
+                state=PaymentState(state),
+                received_at=received,
+                settle_at=settle_at,
+                outcome=PaymentState(outcome),
+                reason_code=code,
+                settled_at=settled,
+            )
+            self.payments[key] = payment
+            self.by_ref[ref] = payment
+            digits = "".join(c for c in ref if c.isdigit())
+            self._seq = max(self._seq, int(digits) if digits else 0)
+            if payment.state is PaymentState.PROCESSING:
+                self._seq += 1
+                heapq.heappush(self._due, (settle_at, self._seq, key))
+            self.restore_extra(payment, json.loads(extra) if extra else None)
+
+    def book_extra(self, payment: SandboxPayment) -> dict[str, Any] | None:
+        """A subclass's own state about one payment, kept in the books beside it."""
+        return None
+
+    def restore_extra(self, payment: SandboxPayment, extra: dict[str, Any] | None) -> None:  # noqa: B027
+        """Rebuild a subclass's own state about one payment loaded from the books."""
+
+    def mark_dirty(self, key: str) -> None:
+        """The payment under ``key`` changed: write it with the next :meth:`flush_book`."""
+        self._dirty.add(key)
+
+    def flush_book(self) -> None:
+        """Write every changed payment to the books, in one transaction."""
+        if not self._dirty:
+            return
+        dirty, self._dirty = self._dirty, set()
+        if self._book is None:
+            return
+        rows = []
+        for key in dirty:
+            p = self.payments.get(key)
+            if p is None:
+                continue
+            extra = self.book_extra(p)
+            rows.append(
+                (
+                    p.key,
+                    p.ref,
+                    p.amount,
+                    p.body_hash,
+                    json.dumps(p.attributes, default=str),
+                    p.state.value,
+                    p.outcome.value,
+                    p.reason_code,
+                    p.received_at,
+                    p.settle_at,
+                    p.settled_at,
+                    json.dumps(extra, default=str) if extra is not None else None,
+                )
+            )
+        self._book.execute("BEGIN")
+        self._book.executemany("INSERT OR REPLACE INTO payments VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+        self._book.execute("COMMIT")
+
+    def close(self) -> None:
+        """Write what is left and close the books (a no-op without books)."""
+        if self._book is not None:
+            self.flush_book()
+            self._book.close()
+            self._book = None
 
     # ------------------------------------------------------------------ books, for tests
 

@@ -41,11 +41,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import random
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,8 +154,13 @@ class TreasurySandbox:
         tolerance_s: float = 300.0,
         seed: int = 0,
         bank_bic: str = "BFTVVNVX",
+        book: Path | None = None,
     ) -> None:
-        """``clients`` maps a client id to (its verifier, its debtor account)."""
+        """``clients`` maps a client id to (its verifier, its debtor account).
+
+        ``book``: a JSON file that keeps the bank's books across processes (loaded if
+        present, rewritten atomically after every file received and every day run).
+        """
         self.clients = clients
         self.bank_signer = bank_signer
         self.calendar = calendar or VietnamCalendar()
@@ -187,6 +193,56 @@ class TreasurySandbox:
         self.amount_delta: dict[str, int] = {}
         self.force_booking: set[str] = set()  # book even though pain.002 rejected it
         self.stray_debits: list[tuple[str, int]] = []  # (EndToEndId, amount) nobody instructed
+        self.book = book
+        if book is not None and book.exists():
+            self._load(book)
+
+    # ------------------------------------------------------------------ persistent books
+
+    def save(self) -> None:
+        """Write the books to ``book`` (atomically: a killed process leaves the old or the new)."""
+        if self.book is None:
+            return
+        state = {
+            "business_date": self.business_date.isoformat(),
+            "balance": self.balance,
+            "seq": self._seq,
+            "upload_count": self.upload_count,
+            "files": [asdict(f) for f in self.files.values()],
+            "transfers": [asdict(t) for t in self.transfers.values()],
+            "bookings": [asdict(b) for b in self.bookings],
+            "reports": [
+                {"id": r.id, "type": r.type, "name": r.name, "content": base64.b64encode(r.content).decode()}
+                for r in self.reports
+            ],
+            "rng": self._rng.getstate()[1][:625],
+        }
+        self.book.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.book.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, default=str), encoding="utf-8")
+        os.replace(tmp, self.book)
+
+    def _load(self, path: Path) -> None:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        self.business_date = date.fromisoformat(state["business_date"])
+        self.balance = int(state["balance"])
+        self._seq = int(state["seq"])
+        self.upload_count = int(state["upload_count"])
+        self._rng.setstate((3, tuple(state["rng"]), None))
+        for f in state["files"]:
+            self.files[f["msg_id"]] = ReceivedFile(**f)
+        for t in state["transfers"]:
+            for k in ("execution_date", "booked_on", "returned_on", "return_due"):
+                t[k] = date.fromisoformat(t[k]) if t[k] else None
+            self.transfers[t["e2e"]] = BankTransfer(**t)
+        for b in state["bookings"]:
+            b["booked_on"] = date.fromisoformat(b["booked_on"])
+            booking = Booking(**b)
+            self.bookings.append(booking)
+            if booking.credit_debit == "DBIT" and booking.e2e is not None:
+                self.debits.setdefault(booking.e2e, []).append(booking)
+        for r in state["reports"]:
+            self.reports.append(Report(r["id"], r["type"], r["name"], base64.b64decode(r["content"])))
 
     # ------------------------------------------------------------------ wiring
 
@@ -252,13 +308,20 @@ class TreasurySandbox:
             if fault == "timeout_before":
                 raise httpx.ReadTimeout("sandbox: timed out before processing", request=request)
             response = self._upload(request, account)
+            self.save()  # on disk before the answer leaves
             if fault == "timeout_after":
                 raise httpx.ReadTimeout("sandbox: timed out after processing", request=request)
             return response
-        if request.method == "GET" and self.auto_settle:
+        if (
+            request.method == "GET"
+            and self.auto_settle
             # Served/demo mode: the bank books at once on its current business date.
-            self.settle(self.business_date, ignore_value_date=True)
-            self.release_returns(self.business_date)
+            and (
+                self.settle(self.business_date, ignore_value_date=True)
+                or self.release_returns(self.business_date)
+            )
+        ):
+            self.save()
         if request.method == "GET" and path == "/h2h/v1/reports":
             try:
                 after = int(request.url.params.get("after", "0"))
@@ -419,7 +482,8 @@ class TreasurySandbox:
                 self.release_returns(day)
                 self.end_of_day(day)
             day += timedelta(days=1)
-        self.business_date = to + timedelta(days=1)
+        self.business_date = max(self.business_date, to + timedelta(days=1))
+        self.save()
 
     def settle(self, on: date, *, ignore_value_date: bool = False) -> list[Booking]:
         """Book the debits of accepted transfers due on or before ``on`` (camt.054 + pain.002 ACSC).

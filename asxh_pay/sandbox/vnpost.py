@@ -143,7 +143,8 @@ class VNPostSandbox(SandboxProvider):
         min_amount: int = 1_000,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # Our own state first: the base loads persisted books (``book=``) and calls
+        # restore_extra, which fills these.
         self._key = HmacKey(secret if isinstance(secret, SecretStr) else SecretStr(secret))
         self.callback_url = callback_url
         self.simulation = simulation or CashSimulation()
@@ -157,6 +158,7 @@ class VNPostSandbox(SandboxProvider):
         self.by_code: dict[str, str] = {}
         self._sim_rng = random.Random(self.simulation.seed)
         self._events: list[tuple[float, int, str, str]] = []  # (at, seq, key, action)
+        super().__init__(**kwargs)
 
     # ------------------------------------------------------------------ wire
 
@@ -373,6 +375,7 @@ class VNPostSandbox(SandboxProvider):
         record.state = state
         now = self.clock.now()
         record.states.append((now, state))
+        self.mark_dirty(payment.key)
         if state is PostalState.PAID:
             self._set_state(payment, PaymentState.SUCCEEDED)
             payment.outcome = PaymentState.SUCCEEDED
@@ -423,7 +426,76 @@ class VNPostSandbox(SandboxProvider):
                     )
                 except HandoverRefused as exc:
                     self._record_failed_visit(payment, record, exc.code, at=at)
+        self.flush_book()
         return n
+
+    # ------------------------------------------------------------------ persistent books
+
+    def book_extra(self, payment: SandboxPayment) -> dict[str, Any] | None:
+        record = self.postal.get(payment.key)
+        if record is None:
+            return None
+        return {
+            "service": record.service,
+            "state": record.state.value,
+            "beneficiary_cccd": record.beneficiary_cccd,
+            "receiver_type": record.receiver_type,
+            "receiver_cccd": record.receiver_cccd,
+            "authorisation_ref": record.authorisation_ref,
+            "authorisation_valid_until": _day(record.authorisation_valid_until),
+            "window_from": _day(record.window_from),
+            "window_to": _day(record.window_to),
+            "pickup_code": record.pickup_code,
+            "manifest_no": record.manifest_no,
+            "attempts": record.attempts,
+            "refusals": record.refusals,
+            "proof": record.proof,
+        }
+
+    def restore_extra(self, payment: SandboxPayment, extra: dict[str, Any] | None) -> None:
+        """Rebuild the postal record; cash still out is scheduled again (pickup, visit, window end).
+
+        Who comes and which visit fails is drawn again: the people of the simulation
+        do not remember a draw the process that died made.
+        """
+        if extra is None:
+            return
+        record = PostalRecord(
+            key=payment.key,
+            service=extra["service"],
+            state=PostalState(extra["state"]),
+            beneficiary_cccd=extra["beneficiary_cccd"],
+            receiver_type=extra["receiver_type"],
+            receiver_cccd=extra["receiver_cccd"],
+            authorisation_ref=extra["authorisation_ref"],
+            authorisation_valid_until=_parse_day(extra["authorisation_valid_until"]),
+            window_from=_parse_day(extra["window_from"]),
+            window_to=_parse_day(extra["window_to"]),
+            pickup_code=extra["pickup_code"],
+            manifest_no=extra["manifest_no"],
+            attempts=list(extra["attempts"]),
+            refusals=list(extra["refusals"]),
+            proof=extra["proof"],
+        )
+        self.postal[record.key] = record
+        if record.pickup_code:
+            self.by_code[record.pickup_code] = record.key
+        if record.state in _FINAL or record.window_from is None or record.window_to is None:
+            return
+        opens, closes = day_start(record.window_from), day_start(record.window_to) + 86_400
+        now = max(self.clock.now(), opens)
+        if record.state is PostalState.READY_FOR_PICKUP:
+            if self.simulation.auto and not self._sim_chance(self.simulation.no_show_rate):
+                self._schedule(
+                    now + self._sim_rng.random() * max(0.0, closes - now) * 0.9, record.key, "auto_pickup"
+                )
+        elif self.simulation.auto and record.state in (
+            PostalState.OUT_FOR_DELIVERY,
+            PostalState.DELIVERY_ATTEMPT_FAILED,
+        ):
+            self._schedule(now + 9 * 3600, record.key, "auto_visit")
+        if record.state is not PostalState.SUBMITTED:
+            self._schedule(closes, record.key, "window_end")
 
     def _expire(self, payment: SandboxPayment, record: PostalRecord) -> None:
         if record.service == "CASH_HOME":
@@ -762,6 +834,14 @@ class VNPostSandbox(SandboxProvider):
                 SIGNATURE_HEADER: sig,
             },
         )
+
+
+def _day(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def _parse_day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def _iso(ts: float) -> str:

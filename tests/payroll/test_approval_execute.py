@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.payroll.approval import ApprovalError, generate_operator_key, load_approved
-from asxh_pay.payroll.books import reconcile_run
+from asxh_pay.payroll.books import reconcile_rails
 from asxh_pay.payroll.execute import AlreadyStarted, ExecutionResult, execute_run
 from asxh_pay.payroll.rails import embedded_rails
 from asxh_pay.payroll.reports import collect, write_reports
@@ -28,10 +28,10 @@ def _lists(ws: Workspace) -> list[Path]:
         row(0),  # bank
         row(1, "Ví điện tử"),
         row(2, "Tài khoản bưu điện"),
-        row(3, **{"Số tài khoản": "0071000990001"}),  # the bank: no such account -> cash fallback
+        row(3, **{"Số tài khoản": "0071000000001"}),  # pain.002 RJCT AC01: no such account -> cash
         row(4, "Chi trả tại nhà"),
         row(5, "Nhận tại điểm chi trả"),
-        row(6, **{"Số tài khoản": "0071000990004"}),  # account holder is someone else -> held
+        row(6, "Ví điện tử", **{"Số điện thoại": "0912340004"}),  # wallet holder is someone else -> held
     ]
     return [write_list(ws.data_dir.parent / "xa.csv", rows)]
 
@@ -181,10 +181,8 @@ def test_execution_with_fallback_stops_reports_and_reconciliation(ws: Workspace)
 
     async def check() -> None:
         async with SqliteLedger(ws.data_dir / "ledger.db", exclusive=False) as ledger:
-            recon = await reconcile_run(
-                ledger, {n: s.payments for n, s in ws.rails.sandboxes.items()}, prep.run_id
-            )
-            assert recon.ok and recon.pending == 0
+            recon = await reconcile_rails(ledger, ws.rails, prep.run_id)
+            assert recon.ok and recon.pending == 0, recon.breaks
             files = await write_reports(ledger, prep.run_id, ws.data_dir / "rep", manifest=prep.manifest)
             fig = await collect(ledger, prep.run_id)
             outcomes = sorted(e.outcome for e in fig.entitlements)
@@ -271,13 +269,16 @@ def test_without_cash_fallback_failures_are_reported(ws: Workspace) -> None:
     finally:
         rails.close()
     assert _ledger_rows(ws, "SELECT COUNT(*) FROM payouts WHERE parent_id IS NOT NULL") == [(0,)]
-    failed = _ledger_rows(ws, "SELECT beneficiary_cccd, failure_reason FROM payouts WHERE status='failed'")
-    assert failed == [(PEOPLE[3][1], "invalid_account")]
+    failed = _ledger_rows(
+        ws, "SELECT beneficiary_cccd, failure_reason FROM payouts WHERE status='failed' ORDER BY 1"
+    )
+    # Unverified (no inquiry): the wallet of someone else is refused at payment (W04), no cash.
+    assert sorted(failed) == sorted([(PEOPLE[3][1], "invalid_account"), (PEOPLE[6][1], "name_mismatch")])
 
     async def go() -> None:
         async with SqliteLedger(ws.data_dir / "ledger.db", exclusive=False) as ledger:
             fig = await collect(ledger, prep.run_id)
-            assert sorted(e.outcome for e in fig.entitlements).count("failed") == 1
+            assert sorted(e.outcome for e in fig.entitlements).count("failed") == 2
             await write_reports(ledger, prep.run_id, ws.data_dir / "r2")
         text = (ws.data_dir / "r2" / "that-bai.csv").read_text(encoding="utf-8-sig")
         assert "invalid_account" in text and PEOPLE[3][1] not in text  # masked
@@ -303,3 +304,51 @@ def test_second_prepare_of_a_paid_month_pays_nobody_again(ws: Workspace) -> None
     assert again.manifest["counts"]["payouts"] == 0
     assert sum(1 for w in again.warnings if w[1] == "already_in_ledger") == 7
     assert PayoutStatus.SUCCEEDED.value == "succeeded"
+
+
+def test_failed_bank_transfer_and_failed_wallet_are_paid_in_cash_exactly_once(ws: Workspace) -> None:
+    """pain.002 RJCT (AC04) and a Viettel decline (W01) each end as one paid VNPost cash payout."""
+    rows = [
+        row(0, **{"Số tài khoản": "0071000000004"}),  # the bank rejects the transfer: account closed
+        row(1, "Ví điện tử", **{"Số điện thoại": "0912340001"}),  # no such wallet: declined
+        row(2),  # an ordinary bank transfer in the same file
+    ]
+    prep = ws.prepare([write_list(ws.data_dir.parent / "xa.csv", rows)], verify_accounts=False)
+    ws.approve(prep.run_id)
+    res = _execute(ws, prep.run_id)
+    assert res.errors == []
+    parents = dict(
+        _ledger_rows(
+            ws,
+            "SELECT beneficiary_cccd, failure_reason FROM payouts "
+            "WHERE parent_id IS NULL AND status='failed'",
+        )
+    )
+    assert parents == {PEOPLE[0][1]: "account_closed", PEOPLE[1][1]: "invalid_account"}
+    children = _ledger_rows(
+        ws,
+        "SELECT c.beneficiary_cccd, p.provider, c.provider, c.status, c.destination_kind "
+        "FROM payouts c JOIN payouts p ON c.parent_id = p.id ORDER BY 1",
+    )
+    assert sorted(children) == sorted(
+        [
+            (PEOPLE[0][1], "treasury", "vnpost", "succeeded", "cash_pickup"),
+            (PEOPLE[1][1], "viettel_money", "vnpost", "succeeded", "cash_pickup"),
+        ]
+    )
+    # The bank refused it (pain.002 RJCT) and never debited it; VNPost paid the cash once.
+    bank = ws.rails.treasury.sandbox if ws.rails.treasury is not None else None
+    assert bank is not None
+    rejected = [t for t in bank.transfers.values() if t.status == "RJCT"]
+    assert [t.reason_code for t in rejected] == ["AC04"] and not bank.debits.get(rejected[0].e2e)
+    assert sum(len(v) for v in bank.debits.values()) == 1
+    child_keys = [
+        k for (k,) in _ledger_rows(ws, "SELECT idempotency_key FROM payouts WHERE parent_id IS NOT NULL")
+    ]
+    vnpost = ws.rails.sandboxes["vnpost"]
+    assert all(vnpost.payments[k].state.value == "succeeded" for k in child_keys)
+    # Resuming finds nothing to do: still one cash payout per failed transfer.
+    again = _execute(ws, prep.run_id, resume=True)
+    assert again.errors == []
+    assert _ledger_rows(ws, "SELECT COUNT(*) FROM payouts WHERE parent_id IS NOT NULL") == [(2,)]
+    assert len(vnpost.paid()) == 2

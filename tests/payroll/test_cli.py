@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,9 @@ import pytest
 
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from asxh_pay.payroll.demo import make_district, seed_registry, write_lists
+from asxh_pay.providers.treasury import end_to_end_id
 from asxh_pay.sandbox.base import PaymentState
+from asxh_pay.status import FailureReason
 from tests.payroll.conftest import row, write_list
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,7 +177,7 @@ def test_sigkill_during_run_then_resume_pays_everyone_exactly_once(tmp_path: Pat
     with sqlite3.connect(data / "ledger.db") as db:
         ledger = db.execute(
             "SELECT idempotency_key, provider, status, parent_id, "
-            "(SELECT COUNT(*) FROM payouts c WHERE c.parent_id = p.id) FROM payouts p"
+            "(SELECT COUNT(*) FROM payouts c WHERE c.parent_id = p.id), failure_reason FROM payouts p"
         ).fetchall()
     paid_keys: dict[str, int] = {}
     for book in (data / "sandbox").glob("*.db"):
@@ -182,18 +185,33 @@ def test_sigkill_during_run_then_resume_pays_everyone_exactly_once(tmp_path: Pat
             for key, state in db.execute("SELECT key, state FROM payments"):
                 if state == PaymentState.SUCCEEDED.value:
                     paid_keys[key] = paid_keys.get(key, 0) + 1
+    # The bank's books (the Treasury sandbox's JSON): one debit per EndToEndId at most.
+    bank = json.loads((data / "sandbox" / "treasury.json").read_text())
+    debits = Counter(b["e2e"] for b in bank["bookings"] if b["credit_debit"] == "DBIT")
+    returned = {b["e2e"] for b in bank["bookings"] if b["credit_debit"] == "CRDT"}
+    assert debits and all(n == 1 for n in debits.values())
+    for e2e in debits:
+        if e2e not in returned:
+            paid_keys[e2e] = paid_keys.get(e2e, 0) + 1
     assert all(n == 1 for n in paid_keys.values())
+
+    def book_key(key: str, provider: str) -> str:
+        return end_to_end_id(key) if provider == "treasury" else key
+
     roots = [r for r in ledger if r[3] is None]
     assert len(roots) == total
-    for key, _provider, status, _parent, n_children in roots:
+    assert {r[1] for r in roots} >= {"treasury", "viettel_money", "momo", "vnpost"}
+    for key, provider, status, _parent, n_children, reason in roots:
         if status == "succeeded":
-            assert key in paid_keys
+            assert book_key(key, provider) in paid_keys
         elif status == "cancelled":
-            assert key not in paid_keys
-        else:  # failed electronically -> exactly one cash fallback paid
-            assert n_children == 1 and key not in paid_keys
+            assert book_key(key, provider) not in paid_keys
+        else:  # failed electronically -> exactly one cash fallback when the destination was the problem
+            wants_cash = status == "returned" or FailureReason(reason).allows_cash_fallback
+            assert n_children == (1 if wants_cash else 0), (provider, status, reason)
+            assert book_key(key, provider) not in paid_keys
     succeeded = [r for r in ledger if r[2] == "succeeded"]
-    assert {r[0] for r in succeeded} == set(paid_keys)
+    assert {book_key(r[0], r[1]) for r in succeeded} == set(paid_keys)
     rc = subprocess.run(
         [sys.executable, "-m", "asxh_pay", "reconcile", "kill-test", "--data-dir", str(data), "--json"],
         cwd=tmp_path,
