@@ -232,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -239,7 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # SIGTERM stops a run like Ctrl-C. SIGINT gets our own handler too: with the default one,
+    # asyncio.run() installs a functools.partial holding the main task, and Python 3.11's
+    # signal.getsignal() then formats repr(task), i.e. the repr of a finished run's whole
+    # result, twice per asyncio.run (seconds for a month of payouts).
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         code: int = args.func(args)
         return code
