@@ -82,6 +82,32 @@ PAYOUT_COLUMNS = (
 )
 
 
+class RequestCache:
+    """Parsed requests by payout id, bounded.
+
+    Why: a request is immutable once recorded, and re-validating its JSON (CCCD, names,
+    bank tables) is most of the cost of reading a payout back, which reports, callbacks
+    and reconciliation do for every payout. When full the cache starts again rather than
+    tracking recency: cheaper, and a month's run re-reads payouts in waves anyway.
+    """
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self._items: dict[str, PayoutRequest] = {}
+
+    def put(self, payout_id: str, request: PayoutRequest) -> None:
+        if len(self._items) >= self.max_entries:
+            self._items.clear()
+        self._items[payout_id] = request
+
+    def parse(self, payout_id: str, request_json: str) -> PayoutRequest:
+        request = self._items.get(payout_id)
+        if request is None:
+            request = PayoutRequest.model_validate_json(request_json)
+            self.put(payout_id, request)
+        return request
+
+
 def payout_from_row(
     row: Sequence[Any], request: PayoutRequest, created_at: datetime, updated_at: datetime
 ) -> Payout:

@@ -41,6 +41,7 @@ from asxh_pay.ledger.base import (
     PAYOUT_COLUMNS,
     ChainReport,
     Ledger,
+    RequestCache,
     TransitionResult,
     event_hash,
     genesis_hash,
@@ -49,7 +50,7 @@ from asxh_pay.ledger.base import (
 )
 from asxh_pay.ledger.migrations import load_migrations
 from asxh_pay.masking import mask_text
-from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
+from asxh_pay.models import EventSource, Payout, StatusEvent
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus, plan_transition
 
 __all__ = [
@@ -103,7 +104,6 @@ _INSERT_PAYOUT = (
 )
 _INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
 _RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
-_REQUEST_CACHE_MAX = 200_000
 
 
 class LeaseLost(LedgerError):
@@ -256,7 +256,7 @@ class PostgresLedger(Ledger):
         self._pool: AsyncConnectionPool | None = None
         self._group = _Group()
         self._flusher: asyncio.Task[None] | None = None
-        self._requests: dict[str, PayoutRequest] = {}
+        self._requests = RequestCache(max_entries=200_000)
 
     def __repr__(self) -> str:
         # Never show the URL: it may carry a password.
@@ -450,7 +450,7 @@ class PostgresLedger(Ledger):
         losers: list[_Create] = []
         for op, ok in zip(ordered, inserted, strict=True):
             if ok:
-                self._cache_request(op.payout.id, op.payout.request)
+                self._requests.put(op.payout.id, op.payout.request)
                 results[id(op.future)] = (op.payout, True)
             else:
                 losers.append(op)
@@ -770,18 +770,8 @@ class PostgresLedger(Ledger):
 
     # ------------------------------------------------------------------ reads
 
-    def _cache_request(self, pid: str, req: PayoutRequest) -> None:
-        if len(self._requests) >= _REQUEST_CACHE_MAX:
-            self._requests.clear()
-        self._requests[pid] = req
-
     def _row_to_payout(self, row: Sequence[Any]) -> Payout:
-        pid = row[0]
-        req = self._requests.get(pid)
-        if req is None:
-            req = PayoutRequest.model_validate_json(row[3])
-            self._cache_request(pid, req)
-        return payout_from_row(row, req, row[12], row[13])
+        return payout_from_row(row, self._requests.parse(row[0], row[3]), row[12], row[13])
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
         async with self.pool.connection() as conn:

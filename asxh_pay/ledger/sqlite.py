@@ -30,6 +30,7 @@ from asxh_pay.ledger.base import (
     PAYOUT_COLUMNS,
     ChainReport,
     Ledger,
+    RequestCache,
     TransitionResult,
     event_hash,
     genesis_hash,
@@ -38,7 +39,7 @@ from asxh_pay.ledger.base import (
 )
 from asxh_pay.ledger.migrations import load_migrations
 from asxh_pay.masking import mask_text
-from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
+from asxh_pay.models import EventSource, Payout, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus, plan_transition
 
 _PAYOUT_COLS = PAYOUT_COLUMNS
@@ -66,6 +67,7 @@ class SqliteLedger(Ledger):
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        self._requests = RequestCache()
         self._committing: asyncio.Future[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         # Row state of payouts this process is driving. Valid only with the exclusive
@@ -295,6 +297,7 @@ class SqliteLedger(Ledger):
                 # A second root payout for one entitlement, under another key: refused.
                 raise IdempotencyConflict(_mask_key(payout.idempotency_key), row[0] if row else "?") from None
             raise LedgerError(f"could not record payout {payout.id}: {exc}") from exc
+        self._requests.put(payout.id, req)
         if self._exclusive:
             self._state[payout.id] = ["created", 1, first, payout.provider, None, 0]
         if durable:
@@ -435,7 +438,7 @@ class SqliteLedger(Ledger):
     # ------------------------------------------------------------------ reads
 
     def _row_to_payout(self, row: tuple[Any, ...]) -> Payout:
-        request = PayoutRequest.model_validate_json(row[3])
+        request = self._requests.parse(row[0], row[3])
         return payout_from_row(row, request, datetime.fromisoformat(row[12]), datetime.fromisoformat(row[13]))
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Payout | None:
