@@ -405,17 +405,23 @@ class AsyncPayoutClient:
         """
         adapter = self.adapter(provider)
         event: CallbackEvent = adapter.parse_callback(request)
-        if not await self.ledger.remember_callback(provider, event.callback_id):
-            return event.ack
-        payout = None
-        if event.idempotency_key:
-            payout = await self.ledger.get_by_key(event.idempotency_key)
-        if payout is None and event.provider_ref:
-            payout = await self.ledger.get_by_provider_ref(provider, event.provider_ref)
-        if payout is None:
-            log.warning("callback %s from %s names no known payout", event.callback_id, provider)
-            return event.ack
-        await self._apply(payout, event.result, EventSource.CALLBACK)
+        try:
+            payout = None
+            if event.idempotency_key:
+                payout = await self.ledger.get_by_key(event.idempotency_key)
+            if payout is None and event.provider_ref:
+                payout = await self.ledger.get_by_provider_ref(provider, event.provider_ref)
+            if payout is None:
+                log.warning("callback %s from %s names no known payout", event.callback_id, provider)
+            else:
+                # Applied before it is remembered: if applying fails, the provider's
+                # redelivery must be processed, not dropped as a duplicate. A repeat that
+                # does get through changes nothing (the state machine ignores it).
+                await self._apply(payout, event.result, EventSource.CALLBACK)
+            await self.ledger.remember_callback(provider, event.callback_id)
+        except BaseException:
+            adapter.forget_callback(event.callback_id)
+            raise
         return event.ack
 
     # ------------------------------------------------------------------ driving
@@ -536,10 +542,14 @@ class AsyncPayoutClient:
                 count_attempt=True,
             )
             current = res.payout
+            if current.status is not PayoutStatus.SUBMITTED:
+                raise _NotSendable(current)  # another driver already moved it on
 
         rt.setup.retry_budget.deposit()
         try:
             result = await self._send_with_retry(rt, build, parse, before_send=before_send)
+        except _NotSendable as stop:
+            return stop.payout
         except (OutcomeUnknown, ProviderProtocolError) as exc:
             res = await self.ledger.transition(
                 current, PayoutStatus.UNKNOWN, source=EventSource.RESPONSE, detail=_describe(exc)
@@ -779,6 +789,14 @@ async def _transmit(rt: _Runtime, request: httpx.Request) -> httpx.Response:
             len(response.content),
         )
     return response
+
+
+class _NotSendable(Exception):
+    """The ledger refused to record an attempt: the payout is past sending (stale copy)."""
+
+    def __init__(self, payout: Payout) -> None:
+        super().__init__(payout.id)
+        self.payout = payout
 
 
 def _describe(exc: BaseException) -> str:

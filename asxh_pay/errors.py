@@ -11,9 +11,10 @@ Messages never carry personal data or secrets: values are masked before they get
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asxh_pay.status import FailureReason
+if TYPE_CHECKING:  # status.py imports this module (IllegalTransition is an AsxhPayError)
+    from asxh_pay.status import FailureReason
 
 
 class AsxhPayError(Exception):
@@ -104,14 +105,16 @@ class ProviderError(AsxhPayError):
         *,
         http_status: int | None = None,
         provider_code: str | None = None,
-        reason: FailureReason = FailureReason.TECHNICAL,
+        reason: FailureReason | None = None,
         retryable: bool | None = None,
         body: Any = None,
     ) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.provider_code = provider_code
-        self.reason = reason
+        from asxh_pay.status import FailureReason
+
+        self.reason = reason if reason is not None else FailureReason.TECHNICAL
         if retryable is not None:
             self.retryable = retryable
         self.body = body

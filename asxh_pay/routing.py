@@ -68,7 +68,8 @@ class Router:
             return False
         if payout.request.destination.kind in ("cash_pickup", "cash_home"):
             return False
-        if payout.status is PayoutStatus.RETURNED:
-            return True
+        if payout.status is PayoutStatus.RETURNED and payout.failure_reason is None:
+            return True  # returned by the bank, no reason given: the destination failed
         reason = payout.failure_reason or FailureReason.UNKNOWN
+        # A return for "beneficiary deceased" (MD07) must not become a cash payment.
         return reason.allows_cash_fallback

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from asxh_pay.errors import AsxhPayError
+
 
 class PayoutStatus(StrEnum):
     CREATED = "created"
@@ -128,8 +130,12 @@ _CASH_FALLBACK_REASONS = frozenset(
 )
 
 
-class IllegalTransition(ValueError):
-    """A move the state machine forbids; never applied to the ledger."""
+class IllegalTransition(AsxhPayError, ValueError):
+    """A move the state machine forbids; never applied to the ledger.
+
+    An ``AsxhPayError`` so that batch callers (``pay_many``, ``resume``) report it for a
+    person, per payout, instead of one contradiction stopping a whole run.
+    """
 
     def __init__(self, current: PayoutStatus, target: PayoutStatus) -> None:
         super().__init__(f"illegal payout transition {current.value} -> {target.value}")

@@ -423,3 +423,106 @@ def test_a_stale_but_genuinely_signed_response_is_refused() -> None:
     response = httpx.Response(200, content=body, headers={"X-Timestamp": old, "X-Signature": sig})
     with pytest.raises(ProviderProtocolError, match="timestamp"):
         adapter._verified_json(response)
+
+
+async def test_a_stale_copy_never_sends_again(client: AsyncPayoutClient, sandbox: GenericSandbox) -> None:
+    """A driver holding an old 'created' copy (a stalled worker) must not send a paid payout."""
+    stale = client.new_payout(make_request(1))
+    stale, _ = await client.ledger.create_or_get(stale)
+    paid = await client.drive(stale)
+    assert paid.status is S.SUCCEEDED
+    again = await client._submit(stale)  # the stale copy still says 'created'
+    assert again.status is S.SUCCEEDED
+    assert sandbox.request_counts["pay"] == 1
+
+
+async def test_a_deceased_return_is_not_paid_in_cash(tmp_path: Path) -> None:
+    from asxh_pay.providers.base import ProviderOutcome, ProviderResult
+
+    bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
+    bank = ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport())
+    cash = ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport())
+    router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [bank, cash], router=router, retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
+        dead = await c.pay(make_request(1, commune="26101"))
+        gone = await c.pay(make_request(2, commune="26101"))
+        returned = ProviderResult(ProviderOutcome.RETURNED, reason=FailureReason.BENEFICIARY_DECEASED)
+        dead = await c._apply(dead, returned, EventSource.RECONCILIATION)
+        closed = ProviderResult(ProviderOutcome.RETURNED, reason=FailureReason.ACCOUNT_CLOSED)
+        gone = await c._apply(gone, closed, EventSource.RECONCILIATION)
+        await c.resume()
+        assert await c.ledger.children(dead.id) == []  # MD07: a person decides, no cash
+        assert len(await c.ledger.children(gone.id)) == 1  # account closed: paid in cash
+    assert len(cash_sb.paid()) == 1
+
+
+async def test_a_contradiction_is_reported_per_payout_not_fatal(tmp_path: Path) -> None:
+    from asxh_pay.errors import AsxhPayError
+    from asxh_pay.status import IllegalTransition
+
+    assert issubclass(IllegalTransition, AsxhPayError)
+    bad_key = make_request(3).key()
+
+    class Contradicting(GenericProvider):
+        def parse_submit(self, payout, response):  # type: ignore[no-untyped-def]
+            if payout.idempotency_key == bad_key:
+                raise IllegalTransition(S.FAILED, S.SUCCEEDED)
+            return super().parse_submit(payout, response)
+
+    sandbox = GenericSandbox()
+    setup = ProviderSetup(Contradicting(), transport=sandbox.transport())
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
+        summary = await c.pay_many([make_request(i) for i in range(6)], concurrency=3)
+    assert summary.counts["succeeded"] == 5
+    assert len(summary.errors) == 1 and "IllegalTransition" in summary.errors[0][1]
+
+
+async def test_a_callback_that_failed_to_apply_is_processed_on_redelivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asxh_pay.errors import LedgerError
+
+    sandbox = GenericSandbox(settle_after_s=30)
+    client = await _callback_client(tmp_path, sandbox)
+    captured: list[httpx.Request] = []
+
+    async def sink(req: httpx.Request) -> None:
+        captured.append(req)
+
+    sandbox.callback_sink = sink
+    try:
+        payout = await client.pay(make_request(1), wait=False)
+        sandbox.clock.advance(31)
+        sandbox.settle_due()
+        await sandbox.deliver_callbacks()
+        real = client.ledger.transition
+
+        async def broken(*args: object, **kwargs: object) -> object:
+            raise LedgerError("disk full")
+
+        monkeypatch.setattr(client.ledger, "transition", broken)
+        with pytest.raises(LedgerError):
+            await client.handle_callback("generic", captured[0])
+        monkeypatch.setattr(client.ledger, "transition", real)
+        await client.handle_callback("generic", captured[0])  # the provider's retry
+        assert (await client.status(payout.id)).status is S.SUCCEEDED
+    finally:
+        await client.close()
+
+
+def test_validation_errors_do_not_carry_personal_data() -> None:
+    import pydantic
+
+    from asxh_pay.models import Beneficiary
+
+    with pytest.raises(pydantic.ValidationError) as exc:
+        Beneficiary(cccd="999080000001", full_name="Nguyễn Văn An")
+    text = str(exc.value)
+    assert "999080000001" not in text and "Nguyễn" not in text
+    with pytest.raises(pydantic.ValidationError) as exc:
+        make_request(1, account="12-3456-7899")
+    assert "3456" not in str(exc.value)

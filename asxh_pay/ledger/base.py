@@ -28,6 +28,10 @@ from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus
 
 GENESIS = "0" * 64
+#: The only statuses from which a request may (still) be sent. ``transition(...,
+#: count_attempt=True)`` on any other records nothing and returns ``changed=False``: the
+#: engine then does not send, whatever its (stale) copy of the payout said.
+SENDABLE = frozenset({PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN})
 # One encoder, built once: compact, UTF-8 text as is. Changing it would break every chain.
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 

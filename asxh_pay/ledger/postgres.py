@@ -39,6 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
     PAYOUT_COLUMNS,
+    SENDABLE,
     ChainReport,
     Ledger,
     RequestCache,
@@ -507,6 +508,10 @@ class PostgresLedger(Ledger):
             row = state.get(pid)
             if row is None:
                 results[id(op.future)] = LedgerError(f"unknown payout {pid}")
+                continue
+            if op.count_attempt and row.status not in SENDABLE:
+                # Someone else already moved it on (a stale copy, an expired lease): do not send.
+                results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), False)
                 continue
             fence = op.fence if op.count_attempt else None
             if fence is not None:

@@ -28,6 +28,7 @@ from typing import Any
 from asxh_pay.errors import IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
     PAYOUT_COLUMNS,
+    SENDABLE,
     ChainReport,
     Ledger,
     RequestCache,
@@ -336,6 +337,12 @@ class SqliteLedger(Ledger):
         new_provider = provider or row[3]
         new_ref = provider_ref or row[4]
         attempts = row[5] + (1 if count_attempt else 0)
+        if count_attempt and current not in SENDABLE:
+            # Someone else already moved it on (a stale copy in a caller's hands): do not send.
+            fresh = payout.model_copy(
+                update={"status": current, "provider": row[3], "provider_ref": row[4], "attempts": row[5]}
+            )
+            return TransitionResult(fresh, False)
         planned = plan_transition(current, target)
         if planned is None and not count_attempt:
             fresh = payout.model_copy(

@@ -39,6 +39,7 @@ from asxh_pay.identity import NameMatch
 from asxh_pay.masking import scrub
 from asxh_pay.models import Payout
 from asxh_pay.status import FailureReason
+from asxh_pay.webhooks import CallbackVerifier
 
 MAX_RESPONSE_BYTES = 1 << 20  # a provider answer larger than 1 MiB is refused, not parsed
 
@@ -159,6 +160,16 @@ class ProviderAdapter(ABC):
         stale, replayed or malformed; nothing may change in that case.
         """
         raise ConfigurationError(f"provider {self.name} sends no callbacks")
+
+    def forget_callback(self, callback_id: str) -> None:
+        """Let a redelivery of this callback through again: processing it failed.
+
+        Why: the replay guard remembers a verified callback's id at once; if applying it
+        then failed (a ledger error), the provider's retry must not be refused as a replay.
+        """
+        verifier = getattr(self, "_callbacks", None)  # adapters keep their verifier there
+        if isinstance(verifier, CallbackVerifier) and verifier.replay_guard is not None:
+            verifier.replay_guard.forget(callback_id)
 
     # -- helpers for subclasses ----------------------------------------------
 
