@@ -726,13 +726,18 @@ class AsyncPayoutClient:
                 raise
             first_error = exc
 
+        first_wait = FullJitterWait(policy).first_delay(first_error)
+        if time.monotonic() + first_wait > deadline:
+            raise first_error
+        await asyncio.sleep(first_wait)
+        # The deadline counts from the first send, not from here.
         retrying = AsyncRetrying(
             retry=retry_if_exception(retryable),
             wait=FullJitterWait(policy),
-            stop=stop_after_attempt(policy.max_attempts - 1) | stop_after_delay(policy.deadline_s),
+            stop=stop_after_attempt(policy.max_attempts - 1)
+            | stop_after_delay(max(0.0, deadline - time.monotonic())),
             reraise=True,
         )
-        await asyncio.sleep(FullJitterWait(policy).first_delay(first_error))
         async for attempt in retrying:
             with attempt:
                 await budget.acquire(deadline)

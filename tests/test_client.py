@@ -13,6 +13,7 @@ import pytest
 from asxh_pay.client import AsyncPayoutClient, PayoutClient, ProviderSetup
 from asxh_pay.errors import (
     IdempotencyConflict,
+    RateLimited,
     RequestNotSent,
     RetryBudgetExhausted,
     WebhookVerificationError,
@@ -526,3 +527,18 @@ def test_validation_errors_do_not_carry_personal_data() -> None:
     with pytest.raises(pydantic.ValidationError) as exc:
         make_request(1, account="12-3456-7899")
     assert "3456" not in str(exc.value)
+
+
+async def test_the_send_deadline_counts_from_the_first_attempt(tmp_path: Path) -> None:
+    sandbox = GenericSandbox()
+    sandbox.faults.retry_after_s = 0.4
+    sandbox.inject("pay", *[Fault.RATE_LIMITED] * 20)
+    policy = RetryPolicy(base_delay_s=0.001, max_delay_s=0.001, max_attempts=20, deadline_s=1.0)
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL
+    ) as c:
+        started = time.monotonic()
+        with pytest.raises(RateLimited):
+            await c.pay(make_request(1))
+        assert time.monotonic() - started < 1.5
+    assert sandbox.request_counts["pay"] <= 4

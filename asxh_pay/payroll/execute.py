@@ -167,8 +167,14 @@ async def execute_run(
                         go.append(req)
                         continue
                     payout = await _stop(client, req, stop)
-                    result.stopped.append((payout.id, mask_cccd(req.beneficiary.cccd), stop.detail))
-                    tally["stopped"] += 1
+                    if payout.status is PayoutStatus.CANCELLED:
+                        result.stopped.append((payout.id, mask_cccd(req.beneficiary.cccd), stop.detail))
+                        tally["stopped"] += 1
+                    else:  # already sent before the register changed: a person must recover it
+                        result.errors.append(
+                            f"{payout.id}: {stop.detail} recorded after the payout was sent "
+                            f"({payout.status.value}); recover it by hand"
+                        )
                 return go
 
             chunks = _chunks(approved)

@@ -472,10 +472,25 @@ def _delimiter(text: str) -> str:
     return max(",;\t", key=lambda d: max((line.count(d) for line in lines), default=0))
 
 
+#: A commune list is a few thousand rows; anything far larger is not one (or is hostile).
+MAX_LIST_BYTES = 64 * 1024 * 1024
+
+
 def _read_csv(path: Path, encoding: str | None) -> tuple[list[tuple[int, list[Cell]]], str]:
+    if path.stat().st_size > MAX_LIST_BYTES:
+        raise ListFileError(
+            f"file larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB: not a commune list",
+            field="file",
+            code="file_too_large",
+        )
     text, enc = decode_bytes(path.read_bytes(), encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    return [(i, [text_cell(v) for v in row]) for i, row in enumerate(reader, start=1)], enc
+    try:
+        return [(i, [text_cell(v) for v in row]) for i, row in enumerate(reader, start=1)], enc
+    except csv.Error as exc:  # e.g. a field over the csv module's limit: the file is damaged
+        raise ListFileError(
+            f"malformed CSV at line {reader.line_num}: {exc}", field="file", code="csv_malformed"
+        ) from None
 
 
 def _read_xlsx(path: Path) -> Iterator[tuple[str, list[tuple[int, list[Cell]]]]]:

@@ -263,3 +263,12 @@ def test_unreadable_xlsx_and_missing_header(tmp_path: Path) -> None:
     nohdr = tmp_path / "n.csv"
     nohdr.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     assert [r.code for r in import_file(nohdr, D).rejected] == ["no_header"]
+
+
+def test_a_hostile_csv_field_is_a_file_rejection_not_a_crash(tmp_path: Path) -> None:
+    from asxh_pay.payroll.lists import import_file
+
+    path = tmp_path / "xa.csv"
+    path.write_text("Ho va ten,So CCCD,So tien\n" + '"' + "A" * 200_000 + '",001050000001,1500000\n', "utf-8")
+    result = import_file(path)
+    assert [r.code for r in result.rejected] == ["csv_malformed"]
