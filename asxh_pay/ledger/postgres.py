@@ -733,15 +733,19 @@ class PostgresLedger(Ledger):
         return payouts
 
     async def renew(self, owner: str, ids: Sequence[str], lease_s: float) -> set[str]:
-        """Extend ``owner``'s leases; returns the ids it still holds (the rest were lost)."""
+        """Extend ``owner``'s leases; returns the ids it still holds (the rest were lost).
+
+        The cash fallback payouts made for ``ids`` are renewed with them: a worker drives a
+        payout's fallback in the same task, and cash can take longer than one lease.
+        """
         if not ids:
             return set()
         async with self.pool.connection() as conn:
             rows = await (
                 await conn.execute(
                     "UPDATE payouts SET lease_expires_at = now() + make_interval(secs => %s) "
-                    "WHERE id = ANY(%s) AND lease_owner = %s RETURNING id",
-                    (float(lease_s), list(ids), owner),
+                    "WHERE (id = ANY(%s) OR parent_id = ANY(%s)) AND lease_owner = %s RETURNING id",
+                    (float(lease_s), list(ids), list(ids), owner),
                 )
             ).fetchall()
         return {r[0] for r in rows}

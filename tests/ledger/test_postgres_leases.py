@@ -103,3 +103,24 @@ async def test_unreachable_server_is_a_clear_ledger_error() -> None:
     with pytest.raises(LedgerError) as err:
         await ledger.open()
     assert "secret" not in str(err.value) and "secret" not in repr(ledger)
+
+
+async def test_renewing_a_payout_renews_its_cash_fallback(pg_schema: str) -> None:
+    """A worker drives a failed payout's cash fallback in the same task: its lease must last too."""
+    ledger = await _filled(pg_schema, 1)
+    try:
+        (parent,) = await ledger.claim_batch("A", 1, 0.3)
+        child, _ = await ledger.create_or_get(
+            payout(request(0), key="FB" + "0" * 30, parent_id=parent.id, depth=1)
+        )
+
+        async def send_child() -> None:
+            LEASE_OWNER.set(Fence("A", 0.3))
+            await ledger.transition(child, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True)
+
+        await send_child()
+        assert await ledger.renew("A", [parent.id], 30) == {parent.id, child.id}
+        await asyncio.sleep(0.5)  # past the first lease: still A's, renewed with its parent
+        assert await ledger.claim_batch("B", 5, 60) == []
+    finally:
+        await ledger.close()
