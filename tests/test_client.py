@@ -542,3 +542,17 @@ async def test_the_send_deadline_counts_from_the_first_attempt(tmp_path: Path) -
             await c.pay(make_request(1))
         assert time.monotonic() - started < 1.5
     assert sandbox.request_counts["pay"] <= 4
+
+
+@pytest.mark.parametrize("url", ["https://api.momo.vn", "https://10.0.0.5/pay", "http://bank.example.com"])
+def test_sandbox_credentials_are_refused_outside_a_sandbox(url: str) -> None:
+    from asxh_pay.errors import ConfigurationError
+    from asxh_pay.providers.momo import MomoProvider
+    from asxh_pay.providers.viettel_money import ViettelMoneyProvider
+    from asxh_pay.providers.vnpost import VNPostProvider
+
+    for adapter in (GenericProvider, MomoProvider, ViettelMoneyProvider, VNPostProvider):
+        with pytest.raises(ConfigurationError, match="sandbox credentials"):
+            adapter(url)
+    GenericProvider(url, secret="a-real-secret-from-the-provider")  # real credentials: fine
+    GenericProvider("http://127.0.0.1:8080")  # a served sandbox: fine

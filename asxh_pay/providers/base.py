@@ -119,6 +119,17 @@ class ProviderAdapter(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.base_url}>"
 
+    def refuse_sandbox_credentials(self, using_sandbox_credentials: bool) -> None:
+        """Adapters default to their sandbox's public test credentials, for the examples
+        and tests. Signing real traffic with a key everyone knows would be worse than
+        failing: outside a sandbox address they are refused."""
+        if using_sandbox_credentials and not is_sandbox_url(self.base_url):
+            raise ConfigurationError(
+                f"{type(self).__name__}: the built-in sandbox credentials may only be used with a "
+                f"sandbox (a *.invalid or loopback address), not {httpx.URL(self.base_url).host}; "
+                "pass the provider's credentials"
+            )
+
     # -- signing -------------------------------------------------------------
 
     def auth(self) -> httpx.Auth | None:
@@ -180,6 +191,12 @@ class ProviderAdapter(ABC):
             return False
         provider = getattr(dest, "provider", None)
         return not (dest.kind == "wallet" and caps.wallet_providers and provider not in caps.wallet_providers)
+
+
+def is_sandbox_url(url: str) -> bool:
+    """A sandbox's address: the reserved ``.invalid`` domain (in-process) or loopback (served)."""
+    host = httpx.URL(url).host
+    return host.endswith(".invalid") or host in ("localhost", "::1") or host.startswith("127.")
 
 
 def raise_for_transport_status(response: httpx.Response, *, provider: str) -> None:

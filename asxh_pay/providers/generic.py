@@ -117,6 +117,7 @@ class GenericProvider(ProviderAdapter):
         name: str | None = None,
     ) -> None:
         super().__init__(base_url)
+        self.refuse_sandbox_credentials(secret == "generic-sandbox-secret")
         if name:
             self.name = name  # type: ignore[misc]
         self._key = HmacKey(secret if isinstance(secret, SecretStr) else SecretStr(secret))

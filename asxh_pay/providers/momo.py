@@ -216,6 +216,7 @@ class MomoProvider(ProviderAdapter):
     ) -> None:
         """Defaults are the sandbox's public test credentials; pass real ones in production."""
         super().__init__(base_url)
+        self.refuse_sandbox_credentials(secret_key == keys.MOMO_SANDBOX_SECRET_KEY or momo_public_key is None)
         self.partner_code = partner_code
         self.access_key = access_key
         self._key = HmacKey(secret_key if isinstance(secret_key, SecretStr) else SecretStr(secret_key))

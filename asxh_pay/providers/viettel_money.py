@@ -166,6 +166,7 @@ class ViettelMoneyProvider(ProviderAdapter):
     ) -> None:
         """Defaults are the sandbox's public test credentials; pass real ones in production."""
         super().__init__(base_url)
+        self.refuse_sandbox_credentials(partner_key is None or token == keys.VIETTEL_SANDBOX_TOKEN)
         self.partner_code = partner_code
         signer = EcdsaSigner(partner_key or keys.viettel_partner_key())
         self._auth = SignatureAuth(signer, header="Signature", encoding="base64", bearer_token=token)

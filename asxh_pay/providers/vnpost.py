@@ -483,6 +483,7 @@ class VNPostProvider(ProviderAdapter):
         callback_tolerance_s: float = 300,
     ) -> None:
         super().__init__(base_url)
+        self.refuse_sandbox_credentials(secret == "vnpost-sandbox-secret")
         self.partner_code = partner_code
         self.windows = windows or PaymentWindows()
         self._key = HmacKey(secret if isinstance(secret, SecretStr) else SecretStr(secret))
