@@ -617,6 +617,31 @@ def _identifier(errs: _RowErrors, column: str, cell: Cell, *, expected_len: int 
     return cell.text
 
 
+def _admin_code(errs: _RowErrors, column: str, cell: Cell, width: int) -> str | None:
+    """An administrative unit code (province 2, district 3, commune 5 digits).
+
+    Why so strict: the commune code becomes the cash payment point of every fallback, and
+    an Excel number column turns commune 00004 into 4 without a word.
+    """
+    if cell.empty:
+        return None
+    text = "".join(cell.text.split())
+    if not text.isdigit() or len(text) > width:
+        errs.add(
+            column, "admin_code_format", f"{errs.label(column)} must be {width} digits, got {cell.text!r}"
+        )
+        return None
+    if len(text) < width:
+        errs.add(
+            column,
+            "leading_zero_lost",
+            f"{errs.label(column)} {cell.text!r} is shorter than {width} digits (an Excel number column "
+            "drops leading zeros); format the column as Text and enter it again",
+        )
+        return None
+    return text
+
+
 _DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d")
 
 
@@ -679,12 +704,12 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
             errs.add(col, "required", f"{errs.label(col)} is empty")
     cccd = _identifier(errs, "cccd", row["cccd"])
     birth = errs.guard("birth_date", lambda: parse_date(row["birth_date"], "birth_date"))
-    commune = row["commune_code"].text or (
+    commune = _admin_code(errs, "commune_code", row["commune_code"], 5) or (
         slug(row["commune_name"].text) if not row["commune_name"].empty else ""
     )
     commune = commune or (defaults.commune_code or "")
-    district = row["district_code"].text or defaults.district_code
-    province = row["province_code"].text or defaults.province_code
+    district = _admin_code(errs, "district_code", row["district_code"], 3) or defaults.district_code
+    province = _admin_code(errs, "province_code", row["province_code"], 2) or defaults.province_code
     beneficiary = None
     if cccd and not row["full_name"].empty:
         beneficiary = errs.guard(

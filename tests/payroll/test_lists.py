@@ -272,3 +272,18 @@ def test_a_hostile_csv_field_is_a_file_rejection_not_a_crash(tmp_path: Path) -> 
     path.write_text("Ho va ten,So CCCD,So tien\n" + '"' + "A" * 200_000 + '",001050000001,1500000\n', "utf-8")
     result = import_file(path)
     assert [r.code for r in result.rejected] == ["csv_malformed"]
+
+
+def test_commune_codes_damaged_by_excel_are_reported(tmp_path: Path) -> None:
+    """The commune code becomes the cash payment point: 00004 read as 4 must not pass."""
+    rows = [row(0), row(1), row(2)]
+    rows[0][6] = 4  # Excel number column: 00004 lost its zeros
+    rows[1][6] = "NaN"
+    rows[2][6] = 4  # the same number, shown padded by the cell's format
+    result = import_file(_xlsx(tmp_path / "a.xlsx", rows, {6: "00000"}), D)
+    got = {(r.row, r.column, r.code) for r in result.rejected}
+    assert got == {(4, "Mã xã", "admin_code_format")}
+    codes = sorted(r.request.beneficiary.commune_code or "" for r in result.rows)
+    assert codes == ["00004", "00004"]
+    result = import_file(_xlsx(tmp_path / "b.xlsx", [row(0)[:6] + [4] + row(0)[7:]]), D)
+    assert [(r.column, r.code) for r in result.rejected] == [("Mã xã", "leading_zero_lost")]
