@@ -285,5 +285,5 @@ def test_commune_codes_damaged_by_excel_are_reported(tmp_path: Path) -> None:
     assert got == {(4, "Mã xã", "admin_code_format")}
     codes = sorted(r.request.beneficiary.commune_code or "" for r in result.rows)
     assert codes == ["00004", "00004"]
-    result = import_file(_xlsx(tmp_path / "b.xlsx", [row(0)[:6] + [4] + row(0)[7:]]), D)
+    result = import_file(_xlsx(tmp_path / "b.xlsx", [[*row(0)[:6], 4, *row(0)[7:]]]), D)
     assert [(r.column, r.code) for r in result.rejected] == [("Mã xã", "leading_zero_lost")]
