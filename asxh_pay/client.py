@@ -648,6 +648,8 @@ class AsyncPayoutClient:
             )
             payout = first.payout
             self._notify(first, source)
+        # Not awaited to disk: what a provider told us it would tell us again after a
+        # crash (the payout would be 'submitted' and resolved by a status query).
         res = await self.ledger.transition(
             payout,
             target,
@@ -655,6 +657,7 @@ class AsyncPayoutClient:
             reason=reason,
             detail=detail,
             provider_ref=result.provider_ref,
+            durable=False,
         )
         self._notify(res, source)
         return res.payout

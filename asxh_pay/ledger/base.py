@@ -256,6 +256,7 @@ class Ledger(ABC):
         provider: str | None = None,
         provider_ref: str | None = None,
         count_attempt: bool = False,
+        durable: bool = True,
     ) -> TransitionResult:
         """Move ``payout`` towards ``target`` if the state machine allows it.
 
@@ -263,6 +264,9 @@ class Ledger(ABC):
         snapshot may be stale). Duplicate and stale reports return ``changed=False``.
         ``count_attempt`` increments the attempt counter in the same transaction: the
         engine uses it to record a send *before* the request leaves the process.
+        ``durable=False`` returns before the commit (which still comes, with the next
+        group): for news *from* a provider, which a crash would only make the engine ask
+        for again, never for the write-ahead record of a send. A store may ignore it.
         """
 
     @abstractmethod

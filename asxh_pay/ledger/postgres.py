@@ -670,6 +670,7 @@ class PostgresLedger(Ledger):
         provider: str | None = None,
         provider_ref: str | None = None,
         count_attempt: bool = False,
+        durable: bool = True,  # always durable here: each call is its own committed write
     ) -> TransitionResult:
         fut: asyncio.Future[TransitionResult] = asyncio.get_running_loop().create_future()
         self._enqueue(

@@ -70,6 +70,7 @@ class SqliteLedger(Ledger):
         self._waiters: list[asyncio.Future[None]] = []
         self._requests = RequestCache()
         self._committing: asyncio.Future[None] | None = None
+        self._commit_scheduled = False
         self._executor: ThreadPoolExecutor | None = None
         # Row state of payouts this process is driving. Valid only with the exclusive
         # lock (no other writer): it spares a SELECT per transition.
@@ -173,14 +174,20 @@ class SqliteLedger(Ledger):
         COMMIT (and its fsync) runs on a thread of its own, so the event loop keeps
         serving HTTP while the disk syncs; ledger calls wait for it to finish.
         """
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        if not self._waiters:
-            loop.call_soon(self._start_commit)
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
+        self._schedule_commit()
         await fut
 
+    def _schedule_commit(self) -> None:
+        if not self._commit_scheduled:
+            self._commit_scheduled = True
+            asyncio.get_running_loop().call_soon(self._start_commit)
+
     def _start_commit(self) -> None:
+        self._commit_scheduled = False
+        if self._committing is not None:  # defensive: _commit_done schedules the next one
+            return
         waiters, self._waiters = self._waiters, []
         conn = self._db
         if not conn.in_transaction:
@@ -203,6 +210,8 @@ class SqliteLedger(Ledger):
         if committing is not None and not committing.done():
             committing.set_result(None)
         self._resolve(waiters, error)
+        if self._waiters or (self._conn is not None and self._conn.in_transaction):
+            self._schedule_commit()
 
     @staticmethod
     def _resolve(waiters: list[asyncio.Future[None]], error: Exception | None) -> None:
@@ -321,6 +330,7 @@ class SqliteLedger(Ledger):
         provider: str | None = None,
         provider_ref: str | None = None,
         count_attempt: bool = False,
+        durable: bool = True,
     ) -> TransitionResult:
         conn = await self._writable()
         row = self._state.get(payout.id)
@@ -420,7 +430,10 @@ class SqliteLedger(Ledger):
                 h,
             ),
         )
-        await self._durable()
+        if durable:
+            await self._durable()
+        else:
+            self._schedule_commit()
         updated = payout.model_copy(
             update={
                 "status": to_status,
