@@ -329,7 +329,6 @@ class SqliteLedger(Ledger):
                 first,
             )
         )
-        self._requests.put(payout.id, req)
         if self._exclusive:
             self._state[payout.id] = ["created", 1, first, payout.provider, None, 0]
         if durable:
