@@ -243,10 +243,24 @@ class AsyncPayoutClient:
         channel): the original payout is returned and driven on, never paid twice.
         With ``wait=False`` it returns once the provider has accepted the payout.
         """
-        # Not awaited to disk here: the first attempt is recorded durably before any
-        # request leaves, and that commit covers this one (see Ledger.create_or_get).
-        payout, _ = await self.ledger.create_or_get(self.new_payout(request), durable=False)
-        return await self._single_flight(payout, wait=wait)
+        payout = self.new_payout(request)
+        # A payout that can be sent at once is recorded with its first attempt, in one
+        # durable write (the write-ahead of that send). Otherwise the creation is not
+        # awaited to disk here: whatever comes next is, and commits are ordered.
+        at_once = self._sendable_at_once(payout)
+        payout, created = await self.ledger.create_or_get(payout, durable=False, submit=at_once)
+        recorded = created and payout.status is PayoutStatus.SUBMITTED
+        return await self._single_flight(payout, wait=wait, recorded=recorded)
+
+    def _sendable_at_once(self, payout: Payout) -> bool:
+        """Whether the first send needs no check that could stop it (limits, an inquiry)."""
+        rt = self._rt.get(payout.provider or "")
+        if rt is None:
+            return False
+        adapter = rt.setup.adapter
+        return _static_refusal(payout, adapter) is None and not (
+            self.verify_before_pay and adapter.capabilities.inquiry
+        )
 
     async def pay_many(
         self,
@@ -426,8 +440,12 @@ class AsyncPayoutClient:
 
     # ------------------------------------------------------------------ driving
 
-    async def _single_flight(self, payout: Payout, *, wait: bool) -> Payout:
-        """One driver per payout in this process; a second caller awaits the first."""
+    async def _single_flight(self, payout: Payout, *, wait: bool, recorded: bool = False) -> Payout:
+        """One driver per payout in this process; a second caller awaits the first.
+
+        ``recorded``: the ledger already holds this payout's first attempt, written by
+        this caller with the payout itself; the request has not left yet.
+        """
         key = payout.idempotency_key
         running = self._inflight.get(key)
         if running is not None:
@@ -435,7 +453,7 @@ class AsyncPayoutClient:
         fut: asyncio.Future[Payout] = asyncio.get_running_loop().create_future()
         self._inflight[key] = fut
         try:
-            result = await self._drive(payout, wait=wait)
+            result = await self._drive(payout, wait=wait, recorded=recorded)
         except BaseException as exc:
             fut.set_exception(exc)
             fut.exception()  # mark retrieved: the caller re-raises it below
@@ -446,12 +464,13 @@ class AsyncPayoutClient:
         finally:
             del self._inflight[key]
 
-    async def _drive(self, payout: Payout, *, wait: bool) -> Payout:
+    async def _drive(self, payout: Payout, *, wait: bool, recorded: bool = False) -> Payout:
         started = time.monotonic()
         while True:
             status = payout.status
-            if status is PayoutStatus.CREATED:
-                payout = await self._submit(payout)
+            if status is PayoutStatus.CREATED or (recorded and status is PayoutStatus.SUBMITTED):
+                payout = await self._submit(payout, recorded=recorded)
+                recorded = False
                 if not wait and payout.status is PayoutStatus.PROCESSING:
                     return payout
             elif status in (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN):
@@ -501,28 +520,13 @@ class AsyncPayoutClient:
             )
         return await self._single_flight(child, wait=wait)
 
-    async def _submit(self, payout: Payout) -> Payout:
+    async def _submit(self, payout: Payout, *, recorded: bool = False) -> Payout:
         rt = self._runtime(payout.provider)
         adapter = rt.setup.adapter
-        caps = adapter.capabilities
-        if not adapter.supports(payout):
-            return await self._fail_without_sending(
-                payout, FailureReason.REJECTED_BY_PROVIDER, f"{adapter.name} cannot pay this destination"
-            )
-        if not caps.min_amount <= payout.amount <= caps.max_amount:
-            return await self._fail_without_sending(
-                payout,
-                FailureReason.LIMIT_EXCEEDED,
-                f"amount outside {adapter.name} limits {caps.min_amount}-{caps.max_amount} VND",
-            )
-        if self.verify_before_pay and caps.inquiry:
-            inquiry = await self.verify_account(payout.request)
-            if not inquiry.accepted:
-                reason = inquiry.reason or (
-                    FailureReason.NAME_MISMATCH if inquiry.exists else FailureReason.INVALID_ACCOUNT
-                )
-                detail = f"inquiry: {inquiry.name_match.value if inquiry.name_match else 'no account'}"
-                return await self._fail_without_sending(payout, reason, detail)
+        if not recorded:  # a recorded attempt passed these checks first (_sendable_at_once)
+            refusal = await self._refusal(payout, adapter)
+            if refusal is not None:
+                return await self._fail_without_sending(payout, *refusal)
         current = payout
 
         def build() -> httpx.Request:
@@ -531,8 +535,13 @@ class AsyncPayoutClient:
         def parse(response: httpx.Response) -> ProviderResult:
             return adapter.parse_submit(current, response)
 
+        first_recorded = recorded
+
         async def before_send() -> None:
-            nonlocal current
+            nonlocal current, first_recorded
+            if first_recorded:  # written with the payout, durably
+                first_recorded = False
+                return
             # Write-ahead: the attempt is durable before the request leaves.
             res = await self.ledger.transition(
                 current,
@@ -565,6 +574,20 @@ class AsyncPayoutClient:
             )
             return res.payout
         return await self._apply(current, result, EventSource.RESPONSE)
+
+    async def _refusal(self, payout: Payout, adapter: ProviderAdapter) -> tuple[FailureReason, str] | None:
+        """Why this payout must fail before any request leaves, or None to send it."""
+        refusal = _static_refusal(payout, adapter)
+        if refusal is not None:
+            return refusal
+        if self.verify_before_pay and adapter.capabilities.inquiry:
+            inquiry = await self.verify_account(payout.request)
+            if not inquiry.accepted:
+                reason = inquiry.reason or (
+                    FailureReason.NAME_MISMATCH if inquiry.exists else FailureReason.INVALID_ACCOUNT
+                )
+                return reason, f"inquiry: {inquiry.name_match.value if inquiry.name_match else 'no account'}"
+        return None
 
     async def _fail_without_sending(self, payout: Payout, reason: FailureReason, detail: str) -> Payout:
         res = await self.ledger.transition(
@@ -797,6 +820,19 @@ async def _transmit(rt: _Runtime, request: httpx.Request) -> httpx.Response:
             len(response.content),
         )
     return response
+
+
+def _static_refusal(payout: Payout, adapter: ProviderAdapter) -> tuple[FailureReason, str] | None:
+    """The checks that need no request: destination supported, amount within limits."""
+    caps = adapter.capabilities
+    if not adapter.supports(payout):
+        return FailureReason.REJECTED_BY_PROVIDER, f"{adapter.name} cannot pay this destination"
+    if not caps.min_amount <= payout.amount <= caps.max_amount:
+        return (
+            FailureReason.LIMIT_EXCEEDED,
+            f"amount outside {adapter.name} limits {caps.min_amount}-{caps.max_amount} VND",
+        )
+    return None
 
 
 class _NotSendable(Exception):

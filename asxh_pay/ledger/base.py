@@ -222,13 +222,20 @@ class Ledger(ABC):
     async def close(self) -> None: ...
 
     @abstractmethod
-    async def create_or_get(self, payout: Payout, *, durable: bool = True) -> tuple[Payout, bool]:
+    async def create_or_get(
+        self, payout: Payout, *, durable: bool = True, submit: bool = False
+    ) -> tuple[Payout, bool]:
         """Record a new payout (status ``created``, first event) or return the existing one.
 
         ``durable=False`` lets the call return before its commit, for a caller whose very
         next call is a durable write on the same store: commits are ordered, so that one
         reaching the disk implies this one did (the engine records the first attempt
         right after creating a payout, and only then sends anything).
+
+        ``submit=True`` records the first attempt in the same transaction (status
+        ``submitted``, one attempt, two events) and always waits for the commit: it is
+        the write-ahead record of a send that follows at once. A store may ignore it and
+        return the payout ``created``; the engine then records the attempt itself.
 
         Returns ``(payout, created)``. The same key with another payload hash raises
         :class:`~asxh_pay.errors.IdempotencyConflict`; a second *root* payout for the

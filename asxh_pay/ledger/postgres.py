@@ -627,7 +627,9 @@ class PostgresLedger(Ledger):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_or_get(self, payout: Payout, *, durable: bool = True) -> tuple[Payout, bool]:
+    async def create_or_get(
+        self, payout: Payout, *, durable: bool = True, submit: bool = False
+    ) -> tuple[Payout, bool]:
         # Always durable here: the write is its own (grouped) transaction on the server.
         existing = await self.get_by_key(payout.idempotency_key)
         if existing is not None:

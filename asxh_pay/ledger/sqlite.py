@@ -248,7 +248,9 @@ class SqliteLedger(Ledger):
 
     # ------------------------------------------------------------------ writes
 
-    async def create_or_get(self, payout: Payout, *, durable: bool = True) -> tuple[Payout, bool]:
+    async def create_or_get(
+        self, payout: Payout, *, durable: bool = True, submit: bool = False
+    ) -> tuple[Payout, bool]:
         existing = await self.get_by_key(payout.idempotency_key)
         if existing is not None:
             return self._same_or_conflict(existing, payout), False
@@ -269,6 +271,22 @@ class SqliteLedger(Ledger):
             provider_ref=None,
             prev_hash=genesis,
         )
+        status, attempts, count, last = PayoutStatus.CREATED, 0, 1, first
+        if submit:  # the first attempt, recorded with the payout (write-ahead of the send)
+            second = event_hash(
+                payout_id=payout.id,
+                seq=2,
+                at=at,
+                from_status=PayoutStatus.CREATED,
+                to_status=PayoutStatus.SUBMITTED,
+                source=EventSource.SYSTEM,
+                reason=None,
+                detail=None,
+                provider=payout.provider,
+                provider_ref=None,
+                prev_hash=first,
+            )
+            status, attempts, count, last = PayoutStatus.SUBMITTED, 1, 2, second
         conn = await self._writable()
         try:
             conn.execute(
@@ -289,17 +307,17 @@ class SqliteLedger(Ledger):
                     req.run_id,
                     req.destination.kind,
                     req.amount,
-                    PayoutStatus.CREATED.value,
+                    status.value,
                     payout.provider,
                     None,
-                    0,
+                    attempts,
                     None,
                     None,
                     request_json,
                     at.isoformat(),
                     at.isoformat(),
-                    1,
-                    first,
+                    count,
+                    last,
                 ),
             )
         except sqlite3.IntegrityError as exc:
@@ -329,10 +347,17 @@ class SqliteLedger(Ledger):
                 first,
             )
         )
+        if submit:
+            self._events.append(
+                (payout.id, 2, at.isoformat(), "created", "submitted", "system", None, None, payout.provider,
+                 None, first, last)
+            )
         if self._exclusive:
-            self._state[payout.id] = ["created", 1, first, payout.provider, None, 0]
-        if durable:
+            self._state[payout.id] = [status.value, count, last, payout.provider, None, attempts]
+        if durable or submit:
             await self._durable()
+        if submit:
+            payout = payout.model_copy(update={"status": status, "attempts": attempts})
         return payout, True
 
     def _same_or_conflict(self, existing: Payout, new: Payout) -> Payout:
