@@ -11,9 +11,60 @@ from collections.abc import Iterator
 
 from asxh_pay.models import Beneficiary, PayoutRequest
 
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ"]
-MIDDLE = ["Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quang"]
-GIVEN = ["An", "Bình", "Châu", "Dũng", "Hà", "Hải", "Hòa", "Lan", "Linh", "Mai", "Nam", "Phúc", "Sơn", "Tâm"]
+# One table of synthetic names for the whole project (the payroll demo draws from it too).
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Nông",
+    "Lục",
+    "Hà",
+    "Triệu",
+]
+MIDDLE_M = ["Văn", "Hữu", "Đức", "Minh", "Quang", "Công", "Xuân", "Thành"]
+MIDDLE_F = ["Thị", "Ngọc", "Thanh", "Thu", "Kim", "Mỹ", "Diệu", "Hồng"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Hà",
+    "Hải",
+    "Hòa",
+    "Lan",
+    "Linh",
+    "Mai",
+    "Nam",
+    "Phúc",
+    "Sơn",
+    "Tâm",
+    "Thắng",
+    "Tuyết",
+    "Hương",
+    "Khánh",
+    "Lộc",
+    "Nguyệt",
+    "Quý",
+    "Sáu",
+    "Tư",
+    "Yến",
+    "Đào",
+    "Ảnh",
+]
+MIDDLE = MIDDLE_M + MIDDLE_F
 
 
 def synthetic_requests(n: int, *, period: str = "2026-11", seed: int = 7) -> Iterator[PayoutRequest]:

@@ -27,59 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from asxh_pay.payroll.registry import PersonRecord, SandboxPopulationRegistry
+from asxh_pay.synthetic import GIVEN, MIDDLE_F, MIDDLE_M, SURNAMES
 
-SURNAMES = [
-    "Nguyễn",
-    "Trần",
-    "Lê",
-    "Phạm",
-    "Hoàng",
-    "Huỳnh",
-    "Phan",
-    "Vũ",
-    "Võ",
-    "Đặng",
-    "Bùi",
-    "Đỗ",
-    "Hồ",
-    "Ngô",
-    "Dương",
-    "Lý",
-    "Nông",
-    "Lục",
-    "Hà",
-    "Triệu",
-]
-MIDDLE_M = ["Văn", "Hữu", "Đức", "Minh", "Quang", "Công", "Xuân", "Thành"]
-MIDDLE_F = ["Thị", "Ngọc", "Thanh", "Thu", "Kim", "Mỹ", "Diệu", "Hồng"]
-GIVEN = [
-    "An",
-    "Bình",
-    "Châu",
-    "Dũng",
-    "Hà",
-    "Hải",
-    "Hòa",
-    "Lan",
-    "Linh",
-    "Mai",
-    "Nam",
-    "Phúc",
-    "Sơn",
-    "Tâm",
-    "Thắng",
-    "Tuyết",
-    "Hương",
-    "Khánh",
-    "Lộc",
-    "Nguyệt",
-    "Quý",
-    "Sáu",
-    "Tư",
-    "Yến",
-    "Đào",
-    "Ảnh",
-]
 BANKS = [
     "Vietcombank",
     "BIDV",
