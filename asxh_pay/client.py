@@ -22,7 +22,16 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterable, Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -278,16 +287,31 @@ class AsyncPayoutClient:
         accepted is not waited for (cash that takes days to be collected).
         """
         summary = BatchSummary()
-        it = _aiter_enumerate(requests)
         lock = asyncio.Lock()
+        if isinstance(requests, AsyncIterable):
+            ait = _aiter_enumerate(requests)
+
+            async def take() -> tuple[int, PayoutRequest] | None:
+                async with lock:  # an async source may suspend mid-item: one reader at a time
+                    try:
+                        item: tuple[int, PayoutRequest] = await anext(ait)
+                    except StopAsyncIteration:
+                        return None
+                    return item
+
+        else:
+            sit = enumerate(requests)
+
+            async def take() -> tuple[int, PayoutRequest] | None:
+                # next() on a plain iterator never suspends, so workers cannot interleave.
+                return next(sit, None)
 
         async def worker() -> None:
             while True:
-                async with lock:
-                    try:
-                        idx, req = await anext(it)
-                    except StopAsyncIteration:
-                        return
+                item = await take()
+                if item is None:
+                    return
+                idx, req = item
                 try:
                     payout = await self.pay(req, wait=wait)
                 except AsxhPayError as exc:
@@ -869,18 +893,11 @@ def _default_router(providers: Sequence[ProviderSetup]) -> Router:
     return Router(routes)
 
 
-async def _aiter_enumerate(
-    items: Iterable[T] | AsyncIterable[T],
-) -> Any:
+async def _aiter_enumerate(items: AsyncIterable[T]) -> AsyncIterator[tuple[int, T]]:
     i = 0
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield i, item
-            i += 1
-    else:
-        for item in items:
-            yield i, item
-            i += 1
+    async for item in items:
+        yield i, item
+        i += 1
 
 
 # ---------------------------------------------------------------------- sync twin

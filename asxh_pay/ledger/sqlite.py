@@ -251,9 +251,8 @@ class SqliteLedger(Ledger):
     async def create_or_get(
         self, payout: Payout, *, durable: bool = True, submit: bool = False
     ) -> tuple[Payout, bool]:
-        existing = await self.get_by_key(payout.idempotency_key)
-        if existing is not None:
-            return self._same_or_conflict(existing, payout), False
+        # Insert first and look only on a conflict: a new payout is the common case, and
+        # the unique indexes answer "does it exist" in the same statement.
         req = payout.request
         request_json = req.model_dump_json()
         genesis = genesis_hash(payout.id, payout.idempotency_key, payout.payload_hash, request_json)
@@ -322,6 +321,9 @@ class SqliteLedger(Ledger):
             )
         except sqlite3.IntegrityError as exc:
             # Only the failed statement is undone; the group's transaction goes on.
+            existing = await self.get_by_key(payout.idempotency_key)
+            if existing is not None:  # a rerun, a duplicate row, a second channel
+                return self._same_or_conflict(existing, payout), False
             if "beneficiary_cccd" in str(exc):
                 row = conn.execute(
                     "SELECT id FROM payouts WHERE programme=? AND period=? AND beneficiary_cccd=? "
@@ -349,8 +351,20 @@ class SqliteLedger(Ledger):
         )
         if submit:
             self._events.append(
-                (payout.id, 2, at.isoformat(), "created", "submitted", "system", None, None, payout.provider,
-                 None, first, last)
+                (
+                    payout.id,
+                    2,
+                    at.isoformat(),
+                    "created",
+                    "submitted",
+                    "system",
+                    None,
+                    None,
+                    payout.provider,
+                    None,
+                    first,
+                    last,
+                )
             )
         if self._exclusive:
             self._state[payout.id] = [status.value, count, last, payout.provider, None, attempts]
