@@ -91,6 +91,9 @@ class SqliteLedger(Ledger):
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
+        # 64 MiB of page cache (the default is 2 MiB): a month of payouts keeps its indexes
+        # (random idempotency keys) in memory instead of re-reading pages on every insert.
+        conn.execute("PRAGMA cache_size=-65536")
         self._conn = conn
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asxh-ledger-commit")
         self._migrate()
