@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from asxh_pay.errors import ConfigurationError
-from asxh_pay.models import CashHome, CashPickup, Payout, PayoutRequest
+from asxh_pay.models import CASH_KINDS, CashHome, CashPickup, Payout, PayoutRequest
 from asxh_pay.status import FailureReason, PayoutStatus
 
 FallbackDestination = Callable[[Payout], CashPickup | CashHome | None]
@@ -66,7 +66,7 @@ class Router:
             return False
         if payout.status not in self.fallback_statuses:
             return False
-        if payout.request.destination.kind in ("cash_pickup", "cash_home"):
+        if payout.request.destination.kind in CASH_KINDS:
             return False
         if payout.status is PayoutStatus.RETURNED and payout.failure_reason is None:
             return True  # returned by the bank, no reason given: the destination failed

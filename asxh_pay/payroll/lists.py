@@ -37,6 +37,7 @@ from asxh_pay.banks import resolve_bank
 from asxh_pay.errors import ValidationError
 from asxh_pay.identity import fold as _fold_uncached
 from asxh_pay.models import (
+    ELECTRONIC_KINDS,
     BankAccount,
     Beneficiary,
     CashHome,
@@ -256,7 +257,6 @@ _PROGRAMMES = {
     "tro cap xa hoi": "BTXH",
 }
 
-ELECTRONIC = frozenset({"bank", "wallet", "postal_account"})
 
 # --------------------------------------------------------------------------- results
 
@@ -765,7 +765,7 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
     if errs.items or beneficiary is None or destination is None or amount is None or recipient is None:
         return None
     fallback = None
-    if destination.kind in ELECTRONIC and commune:
+    if destination.kind in ELECTRONIC_KINDS and commune:
         fallback = CashPickup(payment_point=commune, point_type="commune")
     return errs.guard(
         "amount",
@@ -862,7 +862,7 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
         "special_case": "special_case",
     }
     point = row["payment_point"].text or commune
-    if kind in ELECTRONIC:
+    if kind in ELECTRONIC_KINDS:
         missing = {"bank": "account_number", "postal_account": "account_number", "wallet": "phone"}[kind]
         if row[missing].empty:
             # No account: paid in cash at the commune payment point, as the rules require.

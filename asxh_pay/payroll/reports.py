@@ -31,7 +31,7 @@ from typing import Any
 
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd, mask_name
-from asxh_pay.models import ELECTRONIC_KINDS, Payout
+from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
 from asxh_pay.status import PayoutStatus
 
 ACCOUNT_TARGET = 0.30
@@ -361,7 +361,7 @@ def cash_table(fig: RunFigures, lang: str) -> Table:
             if p is None:
                 continue
             dest = p.request.destination
-            if dest.kind not in ("cash_pickup", "cash_home"):
+            if dest.kind not in CASH_KINDS:
                 continue
             req = p.request
             t.rows.append(

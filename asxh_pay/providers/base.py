@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -271,22 +271,3 @@ def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *,
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ProviderProtocolError(f"{provider}: field {key!r} has the wrong type", body=scrub(dict(data)))
     return value
-
-
-class ProviderRegistry:
-    """Named adapter factories, so that third-party providers register themselves once."""
-
-    def __init__(self) -> None:
-        self._factories: dict[str, Any] = {}
-
-    def register(self, name: str, factory: Any) -> None:
-        self._factories[name] = factory
-
-    def names(self) -> Sequence[str]:
-        return sorted(self._factories)
-
-    def get(self, name: str) -> Any:
-        try:
-            return self._factories[name]
-        except KeyError:
-            raise ConfigurationError(f"unknown provider {name!r}; known: {', '.join(self.names())}") from None

@@ -76,7 +76,15 @@ from asxh_pay.errors import (
 )
 from asxh_pay.identity import match_names, narrative
 from asxh_pay.masking import mask_cccd
-from asxh_pay.models import CashHome, CashPickup, Payout, PayoutRequest, PostalAccount, RecipientKind
+from asxh_pay.models import (
+    CASH_KINDS,
+    CashHome,
+    CashPickup,
+    Payout,
+    PayoutRequest,
+    PostalAccount,
+    RecipientKind,
+)
 from asxh_pay.providers.base import (
     CallbackEvent,
     Capabilities,
@@ -254,7 +262,7 @@ def check_request(request: PayoutRequest, *, windows: PaymentWindows | None = No
         )
     recipient = request.recipient
     if recipient.kind is not RecipientKind.SELF and recipient.authorisation_valid_until is not None:
-        if kind in ("cash_pickup", "cash_home"):
+        if kind in CASH_KINDS:
             opens = windows.window(request.period, point_type_of(request))[0]
         else:
             year, month = (int(p) for p in request.period.split("-"))
