@@ -135,6 +135,29 @@ def payout_from_row(
     )
 
 
+def event_from_row(row: Sequence[Any], at: datetime) -> StatusEvent:
+    """A StatusEvent from an ``events`` row (columns in table order; ``at`` parsed by the store)."""
+    return StatusEvent(
+        payout_id=row[0],
+        seq=row[1],
+        at=at,
+        from_status=PayoutStatus(row[3]) if row[3] else None,
+        to_status=PayoutStatus(row[4]),
+        source=EventSource(row[5]),
+        reason=FailureReason(row[6]) if row[6] else None,
+        detail=row[7],
+        provider=row[8],
+        provider_ref=row[9],
+        prev_hash=row[10],
+        hash=row[11],
+    )
+
+
+def mask_key(key: str) -> str:
+    """An idempotency key as error messages show it: enough to find it, not to replay it."""
+    return key[:6] + "…" if len(key) > 8 else "…"
+
+
 @dataclass
 class ChainReport:
     """Result of ``asxh-pay ledger verify``."""

@@ -44,8 +44,10 @@ from asxh_pay.ledger.base import (
     Ledger,
     RequestCache,
     TransitionResult,
+    event_from_row,
     event_hash,
     genesis_hash,
+    mask_key,
     payout_from_row,
     verify_payout_events,
 )
@@ -113,10 +115,6 @@ class LeaseLost(LedgerError):
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _mask_key(key: str) -> str:
-    return key[:6] + "…" if len(key) > 8 else "…"
 
 
 # ---------------------------------------------------------------------- group commit
@@ -467,7 +465,7 @@ class PostgresLedger(Ledger):
             existing = by_key.get(new.idempotency_key)
             if existing is not None:
                 if existing.payload_hash != new.payload_hash:
-                    results[id(op.future)] = IdempotencyConflict(_mask_key(new.idempotency_key), existing.id)
+                    results[id(op.future)] = IdempotencyConflict(mask_key(new.idempotency_key), existing.id)
                 else:
                     results[id(op.future)] = (existing, False)
                 continue
@@ -480,7 +478,7 @@ class PostgresLedger(Ledger):
                 )
             ).fetchone()
             holder = row[0] if row else "?"
-            results[id(op.future)] = IdempotencyConflict(_mask_key(new.idempotency_key), holder)
+            results[id(op.future)] = IdempotencyConflict(mask_key(new.idempotency_key), holder)
 
     async def _write_transitions(
         self, conn: psycopg.AsyncConnection[Any], transitions: list[_Transition], results: dict[int, Any]
@@ -634,7 +632,7 @@ class PostgresLedger(Ledger):
         existing = await self.get_by_key(payout.idempotency_key)
         if existing is not None:
             if existing.payload_hash != payout.payload_hash:
-                raise IdempotencyConflict(_mask_key(payout.idempotency_key), existing.id)
+                raise IdempotencyConflict(mask_key(payout.idempotency_key), existing.id)
             return existing, False
         fut: asyncio.Future[tuple[Payout, bool]] = asyncio.get_running_loop().create_future()
         self._enqueue(_Create(payout, fut))
@@ -846,7 +844,7 @@ class PostgresLedger(Ledger):
                     f"SELECT {_EVENT_COLS} FROM events WHERE payout_id=%s ORDER BY seq", (payout_id,)
                 )
             ).fetchall()
-        return [_row_to_event(r) for r in rows]
+        return [event_from_row(r, r[2]) for r in rows]
 
     async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]:
         async with self.pool.connection() as conn:
@@ -883,7 +881,7 @@ class PostgresLedger(Ledger):
                 ).fetchall()
             by_payout: dict[str, list[StatusEvent]] = {}
             for r in rows:
-                by_payout.setdefault(r[0], []).append(_row_to_event(r))
+                by_payout.setdefault(r[0], []).append(event_from_row(r, r[2]))
             for pid, key, phash, rjson, status, count, last_hash in payouts:
                 report.payouts_checked += 1
                 genesis = genesis_hash(pid, key, phash, rjson)
@@ -902,23 +900,6 @@ def _apply_row(payout: Payout, row: _RowState) -> Payout:
             "failure_detail": row.failure_detail,
             "updated_at": row.updated_at,
         }
-    )
-
-
-def _row_to_event(r: Sequence[Any]) -> StatusEvent:
-    return StatusEvent(
-        payout_id=r[0],
-        seq=r[1],
-        at=r[2],
-        from_status=PayoutStatus(r[3]) if r[3] else None,
-        to_status=PayoutStatus(r[4]),
-        source=EventSource(r[5]),
-        reason=FailureReason(r[6]) if r[6] else None,
-        detail=r[7],
-        provider=r[8],
-        provider_ref=r[9],
-        prev_hash=r[10],
-        hash=r[11],
     )
 
 

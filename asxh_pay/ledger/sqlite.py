@@ -33,8 +33,10 @@ from asxh_pay.ledger.base import (
     Ledger,
     RequestCache,
     TransitionResult,
+    event_from_row,
     event_hash,
     genesis_hash,
+    mask_key,
     payout_from_row,
     verify_payout_events,
 )
@@ -334,7 +336,7 @@ class SqliteLedger(Ledger):
                     (req.programme, req.period, req.beneficiary.cccd),
                 ).fetchone()
                 # A second root payout for one entitlement, under another key: refused.
-                raise IdempotencyConflict(_mask_key(payout.idempotency_key), row[0] if row else "?") from None
+                raise IdempotencyConflict(mask_key(payout.idempotency_key), row[0] if row else "?") from None
             raise LedgerError(f"could not record payout {payout.id}: {exc}") from exc
         self._events.append(
             (
@@ -379,7 +381,7 @@ class SqliteLedger(Ledger):
 
     def _same_or_conflict(self, existing: Payout, new: Payout) -> Payout:
         if existing.payload_hash != new.payload_hash:
-            raise IdempotencyConflict(_mask_key(new.idempotency_key), existing.id)
+            raise IdempotencyConflict(mask_key(new.idempotency_key), existing.id)
         return existing
 
     async def transition(
@@ -589,7 +591,7 @@ class SqliteLedger(Ledger):
             "provider_ref, prev_hash, hash FROM events WHERE payout_id=? ORDER BY seq",
             (payout_id,),
         ).fetchall()
-        return [_row_to_event(r) for r in rows]
+        return [event_from_row(r, datetime.fromisoformat(r[2])) for r in rows]
 
     async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]:
         conn = await self._idle()
@@ -617,29 +619,16 @@ class SqliteLedger(Ledger):
                 "provider_ref, prev_hash, hash FROM events WHERE payout_id=? ORDER BY seq",
                 (pid,),
             ).fetchall()
-            verify_payout_events(report, pid, prev, [_row_to_event(r) for r in rows], status, count, last)
+            verify_payout_events(
+                report,
+                pid,
+                prev,
+                [event_from_row(r, datetime.fromisoformat(r[2])) for r in rows],
+                status,
+                count,
+                last,
+            )
         return report
-
-
-def _row_to_event(r: tuple[Any, ...]) -> StatusEvent:
-    return StatusEvent(
-        payout_id=r[0],
-        seq=r[1],
-        at=datetime.fromisoformat(r[2]),
-        from_status=PayoutStatus(r[3]) if r[3] else None,
-        to_status=PayoutStatus(r[4]),
-        source=EventSource(r[5]),
-        reason=FailureReason(r[6]) if r[6] else None,
-        detail=r[7],
-        provider=r[8],
-        provider_ref=r[9],
-        prev_hash=r[10],
-        hash=r[11],
-    )
-
-
-def _mask_key(key: str) -> str:
-    return key[:6] + "…" if len(key) > 8 else "…"
 
 
 def _split_sql(script: str) -> list[str]:
