@@ -799,11 +799,18 @@ class AsyncPayoutClient:
             if rt.limiter.rate is not None:
                 await rt.limiter.acquire()
             try:
-                return await _exchange(rt, request)
+                response = await _exchange(rt, request)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise RequestNotSent(f"{rt.setup.name}: request not sent ({type(exc).__name__})") from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown ({type(exc).__name__})") from None
+            saturated = rt.semaphore.locked()
+        if saturated:
+            # Requests are queued for the slot just freed: let the next one leave before
+            # this one is parsed and recorded, so a provider slot never idles behind
+            # bookkeeping (at a provider's concurrency limit, that idle time is throughput).
+            await asyncio.sleep(0)
+        return response
 
 
 async def _exchange(rt: _Runtime, request: httpx.Request) -> httpx.Response:

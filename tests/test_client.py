@@ -375,6 +375,39 @@ async def test_hooks_see_every_change(tmp_path: Path, sandbox: GenericSandbox) -
     assert (payout.id, "succeeded") in seen
 
 
+async def test_a_freed_provider_slot_sends_the_next_request_before_recording(tmp_path: Path) -> None:
+    """At a provider's concurrency limit, a slot must not idle while the payout that
+    freed it is parsed and recorded: the queued request leaves first."""
+    sandbox = GenericSandbox(latency_s=0.01)
+    inner = sandbox.transport()
+    order: list[str] = []
+
+    class Recording(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            order.append("send " + request.headers["Idempotency-Key"])
+            return await inner.handle_async_request(request)
+
+    setup = ProviderSetup(
+        GenericProvider(),
+        transport=Recording(),
+        concurrency=1,
+        retry_budget=RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000),
+    )
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"),
+        [setup],
+        retry=FAST_RETRY,
+        poll=FAST_POLL,
+        hooks=[lambda p, e: order.append(f"recorded {p.idempotency_key} {e.to_status.value}")],
+    ) as c:
+        summary = await c.pay_many([make_request(1), make_request(2)], concurrency=2, keep_payouts=True)
+    assert summary.counts["succeeded"] == 2
+    first, second = sorted(summary.payouts, key=lambda p: order.index("send " + p.idempotency_key))
+    assert order.index("send " + second.idempotency_key) < order.index(
+        f"recorded {first.idempotency_key} succeeded"
+    )
+
+
 async def test_personal_data_never_reaches_the_logs(
     tmp_path: Path, sandbox: GenericSandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
