@@ -154,10 +154,18 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     s.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (default: %(default)s)")
     s.add_argument("--latency-ms", type=float, default=None, help="delay every answer by this much")
     s.add_argument("--settle-after-s", type=float, default=None, help="settle payments after this delay")
-    s.add_argument("--faults", type=float, default=0.0,
-                   help="rate (0..1) of each HTTP-level fault: 429, 5xx, timeouts before/after booking")
-    s.add_argument("--hang-s", type=float, default=2.0,
-                   help="how long a timeout fault holds the answer (exceed the client's timeout)")
+    s.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        help="rate (0..1) of each HTTP-level fault: 429, 5xx, timeouts before/after booking",
+    )
+    s.add_argument(
+        "--hang-s",
+        type=float,
+        default=2.0,
+        help="how long a timeout fault holds the answer (exceed the client's timeout)",
+    )
     s.add_argument("--seed", type=int, default=0, help="fault random seed")
     s.set_defaults(func=_cmd_sandbox_serve)
 
@@ -186,6 +194,7 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- wiring
+
 
 def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``db upgrade``, ``enqueue`` and ``worker`` (PostgreSQL scale-out; see asxh_pay.scaleout_cli)."""

@@ -21,7 +21,10 @@ def main() -> int:
         started = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "asxh_pay", "demo", "-n", str(n), "--data-dir", tmp, "--json"],
-            cwd=root, capture_output=True, text=True, check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         wall = time.perf_counter() - started
     if proc.returncode != 0:

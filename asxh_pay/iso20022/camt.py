@@ -39,11 +39,14 @@ _TAGS = ("GrpHdr", "Ntry", "TxDtls")
 _CONTAINERS = frozenset({"Stmt", "Ntfctn", "Rpt"})
 
 #: ISO 4217 currencies whose minor unit is not 2 decimals (the rest use 2).
+# A code table reads best packed, as the standard lists it.
+# fmt: off
 _EXPONENTS: dict[str, int] = {
     "VND": 0, "JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "PYG": 0, "UGX": 0, "XAF": 0, "XOF": 0,
     "XPF": 0, "KMF": 0, "GNF": 0, "RWF": 0, "DJF": 0, "VUV": 0, "BIF": 0, "UYI": 0,
     "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "CLF": 4, "UYW": 4,
 }
+# fmt: on
 
 
 def amount_to_minor(text: str | None, currency: str | None) -> tuple[int, str]:
@@ -109,8 +112,17 @@ class _EntryHead:
     """
 
     __slots__ = (
-        "acct_ref", "amount_minor", "amount_vnd", "bank_tx_code", "booking_date", "credit_debit",
-        "currency", "entry_ref", "reversal", "status", "value_date",
+        "acct_ref",
+        "amount_minor",
+        "amount_vnd",
+        "bank_tx_code",
+        "booking_date",
+        "credit_debit",
+        "currency",
+        "entry_ref",
+        "reversal",
+        "status",
+        "value_date",
     )
 
     def __init__(self, f: Finder, ntry: etree._Element) -> None:
@@ -166,7 +178,11 @@ def _bank_tx_code(f: Finder, bk: etree._Element) -> str | None:
 
 def _read(source: Source, expected: str, max_bytes: int, declared_size: int | None) -> Iterator[Entry]:
     stream = MessageStream(
-        source, expected=expected, versions=_VERSIONS, tags=_TAGS, max_bytes=max_bytes,
+        source,
+        expected=expected,
+        versions=_VERSIONS,
+        tags=_TAGS,
+        max_bytes=max_bytes,
         declared_size=declared_size,
     )
     f: Finder | None = None
@@ -223,9 +239,20 @@ def _record(
 ) -> Entry:
     if tx is None:
         return Entry(
-            message_id, statement_id, account, head.entry_ref, head.acct_ref, head.amount_vnd,
-            head.amount_minor, head.currency, head.credit_debit, head.reversal, head.status,
-            head.booking_date, head.value_date, head.bank_tx_code,
+            message_id,
+            statement_id,
+            account,
+            head.entry_ref,
+            head.acct_ref,
+            head.amount_vnd,
+            head.amount_minor,
+            head.currency,
+            head.credit_debit,
+            head.reversal,
+            head.status,
+            head.booking_date,
+            head.value_date,
+            head.bank_tx_code,
         )
     cut = f.prefix_len
     amt: tuple[int, str] | None = None
@@ -262,9 +289,20 @@ def _record(
     rtr_code = f.text(rtr, "Rsn/Cd") if rtr is not None else None
     rtr_prtry = f.text(rtr, "Rsn/Prtry") if rtr is not None else None
     return Entry(
-        message_id, statement_id, account, head.entry_ref, head.acct_ref, head.amount_vnd,
-        head.amount_minor, head.currency, head.credit_debit, head.reversal, head.status,
-        head.booking_date, head.value_date, head.bank_tx_code,
+        message_id,
+        statement_id,
+        account,
+        head.entry_ref,
+        head.acct_ref,
+        head.amount_vnd,
+        head.amount_minor,
+        head.currency,
+        head.credit_debit,
+        head.reversal,
+        head.status,
+        head.booking_date,
+        head.value_date,
+        head.bank_tx_code,
         tx_index=tx_index,
         end_to_end_id=e2e,
         instruction_id=instr,

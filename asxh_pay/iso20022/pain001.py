@@ -104,8 +104,9 @@ class _Rules:
 
     __slots__ = ("_names", "_rmts", "bic_re", "max_amount", "name_fn", "rmt_len", "v09")
 
-    def __init__(self, version: Pain001Version, unicode_names: bool | None, rmt_len: int,
-                 max_amount: int | None) -> None:
+    def __init__(
+        self, version: Pain001Version, unicode_names: bool | None, rmt_len: int, max_amount: int | None
+    ) -> None:
         self.v09 = version == "pain.001.001.09"
         self.bic_re = _BIC09_RE if self.v09 else _BIC03_RE
         use_unicode = self.v09 if unicode_names is None else unicode_names
@@ -193,6 +194,7 @@ def _esc(text: str) -> str:
 
 #: Transfers are rendered in chunks of this many and written in one call.
 _CHUNK_TXS = 2000
+
 
 def _text(xf: etree._IncrementalFileWriter, tag: str, text: str) -> None:
     with xf.element(tag):
@@ -329,8 +331,10 @@ def _emit(
     name_of = rules.name
     remittance_of = rules.remittance
     bic_tag = "BICFI" if v09 else "BIC"
-    napas_open = (f"<CdtrAgt><FinInstnId><ClrSysMmbId><ClrSysId><Prtry>{NAPAS_CLEARING_SYSTEM}</Prtry>"
-                  "</ClrSysId><MmbId>")
+    napas_open = (
+        f"<CdtrAgt><FinInstnId><ClrSysMmbId><ClrSysId><Prtry>{NAPAS_CLEARING_SYSTEM}</Prtry>"
+        "</ClrSysId><MmbId>"
+    )
     napas_close = "</MmbId></ClrSysMmbId></FinInstnId></CdtrAgt>"
     total_count = sum(s.nb_of_txs for s in summaries)
     total_sum = sum(s.ctrl_sum_vnd for s in summaries)
@@ -373,11 +377,16 @@ def _emit(
                     chunk: list[str] = []
                     for tx in batch.transactions():
                         c = tx.category_purpose
-                        ctgy_xml = (f"<PmtTpInf><CtgyPurp><Cd>{c}</Cd></CtgyPurp></PmtTpInf>"
-                                    if per_tx_ctgy and c else "")
+                        ctgy_xml = (
+                            f"<PmtTpInf><CtgyPurp><Cd>{c}</Cd></CtgyPurp></PmtTpInf>"
+                            if per_tx_ctgy and c
+                            else ""
+                        )
                         if tx.creditor_bic is not None:
-                            agent_xml = (f"<CdtrAgt><FinInstnId><{bic_tag}>{tx.creditor_bic}</{bic_tag}>"
-                                         "</FinInstnId></CdtrAgt>")
+                            agent_xml = (
+                                f"<CdtrAgt><FinInstnId><{bic_tag}>{tx.creditor_bic}</{bic_tag}>"
+                                "</FinInstnId></CdtrAgt>"
+                            )
                         elif tx.creditor_bank_bin is not None:
                             agent_xml = f"{napas_open}{tx.creditor_bank_bin}{napas_close}"
                         else:

@@ -18,6 +18,8 @@ from asxh_pay.status import FailureReason
 
 F = FailureReason
 
+# A code table reads best packed, as the standard lists it.
+# fmt: off
 _GROUPS: dict[FailureReason, tuple[str, ...]] = {
     F.INVALID_ACCOUNT: (
         "AC01", "AC03", "AC08", "AC09", "AC11", "AC12", "AC14", "AC15",
@@ -64,6 +66,7 @@ _GROUPS: dict[FailureReason, tuple[str, ...]] = {
         "DS15", "DS16", "DS17", "DS18", "DS19", "DS20", "DS21", "DS22", "DS23", "DS25", "DS26", "DS27",
     ),
 }
+# fmt: on
 
 STATUS_REASON_MAP: dict[str, FailureReason] = {}
 for _reason, _codes in _GROUPS.items():
