@@ -236,6 +236,7 @@ def carrier_of(phone: str) -> str:
 NAME_MAX_LEN = 100
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'"})
 _NAME_PUNCT = frozenset(" -.'")
+_NAME_PUNCT_DROP = str.maketrans(dict.fromkeys(_NAME_PUNCT))
 
 
 def normalize_name(value: str) -> str:
@@ -256,6 +257,8 @@ def normalize_name(value: str) -> str:
         raise ValidationError(
             f"name is longer than {NAME_MAX_LEN} characters", field="name", code="name_invalid"
         )
+    if text.translate(_NAME_PUNCT_DROP).isalpha():
+        return text  # letters and the allowed punctuation only: the common case, checked in C
     if not any(ch.isalpha() for ch in text):
         raise ValidationError("name has no letters", field="name", code="name_invalid")
     prev_is_letter = False

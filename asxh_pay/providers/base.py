@@ -115,6 +115,18 @@ class ProviderAdapter(ABC):
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
+        self._endpoints: dict[str, httpx.URL] = {}
+
+    def endpoint(self, path: str) -> httpx.URL:
+        """The URL of a fixed endpoint (no per-payout part), parsed once.
+
+        Why: httpx parses and validates a URL string on every request, which costs
+        about as much as building the rest of a payout request.
+        """
+        url = self._endpoints.get(path)
+        if url is None:
+            url = self._endpoints[path] = httpx.URL(self.base_url + path)
+        return url
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.base_url}>"

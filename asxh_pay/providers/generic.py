@@ -137,7 +137,7 @@ class GenericProvider(ProviderAdapter):
     def build_submit(self, payout: Payout) -> httpx.Request:
         return httpx.Request(
             "POST",
-            f"{self.base_url}/v1/payouts",
+            self.endpoint("/v1/payouts"),
             content=encode(payout_body(payout)),
             headers={"Content-Type": "application/json", "Idempotency-Key": payout.idempotency_key},
         )
@@ -161,7 +161,7 @@ class GenericProvider(ProviderAdapter):
         }
         return httpx.Request(
             "POST",
-            f"{self.base_url}/v1/inquiries",
+            self.endpoint("/v1/inquiries"),
             content=encode(body),
             headers={"Content-Type": "application/json"},
         )

@@ -278,7 +278,7 @@ class MomoProvider(ProviderAdapter):
     def _post(self, path: str, body: Mapping[str, Any]) -> httpx.Request:
         return httpx.Request(
             "POST",
-            f"{self.base_url}{path}",
+            self.endpoint(path),
             content=encode(body),
             headers={"Content-Type": "application/json; charset=UTF-8"},
         )

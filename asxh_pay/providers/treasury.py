@@ -480,7 +480,7 @@ class TreasuryProvider(ProviderAdapter):
     def build_upload(self, manifest: BatchManifest, content: bytes) -> httpx.Request:
         return httpx.Request(
             "POST",
-            f"{self.base_url}/h2h/v1/files",
+            self.endpoint("/h2h/v1/files"),
             content=content,
             headers={
                 "Content-Type": "application/xml",

@@ -185,7 +185,7 @@ class ViettelMoneyProvider(ProviderAdapter):
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Request:
         return httpx.Request(
             "POST",
-            f"{self.base_url}{path}",
+            self.endpoint(path),
             content=encode(body),
             headers={"Content-Type": "application/json"},
         )

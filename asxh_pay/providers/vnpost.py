@@ -516,7 +516,7 @@ class VNPostProvider(ProviderAdapter):
         body = payment_body(payout, partner_code=self.partner_code, windows=self.windows)
         return httpx.Request(
             "POST",
-            f"{self.base_url}/api/v1/payments",
+            self.endpoint("/api/v1/payments"),
             content=encode(body),
             headers=self._headers(**{IDEMPOTENCY_HEADER: payout.idempotency_key}),
         )
@@ -649,7 +649,7 @@ class VNPostProvider(ProviderAdapter):
         inquiry: dict[str, Any] = {k: body[k] for k in keep if k in body}
         inquiry["name"] = req.recipient_name
         return httpx.Request(
-            "POST", f"{self.base_url}/api/v1/inquiries", content=encode(inquiry), headers=self._headers()
+            "POST", self.endpoint("/api/v1/inquiries"), content=encode(inquiry), headers=self._headers()
         )
 
     def parse_inquiry(self, payout: Payout, response: httpx.Response) -> InquiryResult:
@@ -723,7 +723,7 @@ class VNPostProvider(ProviderAdapter):
         body = {**manifest.body(), "seal": self.seal(manifest)}
         return httpx.Request(
             "POST",
-            f"{self.base_url}/api/v1/manifests",
+            self.endpoint("/api/v1/manifests"),
             content=encode(body),
             headers=self._headers(**{IDEMPOTENCY_HEADER: manifest.manifest_no}),
         )
