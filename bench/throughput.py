@@ -8,11 +8,20 @@ Three figures (last line: one JSON object):
 * ``baseline_payouts_per_s``: the same round trips (signed POST to the same sandbox,
   JSON parse, one insert and one update per payout in SQLite, committed in groups)
   done by a bare loop of httpx + sqlite3 with no library: the ceiling of what plain
-  Python reaches here for that work. ``vs_baseline`` = ours / baseline.
+  Python reaches here for that work. ``vs_baseline`` = ours / baseline. The baseline
+  runs just before and just after ours and the two are averaged: these machines drift
+  by 10-20% within minutes, and a single baseline run on one side of ours would carry
+  that drift into the ratio.
 * ``efficiency``: achieved rate / min(rate limit, concurrency / latency) against a
-  sandbox with a fixed latency per request (latency-bound, not CPU-bound).
+  sandbox with a fixed latency per request. The run must be latency-bound, not
+  CPU-bound: by default the concurrency is chosen so that the ceiling is half the
+  zero-latency rate measured above on this machine (``latency_load`` 0.5), since a
+  fixed concurrency would be latency-bound on a fast machine and CPU-bound on a slow
+  one. ``efficiency_by_load`` gives the same figure at a quarter, half and three
+  quarters of that rate, to show how the hand-off between requests holds up as the
+  CPU fills (at full load the figure measures the CPU, not the engine).
 
-Usage: ``python bench/throughput.py [--n 100000] [--latency-ms 50 --latency-concurrency 50 --latency-n 5000]``
+Usage: ``python bench/throughput.py [--n 100000] [--latency-ms 50] [--latency-concurrency C] [--latency-s 5]``
 """
 
 from __future__ import annotations
@@ -135,40 +144,58 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--latency-concurrency", type=int, default=50)
-    parser.add_argument("--latency-n", type=int, default=5_000)
+    parser.add_argument(
+        "--latency-concurrency", type=int, default=None, help="default: ceiling at half the zero-latency rate"
+    )
+    parser.add_argument("--latency-s", type=float, default=5.0, help="length of each latency-bound run")
     args = parser.parse_args()
 
-    baseline = asyncio.run(run_baseline(args.n))
-    print(f"baseline (bare httpx + sqlite3): {baseline:,.0f} payouts/s", flush=True)
-    ours = asyncio.run(run_ours(args.n, args.concurrency))
+    before = asyncio.run(run_baseline(args.n))
+    print(f"baseline (bare httpx + sqlite3), before: {before:,.0f} payouts/s", flush=True)
+    # Twice as many payouts in flight as the provider takes at once, as the library's
+    # defaults do (pay_many 64, ProviderSetup 32): while one group of write-ahead
+    # records syncs to disk, the next group is on the wire.
+    ours = asyncio.run(run_ours(args.n, args.concurrency, in_flight=2 * args.concurrency))
     print(f"asxh_pay, zero latency, durable ledger: {ours:,.0f} payouts/s", flush=True)
+    after = asyncio.run(run_baseline(args.n))
+    baseline = (before + after) / 2
+    print(f"baseline, after: {after:,.0f} payouts/s; mean {baseline:,.0f}", flush=True)
+
     latency = args.latency_ms / 1000
-    ceiling = args.latency_concurrency / latency
-    achieved = asyncio.run(
-        run_ours(
-            args.latency_n,
-            args.latency_concurrency,
-            latency_s=latency,
-            in_flight=2 * args.latency_concurrency,
+
+    def latency_bound(concurrency: int) -> tuple[float, float]:
+        ceiling = concurrency / latency
+        n = max(500, int(ceiling * args.latency_s))
+        achieved = asyncio.run(run_ours(n, concurrency, latency_s=latency, in_flight=2 * concurrency))
+        print(
+            f"latency-bound: {achieved:,.0f} payouts/s of a ceiling of {ceiling:,.0f} "
+            f"({concurrency} in flight x {args.latency_ms:g} ms, load {ceiling / ours:.2f})",
+            flush=True,
         )
-    )
-    print(
-        f"latency-bound: {achieved:,.0f} payouts/s of a ceiling of {ceiling:,.0f} "
-        f"({args.latency_concurrency} in flight x {args.latency_ms:g} ms)",
-        flush=True,
-    )
+        return achieved, achieved / ceiling
+
+    by_load: dict[str, float] = {}
+    runs: dict[int, tuple[float, float]] = {}
+    for load in (0.25, 0.5, 0.75):
+        c = max(1, round(ours * load * latency))
+        runs[c] = latency_bound(c)
+        by_load[f"{load:g}"] = round(runs[c][1], 3)
+    concurrency = args.latency_concurrency or max(1, round(ours * 0.5 * latency))
+    achieved, efficiency = runs[concurrency] if concurrency in runs else latency_bound(concurrency)
     print(
         json.dumps(
             {
                 "n": args.n,
                 "payouts_per_s": round(ours, 1),
                 "baseline_payouts_per_s": round(baseline, 1),
+                "baseline_before_after": [round(before, 1), round(after, 1)],
                 "vs_baseline": round(ours / baseline, 3),
                 "latency_ms": args.latency_ms,
-                "latency_concurrency": args.latency_concurrency,
+                "latency_concurrency": concurrency,
+                "latency_load": round(concurrency / latency / ours, 3),
                 "latency_bound_per_s": round(achieved, 1),
-                "efficiency": round(achieved / ceiling, 3),
+                "efficiency": round(efficiency, 3),
+                "efficiency_by_load": by_load,
             }
         )
     )
