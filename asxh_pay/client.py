@@ -283,10 +283,12 @@ class AsyncPayoutClient:
         """Pay many requests with at most ``concurrency`` in flight (plus per-provider limits).
 
         One bad request (validation, conflict) is reported in the summary and never
-        stops the others. Keep ``concurrency`` about twice the providers' own limits
-        (as the defaults are): each payout's write-ahead record waits for a disk sync,
-        and the extra payouts keep the providers busy meanwhile. ``wait=False`` as for :meth:`pay`: a payout the provider
+        stops the others. ``wait=False`` as for :meth:`pay`: a payout the provider
         accepted is not waited for (cash that takes days to be collected).
+
+        Keep ``concurrency`` about twice the providers' own limits (as the defaults
+        are): each payout's write-ahead record waits for a disk sync, and the extra
+        payouts keep the providers busy meanwhile.
         """
         summary = BatchSummary()
         lock = asyncio.Lock()

@@ -261,7 +261,7 @@ class SqliteLedger(Ledger):
         req = payout.request
         request_json = req.model_dump_json()
         genesis = genesis_hash(payout.id, payout.idempotency_key, payout.payload_hash, request_json)
-        at = payout.created_at
+        at = payout.created_at.isoformat()
         first = event_hash(
             payout_id=payout.id,
             seq=1,
@@ -318,8 +318,8 @@ class SqliteLedger(Ledger):
                     None,
                     None,
                     request_json,
-                    at.isoformat(),
-                    at.isoformat(),
+                    at,
+                    at,
                     count,
                     last,
                 ),
@@ -342,7 +342,7 @@ class SqliteLedger(Ledger):
             (
                 payout.id,
                 1,
-                at.isoformat(),
+                at,
                 None,
                 "created",
                 "system",
@@ -359,7 +359,7 @@ class SqliteLedger(Ledger):
                 (
                     payout.id,
                     2,
-                    at.isoformat(),
+                    at,
                     "created",
                     "submitted",
                     "system",
@@ -424,7 +424,8 @@ class SqliteLedger(Ledger):
                 update={"status": current, "provider": row[3], "provider_ref": row[4], "attempts": row[5]}
             )
             return TransitionResult(fresh, False)
-        at = _now()
+        now = _now()
+        at = now.isoformat()
         detail = mask_text(detail)[:500] if detail else None
         to_status = planned or current
         seq = row[1] + 1
@@ -453,7 +454,7 @@ class SqliteLedger(Ledger):
                 attempts,
                 fr,
                 detail if failed else None,
-                at.isoformat(),
+                at,
                 seq,
                 h,
                 payout.id,
@@ -467,7 +468,7 @@ class SqliteLedger(Ledger):
         event_fields = dict(
             payout_id=payout.id,
             seq=seq,
-            at=at,
+            at=now,
             from_status=current,
             to_status=to_status,
             source=source,
@@ -482,7 +483,7 @@ class SqliteLedger(Ledger):
             (
                 payout.id,
                 seq,
-                at.isoformat(),
+                at,
                 current.value,
                 to_status.value,
                 source.value,
@@ -506,7 +507,7 @@ class SqliteLedger(Ledger):
                 "attempts": attempts,
                 "failure_reason": FailureReason(fr) if fr else None,
                 "failure_detail": detail if failed else None,
-                "updated_at": at,
+                "updated_at": now,
             }
         )
         return TransitionResult(updated, planned is not None, None, event_fields)
