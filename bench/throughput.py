@@ -8,10 +8,10 @@ Three figures (last line: one JSON object):
 * ``baseline_payouts_per_s``: the same round trips (signed POST to the same sandbox,
   JSON parse, one insert and one update per payout in SQLite, committed in groups)
   done by a bare loop of httpx + sqlite3 with no library: the ceiling of what plain
-  Python reaches here for that work. ``vs_baseline`` = ours / baseline. The baseline
-  runs just before and just after ours and the two are averaged: these machines drift
-  by 10-20% within minutes, and a single baseline run on one side of ours would carry
-  that drift into the ratio.
+  Python reaches here for that work. ``vs_baseline`` = ours / baseline. These
+  machines drift by 10-20% within minutes, so the runs alternate (baseline, ours,
+  baseline, ours, baseline): each run of ours is compared with the mean of the
+  baseline runs on either side, and the figures given are medians over the rounds.
 * ``efficiency``: achieved rate / min(rate limit, concurrency / latency) against a
   sandbox with a fixed latency per request. The run must be latency-bound, not
   CPU-bound: by default the concurrency is chosen so that the ceiling is half the
@@ -21,7 +21,8 @@ Three figures (last line: one JSON object):
   quarters of that rate, to show how the hand-off between requests holds up as the
   CPU fills (at full load the figure measures the CPU, not the engine).
 
-Usage: ``python bench/throughput.py [--n 100000] [--latency-ms 50] [--latency-concurrency C] [--latency-s 5]``
+Usage: ``python bench/throughput.py [--n 100000] [--rounds 2]``
+``[--latency-ms 50] [--latency-concurrency C] [--latency-s 5]``
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import hashlib
 import hmac
 import json
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -143,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=2, help="runs of ours, each between two baselines")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument(
         "--latency-concurrency", type=int, default=None, help="default: ceiling at half the zero-latency rate"
@@ -150,16 +153,21 @@ def main() -> None:
     parser.add_argument("--latency-s", type=float, default=5.0, help="length of each latency-bound run")
     args = parser.parse_args()
 
-    before = asyncio.run(run_baseline(args.n))
-    print(f"baseline (bare httpx + sqlite3), before: {before:,.0f} payouts/s", flush=True)
     # Twice as many payouts in flight as the provider takes at once, as the library's
     # defaults do (pay_many 64, ProviderSetup 32): while one group of write-ahead
     # records syncs to disk, the next group is on the wire.
-    ours = asyncio.run(run_ours(args.n, args.concurrency, in_flight=2 * args.concurrency))
-    print(f"asxh_pay, zero latency, durable ledger: {ours:,.0f} payouts/s", flush=True)
-    after = asyncio.run(run_baseline(args.n))
-    baseline = (before + after) / 2
-    print(f"baseline, after: {after:,.0f} payouts/s; mean {baseline:,.0f}", flush=True)
+    baselines = [asyncio.run(run_baseline(args.n))]
+    print(f"baseline (bare httpx + sqlite3): {baselines[-1]:,.0f} payouts/s", flush=True)
+    runs: list[float] = []
+    ratios: list[float] = []
+    for _ in range(args.rounds):
+        runs.append(asyncio.run(run_ours(args.n, args.concurrency, in_flight=2 * args.concurrency)))
+        print(f"asxh_pay, zero latency, durable ledger: {runs[-1]:,.0f} payouts/s", flush=True)
+        baselines.append(asyncio.run(run_baseline(args.n)))
+        print(f"baseline (bare httpx + sqlite3): {baselines[-1]:,.0f} payouts/s", flush=True)
+        ratios.append(runs[-1] / ((baselines[-2] + baselines[-1]) / 2))
+    ours = statistics.median(runs)
+    baseline = statistics.median(baselines)
 
     latency = args.latency_ms / 1000
 
@@ -175,21 +183,23 @@ def main() -> None:
         return achieved, achieved / ceiling
 
     by_load: dict[str, float] = {}
-    runs: dict[int, tuple[float, float]] = {}
+    latency_runs: dict[int, tuple[float, float]] = {}
     for load in (0.25, 0.5, 0.75):
         c = max(1, round(ours * load * latency))
-        runs[c] = latency_bound(c)
-        by_load[f"{load:g}"] = round(runs[c][1], 3)
+        latency_runs[c] = latency_bound(c)
+        by_load[f"{load:g}"] = round(latency_runs[c][1], 3)
     concurrency = args.latency_concurrency or max(1, round(ours * 0.5 * latency))
-    achieved, efficiency = runs[concurrency] if concurrency in runs else latency_bound(concurrency)
+    achieved, efficiency = latency_runs.get(concurrency) or latency_bound(concurrency)
     print(
         json.dumps(
             {
                 "n": args.n,
                 "payouts_per_s": round(ours, 1),
                 "baseline_payouts_per_s": round(baseline, 1),
-                "baseline_before_after": [round(before, 1), round(after, 1)],
-                "vs_baseline": round(ours / baseline, 3),
+                "vs_baseline": round(statistics.median(ratios), 3),
+                "runs": [round(r, 1) for r in runs],
+                "baselines": [round(b, 1) for b in baselines],
+                "ratios": [round(r, 3) for r in ratios],
                 "latency_ms": args.latency_ms,
                 "latency_concurrency": concurrency,
                 "latency_load": round(concurrency / latency / ours, 3),
