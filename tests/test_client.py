@@ -272,6 +272,37 @@ async def test_callbacks_drive_payouts_and_duplicates_are_harmless(tmp_path: Pat
         await client.close()
 
 
+async def test_a_reordered_lone_callback_arrives_after_the_next_one(tmp_path: Path) -> None:
+    """The reorder fault must happen at its rate whatever the delivery rhythm: a lone
+    callback cannot be shuffled, so it is held back behind the next one."""
+    sandbox = GenericSandbox(settle_after_s=30, faults=FaultPlan(reorder_callbacks=1.0))
+    client = await _callback_client(tmp_path, sandbox)
+    order: list[str] = []
+
+    async def sink(req: httpx.Request) -> None:
+        order.append(req.content.decode())
+        await client.handle_callback("generic", req)
+
+    sandbox.callback_sink = sink
+    try:
+        first = await client.pay(make_request(1), wait=False)
+        sandbox.clock.advance(31)
+        sandbox.settle_due()
+        assert await sandbox.deliver_callbacks() == 0  # held back
+        second = await client.pay(make_request(2), wait=False)
+        sandbox.clock.advance(31)
+        sandbox.settle_due()
+        sandbox.faults.reorder_callbacks = 0.0
+        assert await sandbox.deliver_callbacks() == 2
+        assert [first.idempotency_key in body for body in order] == [False, True]
+        assert second.idempotency_key in order[0]
+        assert sandbox.fault_counts["reorder_callbacks"] == 1
+        for p in (first, second):
+            assert (await client.status(p.id)).status is S.SUCCEEDED
+    finally:
+        await client.close()
+
+
 async def test_forged_stale_and_replayed_callbacks_change_nothing(tmp_path: Path) -> None:
     sandbox = GenericSandbox(settle_after_s=30)
     client = await _callback_client(tmp_path, sandbox)

@@ -183,6 +183,7 @@ class SandboxProvider(ABC):
         self._rng = random.Random(self.faults.seed)
         self._seq = 0
         self._pending_callbacks: list[httpx.Request] = []
+        self._held_back: list[httpx.Request] = []  # reordered: delivered after later ones
         self._due: list[tuple[float, int, str]] = []
         self._scripted: dict[str, list[Fault | None]] = {}
         self._book: sqlite3.Connection | None = None
@@ -382,12 +383,19 @@ class SandboxProvider(ABC):
         one, each would wait for the receiver's durable write, and a month's callbacks
         would queue for minutes. A callback the receiver refuses is queued again.
         """
-        if self.callback_sink is None or not self._pending_callbacks:
+        if self.callback_sink is None or not (self._pending_callbacks or self._held_back):
             return 0
         batch, self._pending_callbacks = self._pending_callbacks, []
-        if len(batch) > 1 and self._chance(self.faults.reorder_callbacks):
+        late, self._held_back = self._held_back, []
+        if batch and self._chance(self.faults.reorder_callbacks):
             self.fault_counts["reorder_callbacks"] += 1
-            self._rng.shuffle(batch)
+            if len(batch) > 1:
+                self._rng.shuffle(batch)
+            else:
+                # A lone callback cannot be shuffled: it is held back, and arrives after
+                # the callbacks queued next (whatever the delivery rhythm, the fault happens).
+                self._held_back, batch = batch, []
+        batch += late
         sink = self.callback_sink
 
         async def one(req: httpx.Request) -> None:
