@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from lxml import etree
 
@@ -228,6 +229,29 @@ def _read(source: Source, expected: str, max_bytes: int, declared_size: int | No
             release(elem)
 
 
+def _entry(
+    message_id: str | None, statement_id: str | None, account: str | None, head: _EntryHead, **tx: Any
+) -> Entry:
+    """An entry's own fields, plus those of one of its transactions when there is one."""
+    return Entry(
+        message_id,
+        statement_id,
+        account,
+        head.entry_ref,
+        head.acct_ref,
+        head.amount_vnd,
+        head.amount_minor,
+        head.currency,
+        head.credit_debit,
+        head.reversal,
+        head.status,
+        head.booking_date,
+        head.value_date,
+        head.bank_tx_code,
+        **tx,
+    )
+
+
 def _record(
     f: Finder,
     message_id: str | None,
@@ -238,22 +262,7 @@ def _record(
     tx_index: int | None,
 ) -> Entry:
     if tx is None:
-        return Entry(
-            message_id,
-            statement_id,
-            account,
-            head.entry_ref,
-            head.acct_ref,
-            head.amount_vnd,
-            head.amount_minor,
-            head.currency,
-            head.credit_debit,
-            head.reversal,
-            head.status,
-            head.booking_date,
-            head.value_date,
-            head.bank_tx_code,
-        )
+        return _entry(message_id, statement_id, account, head)
     cut = f.prefix_len
     amt: tuple[int, str] | None = None
     amt_dtls: etree._Element | None = None
@@ -288,21 +297,11 @@ def _record(
         amt = _amount(node)
     rtr_code = f.text(rtr, "Rsn/Cd") if rtr is not None else None
     rtr_prtry = f.text(rtr, "Rsn/Prtry") if rtr is not None else None
-    return Entry(
+    return _entry(
         message_id,
         statement_id,
         account,
-        head.entry_ref,
-        head.acct_ref,
-        head.amount_vnd,
-        head.amount_minor,
-        head.currency,
-        head.credit_debit,
-        head.reversal,
-        head.status,
-        head.booking_date,
-        head.value_date,
-        head.bank_tx_code,
+        head,
         tx_index=tx_index,
         end_to_end_id=e2e,
         instruction_id=instr,
