@@ -373,9 +373,7 @@ class AsyncPayoutClient:
             )
         ]
         # Failed payouts whose fallback was never created (crash between the two) too.
-        async for p in self.ledger.iter_payouts(statuses=list(self.router.fallback_statuses), run_id=run_id):
-            if self.router.wants_fallback(p) and not await self.ledger.children(p.id):
-                pending.append(p)
+        pending.extend(await self.fallbacks_due(run_id=run_id))
         summary = BatchSummary()
         queue: asyncio.Queue[Payout] = asyncio.Queue()
         for p in pending:
@@ -391,6 +389,22 @@ class AsyncPayoutClient:
 
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
         return summary
+
+    async def fallbacks_due(self, *, run_id: str | None = None) -> list[Payout]:
+        """Failed payouts that should have a cash fallback and have none yet.
+
+        A driver makes the fallback the moment it learns of the failure. One is due
+        here when nobody was driving (a failure reported by a callback or a single
+        refresh) or after a crash between the two. Driving such a payout makes it.
+        """
+        router = self.router
+        return [
+            p
+            async for p in self.ledger.iter_payouts(
+                statuses=router.fallback_statuses, run_id=run_id, childless=True
+            )
+            if router.wants_fallback(p) and router.fallback_destination(p) is not None
+        ]
 
     async def drive(self, payout: Payout, *, wait: bool = True) -> Payout:
         """Drive one recorded payout to its end, as ``resume`` does for each.

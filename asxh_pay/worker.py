@@ -54,6 +54,7 @@ class WorkerStats:
     errors: int = 0
     lost_leases: int = 0
     handed_back: int = 0
+    fallbacks_resumed: int = 0
     elapsed_s: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
@@ -64,6 +65,7 @@ class WorkerStats:
             "errors": self.errors,
             "lost_leases": self.lost_leases,
             "handed_back": self.handed_back,
+            "fallbacks_resumed": self.fallbacks_resumed,
             "elapsed_s": round(self.elapsed_s, 3),
         }
 
@@ -157,6 +159,36 @@ async def run_worker(
             if not result.is_terminal:
                 backoff.append(result.id)
 
+    tried: set[str] = set()  # fallbacks this worker already tried to make: once each
+
+    async def claim_fallbacks_due() -> list[Payout]:
+        """Lease failed payouts of the run whose cash fallback was never made.
+
+        Normally the worker that learnt of the failure made the fallback at once; one
+        is missing after a crash between the two, or when a callback reported the
+        failure. Leased first, so that two idle workers never make the same one.
+        """
+        due: list[Payout] = []
+        while True:
+            statuses = client.router.fallback_statuses
+            batch = await ledger.claim_batch(
+                worker_id, batch_size, lease_s, run_id, statuses=statuses, childless=True
+            )
+            if not batch:
+                return due
+            skip = []
+            for p in batch:
+                wanted = client.router.wants_fallback(p) and client.router.fallback_destination(p) is not None
+                if wanted and p.id not in tried:
+                    tried.add(p.id)
+                    due.append(p)
+                else:
+                    skip.append(p.id)
+            # Failures that stay failed (deceased, no cash point): not again for a while.
+            await ledger.release(worker_id, skip, retry_after_s=max(lease_s, 60.0))
+            if due:
+                return due
+
     async def flush_releases() -> None:
         if backoff:
             ids = list(backoff)
@@ -167,6 +199,7 @@ async def run_worker(
     renewer = asyncio.create_task(renew_leases())
     stopper = asyncio.create_task(stop.wait())
     next_claim = 0.0
+    next_sweep = 0.0
     try:
         while not stop.is_set():
             free = concurrency - len(active)
@@ -180,7 +213,16 @@ async def run_worker(
                 if not batch:
                     next_claim = time.monotonic() + idle_poll_s
                     if not active:
-                        if not follow and await ledger.unfinished(run_id) == 0:
+                        finishing = not follow and await ledger.unfinished(run_id) == 0
+                        if finishing or time.monotonic() >= next_sweep:
+                            next_sweep = time.monotonic() + lease_s
+                            due = await claim_fallbacks_due()
+                            if due:
+                                stats.fallbacks_resumed += len(due)
+                                for payout in due:
+                                    start(payout)
+                                continue
+                        if finishing:
                             break
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(asyncio.shield(stopper), idle_poll_s)

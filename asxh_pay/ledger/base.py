@@ -87,6 +87,9 @@ def genesis_hash(payout_id: str, idempotency_key: str, payload_hash: str, reques
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+#: SQL condition (both dialects) on ``payouts``: no fallback payout was made for this one.
+CHILDLESS = "NOT EXISTS (SELECT 1 FROM payouts child WHERE child.parent_id = payouts.id)"
+
 #: Column order every store selects payouts in, so one function turns a row into a Payout.
 PAYOUT_COLUMNS = (
     "id, idempotency_key, payload_hash, request_json, status, provider, provider_ref, attempts, "
@@ -318,8 +321,14 @@ class Ledger(ABC):
         statuses: Iterable[PayoutStatus] | None = None,
         run_id: str | None = None,
         batch_size: int = 1000,
+        childless: bool = False,
     ) -> AsyncIterator[Payout]:
-        """Every payout matching the filter, in id order, fetched in pages."""
+        """Every payout matching the filter, in id order, fetched in pages.
+
+        ``childless``: only payouts no fallback payout was made for, which is how a
+        failure whose cash fallback was never created (a crash between the two) is
+        found without asking for each failed payout's children one by one.
+        """
 
     @abstractmethod
     async def events(self, payout_id: str) -> list[StatusEvent]: ...

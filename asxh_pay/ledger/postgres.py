@@ -38,6 +38,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
+    CHILDLESS,
     PAYOUT_COLUMNS,
     SENDABLE,
     ChainReport,
@@ -706,17 +707,22 @@ class PostgresLedger(Ledger):
         lease_s: float,
         run_id: str | None = None,
         statuses: Iterable[PayoutStatus] = READY_STATUSES,
+        childless: bool = False,
     ) -> list[Payout]:
         """Lease up to ``limit`` unfinished payouts to ``owner`` (oldest first).
 
         ``SKIP LOCKED`` lets many workers claim at once without waiting on each
         other; a payout is claimable when nobody holds an unexpired lease on it.
         Lease times use the database clock, so machines need not agree on the time.
+        ``childless`` as for :meth:`iter_payouts`: with failed statuses, the payouts
+        whose cash fallback is still to be made.
         """
         if limit <= 0:
             return []
         sts = [PayoutStatus(s).value for s in statuses]
         run_clause = "AND run_id = %(run)s" if run_id is not None else ""
+        if childless:
+            run_clause += f" AND {CHILDLESS}"
         query = (
             "WITH c AS (SELECT id FROM payouts "
             f"WHERE status = ANY(%(sts)s) {run_clause} "
@@ -814,9 +820,12 @@ class PostgresLedger(Ledger):
         statuses: Iterable[PayoutStatus] | None = None,
         run_id: str | None = None,
         batch_size: int = 1000,
+        childless: bool = False,
     ) -> AsyncIterator[Payout]:
         clauses = ["id > %(last)s"]
         params: dict[str, Any] = {"limit": batch_size}
+        if childless:
+            clauses.append(CHILDLESS)
         if statuses is not None:
             clauses.append("status = ANY(%(sts)s)")
             params["sts"] = [PayoutStatus(s).value for s in statuses]

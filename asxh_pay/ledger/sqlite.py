@@ -27,6 +27,7 @@ from typing import Any
 
 from asxh_pay.errors import IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
+    CHILDLESS,
     PAYOUT_COLUMNS,
     SENDABLE,
     ChainReport,
@@ -557,9 +558,12 @@ class SqliteLedger(Ledger):
         statuses: Iterable[PayoutStatus] | None = None,
         run_id: str | None = None,
         batch_size: int = 1000,
+        childless: bool = False,
     ) -> AsyncIterator[Payout]:
         clauses = ["id > ?"]
         params: list[Any] = []
+        if childless:
+            clauses.append(CHILDLESS)
         if statuses is not None:
             sts = [s.value for s in statuses]
             clauses.append(f"status IN ({','.join('?' * len(sts))})")

@@ -265,9 +265,7 @@ async def finish_month(
         await rails.pass_cash_window()
         await rails.deliver_callbacks()
         todo = [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)]
-        async for p in ledger.iter_payouts(statuses=list(client.router.fallback_statuses), run_id=run_id):
-            if client.router.wants_fallback(p) and not await ledger.children(p.id):
-                todo.append(p)
+        todo.extend(await client.fallbacks_due(run_id=run_id))
         if not todo:
             break
         sem = asyncio.Semaphore(concurrency)

@@ -127,6 +127,22 @@ async def test_cash_fallback_child_of_the_same_entitlement_is_allowed(ledger: Le
     assert await ledger.children(child.id) == []
 
 
+async def test_childless_lists_the_payouts_no_fallback_was_made_for(ledger: Ledger) -> None:
+    with_child, without = await created(ledger, 1), await created(ledger, 2)
+    req = with_child.request.model_copy(update={"destination": CashPickup(payment_point="26101")})
+    child, _ = await ledger.create_or_get(payout(req, key="FBchild000002", parent_id=with_child.id, depth=1))
+    for p in (with_child, without):
+        p = (await ledger.transition(p, S.SUBMITTED, source=EventSource.SYSTEM)).payout
+        await ledger.transition(
+            p, S.FAILED, source=EventSource.RESPONSE, reason=FailureReason.INVALID_ACCOUNT
+        )
+    failed = [p.id async for p in ledger.iter_payouts(statuses=[S.FAILED])]
+    orphans = [p.id async for p in ledger.iter_payouts(statuses=[S.FAILED], childless=True)]
+    assert failed == [with_child.id, without.id]
+    assert orphans == [without.id]
+    assert [p.id async for p in ledger.iter_payouts(childless=True, run_id="R1")] == [without.id, child.id]
+
+
 # ---------------------------------------------------------------------- transitions
 
 
