@@ -169,6 +169,8 @@ async def run_worker(
         failure. Leased first, so that two idle workers never make the same one.
         """
         due: list[Payout] = []
+        if client.router.fallback_provider is None:
+            return due  # no cash rail configured: no failure ever falls back
         while True:
             statuses = client.router.fallback_statuses
             batch = await ledger.claim_batch(
