@@ -387,14 +387,18 @@ class SandboxProvider(ABC):
             return 0
         batch, self._pending_callbacks = self._pending_callbacks, []
         late, self._held_back = self._held_back, []
-        if batch and self._chance(self.faults.reorder_callbacks):
-            self.fault_counts["reorder_callbacks"] += 1
-            if len(batch) > 1:
-                self._rng.shuffle(batch)
-            else:
-                # A lone callback cannot be shuffled: it is held back, and arrives after
-                # the callbacks queued next (whatever the delivery rhythm, the fault happens).
-                self._held_back, batch = batch, []
+        if self.faults.reorder_callbacks:
+            # Drawn per callback, not per delivery round, so that the fault happens at its
+            # rate whatever the delivery rhythm: a callback held back arrives after those
+            # of the next round, which were sent after it.
+            kept = []
+            for req in batch:
+                if self._chance(self.faults.reorder_callbacks):
+                    self.fault_counts["reorder_callbacks"] += 1
+                    self._held_back.append(req)
+                else:
+                    kept.append(req)
+            batch = kept
         batch += late
         sink = self.callback_sink
 
