@@ -102,8 +102,9 @@ _EVENT_COLS = (
 _INSERT_PAYOUT = (
     "INSERT INTO payouts (id, idempotency_key, payload_hash, programme, period, beneficiary_cccd, parent_id, "
     "lineage_depth, run_id, destination_kind, amount, status, provider, attempts, request_json, created_at, "
-    "updated_at, event_count, last_event_hash) "
-    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,'created',%s,0,%s,%s,%s,1,%s) "
+    "updated_at, event_count, last_event_hash, lease_owner, lease_expires_at) "
+    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,'created',%s,0,%s,%s,%s,1,%s,%s,"
+    "CASE WHEN %s::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => %s::float8) END) "
     "ON CONFLICT DO NOTHING RETURNING id"
 )
 _INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
@@ -125,6 +126,9 @@ def _now() -> datetime:
 class _Create:
     payout: Payout
     future: asyncio.Future[tuple[Payout, bool]]
+    # A payout made by a worker (a cash fallback) starts leased to it, so that no other
+    # worker claims it between its creation and its first send.
+    fence: Fence | None = None
 
 
 @dataclass
@@ -419,6 +423,9 @@ class PostgresLedger(Ledger):
                     p.created_at,
                     p.created_at,
                     first,
+                    op.fence.owner if op.fence else None,
+                    op.fence.lease_s if op.fence else None,
+                    op.fence.lease_s if op.fence else None,
                 )
             )
             events.append(
@@ -636,7 +643,7 @@ class PostgresLedger(Ledger):
                 raise IdempotencyConflict(mask_key(payout.idempotency_key), existing.id)
             return existing, False
         fut: asyncio.Future[tuple[Payout, bool]] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Create(payout, fut))
+        self._enqueue(_Create(payout, fut, LEASE_OWNER.get()))
         return await asyncio.shield(fut)
 
     async def create_many(self, payouts: Sequence[Payout]) -> list[tuple[Payout, bool] | IdempotencyConflict]:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from asxh_pay.ledger.postgres import LEASE_OWNER, Fence, LeaseLost, PostgresLedger
-from asxh_pay.models import EventSource
+from asxh_pay.models import EventSource, Payout
 from asxh_pay.status import PayoutStatus as S
 from tests.ledger.pg import PG_URL
 from tests.ledger.test_ledger_contract import payout, request
@@ -122,5 +122,30 @@ async def test_renewing_a_payout_renews_its_cash_fallback(pg_schema: str) -> Non
         assert await ledger.renew("A", [parent.id], 30) == {parent.id, child.id}
         await asyncio.sleep(0.5)  # past the first lease: still A's, renewed with its parent
         assert await ledger.claim_batch("B", 5, 60) == []
+    finally:
+        await ledger.close()
+
+
+async def test_a_fallback_made_by_a_worker_starts_leased_to_it(pg_schema: str) -> None:
+    """Between its creation and its first send, no other worker may claim a fallback:
+    it would then be driven twice (fenced, but as a spurious error)."""
+    ledger = await _filled(pg_schema, 1)
+    try:
+        (parent,) = await ledger.claim_batch("A", 1, 60)
+
+        async def make_child_as_a() -> Payout:
+            LEASE_OWNER.set(Fence("A", 60))
+            child, new = await ledger.create_or_get(
+                payout(request(0), key="FB" + "1" * 30, parent_id=parent.id, depth=1)
+            )
+            assert new
+            return child
+
+        child = await asyncio.create_task(make_child_as_a())
+        assert await ledger.claim_batch("B", 5, 60) == []  # A's, not claimable
+        assert await ledger.renew("A", [parent.id], 60) == {parent.id, child.id}
+        # Made outside any worker (enqueue, the single-process engine): no lease.
+        free, _ = await ledger.create_or_get(payout(request(1)))
+        assert [p.id for p in await ledger.claim_batch("B", 5, 60)] == [free.id]
     finally:
         await ledger.close()
