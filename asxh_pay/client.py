@@ -528,39 +528,45 @@ class AsyncPayoutClient:
                 return await self._after_terminal(payout, wait=wait)
 
     async def _after_terminal(self, payout: Payout, *, wait: bool) -> Payout:
-        if not self.router.wants_fallback(payout):
+        child = await self.fallback_for(payout)
+        if child is None:
             return payout
+        return await self._single_flight(child, wait=wait)
+
+    async def fallback_for(self, payout: Payout) -> Payout | None:
+        """The cash fallback of a payout that ended badly, recorded but not sent; None if none is due.
+
+        Why public: the payroll asks the population register once more before a fallback
+        leaves, and records a stopped one as its own cancelled payout. Made at most once
+        per payout (its key derives from the parent's), whoever asks.
+        """
+        if not self.router.wants_fallback(payout):
+            return None
         fallback = self.router.fallback_destination(payout)
         if fallback is None:
-            return payout
+            return None
         existing = await self.ledger.children(payout.id)
         if existing:
-            child = existing[0]
-        else:
-            depth = payout.lineage_depth + 1
-            request = payout.request.model_copy(
-                update={"destination": fallback, "idempotency_key": None, "cash_fallback": None}
-            )
-            now = datetime.now(UTC)
-            child = Payout(
-                id=_new_id(),
-                idempotency_key=_fallback_key(payout.idempotency_key, depth),
-                payload_hash=request.payload_hash(),
-                request=request,
-                provider=self.router.fallback_provider,
-                parent_id=payout.id,
-                lineage_depth=depth,
-                created_at=now,
-                updated_at=now,
-            )
-            child, _ = await self.ledger.create_or_get(child)
-            log.info(
-                "payout %s failed (%s): falling back to cash as %s",
-                payout.id,
-                payout.failure_reason,
-                child.id,
-            )
-        return await self._single_flight(child, wait=wait)
+            return existing[0]
+        depth = payout.lineage_depth + 1
+        request = payout.request.model_copy(
+            update={"destination": fallback, "idempotency_key": None, "cash_fallback": None}
+        )
+        now = datetime.now(UTC)
+        child = Payout(
+            id=_new_id(),
+            idempotency_key=_fallback_key(payout.idempotency_key, depth),
+            payload_hash=request.payload_hash(),
+            request=request,
+            provider=self.router.fallback_provider,
+            parent_id=payout.id,
+            lineage_depth=depth,
+            created_at=now,
+            updated_at=now,
+        )
+        child, _ = await self.ledger.create_or_get(child)
+        log.info("payout %s failed (%s): cash fallback %s", payout.id, payout.failure_reason, child.id)
+        return child
 
     async def _submit(self, payout: Payout, *, recorded: bool = False) -> Payout:
         rt = self._runtime(payout.provider)

@@ -170,6 +170,10 @@ async def execute_run(
                     if payout.status is PayoutStatus.CANCELLED:
                         result.stopped.append((payout.id, mask_cccd(req.beneficiary.cccd), stop.detail))
                         tally["stopped"] += 1
+                    elif payout.status in (PayoutStatus.FAILED, PayoutStatus.RETURNED) and not any(
+                        c.status in _MONEY_OUT for c in await client.ledger.children(payout.id)
+                    ):
+                        pass  # sent, but no money stayed out, nor went by cash: nothing to recover
                     else:  # already sent before the register changed: a person must recover it
                         result.errors.append(
                             f"{payout.id}: {stop.detail} recorded after the payout was sent "
@@ -216,7 +220,17 @@ async def execute_run(
             for outcome in await asyncio.gather(*bank_tasks, return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     result.errors.append(f"bank file: {type(outcome).__name__}: {outcome}")
-            result.errors.extend(await finish_month(client, rails, channel, run_id, concurrency=concurrency))
+            result.errors.extend(
+                await finish_month(
+                    client,
+                    rails,
+                    channel,
+                    run_id,
+                    concurrency=concurrency,
+                    registry=registry,
+                    stopped=result.stopped,
+                )
+            )
             result.counts = {s.value: n for s, n in (await ledger.counts(run_id)).items()}
     finally:
         if channel is not None:
@@ -226,6 +240,8 @@ async def execute_run(
 
 
 _OPEN = [PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING]
+# A payout in one of these may have put money in someone's hands.
+_MONEY_OUT = frozenset({*_OPEN[1:], PayoutStatus.SUCCEEDED})
 
 
 async def finish_month(
@@ -236,6 +252,8 @@ async def finish_month(
     *,
     concurrency: int = 128,
     rounds: int = 4,
+    registry: PopulationRegistry | None = None,
+    stopped: list[tuple[str, str, str]] | None = None,
 ) -> list[str]:
     """Let the month pass until every payout of the run is final; returns masked errors.
 
@@ -246,6 +264,10 @@ async def finish_month(
     or returned one that wants cash gets its one fallback (the engine's
     ``_after_terminal``, through :meth:`AsyncPayoutClient.drive`). A fallback made in a
     round is paid in the next round's window.
+
+    With ``registry``, the population register is asked once more before the fallbacks
+    leave: a death recorded since the electronic payment failed stops its cash payment,
+    which is recorded as a cancelled fallback (and appended to ``stopped``).
     """
     ledger = client.ledger
     errors: list[str] = []
@@ -265,7 +287,10 @@ async def finish_month(
         await rails.pass_cash_window()
         await rails.deliver_callbacks()
         todo = [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)]
-        todo.extend(await client.fallbacks_due(run_id=run_id))
+        due = await client.fallbacks_due(run_id=run_id)
+        if registry is not None and due:
+            due = await _fallbacks_still_entitled(client, registry, due, stopped)
+        todo.extend(due)
         if not todo:
             break
         sem = asyncio.Semaphore(concurrency)
@@ -291,6 +316,40 @@ def _period_of(approved: ApprovedRun) -> str:
     for p in approved.payouts():
         return p.request.period
     return datetime.now(UTC).strftime("%Y-%m")
+
+
+async def _fallbacks_still_entitled(
+    client: AsyncPayoutClient,
+    registry: PopulationRegistry,
+    due: list[Payout],
+    stopped: list[tuple[str, str, str]] | None,
+) -> list[Payout]:
+    """The failed payouts whose cash fallback may still go; the others' fallbacks are stopped.
+
+    Why here too: the register was asked just before the electronic payment left, but a
+    fallback leaves days later, when the bank's return or the wallet's decline arrives.
+    """
+    cccds = sorted({c for p in due for c in (p.request.beneficiary.cccd, p.request.recipient.cccd) if c})
+    stops = await registry.check_batch(cccds)
+    go: list[Payout] = []
+    for parent in due:
+        stop = _applicable_stop(parent.request, stops)
+        if stop is None:
+            go.append(parent)
+            continue
+        child = await client.fallback_for(parent)
+        if child is None or child.status is not PayoutStatus.CREATED:
+            continue
+        res = await client.ledger.transition(
+            child,
+            PayoutStatus.CANCELLED,
+            source=EventSource.SYSTEM,
+            reason=stop.reason,
+            detail=f"cash fallback stopped before sending: {stop.detail}",
+        )
+        if stopped is not None:
+            stopped.append((res.payout.id, mask_cccd(parent.request.beneficiary.cccd), stop.detail))
+    return go
 
 
 def _chunks(approved: ApprovedRun) -> Iterator[list[PayoutRequest]]:

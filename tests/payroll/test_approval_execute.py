@@ -199,6 +199,48 @@ def test_execution_with_fallback_stops_reports_and_reconciliation(ws: Workspace)
     assert again.counts == res.counts
 
 
+def test_a_death_recorded_after_the_bank_declined_stops_the_cash_fallback(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bank declines PEOPLE[3]'s account; the death is recorded after the transfer left
+    but before the month close would pay cash: no cash is paid, and the ledger says why."""
+    prep = ws.prepare(_lists(ws))
+    ws.approve(prep.run_id)
+    checks = 0
+    original = ws.registry.check_batch
+
+    async def check_batch(cccds: Any) -> Any:
+        nonlocal checks
+        checks += 1
+        answer = await original(cccds)
+        if checks == 1:  # the check before the first sends: alive then, dead right after
+            ws.registry.mark_dead(PEOPLE[3][1], date(2026, 11, 3))
+        return answer
+
+    monkeypatch.setattr(ws.registry, "check_batch", check_batch)
+    res = _execute(ws, prep.run_id)
+    assert res.errors == []
+    assert checks >= 2  # asked again before the fallbacks
+    cccd = PEOPLE[3][1]
+    rows = _ledger_rows(
+        ws,
+        f"SELECT parent_id IS NULL, status, failure_reason, destination_kind FROM payouts "
+        f"WHERE beneficiary_cccd='{cccd}' ORDER BY parent_id IS NULL DESC",
+    )
+    assert rows == [
+        (1, "failed", FailureReason.INVALID_ACCOUNT.value, "bank"),
+        (0, "cancelled", FailureReason.BENEFICIARY_DECEASED.value, "cash_pickup"),
+    ]
+    assert any(cccd not in masked and "deceased" in why.lower() for _, masked, why in res.stopped)
+    fallback_key = _ledger_rows(
+        ws, f"SELECT idempotency_key FROM payouts WHERE beneficiary_cccd='{cccd}' AND parent_id IS NOT NULL"
+    )[0][0]
+    assert fallback_key not in ws.rails.sandboxes["vnpost"].payments  # never sent
+    # Everyone else is paid as before, the fallback stays stopped on a resume.
+    again = _execute(ws, prep.run_id, resume=True)
+    assert again.errors == [] and again.counts == res.counts
+
+
 def _check_xlsx(ws: Workspace, path: Path) -> None:
     """The produced workbook's figures equal the ledger's, read with SQL independently."""
     wb = load_workbook(path, read_only=True)
