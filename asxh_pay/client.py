@@ -403,7 +403,7 @@ class AsyncPayoutClient:
             async for p in self.ledger.iter_payouts(
                 statuses=router.fallback_statuses, run_id=run_id, childless=True
             )
-            if router.wants_fallback(p) and router.fallback_destination(p) is not None
+            if router.cash_destination(p) is not None
         ]
 
     async def drive(self, payout: Payout, *, wait: bool = True) -> Payout:
@@ -540,9 +540,7 @@ class AsyncPayoutClient:
         leaves, and records a stopped one as its own cancelled payout. Made at most once
         per payout (its key derives from the parent's), whoever asks.
         """
-        if not self.router.wants_fallback(payout):
-            return None
-        fallback = self.router.fallback_destination(payout)
+        fallback = self.router.cash_destination(payout)
         if fallback is None:
             return None
         existing = await self.ledger.children(payout.id)

@@ -73,3 +73,7 @@ class Router:
         reason = payout.failure_reason or FailureReason.UNKNOWN
         # A return for "beneficiary deceased" (MD07) must not become a cash payment.
         return reason.allows_cash_fallback
+
+    def cash_destination(self, payout: Payout) -> CashPickup | CashHome | None:
+        """Where a payout that ended badly is paid in cash; None when it must not or cannot be."""
+        return self.fallback_destination(payout) if self.wants_fallback(payout) else None

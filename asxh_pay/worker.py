@@ -171,8 +171,8 @@ async def run_worker(
         due: list[Payout] = []
         if client.router.fallback_provider is None:
             return due  # no cash rail configured: no failure ever falls back
+        statuses = client.router.fallback_statuses
         while True:
-            statuses = client.router.fallback_statuses
             batch = await ledger.claim_batch(
                 worker_id, batch_size, lease_s, run_id, statuses=statuses, childless=True
             )
@@ -180,8 +180,7 @@ async def run_worker(
                 return due
             skip = []
             for p in batch:
-                wanted = client.router.wants_fallback(p) and client.router.fallback_destination(p) is not None
-                if wanted and p.id not in tried:
+                if client.router.cash_destination(p) is not None and p.id not in tried:
                     tried.add(p.id)
                     due.append(p)
                 else:

@@ -158,8 +158,7 @@ async def execute_run(
 
             async def checked(chunk: list[PayoutRequest]) -> list[PayoutRequest]:
                 """Ask the register about one chunk; record the stopped ones; return the rest."""
-                cccds = sorted({c for r in chunk for c in (r.beneficiary.cccd, r.recipient.cccd) if c})
-                stops = await registry.check_batch(cccds)
+                stops = await _register_stops(registry, chunk)
                 go: list[PayoutRequest] = []
                 for req in chunk:
                     stop = _applicable_stop(req, stops)
@@ -241,7 +240,9 @@ async def execute_run(
 
 _OPEN = [PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING]
 # A payout in one of these may have put money in someone's hands.
-_MONEY_OUT = frozenset({*_OPEN[1:], PayoutStatus.SUCCEEDED})
+_MONEY_OUT = frozenset(
+    {PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING, PayoutStatus.SUCCEEDED}
+)
 
 
 async def finish_month(
@@ -329,8 +330,7 @@ async def _fallbacks_still_entitled(
     Why here too: the register was asked just before the electronic payment left, but a
     fallback leaves days later, when the bank's return or the wallet's decline arrives.
     """
-    cccds = sorted({c for p in due for c in (p.request.beneficiary.cccd, p.request.recipient.cccd) if c})
-    stops = await registry.check_batch(cccds)
+    stops = await _register_stops(registry, [p.request for p in due])
     go: list[Payout] = []
     for parent in due:
         stop = _applicable_stop(parent.request, stops)
@@ -350,6 +350,14 @@ async def _fallbacks_still_entitled(
         if stopped is not None:
             stopped.append((res.payout.id, mask_cccd(parent.request.beneficiary.cccd), stop.detail))
     return go
+
+
+async def _register_stops(
+    registry: PopulationRegistry, requests: list[PayoutRequest]
+) -> dict[str, list[Stop]]:
+    """What the register says now of these requests' beneficiaries and authorised persons."""
+    cccds = sorted({c for r in requests for c in (r.beneficiary.cccd, r.recipient.cccd) if c})
+    return await registry.check_batch(cccds)
 
 
 def _chunks(approved: ApprovedRun) -> Iterator[list[PayoutRequest]]:
