@@ -19,6 +19,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from asxh_pay import __version__
@@ -51,39 +52,129 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     lsub = p.add_subparsers(dest="ledger_command", required=True)
     v = lsub.add_parser(
         "verify",
-        help="check that no status event was edited or removed (hash chains)",
-        description="Recompute every payout's hash-chained history and report any break.",
+        help="check that no status event was edited or removed (hash chains, signed anchors)",
+        description="Recompute every payout's hash-chained history and report any break. With "
+        "--anchor, also check that the history pinned by a signed anchor is still there unchanged: "
+        "this catches a history rewritten by someone who recomputed its chain.",
     )
     v.add_argument("--ledger", default=DEFAULT_LEDGER, help="ledger URL (default: %(default)s)")
+    v.add_argument("--anchor", default=None, help="an anchor file written by 'asxh-pay ledger anchor'")
+    v.add_argument("--public-key", default=None, help="PEM public key of the anchor's signer")
     v.add_argument("--json", action="store_true", help="machine-readable output")
     v.set_defaults(func=_cmd_ledger_verify)
+    a = lsub.add_parser(
+        "anchor",
+        help="sign the ledger's chain heads into a file kept outside the database",
+        description="Write every payout's chain head (of one run, or of the whole ledger) to a file "
+        "signed with an Ed25519 key. Keep it away from the database (with the month's reports): "
+        "'asxh-pay ledger verify --anchor' then detects any later rewrite of that history.",
+    )
+    a.add_argument("--ledger", default=DEFAULT_LEDGER, help="ledger URL (default: %(default)s)")
+    a.add_argument("--run", default=None, help="anchor one run's payouts (default: all)")
+    a.add_argument("--key", required=True, help="the signer's Ed25519 private key (PEM)")
+    a.add_argument(
+        "--password-env", default=None, help="name of the environment variable holding the key's password"
+    )
+    a.add_argument("--operator", required=True, help="who signs (recorded in the anchor)")
+    a.add_argument("--out", required=True, help="where to write the anchor")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+    a.set_defaults(func=_cmd_ledger_anchor)
 
 
 def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     from asxh_pay.ledger import open_ledger
+    from asxh_pay.ledger.anchor import AnchorReport, verify_anchor
+
+    if (args.anchor is None) != (args.public_key is None):
+        print("error: --anchor and --public-key go together", file=sys.stderr)
+        return EXIT_USAGE
+    public = _ed25519_public(args.public_key) if args.public_key else None
+
+    async def run() -> tuple[Any, AnchorReport | None]:
+        async with open_ledger(args.ledger, exclusive=False) as ledger:
+            chains = await ledger.verify_chain()
+            anchored = await verify_anchor(ledger, args.anchor, public) if public is not None else None
+            return chains, anchored
+
+    report, anchored = asyncio.run(run())
+    ok = report.ok and (anchored is None or anchored.ok)
+    text = (
+        f"ledger {'OK' if ok else 'BROKEN'}: {report.payouts_checked} payouts, "
+        f"{report.events_checked} events checked"
+    )
+    problems = list(report.problems)
+    data: dict[str, Any] = {
+        "ok": ok,
+        "payouts": report.payouts_checked,
+        "events": report.events_checked,
+        "problems": report.problems,
+    }
+    if anchored is not None:
+        problems += anchored.problems
+        text += (
+            f"\nanchor of {anchored.taken_at} signed by {anchored.operator} ({anchored.key_fingerprint}): "
+            f"{anchored.payouts_checked} payouts checked, {anchored.grown} with later events, "
+            f"{len(anchored.problems)} rewritten or missing"
+        )
+        data["anchor"] = {
+            "ok": anchored.ok,
+            "run_id": anchored.run_id,
+            "operator": anchored.operator,
+            "taken_at": anchored.taken_at,
+            "key_fingerprint": anchored.key_fingerprint,
+            "payouts": anchored.payouts_checked,
+            "grown": anchored.grown,
+            "problems": anchored.problems,
+        }
+    if problems:
+        text += "\n" + "\n".join(f"  - {p}" for p in problems[:50])
+        if len(problems) > 50:
+            text += f"\n  ... and {len(problems) - 50} more (--json lists them all)"
+    emit(args, data, text)
+    return EXIT_OK if ok else EXIT_ATTENTION
+
+
+def _ed25519_public(path: str) -> Any:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from asxh_pay.signing import load_public_key
+
+    key = load_public_key(Path(path))
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise ConfigurationError(f"{path} is not an Ed25519 public key: anchors are signed with Ed25519")
+    return key
+
+
+def _cmd_ledger_anchor(args: argparse.Namespace) -> int:
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from asxh_pay.ledger import open_ledger
+    from asxh_pay.ledger.anchor import write_anchor
+    from asxh_pay.signing import load_private_key
+
+    password = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            raise ConfigurationError(f"environment variable {args.password_env} is not set")
+    key = load_private_key(Path(args.key), password)
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise ConfigurationError(f"{args.key} is not an Ed25519 private key: anchors are signed with Ed25519")
 
     async def run() -> Any:
         async with open_ledger(args.ledger, exclusive=False) as ledger:
-            return await ledger.verify_chain()
+            return await write_anchor(ledger, args.out, key, operator=args.operator, run_id=args.run)
 
-    report = asyncio.run(run())
-    text = (
-        f"ledger {'OK' if report.ok else 'BROKEN'}: {report.payouts_checked} payouts, "
-        f"{report.events_checked} events checked"
-    )
-    if report.problems:
-        text += "\n" + "\n".join(f"  - {p}" for p in report.problems[:50])
+    done = asyncio.run(run())
     emit(
         args,
-        {
-            "ok": report.ok,
-            "payouts": report.payouts_checked,
-            "events": report.events_checked,
-            "problems": report.problems,
-        },
-        text,
+        {"path": str(done.path), "payouts": done.payouts, "events": done.events, "root": done.root},
+        f"anchored {done.payouts} payouts ({done.events} events) in {done.path}\n"
+        f"  root {done.root}; keep this file away from the database",
     )
-    return EXIT_OK if report.ok else EXIT_ATTENTION
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------------- sandbox serve

@@ -559,6 +559,12 @@ def public_key_to_pem(key: PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def public_key_fingerprint(key: PublicKey) -> str:
+    """Short name of a public key (SHA-256 of its PEM, 32 hex digits), printed next to signatures
+    so a reader can tell which of the trusted keys made one."""
+    return hashlib.sha256(public_key_to_pem(key)).hexdigest()[:32]
+
+
 # --------------------------------------------------------------------------- canonical query
 
 

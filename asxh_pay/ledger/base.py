@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus
@@ -88,6 +88,7 @@ def genesis_hash(payout_id: str, idempotency_key: str, payload_hash: str, reques
 
 
 #: SQL condition (both dialects) on ``payouts``: no fallback payout was made for this one.
+HEAD_COLUMNS = "id, event_count, last_event_hash"  # a ChainHead, as the payouts table holds it
 CHILDLESS = "NOT EXISTS (SELECT 1 FROM payouts child WHERE child.parent_id = payouts.id)"
 
 #: Column order every store selects payouts in, so one function turns a row into a Payout.
@@ -226,6 +227,14 @@ def verify_payout_events(
         report.problems.append(f"{pid}: status {status} is not the last recorded event")
 
 
+class ChainHead(NamedTuple):
+    """The newest event of one payout's history: what a signed anchor pins."""
+
+    payout_id: str
+    seq: int
+    hash: str
+
+
 @dataclass(frozen=True)
 class TransitionResult:
     """What a transition did. The event is built on first use: most callers never look,
@@ -342,6 +351,19 @@ class Ledger(ABC):
 
     @abstractmethod
     async def verify_chain(self) -> ChainReport: ...
+
+    @abstractmethod
+    def iter_heads(self, *, run_id: str | None = None, batch_size: int = 5000) -> AsyncIterator[ChainHead]:
+        """Every payout's chain head (of one run, or all), in id order, fetched in pages.
+
+        Why: a chain proves that no event was edited *unless* someone recomputed it, which
+        anyone with write access to the database can do. Signing the heads elsewhere (an
+        anchor, :mod:`asxh_pay.ledger.anchor`) takes that power away from them.
+        """
+
+    @abstractmethod
+    async def heads(self, payout_ids: Sequence[str]) -> dict[str, ChainHead]:
+        """The current chain heads of these payouts; an id missing from the answer is gone."""
 
     async def __aenter__(self) -> Ledger:
         await self.open()

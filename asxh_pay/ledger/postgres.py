@@ -39,8 +39,10 @@ from psycopg_pool import AsyncConnectionPool
 from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
     CHILDLESS,
+    HEAD_COLUMNS,
     PAYOUT_COLUMNS,
     SENDABLE,
+    ChainHead,
     ChainReport,
     Ledger,
     RequestCache,
@@ -852,6 +854,30 @@ class PostgresLedger(Ledger):
             for row in rows:
                 yield self._row_to_payout(row)
             last = rows[-1][0]
+
+    async def iter_heads(
+        self, *, run_id: str | None = None, batch_size: int = 5000
+    ) -> AsyncIterator[ChainHead]:
+        where = "id > %(last)s" + (" AND run_id = %(run)s" if run_id is not None else "")
+        query = f"SELECT {HEAD_COLUMNS} FROM payouts WHERE {where} ORDER BY id LIMIT %(limit)s"
+        params: dict[str, Any] = {"last": "", "run": run_id, "limit": batch_size}
+        while True:
+            async with self.pool.connection() as conn:
+                rows = await (await conn.execute(query, params)).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield ChainHead(*row)
+            params["last"] = rows[-1][0]
+
+    async def heads(self, payout_ids: Sequence[str]) -> dict[str, ChainHead]:
+        async with self.pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    f"SELECT {HEAD_COLUMNS} FROM payouts WHERE id = ANY(%s)", (list(payout_ids),)
+                )
+            ).fetchall()
+        return {row[0]: ChainHead(*row) for row in rows}
 
     async def events(self, payout_id: str) -> list[StatusEvent]:
         async with self.pool.connection() as conn:

@@ -19,7 +19,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,8 +28,10 @@ from typing import Any
 from asxh_pay.errors import IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
     CHILDLESS,
+    HEAD_COLUMNS,
     PAYOUT_COLUMNS,
     SENDABLE,
+    ChainHead,
     ChainReport,
     Ledger,
     RequestCache,
@@ -587,6 +589,39 @@ class SqliteLedger(Ledger):
                 yield self._row_to_payout(row)
             last = rows[-1][0]
             await asyncio.sleep(0)
+
+    async def iter_heads(
+        self, *, run_id: str | None = None, batch_size: int = 5000
+    ) -> AsyncIterator[ChainHead]:
+        where, extra = ("id > ? AND run_id = ?", (run_id,)) if run_id is not None else ("id > ?", ())
+        last = ""
+        while True:
+            rows = (
+                (await self._idle())
+                .execute(
+                    f"SELECT {HEAD_COLUMNS} FROM payouts WHERE {where} ORDER BY id LIMIT ?",
+                    (last, *extra, batch_size),
+                )
+                .fetchall()
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield ChainHead(*row)
+            last = rows[-1][0]
+            await asyncio.sleep(0)
+
+    async def heads(self, payout_ids: Sequence[str]) -> dict[str, ChainHead]:
+        conn = await self._idle()
+        found: dict[str, ChainHead] = {}
+        for start in range(0, len(payout_ids), 500):  # under SQLite's limit of bound variables
+            chunk = list(payout_ids[start : start + 500])
+            rows = conn.execute(
+                f"SELECT {HEAD_COLUMNS} FROM payouts WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((row[0], ChainHead(*row)) for row in rows)
+        return found
 
     async def events(self, payout_id: str) -> list[StatusEvent]:
         conn = await self._idle()

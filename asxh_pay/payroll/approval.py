@@ -36,6 +36,7 @@ from asxh_pay.signing import (
     load_private_key,
     load_public_key,
     private_key_to_pem,
+    public_key_fingerprint,
     public_key_to_pem,
 )
 
@@ -89,10 +90,6 @@ def generate_operator_key(
     return priv, pub
 
 
-def _fingerprint(public: ed25519.Ed25519PublicKey) -> str:
-    return hashlib.sha256(public_key_to_pem(public)).hexdigest()[:32]
-
-
 def _load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     try:
         key = load_private_key(path)
@@ -104,7 +101,7 @@ def _load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
 
 
 def _trusted_key(data_dir: Path, operator: str) -> ed25519.Ed25519PublicKey:
-    path = trusted_dir(data_dir) / f"{_check_operator(operator)}.pub.pem"
+    path = trusted_key_path(data_dir, operator)
     if not path.exists():
         raise ApprovalError(f"operator {operator!r} has no trusted public key ({path})")
     key = load_public_key(path)
@@ -115,11 +112,21 @@ def _trusted_key(data_dir: Path, operator: str) -> ed25519.Ed25519PublicKey:
 
 def check_operator_key(data_dir: Path, operator: str, key_path: Path) -> str:
     """The key file must be the trusted key of ``operator``; returns its fingerprint."""
+    return public_key_fingerprint(operator_key(data_dir, operator, key_path).public_key())
+
+
+def operator_key(data_dir: Path, operator: str, key_path: Path) -> ed25519.Ed25519PrivateKey:
+    """``operator``'s private key, refused unless it is the one trusted under their name, so
+    that what it signs (a run, a ledger anchor) can be checked against ``keys/trusted``."""
     key = _load_signing_key(key_path)
-    fp = _fingerprint(key.public_key())
-    if _fingerprint(_trusted_key(data_dir, operator)) != fp:
+    fp = public_key_fingerprint(key.public_key())
+    if public_key_fingerprint(_trusted_key(data_dir, operator)) != fp:
         raise ApprovalError(f"key {key_path} is not the trusted key of operator {operator}")
-    return fp
+    return key
+
+
+def trusted_key_path(data_dir: Path, operator: str) -> Path:
+    return trusted_dir(data_dir) / f"{_check_operator(operator)}.pub.pem"
 
 
 # --------------------------------------------------------------------------- the frozen run
@@ -210,7 +217,7 @@ def sign(run_id: str, digest: str, role: str, operator: str, key_path: Path) -> 
         "role": role,
         "operator": operator,
         "at": datetime.now(UTC).isoformat(),
-        "key_fingerprint": _fingerprint(key.public_key()),
+        "key_fingerprint": public_key_fingerprint(key.public_key()),
         "run_hash": digest,
         "signature": base64.b64encode(sig).decode(),
     }
@@ -236,7 +243,7 @@ def verify_signature(data_dir: Path, run_id: str, digest: str, role: str, sig: d
         raise ApprovalError(
             f"the {role} signature of {operator} does not verify (forged or damaged)"
         ) from None
-    return _fingerprint(public)
+    return public_key_fingerprint(public)
 
 
 def read_manifest(rdir: Path) -> dict[str, Any]:

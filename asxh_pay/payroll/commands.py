@@ -411,30 +411,79 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 @_guard
 def _cmd_report(args: argparse.Namespace) -> int:
-    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.approval import keys_dir, read_manifest, run_dir
     from asxh_pay.payroll.reports import write_reports
 
     rdir = run_dir(args.data_dir, args.run_id)
     manifest = read_manifest(rdir)
     out_dir = Path(args.out) if args.out else rdir / ("reports" if args.lang == "vi" else "reports-en")
 
-    async def go() -> Any:
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
-            return await write_reports(ledger, args.run_id, out_dir, lang=args.lang, manifest=manifest)
+    signer = args.sign_as
+    key_path = Path(args.key) if args.key else keys_dir(args.data_dir) / f"{signer}.pem"
 
-    files = asyncio.run(go())
+    async def go() -> tuple[Any, Any]:
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            files = await write_reports(ledger, args.run_id, out_dir, lang=args.lang, manifest=manifest)
+            anchor = (
+                await _anchor_run(ledger, args, args.run_id, signer, key_path, out_dir) if signer else None
+            )
+            return files, anchor
+
+    files, anchor = asyncio.run(go())
     out = _outcomes(files)
-    emit(
-        args,
-        {
-            "run_id": args.run_id,
-            "xlsx": str(files.xlsx),
-            "csv": [str(p) for p in files.csv],
-            "outcomes": dict(out),
-        },
-        f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv),
-    )
+    data = {
+        "run_id": args.run_id,
+        "xlsx": str(files.xlsx),
+        "csv": [str(p) for p in files.csv],
+        "outcomes": dict(out),
+    }
+    text = f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv)
+    if anchor is not None:
+        data["anchor"] = _anchor_json(anchor, signer)
+        text += "\n" + _anchor_text(args, anchor, signer)
+    emit(args, data, text)
     return EXIT_OK
+
+
+ANCHOR_FILE = "ledger-anchor.jsonl"
+
+
+async def _demo_anchor(args: argparse.Namespace, run_id: str, operator: str, out_dir: Path) -> Any:
+    from asxh_pay.payroll.approval import keys_dir
+
+    async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        return await _anchor_run(
+            ledger, args, run_id, operator, keys_dir(args.data_dir) / f"{operator}.pem", out_dir
+        )
+
+
+async def _anchor_run(
+    ledger: Any, args: argparse.Namespace, run_id: str, operator: str, key_path: Path, out_dir: Path
+) -> Any:
+    """Sign the run's chain heads with ``operator``'s trusted key, next to the reports.
+
+    Why with the reports: they leave the district for the province, so a copy of the
+    anchor exists where nobody with access to this database can reach it.
+    """
+    from asxh_pay.ledger.anchor import write_anchor
+    from asxh_pay.payroll.approval import operator_key
+
+    key = operator_key(args.data_dir, operator, key_path)
+    return await write_anchor(ledger, out_dir / ANCHOR_FILE, key, operator=operator, run_id=run_id)
+
+
+def _anchor_json(anchor: Any, operator: str) -> dict[str, Any]:
+    return {"path": str(anchor.path), "payouts": anchor.payouts, "root": anchor.root, "operator": operator}
+
+
+def _anchor_text(args: argparse.Namespace, anchor: Any, operator: str) -> str:
+    from asxh_pay.payroll.approval import trusted_key_path
+
+    return (
+        f"  ledger history anchored ({anchor.payouts} payouts, signed by {operator}): {anchor.path}\n"
+        f"    check it later with: asxh-pay ledger verify --ledger {_ledger_url(args)} "
+        f"--anchor {anchor.path} --public-key {trusted_key_path(args.data_dir, operator)}"
+    )
 
 
 async def _reconciler(ledger: Any, data_dir: Path, run_id: str | None, rails: Any = None) -> Any:
@@ -612,6 +661,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 reconcile=True,
             )
         )
+        anchor = asyncio.run(_demo_anchor(args, prep.run_id, checker, report_files.xlsx.parent))
     finally:
         rails.close()
         registry.close()
@@ -622,6 +672,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "prepared": prep.manifest["counts"],
         "run": _run_json(result, report_files),
         "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
+        "anchor": _anchor_json(anchor, checker),
         "elapsed_s": round(elapsed, 2),
     }
     text = "\n".join(
@@ -630,6 +681,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"  reconciliation with the providers' books: {'OK' if recon.ok else 'BREAKS'} "
             f"({recon.matched} matched, {len(recon.breaks)} breaks)",
             f"  monthly report for the province: {report_files.xlsx}",
+            _anchor_text(args, anchor, checker),
             f"  rejected/held rows for the communes: {prep.dir / 'rejected.csv'}, {prep.dir / 'held.csv'}",
             f"demo finished in {elapsed:.1f}s; inspect it with: asxh-pay status --data-dir {data_dir}",
         ]
@@ -739,6 +791,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(rp, lang=True)
     rp.add_argument("run_id")
     rp.add_argument("--out", default=None, help="folder for the reports (default: the run's folder)")
+    rp.add_argument(
+        "--sign-as",
+        default=None,
+        metavar="OPERATOR",
+        help=f"also sign the run's ledger history into {ANCHOR_FILE} with this operator's key "
+        "(checked later by 'asxh-pay ledger verify --anchor')",
+    )
+    rp.add_argument(
+        "--key", default=None, help="the signer's private key (default: <data-dir>/keys/OPERATOR.pem)"
+    )
     rp.set_defaults(func=_cmd_report)
 
     rc = sub.add_parser(

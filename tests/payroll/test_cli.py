@@ -63,7 +63,26 @@ def test_prepare_approve_run_status_report_reconcile(
     code, rc = _json(capsys, ["reconcile", run_id, "--data-dir", data, "--json"])
     assert code == EXIT_OK and rc["ok"] and rc["matched"] == 4
     code, rp = _json(capsys, ["report", run_id, "--lang", "en", "--data-dir", data, "--json"])
-    assert code == EXIT_OK and Path(rp["xlsx"]).exists()
+    assert code == EXIT_OK and Path(rp["xlsx"]).exists() and "anchor" not in rp
+    # Signing the run's history: only with the signer's own trusted key; it then verifies.
+    hung_key = str(Path(data) / "keys" / "hung.pem")
+    assert main(["report", run_id, "--data-dir", data, "--sign-as", "lan", "--key", hung_key]) == EXIT_REFUSED
+    assert "not the trusted key of operator lan" in capsys.readouterr().out
+    code, rp = _json(capsys, ["report", run_id, "--data-dir", data, "--sign-as", "hung", "--json"])
+    assert code == EXIT_OK and rp["anchor"]["payouts"] == 4
+    ledger_url = f"sqlite:///{Path(data) / 'ledger.db'}"
+    trusted = str(Path(data) / "keys" / "trusted" / "hung.pub.pem")
+    verify = [
+        "ledger",
+        "verify",
+        "--ledger",
+        ledger_url,
+        "--anchor",
+        rp["anchor"]["path"],
+        "--public-key",
+        trusted,
+    ]
+    assert main(verify) == EXIT_OK
     # A death recorded now does not change a paid run; bad usage is exit 2.
     assert main(["registry", "mark-dead", "001099999999", "--data-dir", data]) == EXIT_USAGE
     assert (
@@ -104,6 +123,7 @@ def test_demo_small_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         o = out["run"]["outcomes"]
         assert sum(o.values()) == prepared["payouts"]
         assert prepared["rows_rejected"] > 0 and prepared["duplicates_merged"] >= 0
+        assert out["anchor"]["payouts"] == sum(out["run"]["ledger_counts"].values())
     assert len(list((tmp_path / "demo").iterdir())) == 2
 
 
