@@ -594,6 +594,9 @@ class SqliteLedger(Ledger):
         self, *, run_id: str | None = None, batch_size: int = 5000
     ) -> AsyncIterator[ChainHead]:
         where, extra = ("id > ? AND run_id = ?", (run_id,)) if run_id is not None else ("id > ?", ())
+        # Only what is on disk may be anchored: an uncommitted head lost in a crash would
+        # later read as history removed.
+        await self._durable()
         last = ""
         while True:
             rows = (

@@ -7,7 +7,9 @@ are not testing a weakness that is not there). Every test runs on both stores.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -16,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_USAGE, main
+from asxh_pay.errors import LedgerError
 from asxh_pay.ledger.anchor import AnchorError, redacted_url, verify_anchor, write_anchor
 from asxh_pay.ledger.base import Ledger, event_hash
 from asxh_pay.ledger.sqlite import SqliteLedger
@@ -287,3 +290,28 @@ def test_ledger_anchor_and_verify_commands(
         and out["anchor"]["problems"]
         == [f"{payouts[0].id}: history differs from the anchor: it was rewritten"]
     )
+
+
+class _DiskFailure:
+    """Stands in for the ledger's commit thread: every COMMIT fails as on a full disk."""
+
+    def submit(self, fn: Callable[..., object], *args: object) -> concurrent.futures.Future[object]:
+        failed: concurrent.futures.Future[object] = concurrent.futures.Future()
+        failed.set_exception(sqlite3.OperationalError("disk I/O error"))
+        return failed
+
+
+async def test_sqlite_anchors_only_what_is_on_disk(tmp_path: Path) -> None:
+    """An anchor taken by the paying process must not pin a head that a failed commit loses."""
+    async with SqliteLedger(tmp_path / "ledger.db") as writer:
+        p = await created(writer, 1)
+        commit_thread, writer._executor = writer._executor, _DiskFailure()  # type: ignore[assignment]
+        try:
+            # News from a provider is not awaited to disk (it would be learnt again after a crash).
+            await writer.transition(p, S.SUCCEEDED, source=EventSource.CALLBACK, durable=False)
+            with pytest.raises(LedgerError, match="commit failed"):
+                await write_anchor(writer, tmp_path / "a.jsonl", KEY, operator="hung")
+        finally:
+            writer._executor = commit_thread
+        assert not (tmp_path / "a.jsonl").exists()
+        assert (await writer.heads([p.id]))[p.id].seq == 1  # the success was rolled back
