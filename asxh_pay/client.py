@@ -119,6 +119,8 @@ class _Runtime:
 
 
 Hook = Callable[[Payout, StatusEvent], None]
+FallbackCheck = Callable[[Payout, Payout], Awaitable["tuple[FailureReason, str] | None"]]
+"""Asked with (failed payout, its unsent cash fallback): ``(reason, detail)`` stops the fallback."""
 
 
 @dataclass
@@ -153,7 +155,16 @@ class AsyncPayoutClient:
         key_namespace: bytes = KEY_NAMESPACE_DEFAULT,
         hooks: Sequence[Hook] = (),
         verify_before_pay: bool = False,
+        before_fallback: FallbackCheck | None = None,
     ) -> None:
+        """``before_fallback`` is asked about the failed payout each time a cash fallback is
+        about to leave, whoever drives it (``pay``, ``resume``, a worker, a month close).
+
+        Why: a fallback leaves minutes or days after the checks made before the first
+        send (a bank's return arrives days later), and what stops a payment (a death in
+        the population register, an entitlement ended) may have changed meanwhile. A stop
+        records the fallback as ``cancelled`` with that reason, so nothing can pay it later.
+        """
         if not providers:
             raise ConfigurationError("at least one provider is needed")
         self.ledger = ledger
@@ -169,6 +180,7 @@ class AsyncPayoutClient:
         self.key_namespace = key_namespace
         self.hooks = list(hooks)
         self.verify_before_pay = verify_before_pay
+        self.before_fallback = before_fallback
         self._rt: dict[str, _Runtime] = {}
         self._inflight: dict[str, asyncio.Future[Payout]] = {}
         self._watchers: dict[str, asyncio.Event] = {}
@@ -531,6 +543,22 @@ class AsyncPayoutClient:
         child = await self.fallback_for(payout)
         if child is None:
             return payout
+        if child.status is PayoutStatus.CREATED and self.before_fallback is not None:
+            stop = await self.before_fallback(payout, child)
+            if stop is not None:
+                reason, detail = stop
+                res = await self.ledger.transition(
+                    child,
+                    PayoutStatus.CANCELLED,
+                    source=EventSource.SYSTEM,
+                    reason=reason,
+                    detail=f"cash fallback stopped before sending: {detail}",
+                    only_from=PayoutStatus.CREATED,
+                )
+                self._notify(res, EventSource.SYSTEM)
+                if res.payout.status is PayoutStatus.CANCELLED:
+                    return res.payout
+                child = res.payout  # another driver sent it meanwhile: follow it as usual
         return await self._single_flight(child, wait=wait)
 
     async def fallback_for(self, payout: Payout) -> Payout | None:

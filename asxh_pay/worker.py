@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
+from asxh_pay.client import AsyncPayoutClient, FallbackCheck, PollPolicy, ProviderSetup
 from asxh_pay.errors import AsxhPayError, IdempotencyConflict
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.models import Payout, PayoutRequest
@@ -88,8 +88,12 @@ async def run_worker(
     schema: str | None = None,
     retry: RetryPolicy | None = None,
     poll: PollPolicy | None = None,
+    before_fallback: FallbackCheck | None = None,
 ) -> WorkerStats:
     """Claim and pay until the run has no unfinished payout left (or, with ``follow``, until stopped).
+
+    ``before_fallback`` is the client's (see :class:`AsyncPayoutClient`): asked before each
+    cash fallback this worker would send.
 
     "No work left" means no payout of the run is unfinished at all, not merely none
     claimable: payouts leased by a worker that died are waited for until the lease
@@ -101,7 +105,9 @@ async def run_worker(
         raise ValueError("concurrency, batch_size and lease_s must be positive")
     stop = stop_event or asyncio.Event()
     ledger = PostgresLedger(ledger_url, schema=schema, max_size=max(4, min(20, concurrency // 8 + 2)))
-    client = AsyncPayoutClient(ledger, providers, router=router, retry=retry, poll=poll)
+    client = AsyncPayoutClient(
+        ledger, providers, router=router, retry=retry, poll=poll, before_fallback=before_fallback
+    )
     stats = WorkerStats(worker_id)
     started = time.monotonic()
     fence = Fence(worker_id, lease_s)

@@ -19,7 +19,7 @@ from asxh_pay.errors import (
     WebhookVerificationError,
 )
 from asxh_pay.ledger import SqliteLedger
-from asxh_pay.models import EventSource
+from asxh_pay.models import EventSource, Payout
 from asxh_pay.providers.generic import GenericProvider
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
@@ -391,6 +391,43 @@ async def test_failed_electronic_payout_falls_back_to_cash_once(tmp_path: Path) 
     assert await run() == first  # a rerun finds both, pays nobody again
     assert len(bank_sb.paid()) == 0 and len(cash_sb.paid()) == 1
     assert bank_sb.request_counts["pay"] == 1 and cash_sb.request_counts["pay"] == 1
+
+
+async def test_before_fallback_can_stop_the_cash_and_the_ledger_says_why(tmp_path: Path) -> None:
+    """A death recorded between a decline and its cash fallback stops the cash, for good."""
+    bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
+    bank = ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport())
+    cash = ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport())
+    router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
+    asked: list[tuple[str | None, str]] = []
+    dead = {"001050000001"}
+
+    async def register(parent: Payout, fallback: Payout) -> tuple[FailureReason, str] | None:
+        asked.append((parent.id, fallback.id))
+        if parent.request.beneficiary.cccd in dead:
+            return FailureReason.BENEFICIARY_DECEASED, "deceased on 2026-11-03"
+        return None
+
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"),
+        [bank, cash],
+        router=router,
+        retry=FAST_RETRY,
+        poll=FAST_POLL,
+        before_fallback=register,
+    ) as c:
+        stopped = await c.pay(make_request(1, account="1234560001", commune="26101"))
+        alive = await c.pay(make_request(2, account="1234560001", commune="26101"))
+        assert stopped.status is S.CANCELLED and stopped.parent_id is not None
+        assert stopped.failure_reason is FailureReason.BENEFICIARY_DECEASED
+        assert stopped.failure_detail == "cash fallback stopped before sending: deceased on 2026-11-03"
+        assert alive.status is S.SUCCEEDED and alive.provider == "cash"
+        assert asked == [(stopped.parent_id, stopped.id), (alive.parent_id, alive.id)]
+        # A rerun and a resume find the cancelled fallback: nothing is asked or paid again.
+        again = await c.pay(make_request(1, account="1234560001", commune="26101"))
+        await c.resume()
+        assert again.id == stopped.id and again.status is S.CANCELLED and len(asked) == 2
+    assert cash_sb.request_counts["pay"] == 1 and len(cash_sb.paid()) == 1
 
 
 async def test_hooks_see_every_change(tmp_path: Path, sandbox: GenericSandbox) -> None:

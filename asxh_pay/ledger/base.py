@@ -307,6 +307,7 @@ class Ledger(ABC):
         provider_ref: str | None = None,
         count_attempt: bool = False,
         durable: bool = True,
+        only_from: PayoutStatus | None = None,
     ) -> TransitionResult:
         """Move ``payout`` towards ``target`` if the state machine allows it.
 
@@ -317,6 +318,10 @@ class Ledger(ABC):
         ``durable=False`` returns before the commit (which still comes, with the next
         group): for news *from* a provider, which a crash would only make the engine ask
         for again, never for the write-ahead record of a send. A store may ignore it.
+        ``only_from``: move only if the payout is in that status now (compare-and-set, in
+        the same transaction); otherwise nothing is written and ``changed`` is False. The
+        engine stops an unsent payout with ``only_from=CREATED``: a legal
+        ``submitted -> cancelled`` must not hide a request that another driver just sent.
         """
 
     @abstractmethod

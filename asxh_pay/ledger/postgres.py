@@ -145,6 +145,7 @@ class _Transition:
     count_attempt: bool
     fence: Fence | None
     future: asyncio.Future[TransitionResult]
+    only_from: PayoutStatus | None = None
 
 
 @dataclass
@@ -517,7 +518,9 @@ class PostgresLedger(Ledger):
             if row is None:
                 results[id(op.future)] = LedgerError(f"unknown payout {pid}")
                 continue
-            if op.count_attempt and row.status not in SENDABLE:
+            if (op.count_attempt and row.status not in SENDABLE) or (
+                op.only_from is not None and row.status is not op.only_from
+            ):
                 # Someone else already moved it on (a stale copy, an expired lease): do not send.
                 results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), False)
                 continue
@@ -681,6 +684,7 @@ class PostgresLedger(Ledger):
         provider_ref: str | None = None,
         count_attempt: bool = False,
         durable: bool = True,  # always durable here: each call is its own committed write
+        only_from: PayoutStatus | None = None,
     ) -> TransitionResult:
         fut: asyncio.Future[TransitionResult] = asyncio.get_running_loop().create_future()
         self._enqueue(
@@ -695,6 +699,7 @@ class PostgresLedger(Ledger):
                 count_attempt,
                 LEASE_OWNER.get(),
                 fut,
+                only_from,
             )
         )
         return await asyncio.shield(fut)

@@ -399,6 +399,7 @@ class SqliteLedger(Ledger):
         provider_ref: str | None = None,
         count_attempt: bool = False,
         durable: bool = True,
+        only_from: PayoutStatus | None = None,
     ) -> TransitionResult:
         conn = await self._writable()
         row = self._state.get(payout.id)
@@ -415,7 +416,9 @@ class SqliteLedger(Ledger):
         new_provider = provider or row[3]
         new_ref = provider_ref or row[4]
         attempts = row[5] + (1 if count_attempt else 0)
-        if count_attempt and current not in SENDABLE:
+        if (count_attempt and current not in SENDABLE) or (
+            only_from is not None and current is not only_from
+        ):
             # Someone else already moved it on (a stale copy in a caller's hands): do not send.
             fresh = payout.model_copy(
                 update={"status": current, "provider": row[3], "provider_ref": row[4], "attempts": row[5]}

@@ -12,7 +12,9 @@ Order of work, and why:
    created in the ledger and cancelled with the reason (``beneficiary_deceased``,
    ``regulatory``...), so reports and a re-run see it and nothing can pay it later.
 3. An electronic payout that fails for a reason about its destination (no/closed/blocked
-   account, returned) falls back to cash through the postal service (Router fallback).
+   account, returned) falls back to cash through the postal service (Router fallback),
+   after the register is asked once more (the engine's ``before_fallback``): the cash
+   leaves later than the checks of step 2, days later after a bank's return.
 4. After a crash or Ctrl-C, ``--resume`` first drives every unfinished payout of the run
    by asking the provider (never resending blind), then re-streams the frozen file: the
    ledger returns the payouts it already has (same idempotency key), so nobody is paid
@@ -30,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.client import AsyncPayoutClient, PollPolicy
+from asxh_pay.client import AsyncPayoutClient, FallbackCheck, PollPolicy
 from asxh_pay.errors import AsxhPayError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.ledger.base import Ledger
@@ -83,6 +85,7 @@ async def _stop(client: AsyncPayoutClient, req: PayoutRequest, stop: Stop) -> Pa
             source=EventSource.SYSTEM,
             reason=stop.reason,
             detail=f"stopped before sending: {stop.detail}",
+            only_from=PayoutStatus.CREATED,
         )
         payout = res.payout
     return payout
@@ -111,6 +114,7 @@ async def execute_run(
         router=rails.router,
         retry=rails.retry,
         poll=PollPolicy(initial_s=0.1, multiplier=2.0, max_s=2.0, deadline_s=300.0),
+        before_fallback=_fallback_guard(registry, result.stopped),
     )
     rails.wire_callbacks(client.handle_callback)
     tally: Counter[str] = Counter()
@@ -226,8 +230,6 @@ async def execute_run(
                     channel,
                     run_id,
                     concurrency=concurrency,
-                    registry=registry,
-                    stopped=result.stopped,
                 )
             )
             result.counts = {s.value: n for s, n in (await ledger.counts(run_id)).items()}
@@ -253,8 +255,6 @@ async def finish_month(
     *,
     concurrency: int = 128,
     rounds: int = 4,
-    registry: PopulationRegistry | None = None,
-    stopped: list[tuple[str, str, str]] | None = None,
 ) -> list[str]:
     """Let the month pass until every payout of the run is final; returns masked errors.
 
@@ -266,9 +266,8 @@ async def finish_month(
     ``_after_terminal``, through :meth:`AsyncPayoutClient.drive`). A fallback made in a
     round is paid in the next round's window.
 
-    With ``registry``, the population register is asked once more before the fallbacks
-    leave: a death recorded since the electronic payment failed stops its cash payment,
-    which is recorded as a cancelled fallback (and appended to ``stopped``).
+    The client's ``before_fallback`` (the register, in :func:`execute_run`) is asked before
+    each fallback leaves, here as in the paying phase.
     """
     ledger = client.ledger
     errors: list[str] = []
@@ -288,10 +287,7 @@ async def finish_month(
         await rails.pass_cash_window()
         await rails.deliver_callbacks()
         todo = [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)]
-        due = await client.fallbacks_due(run_id=run_id)
-        if registry is not None and due:
-            due = await _fallbacks_still_entitled(client, registry, due, stopped)
-        todo.extend(due)
+        todo.extend(await client.fallbacks_due(run_id=run_id))
         if not todo:
             break
         sem = asyncio.Semaphore(concurrency)
@@ -319,37 +315,22 @@ def _period_of(approved: ApprovedRun) -> str:
     return datetime.now(UTC).strftime("%Y-%m")
 
 
-async def _fallbacks_still_entitled(
-    client: AsyncPayoutClient,
-    registry: PopulationRegistry,
-    due: list[Payout],
-    stopped: list[tuple[str, str, str]] | None,
-) -> list[Payout]:
-    """The failed payouts whose cash fallback may still go; the others' fallbacks are stopped.
+def _fallback_guard(registry: PopulationRegistry, stopped: list[tuple[str, str, str]]) -> FallbackCheck:
+    """The engine's ``before_fallback``: the register is asked again before cash leaves.
 
-    Why here too: the register was asked just before the electronic payment left, but a
-    fallback leaves days later, when the bank's return or the wallet's decline arrives.
+    Why again: it was asked just before the electronic payment left, but a fallback leaves
+    later (moments later after a wallet's decline, days later after a bank's return), and
+    a death or an ended entitlement recorded meanwhile must stop the cash too.
     """
-    stops = await _register_stops(registry, [p.request for p in due])
-    go: list[Payout] = []
-    for parent in due:
-        stop = _applicable_stop(parent.request, stops)
+
+    async def check(parent: Payout, fallback: Payout) -> tuple[FailureReason, str] | None:
+        stop = _applicable_stop(parent.request, await _register_stops(registry, [parent.request]))
         if stop is None:
-            go.append(parent)
-            continue
-        child = await client.fallback_for(parent)
-        if child is None or child.status is not PayoutStatus.CREATED:
-            continue
-        res = await client.ledger.transition(
-            child,
-            PayoutStatus.CANCELLED,
-            source=EventSource.SYSTEM,
-            reason=stop.reason,
-            detail=f"cash fallback stopped before sending: {stop.detail}",
-        )
-        if stopped is not None:
-            stopped.append((res.payout.id, mask_cccd(parent.request.beneficiary.cccd), stop.detail))
-    return go
+            return None
+        stopped.append((fallback.id, mask_cccd(parent.request.beneficiary.cccd), stop.detail))
+        return stop.reason, stop.detail
+
+    return check
 
 
 async def _register_stops(

@@ -196,6 +196,18 @@ async def test_illegal_transition_raises_and_writes_nothing(ledger: Ledger) -> N
     assert (await ledger.verify_chain()).ok
 
 
+async def test_only_from_moves_only_from_that_status(ledger: Ledger) -> None:
+    """Stopping an unsent payout must not cancel one that another driver just sent."""
+    p = await created(ledger)
+    sent = (await ledger.transition(p, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True)).payout
+    res = await ledger.transition(p, S.CANCELLED, source=EventSource.SYSTEM, only_from=S.CREATED)
+    assert not res.changed and res.payout.status is S.SUBMITTED
+    assert [e.to_status for e in await ledger.events(p.id)] == [S.CREATED, S.SUBMITTED]
+    unsent = await created(ledger, 2)
+    res = await ledger.transition(unsent, S.CANCELLED, source=EventSource.SYSTEM, only_from=S.CREATED)
+    assert res.changed and res.payout.status is S.CANCELLED and sent.attempts == 1
+
+
 async def test_count_attempt_records_each_send_even_without_a_status_change(ledger: Ledger) -> None:
     p = await created(ledger)
     r1 = await ledger.transition(p, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True)

@@ -79,3 +79,46 @@ async def test_idle_workers_make_each_missing_fallback_once(pg_schema: str) -> N
         assert cash.request_counts["pay"] == 1
     finally:
         await ledger.close()
+
+
+async def test_a_worker_asks_before_fallback_and_records_a_stop(pg_schema: str) -> None:
+    """The register check of the payroll reaches the workers: a stopped fallback never leaves."""
+    bank, cash = GenericSandbox(), GenericSandbox()
+    ledger = PostgresLedger(PG_URL, schema=pg_schema, max_size=4)
+    await ledger.open()
+    asked: list[str] = []
+
+    async def register(parent: Payout, fallback: Payout) -> tuple[FailureReason, str] | None:
+        asked.append(parent.id)
+        return FailureReason.BENEFICIARY_DECEASED, "deceased on 2026-11-03"
+
+    try:
+        declined = await _failed(ledger, 1, FailureReason.ACCOUNT_CLOSED)
+        budget = RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000)
+        stats = await asyncio.wait_for(
+            run_worker(
+                PG_URL,
+                [
+                    ProviderSetup(GenericProvider(), transport=bank.transport(), retry_budget=budget),
+                    ProviderSetup(
+                        GenericProvider(name="cash"), transport=cash.transport(), retry_budget=budget
+                    ),
+                ],
+                ROUTER,
+                worker_id="A",
+                run_id="R1",
+                schema=pg_schema,
+                lease_s=5,
+                idle_poll_s=0.05,
+                retry=FAST_RETRY,
+                poll=FAST_POLL,
+                before_fallback=register,
+            ),
+            60,
+        )
+        assert stats.errors == 0 and asked == [declined.id]
+        (child,) = await ledger.children(declined.id)
+        assert child.status is S.CANCELLED and child.failure_reason is FailureReason.BENEFICIARY_DECEASED
+        assert cash.request_counts["pay"] == 0
+    finally:
+        await ledger.close()
