@@ -4,6 +4,8 @@ crash between recording a failure and recording its fallback."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,33 @@ pytestmark = pytest.mark.postgres
 ROUTER = Router(routes={"bank": "generic", "cash_pickup": "cash"}, fallback_provider="cash")
 
 
+def setups(bank: GenericSandbox, cash: GenericSandbox) -> list[ProviderSetup]:
+    budget = RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000)
+    return [
+        ProviderSetup(GenericProvider(), transport=bank.transport(), retry_budget=budget),
+        ProviderSetup(GenericProvider(name="cash"), transport=cash.transport(), retry_budget=budget),
+    ]
+
+
+async def work(
+    bank: GenericSandbox, cash: GenericSandbox, schema: str, name: str, **options: Any
+) -> WorkerStats:
+    """One worker on run R1 until nothing is left, with short leases and fast retries."""
+    return await run_worker(
+        PG_URL,
+        setups(bank, cash),
+        ROUTER,
+        worker_id=name,
+        run_id="R1",
+        schema=schema,
+        lease_s=5,
+        idle_poll_s=0.05,
+        retry=FAST_RETRY,
+        poll=FAST_POLL,
+        **options,
+    )
+
+
 async def _failed(ledger: PostgresLedger, i: int, reason: FailureReason) -> Payout:
     """A payout the bank declined, recorded as a crashed worker would leave it: no fallback."""
     p, _ = await ledger.create_or_get(payout(request(i)))
@@ -42,26 +71,8 @@ async def test_idle_workers_make_each_missing_fallback_once(pg_schema: str) -> N
         deceased = await _failed(ledger, 2, FailureReason.BENEFICIARY_DECEASED)
         pending, _ = await ledger.create_or_get(payout(request(4)))  # 0003 would be a blocked account
 
-        def setups() -> list[ProviderSetup]:
-            budget = RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000)
-            return [
-                ProviderSetup(GenericProvider(), transport=bank.transport(), retry_budget=budget),
-                ProviderSetup(GenericProvider(name="cash"), transport=cash.transport(), retry_budget=budget),
-            ]
-
-        async def worker(name: str) -> WorkerStats:
-            return await run_worker(
-                PG_URL,
-                setups(),
-                ROUTER,
-                worker_id=name,
-                run_id="R1",
-                schema=pg_schema,
-                lease_s=5,
-                idle_poll_s=0.05,
-                retry=FAST_RETRY,
-                poll=FAST_POLL,
-            )
+        def worker(name: str) -> Awaitable[WorkerStats]:
+            return work(bank, cash, pg_schema, name)
 
         stats = await asyncio.wait_for(asyncio.gather(worker("A"), worker("B")), 60)
         assert sum(s.fallbacks_resumed for s in stats) == 1
@@ -94,28 +105,7 @@ async def test_a_worker_asks_before_fallback_and_records_a_stop(pg_schema: str) 
 
     try:
         declined = await _failed(ledger, 1, FailureReason.ACCOUNT_CLOSED)
-        budget = RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000)
-        stats = await asyncio.wait_for(
-            run_worker(
-                PG_URL,
-                [
-                    ProviderSetup(GenericProvider(), transport=bank.transport(), retry_budget=budget),
-                    ProviderSetup(
-                        GenericProvider(name="cash"), transport=cash.transport(), retry_budget=budget
-                    ),
-                ],
-                ROUTER,
-                worker_id="A",
-                run_id="R1",
-                schema=pg_schema,
-                lease_s=5,
-                idle_poll_s=0.05,
-                retry=FAST_RETRY,
-                poll=FAST_POLL,
-                before_fallback=register,
-            ),
-            60,
-        )
+        stats = await asyncio.wait_for(work(bank, cash, pg_schema, "A", before_fallback=register), 60)
         assert stats.errors == 0 and asked == [declined.id]
         (child,) = await ledger.children(declined.id)
         assert child.status is S.CANCELLED and child.failure_reason is FailureReason.BENEFICIARY_DECEASED
