@@ -87,8 +87,10 @@ def genesis_hash(payout_id: str, idempotency_key: str, payload_hash: str, reques
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+#: Columns of ``payouts`` that make a :class:`ChainHead`, in its order.
+HEAD_COLUMNS = "id, event_count, last_event_hash"
+
 #: SQL condition (both dialects) on ``payouts``: no fallback payout was made for this one.
-HEAD_COLUMNS = "id, event_count, last_event_hash"  # a ChainHead, as the payouts table holds it
 CHILDLESS = "NOT EXISTS (SELECT 1 FROM payouts child WHERE child.parent_id = payouts.id)"
 
 #: Column order every store selects payouts in, so one function turns a row into a Payout.

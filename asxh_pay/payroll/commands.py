@@ -418,16 +418,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     manifest = read_manifest(rdir)
     out_dir = Path(args.out) if args.out else rdir / ("reports" if args.lang == "vi" else "reports-en")
 
-    signer = args.sign_as
-    key_path = Path(args.key) if args.key else keys_dir(args.data_dir) / f"{signer}.pem"
+    signer: str | None = args.sign_as
 
     async def go() -> tuple[Any, Any]:
         async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
             files = await write_reports(ledger, args.run_id, out_dir, lang=args.lang, manifest=manifest)
-            anchor = (
-                await _anchor_run(ledger, args, args.run_id, signer, key_path, out_dir) if signer else None
-            )
-            return files, anchor
+            if signer is None:
+                return files, None
+            key_path = Path(args.key) if args.key else keys_dir(args.data_dir) / f"{signer}.pem"
+            return files, await _anchor_run(ledger, args, args.run_id, signer, key_path, out_dir)
 
     files, anchor = asyncio.run(go())
     out = _outcomes(files)
@@ -438,7 +437,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         "outcomes": dict(out),
     }
     text = f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv)
-    if anchor is not None:
+    if signer is not None:
         data["anchor"] = _anchor_json(anchor, signer)
         text += "\n" + _anchor_text(args, anchor, signer)
     emit(args, data, text)
