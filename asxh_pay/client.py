@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import threading
 import time
 from collections import Counter
@@ -50,7 +49,14 @@ from asxh_pay.errors import (
 )
 from asxh_pay.ledger.base import Ledger, TransitionResult
 from asxh_pay.masking import get_logger
-from asxh_pay.models import KEY_NAMESPACE_DEFAULT, EventSource, Payout, PayoutRequest, StatusEvent
+from asxh_pay.models import (
+    KEY_NAMESPACE_DEFAULT,
+    EventSource,
+    Payout,
+    PayoutRequest,
+    StatusEvent,
+    new_payout_id,
+)
 from asxh_pay.providers.base import (
     CallbackEvent,
     InquiryResult,
@@ -241,7 +247,7 @@ class AsyncPayoutClient:
         """
         now = datetime.now(UTC)
         return Payout.model_construct(
-            id=_new_id(),
+            id=new_payout_id(),
             idempotency_key=request.key(self.key_namespace),
             payload_hash=request.payload_hash(),
             request=request,
@@ -580,7 +586,7 @@ class AsyncPayoutClient:
         )
         now = datetime.now(UTC)
         child = Payout(
-            id=_new_id(),
+            id=new_payout_id(),
             idempotency_key=_fallback_key(payout.idempotency_key, depth),
             payload_hash=request.payload_hash(),
             request=request,
@@ -926,11 +932,6 @@ class _NotSendable(Exception):
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
-
-
-def _new_id() -> str:
-    """Time-ordered payout id: sorting by id is sorting by creation."""
-    return f"po_{time.time_ns():x}{secrets.token_hex(4)}"
 
 
 def _fallback_key(parent_key: str, depth: int) -> str:

@@ -163,3 +163,30 @@ def test_models_are_immutable() -> None:
     req = make_request(1)
     with pytest.raises(pydantic.ValidationError):
         req.amount = 5  # type: ignore[misc]
+
+
+def test_payout_ids_sort_by_creation() -> None:
+    from asxh_pay.models import new_payout_id
+
+    ids = [new_payout_id() for _ in range(2000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(len(i) == len(ids[0]) and i.startswith("po_") for i in ids)
+
+
+def test_a_forked_worker_does_not_repeat_its_parents_payout_ids() -> None:
+    """Workers forked from one parent create payouts at the same moments: the random
+    part of their ids must not come from the same generator state."""
+    import os
+
+    from asxh_pay.models import _ID_BITS
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: send its next random bits, then leave without cleanup
+        os.write(write, _ID_BITS.getrandbits(32).to_bytes(4, "big"))
+        os._exit(0)
+    os.close(write)
+    child = int.from_bytes(os.read(read, 4), "big")
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child != _ID_BITS.getrandbits(32)

@@ -201,8 +201,9 @@ class ProviderAdapter(ABC):
         caps = self.capabilities
         if dest.kind not in caps.destinations:
             return False
-        provider = getattr(dest, "provider", None)
-        return not (dest.kind == "wallet" and caps.wallet_providers and provider not in caps.wallet_providers)
+        if dest.kind != "wallet" or not caps.wallet_providers:
+            return True
+        return dest.provider in caps.wallet_providers
 
 
 def is_sandbox_url(url: str) -> bool:

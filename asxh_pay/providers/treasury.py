@@ -66,7 +66,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import tempfile
 import time
 from collections import Counter
@@ -112,7 +111,7 @@ from asxh_pay.iso20022.pain001 import Pain001Version
 from asxh_pay.iso20022.text import ID_RE
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import install_masking
-from asxh_pay.models import BankAccount, EventSource, Payout, PayoutRequest
+from asxh_pay.models import BankAccount, EventSource, Payout, PayoutRequest, new_payout_id
 from asxh_pay.providers.base import (
     Capabilities,
     ProviderAdapter,
@@ -693,10 +692,6 @@ class _Update:
     e2e: str
 
 
-def _new_id() -> str:
-    return f"po_{time.time_ns():x}{secrets.token_hex(4)}"
-
-
 class TreasuryChannel:
     """Batch driver of the bank rail for one district office (see the module docstring)."""
 
@@ -755,7 +750,7 @@ class TreasuryChannel:
         for req in requests:
             key = req.key(namespace) if namespace is not None else req.key()
             payout = Payout(
-                id=_new_id(),
+                id=new_payout_id(),
                 idempotency_key=key,
                 payload_hash=req.payload_hash(),
                 request=req,
