@@ -41,6 +41,8 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop
 from asxh_pay.errors import (
     AsxhPayError,
     ConfigurationError,
+    FallbackCheckFailed,
+    LedgerError,
     OutcomeUnknown,
     ProviderError,
     ProviderProtocolError,
@@ -163,8 +165,8 @@ class AsyncPayoutClient:
         verify_before_pay: bool = False,
         before_fallback: FallbackCheck | None = None,
     ) -> None:
-        """``before_fallback`` is asked about the failed payout each time a cash fallback is
-        about to leave, whoever drives it (``pay``, ``resume``, a worker, a month close).
+        """``before_fallback`` is asked about the failed payout before its cash fallback's
+        first send, whoever drives it (``pay``, ``resume``, a worker, a month close).
 
         Why: a fallback leaves minutes or days after the checks made before the first
         send (a bank's return arrives days later), and what stops a payment (a death in
@@ -528,6 +530,10 @@ class AsyncPayoutClient:
         started = time.monotonic()
         while True:
             status = payout.status
+            if status is PayoutStatus.CREATED and payout.parent_id is not None and self.before_fallback:
+                payout = await self._fallback_cleared(payout)
+                if payout.status is not PayoutStatus.CREATED:
+                    continue  # stopped (or sent meanwhile by another driver): follow what it is now
             if status is PayoutStatus.CREATED or (recorded and status is PayoutStatus.SUBMITTED):
                 payout = await self._submit(payout, recorded=recorded)
                 recorded = False
@@ -549,23 +555,38 @@ class AsyncPayoutClient:
         child = await self.fallback_for(payout)
         if child is None:
             return payout
-        if child.status is PayoutStatus.CREATED and self.before_fallback is not None:
-            stop = await self.before_fallback(payout, child)
-            if stop is not None:
-                reason, detail = stop
-                res = await self.ledger.transition(
-                    child,
-                    PayoutStatus.CANCELLED,
-                    source=EventSource.SYSTEM,
-                    reason=reason,
-                    detail=f"cash fallback stopped before sending: {detail}",
-                    only_from=PayoutStatus.CREATED,
-                )
-                self._notify(res, EventSource.SYSTEM)
-                if res.payout.status is PayoutStatus.CANCELLED:
-                    return res.payout
-                child = res.payout  # another driver sent it meanwhile: follow it as usual
         return await self._single_flight(child, wait=wait)
+
+    async def _fallback_cleared(self, child: Payout) -> Payout:
+        """Ask ``before_fallback`` about an unsent fallback; a stop cancels it for good.
+
+        Asked on every drive of a fallback still ``created``, not only where it is made:
+        a crash between making a fallback and sending it leaves it for ``resume``, a
+        worker or the month close to send, and they must ask too.
+        """
+        assert self.before_fallback is not None
+        parent = await self.ledger.get(child.parent_id or "")
+        if parent is None:
+            raise LedgerError(f"fallback {child.id} names a parent the ledger does not hold")
+        try:
+            stop = await self.before_fallback(parent, child)
+        except AsxhPayError:
+            raise
+        except Exception as exc:  # a register that is down: nothing leaves, ask again later
+            raise FallbackCheckFailed(f"fallback {child.id} not sent: {_describe(exc)}") from exc
+        if stop is None:
+            return child
+        reason, detail = stop
+        res = await self.ledger.transition(
+            child,
+            PayoutStatus.CANCELLED,
+            source=EventSource.SYSTEM,
+            reason=reason,
+            detail=f"cash fallback stopped before sending: {detail}",
+            only_from=PayoutStatus.CREATED,
+        )
+        self._notify(res, EventSource.SYSTEM)
+        return res.payout  # cancelled, or moved on by another driver that sent it meanwhile
 
     async def fallback_for(self, payout: Payout) -> Payout | None:
         """The cash fallback of a payout that ended badly, recorded but not sent; None if none is due.

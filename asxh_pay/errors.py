@@ -152,3 +152,8 @@ class PayoutDeclined(ProviderError):
 
 class RetryBudgetExhausted(AsxhPayError):
     """The provider's retry budget is spent: an outage must not become a retry storm."""
+
+
+class FallbackCheckFailed(AsxhPayError):
+    """``before_fallback`` could not answer (a register that is down): the cash fallback
+    stays unsent, and is asked about again the next time it is driven (``resume``)."""

@@ -430,6 +430,71 @@ async def test_before_fallback_can_stop_the_cash_and_the_ledger_says_why(tmp_pat
     assert cash_sb.request_counts["pay"] == 1 and len(cash_sb.paid()) == 1
 
 
+async def test_a_fallback_left_unsent_by_a_crash_is_asked_about_before_resume_sends_it(
+    tmp_path: Path,
+) -> None:
+    bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
+    setups = [
+        ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport()),
+        ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport()),
+    ]
+    router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
+    db = tmp_path / "l.db"
+    # First process: the bank declines; the fallback is recorded, then the process dies
+    # before sending it (played here by a bank-only router, then fallback_for alone).
+    bank_only = Router({"bank": "bank", "cash_pickup": "cash"})
+    async with AsyncPayoutClient(SqliteLedger(db), setups, router=bank_only, retry=FAST_RETRY) as c:
+        parent = await c.pay(make_request(1, account="1234560001", commune="26101"))
+    async with AsyncPayoutClient(SqliteLedger(db), setups, router=router, retry=FAST_RETRY) as c:
+        child = await c.fallback_for(parent)
+    assert parent.status is S.FAILED and child is not None and child.status is S.CREATED
+
+    asked: list[str] = []
+
+    async def register(parent: Payout, fallback: Payout) -> tuple[FailureReason, str] | None:
+        asked.append(fallback.id)
+        return FailureReason.BENEFICIARY_DECEASED, "deceased on 2026-11-03"
+
+    async with AsyncPayoutClient(
+        SqliteLedger(db), setups, router=router, retry=FAST_RETRY, poll=FAST_POLL, before_fallback=register
+    ) as c:
+        await c.resume()
+        stopped = await c.ledger.get(child.id)
+    assert asked == [child.id] and stopped is not None and stopped.status is S.CANCELLED
+    assert cash_sb.request_counts["pay"] == 0
+
+
+async def test_a_register_that_is_down_leaves_the_fallback_unsent_and_reported(tmp_path: Path) -> None:
+    bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
+    setups = [
+        ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport()),
+        ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport()),
+    ]
+    router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
+    up = False
+
+    async def register(parent: Payout, fallback: Payout) -> tuple[FailureReason, str] | None:
+        if not up:
+            raise ConnectionError("population register unreachable")
+        return None
+
+    async with AsyncPayoutClient(
+        SqliteLedger(tmp_path / "l.db"),
+        setups,
+        router=router,
+        retry=FAST_RETRY,
+        poll=FAST_POLL,
+        before_fallback=register,
+    ) as c:
+        summary = await c.pay_many([make_request(1, account="1234560001", commune="26101")])
+        assert [m for _, m in summary.errors] and "FallbackCheckFailed" in summary.errors[0][1]
+        assert "population register unreachable" in summary.errors[0][1]
+        assert cash_sb.request_counts["pay"] == 0  # no cash without the register's answer
+        up = True
+        await c.resume()
+    assert cash_sb.request_counts["pay"] == 1 and len(cash_sb.paid()) == 1
+
+
 async def test_hooks_see_every_change(tmp_path: Path, sandbox: GenericSandbox) -> None:
     seen: list[tuple[str, str]] = []
     async with AsyncPayoutClient(
