@@ -50,7 +50,7 @@ from asxh_pay.errors import (
     TransportError,
 )
 from asxh_pay.ledger.base import Ledger, TransitionResult
-from asxh_pay.masking import get_logger
+from asxh_pay.masking import get_logger, mask_text
 from asxh_pay.models import (
     KEY_NAMESPACE_DEFAULT,
     EventSource,
@@ -573,7 +573,8 @@ class AsyncPayoutClient:
         except AsxhPayError:
             raise
         except Exception as exc:  # a register that is down: nothing leaves, ask again later
-            raise FallbackCheckFailed(f"fallback {child.id} not sent: {_describe(exc)}") from exc
+            # Masked: a register's message may quote the person's CCCD.
+            raise FallbackCheckFailed(f"fallback {child.id} not sent: {mask_text(_describe(exc))}") from exc
         if stop is None:
             return child
         reason, detail = stop

@@ -475,7 +475,7 @@ async def test_a_register_that_is_down_leaves_the_fallback_unsent_and_reported(t
 
     async def register(parent: Payout, fallback: Payout) -> tuple[FailureReason, str] | None:
         if not up:
-            raise ConnectionError("population register unreachable")
+            raise ConnectionError(f"population register unreachable for {parent.request.beneficiary.cccd}")
         return None
 
     async with AsyncPayoutClient(
@@ -489,6 +489,8 @@ async def test_a_register_that_is_down_leaves_the_fallback_unsent_and_reported(t
         summary = await c.pay_many([make_request(1, account="1234560001", commune="26101")])
         assert [m for _, m in summary.errors] and "FallbackCheckFailed" in summary.errors[0][1]
         assert "population register unreachable" in summary.errors[0][1]
+        cccd = make_request(1).beneficiary.cccd
+        assert cccd not in summary.errors[0][1]  # the CCCD in the register's message is masked
         assert cash_sb.request_counts["pay"] == 0  # no cash without the register's answer
         up = True
         await c.resume()
