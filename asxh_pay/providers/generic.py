@@ -201,7 +201,11 @@ class GenericProvider(ProviderAdapter):
         if outcome in (ProviderOutcome.FAILED, ProviderOutcome.RETURNED, ProviderOutcome.CANCELLED):
             reason = REASONS.get(code or "", FailureReason.UNKNOWN)
         ref = require(data, "id", str, provider=self.name)
-        return ProviderResult(outcome, provider_ref=ref, reason=reason, code=code)
+        amount = data.get("amount")
+        if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool)):
+            raise ProviderProtocolError(f"{self.name}: amount has the wrong type")
+        # The amount echoed back is checked against the amount sent by the core.
+        return ProviderResult(outcome, provider_ref=ref, reason=reason, code=code, amount=amount)
 
     def parse_submit(self, payout: Payout, response: httpx.Response) -> ProviderResult:
         data = self._verified_json(response)
