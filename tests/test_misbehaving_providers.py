@@ -52,7 +52,10 @@ async def test_a_stale_not_found_never_leads_to_a_resend(tmp_path: Path) -> None
     )
     sandbox.inject("pay", Fault.TIMEOUT_AFTER)
     async with AsyncPayoutClient(
-        SqliteLedger(tmp_path / "l.db"), [generic_setup(sandbox, grace_s=0.5)], retry=FAST_RETRY, poll=FAST_POLL
+        SqliteLedger(tmp_path / "l.db"),
+        [generic_setup(sandbox, grace_s=0.5)],
+        retry=FAST_RETRY,
+        poll=FAST_POLL,
     ) as client:
         payout = await client.pay(make_request(1))
     assert payout.status is S.SUCCEEDED
@@ -111,14 +114,20 @@ class _SlowFirstPay(httpx.AsyncBaseTransport):
 async def _two_ledgers(store: str, tmp_path: Path) -> AsyncIterator[tuple[Ledger, Ledger]]:
     if store == "sqlite":
         # Two processes' views of one file (non-exclusive: the OS lock would forbid it).
-        yield SqliteLedger(tmp_path / "l.db", exclusive=False), SqliteLedger(tmp_path / "l.db", exclusive=False)
+        yield (
+            SqliteLedger(tmp_path / "l.db", exclusive=False),
+            SqliteLedger(tmp_path / "l.db", exclusive=False),
+        )
         return
     require_pg()
     from asxh_pay.ledger.postgres import PostgresLedger
 
     schema = new_schema()
     try:
-        yield PostgresLedger(PG_URL, schema=schema, max_size=4), PostgresLedger(PG_URL, schema=schema, max_size=4)
+        yield (
+            PostgresLedger(PG_URL, schema=schema, max_size=4),
+            PostgresLedger(PG_URL, schema=schema, max_size=4),
+        )
     finally:
         drop_schema(schema)
 
@@ -216,7 +225,9 @@ async def test_late_success_before_the_fallback_left_cancels_it(tmp_path: Path) 
     db = tmp_path / "l.db"
     async with AsyncPayoutClient(SqliteLedger(db), setups, router=bank_only, retry=FAST_RETRY) as c:
         parent = await c.pay(_declined())  # type: ignore[arg-type]
-    async with AsyncPayoutClient(SqliteLedger(db), setups, router=router, retry=FAST_RETRY, poll=FAST_POLL) as c:
+    async with AsyncPayoutClient(
+        SqliteLedger(db), setups, router=router, retry=FAST_RETRY, poll=FAST_POLL
+    ) as c:
         child = await c.fallback_for(parent)
         assert parent.status is S.FAILED and child is not None and child.status is S.CREATED
         bank_sb.succeed_after_failure(parent.idempotency_key)
