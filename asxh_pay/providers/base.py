@@ -319,6 +319,21 @@ def read_json(response: httpx.Response, *, provider: str) -> dict[str, Any]:
     return data
 
 
+def echoed_amount(data: Mapping[str, Any], key: str, *, provider: str) -> int | None:
+    """The whole-VND amount a provider echoed under ``key``; None when its answer has none.
+
+    Put in :attr:`ProviderResult.amount`, where the core compares it with the amount
+    sent. Anything but a whole number (a float, a string, a boolean) is a protocol error:
+    an amount that cannot be read cannot be confirmed.
+    """
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProviderProtocolError(f"{provider}: field {key!r} is not a whole amount")
+    return value
+
+
 def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, provider: str) -> Any:
     """A required field of a provider message, with a specific error when missing or mistyped."""
     if key not in data:
