@@ -50,7 +50,7 @@ from asxh_pay.errors import (
     TransportError,
     WebhookVerificationError,
 )
-from asxh_pay.ledger.base import LEFT, Ledger, TransitionResult
+from asxh_pay.ledger.base import Ledger, TransitionResult, stop_fallbacks_after_late_truth
 from asxh_pay.masking import get_logger, mask_text
 from asxh_pay.models import (
     KEY_NAMESPACE_DEFAULT,
@@ -904,7 +904,7 @@ class AsyncPayoutClient:
             )
             payout = first.payout
             self._notify(first, source)
-            await self._after_late_truth(first)
+            # No fallback is stopped here: the money came back, the return wants it.
         # Not awaited to disk: what a provider told us it would tell us again after a
         # crash (the payout would be 'submitted' and resolved by a status query).
         res = await self.ledger.transition(
@@ -922,41 +922,12 @@ class AsyncPayoutClient:
         return res.payout
 
     async def _after_late_truth(self, res: TransitionResult) -> None:
-        """A payout the ledger had given up on was delivered after all: stop its fallback.
-
-        See :mod:`asxh_pay.status` (late truth). A fallback not sent yet is cancelled,
-        compare-and-set on ``created`` so a driver sending it at this very moment either
-        wins (the fallback has left) or finds it cancelled. One that has left makes a
-        paid-twice case (``Ledger.paid_twice``) for a person to recover; it is logged
-        here, and reconciliation, the report and ``asxh-pay status`` list it.
-        """
+        """A payout the ledger had given up on was delivered after all: stop its fallback
+        (see :func:`asxh_pay.ledger.base.stop_fallbacks_after_late_truth`)."""
         if not res.changed or res.from_status not in (PayoutStatus.FAILED, PayoutStatus.CANCELLED):
             return
-        payout = res.payout
-        log.warning(
-            "payout %s recorded %s was delivered after all (ref %s): late truth recorded",
-            payout.id,
-            res.from_status,
-            mask_text(payout.provider_ref or "-"),
-        )
-        for child in await self.ledger.children(payout.id):
-            stop = await self.ledger.transition(
-                child,
-                PayoutStatus.CANCELLED,
-                source=EventSource.SYSTEM,
-                reason=FailureReason.DUPLICATE,
-                detail=f"payout {payout.id} was delivered after all: cash fallback not sent",
-                only_from=PayoutStatus.CREATED,
-            )
+        for stop in await stop_fallbacks_after_late_truth(self.ledger, res):
             self._notify(stop, EventSource.SYSTEM)
-            if stop.payout.status in LEFT:
-                log.error(
-                    "PAID TWICE: payout %s delivered (ref %s) after its cash fallback %s left (%s)",
-                    payout.id,
-                    mask_text(payout.provider_ref or "-"),
-                    child.id,
-                    stop.payout.status,
-                )
 
     def _notify(self, res: TransitionResult, source: EventSource) -> None:
         """Wake a poller when a callback moved its payout; tell the hooks."""

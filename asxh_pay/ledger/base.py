@@ -129,6 +129,50 @@ class PaidTwice:
         return self.electronic.provider_ref, self.fallback.provider_ref
 
 
+async def stop_fallbacks_after_late_truth(ledger: Ledger, res: TransitionResult) -> list[TransitionResult]:
+    """After late truth (``res`` moved a payout from failed/cancelled to succeeded), cancel
+    its cash fallbacks that have not left; one that has left makes a paid-twice case.
+
+    Why here, for every driver (the client, the Treasury channel's statement polling):
+    whoever learns that the money arrived must stop the second payment. The cancel is
+    compare-and-set on ``created``, so a driver sending that fallback at this very moment
+    either wins (it has left: paid twice, listed by :meth:`Ledger.paid_twice`) or finds it
+    cancelled. Returns the cancel attempts (for hooks).
+    """
+    from asxh_pay.masking import get_logger, mask_text
+
+    log = get_logger("asxh_pay")
+    if not res.changed or res.from_status not in (PayoutStatus.FAILED, PayoutStatus.CANCELLED):
+        return []
+    payout = res.payout
+    log.warning(
+        "payout %s recorded %s was delivered after all (ref %s): late truth recorded",
+        payout.id,
+        res.from_status,
+        mask_text(payout.provider_ref or "-"),
+    )
+    out = []
+    for child in await ledger.children(payout.id):
+        stop = await ledger.transition(
+            child,
+            PayoutStatus.CANCELLED,
+            source=EventSource.SYSTEM,
+            reason=FailureReason.DUPLICATE,
+            detail=f"payout {payout.id} was delivered after all: cash fallback not sent",
+            only_from=PayoutStatus.CREATED,
+        )
+        out.append(stop)
+        if stop.payout.status in LEFT:
+            log.error(
+                "PAID TWICE: payout %s delivered (ref %s) after its cash fallback %s left (%s)",
+                payout.id,
+                mask_text(payout.provider_ref or "-"),
+                child.id,
+                stop.payout.status,
+            )
+    return out
+
+
 class RequestCache:
     """Parsed requests by payout id, bounded.
 
