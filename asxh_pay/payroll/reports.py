@@ -79,6 +79,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "run_id": ("Mã đợt chi", "Run id"),
     "figure": ("Chỉ tiêu báo cáo", "Figure"),
     "value": ("Giá trị", "Value"),
+    "paid_twice": ("Chi trả trùng (cần thu hồi)", "Paid twice (to recover)"),
+    "reference": ("Số tham chiếu", "Reference"),
+    "fallback_reference": ("Số tham chiếu tiền mặt", "Cash fallback reference"),
 }
 
 METHOD_LABELS: dict[str, tuple[str, str]] = {
@@ -411,6 +414,46 @@ def share_table(fig: RunFigures, lang: str) -> Table:
     return t
 
 
+def paid_twice_table(fig: RunFigures, lang: str) -> Table:
+    """Entitlements paid twice: the electronic payout was found delivered (late truth,
+    issue 13) after its cash fallback left. Both references, to recover one payment."""
+    t = Table(
+        "chi-trung" if lang != "en" else "paid-twice",
+        [
+            "payout_id",
+            "commune",
+            "programme",
+            "cccd",
+            "provider",
+            "reference",
+            "fallback",
+            "fallback_reference",
+            "amount",
+        ],
+    )
+    for e in fig.entitlements:
+        fb = e.fallback
+        if e.root.status is PayoutStatus.SUCCEEDED and fb is not None and fb.status in _LEFT:
+            req = e.root.request
+            t.rows.append(
+                [
+                    e.root.id,
+                    _place(e)[2],
+                    req.programme,
+                    mask_cccd(req.beneficiary.cccd),
+                    e.root.provider or "-",
+                    e.root.provider_ref or "",
+                    f"{fb.id} ({_value(STATUS_LABELS, fb.status.value, lang)})",
+                    fb.provider_ref or "",
+                    e.root.amount,
+                ]
+            )
+    return t
+
+
+_LEFT = (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING, PayoutStatus.SUCCEEDED)
+
+
 def all_tables(fig: RunFigures, lang: str = "vi") -> list[Table]:
     return [
         summary_table(fig, lang),
@@ -419,6 +462,7 @@ def all_tables(fig: RunFigures, lang: str = "vi") -> list[Table]:
         failures_table(fig, lang),
         cash_table(fig, lang),
         share_table(fig, lang),
+        paid_twice_table(fig, lang),
     ]
 
 
@@ -497,6 +541,7 @@ async def write_reports(
         [label("failed", lang), outcomes["failed"]],
         [label("stopped", lang), outcomes["stopped"]],
         [label("pending", lang), outcomes["pending"]],
+        [label("paid_twice", lang), len(paid_twice_table(fig, lang).rows)],
         [label("account_share", lang), round(100.0 * acc / n, 2) if n else 0.0],
         [label("target", lang), int(ACCOUNT_TARGET * 100)],
     ]
