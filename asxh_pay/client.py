@@ -77,6 +77,9 @@ log = get_logger("asxh_pay")
 T = TypeVar("T")
 R = TypeVar("R")
 
+#: Statuses the ledger gives up on a payout in; "succeeded" after one of them is late truth.
+_GAVE_UP = (PayoutStatus.FAILED, PayoutStatus.CANCELLED)
+
 #: How many "not found" answers, the last one after the confirmation window, before a resend.
 NOT_FOUND_QUERIES = 3
 
@@ -917,15 +920,13 @@ class AsyncPayoutClient:
             durable=False,
         )
         self._notify(res, source)
-        if target is PayoutStatus.SUCCEEDED:
+        if target is PayoutStatus.SUCCEEDED and res.changed and res.from_status in _GAVE_UP:
             await self._after_late_truth(res)
         return res.payout
 
     async def _after_late_truth(self, res: TransitionResult) -> None:
         """A payout the ledger had given up on was delivered after all: stop its fallback
         (see :func:`asxh_pay.ledger.base.stop_fallbacks_after_late_truth`)."""
-        if not res.changed or res.from_status not in (PayoutStatus.FAILED, PayoutStatus.CANCELLED):
-            return
         for stop in await stop_fallbacks_after_late_truth(self.ledger, res):
             self._notify(stop, EventSource.SYSTEM)
 
