@@ -1020,11 +1020,17 @@ class AsyncPayoutClient:
             if rt.limiter.rate is not None:
                 await rt.limiter.acquire()
             try:
-                response = await _exchange(rt, request)
+                # A whole exchange never outlives the provider's timeout (httpx's own apply
+                # per read or write): that bound is what lets another driver know, from the
+                # recorded attempt, when this send can no longer be in flight (_resolve).
+                async with asyncio.timeout(rt.setup.timeout_s):
+                    response = await _exchange(rt, request)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise RequestNotSent(f"{rt.setup.name}: request not sent ({type(exc).__name__})") from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown ({type(exc).__name__})") from None
+            except TimeoutError:
+                raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown (exchange over its timeout)") from None
             saturated = rt.semaphore.locked()
         if saturated:
             # Requests are queued for the slot just freed: let the next one leave before

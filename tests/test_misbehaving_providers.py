@@ -113,11 +113,10 @@ class _SlowFirstPay(httpx.AsyncBaseTransport):
 
 async def _two_ledgers(store: str, tmp_path: Path) -> AsyncIterator[tuple[Ledger, Ledger]]:
     if store == "sqlite":
-        # Two processes' views of one file (non-exclusive: the OS lock would forbid it).
-        yield (
-            SqliteLedger(tmp_path / "l.db", exclusive=False),
-            SqliteLedger(tmp_path / "l.db", exclusive=False),
-        )
+        # One store, two clients (each with its own single-flight map, as two processes):
+        # two SQLite connections in one event loop would wait on each other's write locks.
+        shared = SqliteLedger(tmp_path / "l.db")
+        yield shared, shared
         return
     require_pg()
     from asxh_pay.ledger.postgres import PostgresLedger
@@ -155,7 +154,9 @@ async def test_a_second_driver_never_sends_while_a_slow_first_send_is_in_flight(
             AsyncPayoutClient(second, [setup()], retry=FAST_RETRY, poll=FAST_POLL) as b,
         ):
             paying = asyncio.create_task(a.pay(make_request(1)))
-            await asyncio.sleep(0.1)
+            while slow.pays == 0:  # A's attempt is recorded, its send on its way, slowly
+                await asyncio.sleep(0.01)
+            assert not sandbox.payments
             resumed = await b.resume()
             paid = await paying
     finally:
@@ -356,3 +357,40 @@ async def test_an_answer_about_another_amount_is_never_a_success(tmp_path: Path)
         payout = await c.status(make_request(1).key())
     assert payout.status is S.UNKNOWN
     assert sandbox.fault_counts["wrong_amount"] >= 2
+
+
+def test_a_wallet_inquiry_answered_about_another_wallet_is_a_protocol_error() -> None:
+    """Item 7, accounts echoed back: Viettel's inquiry names the wallet it answers about; a
+    holder's name for another wallet must not confirm this one. Today it was accepted."""
+    from datetime import UTC, datetime
+
+    from asxh_pay.models import Payout, PayoutRequest
+    from asxh_pay.providers import viettel_money as wire
+    from asxh_pay.providers.viettel_money import ViettelMoneyProvider
+    from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
+
+    request = PayoutRequest.model_validate(
+        {
+            **make_request(1).model_dump(mode="json", exclude={"destination"}),
+            "destination": {"kind": "wallet", "provider": "viettel_money", "phone": "0912345678"},
+        }
+    )
+    now = datetime.now(UTC)
+    payout = Payout(
+        id="po_inquiry_1",
+        idempotency_key=request.key(),
+        payload_hash=request.payload_hash(),
+        request=request,
+        provider="viettel_money",
+        created_at=now,
+        updated_at=now,
+    )
+    adapter, sandbox = ViettelMoneyProvider(), ViettelMoneySandbox()
+
+    def answer(msisdn: str) -> httpx.Response:
+        data = {"msisdn": msisdn, "customerName": "NGUYEN VAN AN", "kycStatus": "VERIFIED"}
+        return sandbox.respond(200, {"code": wire.CODE_OK, "message": "ok", "data": data})
+
+    assert adapter.parse_inquiry(payout, answer("84912345678")).exists
+    with pytest.raises(ProviderProtocolError, match="another wallet"):
+        adapter.parse_inquiry(payout, answer("84987654321"))

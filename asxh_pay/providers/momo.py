@@ -494,7 +494,11 @@ class MomoProvider(ProviderAdapter):
             payout = by_key.get(item.get("orderId"))  # type: ignore[arg-type]
             if payout is None or payout.idempotency_key in out:
                 raise ProviderProtocolError(f"{self.name}: batch answer names an unknown or repeated item")
-            out[payout.idempotency_key] = self._interpret(payout, item, response.status_code)
+            result = self._interpret(payout, item, response.status_code)
+            if result.amount is not None and result.amount != payout.amount:
+                # A batch is parsed outside the client's own check: the same rule here.
+                raise ProviderProtocolError(f"{self.name}: batch item answered with another amount")
+            out[payout.idempotency_key] = result
         if len(out) != len(payouts):
             raise ProviderProtocolError(f"{self.name}: batch answer misses {len(payouts) - len(out)} item(s)")
         return out

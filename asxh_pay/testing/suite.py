@@ -193,13 +193,20 @@ class ProviderContractSuite:
         ``submitted`` and "not found": it waits out the send's timeout and the window."""
         window = self._window()
         h = self.harness(tmp_path, faults=FaultPlan(dedupe_race=1.0, dedupe_race_window_s=30.0))
-        db = tmp_path / "shared-ledger.db"
-        first = h.new_client(ledger=SqliteLedger(db, exclusive=False), timeout_s=4 * window)
-        second = h.new_client(ledger=SqliteLedger(db, exclusive=False), timeout_s=4 * window)
+        # One ledger, two clients: each has its own single-flight map, as two processes do
+        # (two SQLite connections in one event loop would wait on each other's locks).
+        shared = SqliteLedger(tmp_path / "shared-ledger.db")
+        first = h.new_client(ledger=shared, timeout_s=4 * window)
+        second = h.new_client(ledger=shared, timeout_s=4 * window)
         async with first, second:
             h.delay_next(2 * window)
             paying = asyncio.create_task(first.pay(self.contract.success))
-            await asyncio.sleep(window / 3)
+            key = self.contract.success.key()
+            while True:  # until the first client's attempt is recorded (it is then sending)
+                seen = await second.ledger.get_by_key(key)
+                if seen is not None and seen.attempts >= 1:
+                    break
+                await asyncio.sleep(0.005)
             await second.resume()
             payout = await paying
             payout = await second.wait(payout.id, timeout_s=10)
