@@ -1030,7 +1030,7 @@ class AsyncPayoutClient:
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown ({type(exc).__name__})") from None
             except TimeoutError:
-                raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown (exchange over its timeout)") from None
+                raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown (over its timeout)") from None
             saturated = rt.semaphore.locked()
         if saturated:
             # Requests are queued for the slot just freed: let the next one leave before
