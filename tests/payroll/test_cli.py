@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
-from asxh_pay.payroll.demo import make_district, seed_registry, write_lists
+from asxh_pay.payroll.demo import make_province, seed_registry, write_lists
 from asxh_pay.providers.treasury import end_to_end_id
 from asxh_pay.sandbox.base import PaymentState
 from asxh_pay.status import FailureReason
@@ -138,7 +138,7 @@ def _count_succeeded(db: Path) -> int:
 @pytest.mark.slow
 def test_sigkill_during_run_then_resume_pays_everyone_exactly_once(tmp_path: Path) -> None:
     data = tmp_path / "d"
-    district = make_district(600, seed=11)
+    district = make_province(600, seed=11)
     files = write_lists(district, tmp_path / "lists")
     seed_registry(district, data / "registry.db").close()
     for op in ("lan", "hung"):
