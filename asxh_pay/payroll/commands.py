@@ -675,8 +675,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay import units
 
     unit = units.paying_unit(province_code=demo.PROVINCE)
-    say(f"demo province in {data_dir}: {unit.describe()}, {len(demo.COMMUNES)} communes")
-    province = demo.make_province(args.beneficiaries, period=period)
+    province = demo.make_province(args.beneficiaries, period=period, communes=args.communes)
+    say(f"demo province in {data_dir}: {unit.describe()}, {len(province.communes)} communes")
     files = demo.write_lists(province, data_dir / "lists")
     say(
         f"  {len(files)} commune lists written ({province.beneficiaries} beneficiaries of NCC, BTXH and "
@@ -777,6 +777,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(d, lang=True)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
     d.add_argument("--period", default="2026-11", help="pay period YYYY-MM (default: %(default)s)")
+    d.add_argument(
+        "--communes",
+        type=int,
+        default=None,
+        help="how many of the province's communes pay (default: 6; 0: all, a province-scale run)",
+    )
     d.add_argument("--concurrency", type=int, default=128, help=argparse.SUPPRESS)
     d.set_defaults(func=_cmd_demo)
 

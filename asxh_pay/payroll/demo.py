@@ -138,6 +138,7 @@ class DemoProvince:
     die_after_prepare: list[str] = field(default_factory=list)
     old_coded_rows: int = 0
     split_rows: int = 0
+    communes: list[tuple[str, str]] = field(default_factory=lambda: list(COMMUNES))
 
 
 def _name(rng: random.Random, female: bool) -> str:
@@ -164,10 +165,27 @@ def _phone(rng: random.Random) -> str:
     return phone[:-4] + "7777" if phone[-4:] in _MAGIC_TAILS else phone
 
 
-def make_province(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026) -> DemoProvince:
-    """A synthetic province: list rows per commune and programme, and the population register."""
+def province_communes(count: int | None = None) -> list[tuple[str, str]]:
+    """The demo's communes: the six of :data:`COMMUNES` first, then the province's other
+    communes up to ``count`` (all of them with 0), for province-scale runs."""
+    if count is None or count == len(COMMUNES):
+        return list(COMMUNES)
+    chosen = list(COMMUNES)
+    seen = {c for c, _ in chosen}
+    chosen += [(u.code, u.name) for u in units.communes_in(PROVINCE) if u.code not in seen]
+    return chosen if count <= 0 else chosen[: max(count, 1)]
+
+
+def make_province(
+    n: int = 20_000, *, period: str = "2026-11", seed: int = 2026, communes: int | None = None
+) -> DemoProvince:
+    """A synthetic province: list rows per commune and programme, and the population register.
+
+    ``communes``: how many of the province's communes pay (default the six of
+    :data:`COMMUNES`; 0 for all of them, as a province paying centrally does)."""
     rng = random.Random(seed)
     d = DemoProvince()
+    d.communes = places = province_communes(communes)
     seq = 0
     people: list[Person] = []
     for _ in range(n):
@@ -180,7 +198,7 @@ def make_province(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
     registry_names = {p.cccd: p.name for p in people + carers}
     registry_death: dict[str, date] = {}
     for i, p in enumerate(people):
-        commune, _ = COMMUNES[i % len(COMMUNES)]
+        commune, _ = places[i % len(places)]
         roll = rng.random()
         programme = "NCC" if roll < 0.35 else "BTXH" if roll < 0.80 else "HTXH"
         amount = rng.choice(
@@ -261,7 +279,7 @@ def make_province(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
             row[7] = "Nhận tại bưu điện"
         else:
             row[7] = "Chi trả tại nhà"
-            row[17] = f"Thôn {rng.randint(1, 12)}, {COMMUNES[i % len(COMMUNES)][1]}"
+            row[17] = f"Thôn {rng.randint(1, 12)}, {places[i % len(places)][1]}"
         roll = rng.random()
         if roll < 0.08:
             carer = rng.choice(carers) if rng.random() < 0.8 else rng.choice(people)
@@ -356,8 +374,8 @@ def write_lists(d: DemoProvince, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     for (commune, programme), rows in sorted(d.rows.items()):
-        idx = [c for c, _ in COMMUNES].index(commune)
-        cname = COMMUNES[idx][1]
+        idx = [c for c, _ in d.communes].index(commune)
+        cname = d.communes[idx][1]
         stem = f"{commune}-{programme}"
         title = [f"UBND {cname.upper()}", f"DANH SÁCH CHI TRẢ {programme} KỲ {rows[0][5]}"]
         if (commune, programme) == OLD_LIST:
