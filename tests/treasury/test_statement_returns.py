@@ -12,9 +12,17 @@ from pathlib import Path
 import pytest
 
 from asxh_pay.ledger import SqliteLedger
+from asxh_pay.providers.treasury import PollReport, end_to_end_id
 from asxh_pay.reconcile import Category, ReconciliationReport, load_files, reconcile
 from asxh_pay.status import PayoutStatus
-from tests.treasury.conftest import DEBTOR_ACCOUNT
+from tests.treasury.conftest import (
+    DEBTOR_ACCOUNT,
+    RUN_AT,
+    Keys,
+    make_channel,
+    make_sandbox,
+    treasury_request,
+)
 from tests.treasury.statement_kit import Tx, camt054, entry, paid_payout, pain002, write
 
 AMOUNT = 1_500_000
@@ -241,3 +249,57 @@ async def test_file_level_rejection_is_a_break(tmp_path: Path, ledger: SqliteLed
     (b,) = rep.breaks(Category.FILE_REJECTED)
     assert b.key == "KB-REJECTED-1" and b.report_status == "RJCT FF01" and not b.explained
     assert rep.unexplained
+
+
+# --- the channel's poll applies statements too: the same rules -------------------------------------
+
+
+async def test_channel_applies_only_exact_returns_on_its_account(tmp_path: Path, keys: Keys) -> None:
+    sandbox = make_sandbox(keys)
+    async with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        channel = make_channel(keys, ledger, sandbox, tmp_path / "store")
+        payouts = await channel.record(treasury_request(i) for i in range(5))
+        await channel.submit(payouts)
+        sandbox.advance(RUN_AT.date())
+        await channel.poll()
+        e2es = [end_to_end_id(p.idempotency_key) for p in payouts]
+        assert {await _status(ledger, p.id) for p in payouts} == {PayoutStatus.SUCCEEDED}
+        attacks = camt054(
+            [
+                entry([Tx(e2es[0], 1, ref="R0", rtr="AC04")], ref="N0"),  # 1 VND "return"
+                entry([Tx(e2es[1], AMOUNT, ref="R1")], ref="N1", code="PMNT/RCDT/ESCT"),  # not a return
+                entry([Tx(e2es[2], AMOUNT + 1, ref="R2", rtr="AC04")], ref="N2"),  # over-amount
+            ]
+        )
+        elsewhere = camt054([entry([Tx(e2es[3], AMOUNT, rtr="AC04")])], account="9999000011112222")
+        report = PollReport()
+        await channel.apply_report(attacks, "camt.054", "attack.xml", report)
+        await channel.apply_report(elsewhere, "camt.054", "elsewhere.xml", report)
+        assert {c[1] for c in report.contradictions} == {p.id for p in payouts[:4]}
+        assert report.needs_attention and not report.transitions
+        assert {await _status(ledger, p.id) for p in payouts} == {PayoutStatus.SUCCEEDED}
+        assert all("9999000011112222" not in c[2] for c in report.contradictions)
+        # The real thing: the full amount, marked as a return, on the channel's account.
+        good = PollReport()
+        real = camt054([entry([Tx(e2es[4], AMOUNT, rtr="AC04")])])
+        await channel.apply_report(real, "camt.054", "real.xml", good)
+        assert good.transitions["returned"] == 1 and not good.contradictions
+        assert await _status(ledger, payouts[4].id) is PayoutStatus.RETURNED
+        await channel.aclose()
+
+
+async def test_channel_ignores_a_pain002_about_another_amount(tmp_path: Path, keys: Keys) -> None:
+    sandbox = make_sandbox(keys)
+    async with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        channel = make_channel(keys, ledger, sandbox, tmp_path / "store")
+        payouts = await channel.record(treasury_request(i) for i in range(2))
+        sub = await channel.submit(payouts)
+        msg_id = sub.batches[0]
+        e2es = [end_to_end_id(p.idempotency_key) for p in payouts]
+        report = PollReport()
+        forged = pain002(msg_id, [(e2es[0], "RJCT", AMOUNT - 1), (e2es[1], "RJCT", AMOUNT)])
+        await channel.apply_report(forged, "pain.002", "sts.xml", report)
+        assert [c[1] for c in report.contradictions] == [payouts[0].id]
+        assert await _status(ledger, payouts[0].id) is PayoutStatus.SUBMITTED
+        assert await _status(ledger, payouts[1].id) is PayoutStatus.FAILED
+        await channel.aclose()
