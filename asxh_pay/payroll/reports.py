@@ -80,8 +80,13 @@ OUTPUTS: dict[str, frozenset[str]] = {
     "registry.db*": IDENTIFIERS,
     "keys/*": frozenset(),
     "keys/trusted/*": frozenset(),
-    # The embedded providers' books (what each provider itself holds).
-    "sandboxes/*": IDENTIFIERS,
+    # The bank rail: the credit transfers sent to the bank and its answers (the bank needs
+    # the account and the holder's name; the CCCD never leaves in them).
+    "treasury/batches/*": frozenset({ACCOUNT, NAME}),
+    "treasury/inbox/*": frozenset({ACCOUNT, NAME}),
+    "treasury/*": frozenset(),
+    # The embedded providers' books and keys (what each provider itself holds).
+    "sandbox/*": IDENTIFIERS,
 }
 """Every file the payroll writes, by path under the data folder (fnmatch patterns, first
 match wins), and the personal identifiers it may carry in full. A test runs a month on a
