@@ -29,7 +29,8 @@ def render(
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if office is None or shutil.which("pdftoppm") is None:
         raise SystemExit(
-            "needs libreoffice and pdftoppm: apt-get update && apt-get install -y libreoffice-calc poppler-utils"
+            "needs libreoffice and pdftoppm: "
+            "apt-get update && apt-get install -y libreoffice-calc poppler-utils"
         )
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

@@ -19,7 +19,6 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.chart import BarChart, LineChart
 
-from asxh_pay import vocab
 from asxh_pay.cells import csv_value, is_formula_like
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.payroll.books import reconcile_rails
