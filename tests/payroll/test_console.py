@@ -30,7 +30,7 @@ def _ent(outcome: str, account: bool = False, amount: int = 1_500_000) -> Any:
 def _run() -> tuple[Any, Any]:
     ents = [
         _ent("paid", True),
-        _ent("paid"),
+        _ent("paid", True),
         _ent("paid_fallback"),
         _ent("failed", amount=0),
         _ent("stopped", amount=0),
