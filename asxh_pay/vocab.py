@@ -104,6 +104,13 @@ LABELS: dict[str, Pair] = {
     "subtotal": ("Cộng", "Subtotal"),
     "total": ("Tổng cộng", "Total"),
     "paying_unit": ("Đơn vị chi trả trợ cấp", "Paying unit"),
+    # The preparation's unit mapping (pre-2025 codes to today's units).
+    "listed_unit": ("Mã đơn vị trong danh sách", "Unit code as listed"),
+    "old_unit": ("Đơn vị cũ (trước 1/7/2025)", "Former unit (before 1 July 2025)"),
+    "mapping": ("Chuyển đổi", "Mapping"),
+    "new_unit": ("Mã xã mới", "2025 commune code"),
+    "unit_name": ("Tên xã mới", "2025 commune name"),
+    "rows": ("Số dòng", "Rows"),
 }
 
 OUTCOMES: dict[str, Pair] = {
@@ -230,6 +237,19 @@ REASONS: dict[str, Pair] = {
     "already_in_ledger": ("Đã chi trả trong kỳ này", "Already paid this period"),
     "conflicts_with_ledger": ("Mâu thuẫn với khoản đã ghi sổ", "Conflicts with the ledger"),
     "beneficiary_and_recipient": ("Vừa là đối tượng vừa nhận thay", "Both beneficiary and recipient"),
+    # Placement in today's (2025) units.
+    "unit_split": (
+        "Xã cũ đã chia cho nhiều xã mới: cần xác định xã mới",
+        "Former commune split between new communes: a person decides",
+    ),
+    "unit_unknown": ("Mã đơn vị hành chính không tồn tại", "Unknown administrative unit"),
+    "unit_district_mismatch": (
+        "Mã xã không thuộc huyện cũ đã ghi",
+        "Commune not in the listed former district",
+    ),
+    "unit_outside": ("Xã không thuộc đơn vị chi trả", "Commune outside the paying unit"),
+    "unit_required": ("Chưa xác định đơn vị chi trả", "Paying unit not given"),
+    "programme_unknown": ("Chương trình chưa được khai báo", "Unknown programme"),
 }
 
 PHRASES: dict[str, Pair] = {

@@ -41,11 +41,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from asxh_pay import vocab
+from asxh_pay import units, vocab
 from asxh_pay.cells import write_csv_file, xlsx_text, xlsx_value
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd, mask_name, mask_text
 from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
+from asxh_pay.programmes import Programmes, load_programmes
 from asxh_pay.status import PayoutStatus
 from asxh_pay.vocab import label
 
@@ -70,6 +71,7 @@ OUTPUTS: dict[str, frozenset[str]] = {
     "runs/*/rejected.csv": frozenset(),  # back to the commune: row numbers, not the data
     "runs/*/held.csv": frozenset(),
     "runs/*/warnings.csv": frozenset(),
+    "runs/*/unit-mapping.csv": frozenset(),  # old unit codes and what they became
     # The postal service's own file: the only report with full identifiers.
     "runs/*/reports*/danh-sach-tien-mat-buu-dien*": frozenset({CCCD, NAME}),
     "runs/*/reports*/cash-list-postal*": frozenset({CCCD, NAME}),
@@ -107,21 +109,14 @@ def allowed_identifiers(relative_path: str) -> frozenset[str] | None:
 
 UnitNames = Callable[[str], str | None]
 
-# Until the programme registry names them: who answers for each programme at the province.
-_AGENCIES: dict[str, tuple[str, str]] = {
-    "NCC": ("Sở Nội vụ", "Department of Home Affairs"),
-    "BTXH": ("Sở Y tế", "Department of Health"),
-    "HTXH": ("Sở Y tế", "Department of Health"),
-}
-
 
 def _no_names(code: str) -> str | None:
     return None
 
 
-def programme_agency(programme: str, lang: str) -> str:
-    pair = _AGENCIES.get(programme)
-    return "" if pair is None else (pair[1] if lang == "en" else pair[0])
+def unit_names(code: str) -> str | None:
+    """Today's (2025) commune or province name of a code, from :mod:`asxh_pay.units`."""
+    return units.unit_name(code) or None
 
 
 def with_name(code: str, names: UnitNames) -> str:
@@ -206,9 +201,18 @@ class Table:
         return [*self.rows, *([self.totals] if self.totals is not None else [])]
 
 
-def _place(e: Entitlement) -> tuple[str, str, str]:
+def _place(e: Entitlement) -> tuple[str, str]:
+    """(province, commune) of an entitlement: the two tiers a report rolls up (no district since 2025)."""
     b = e.root.request.beneficiary
-    return (b.province_code or "-", b.district_code or "-", b.commune_code or "-")
+    province = b.province_code
+    if not province and b.commune_code:
+        c = units.commune(b.commune_code)
+        province = c.province_code if c else None
+    return (province or "-", b.commune_code or "-")
+
+
+#: Report levels: (label key, how many parts of :func:`_place` make the group key).
+LEVELS: tuple[tuple[str, int], ...] = (("province", 1), ("commune", 2))
 
 
 def _share(account: int, n: int) -> float:
@@ -270,8 +274,12 @@ def _summary_row(
     return [level, code, names(code) or "", programme, agency, *figures, vocab.target_met(met, lang)]
 
 
-def summary_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Table:
-    """Each commune per programme with its subtotal, then the province per programme, then the total."""
+def summary_table(
+    fig: RunFigures, lang: str, names: UnitNames = unit_names, programmes: Programmes | None = None
+) -> Table:
+    """Each commune per programme with its subtotal, then the province per programme, then the total;
+    names beside codes, and each programme's responsible agency (:mod:`asxh_pay.programmes`)."""
+    progs = programmes or load_programmes()
     t = Table(
         "tong-hop" if lang != "en" else "summary",
         SUMMARY_COLUMNS,
@@ -289,14 +297,14 @@ def summary_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> T
     communes: dict[tuple[str, str], list[Entitlement]] = defaultdict(list)
     provinces: dict[str, list[Entitlement]] = defaultdict(list)
     for e in fig.entitlements:
-        province, _, commune = _place(e)
+        province, commune = _place(e)
         communes[(province, commune)].append(e)
         provinces[province].append(e)
     for (_, commune), ents in sorted(communes.items()):
         for prog, group in by_programme(ents).items():
             t.rows.append(
                 _summary_row(
-                    label("commune", lang), commune, names, prog, programme_agency(prog, lang), group, lang
+                    label("commune", lang), commune, names, prog, progs.agency(prog, lang), group, lang
                 )
             )
         t.strong.add(len(t.rows))
@@ -305,7 +313,7 @@ def summary_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> T
         for prog, group in by_programme(ents).items():
             t.rows.append(
                 _summary_row(
-                    label("province", lang), province, names, prog, programme_agency(prog, lang), group, lang
+                    label("province", lang), province, names, prog, progs.agency(prog, lang), group, lang
                 )
             )
         if len(provinces) > 1:
@@ -316,7 +324,7 @@ def summary_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> T
     return t
 
 
-def method_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Table:
+def method_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
     """Per commune, programme, chosen method and outcome: counts and amounts."""
     t = Table(
         "theo-hinh-thuc" if lang != "en" else "by-method",
@@ -328,7 +336,7 @@ def method_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Ta
     amt: Counter[tuple[str, str, str, str]] = Counter()
     for e in fig.entitlements:
         k: tuple[str, str, str, str] = (
-            _place(e)[2],
+            _place(e)[1],
             e.root.request.programme,
             str(e.root.request.destination.kind),
             e.outcome,
@@ -371,7 +379,7 @@ def provider_table(fig: RunFigures, lang: str) -> Table:
     return t
 
 
-def failures_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Table:
+def failures_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
     """Every payout that did not succeed, its reason and what happened next; identifiers masked."""
     t = Table(
         "that-bai" if lang != "en" else "failures",
@@ -405,7 +413,7 @@ def failures_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> 
             t.rows.append(
                 [
                     p.id,
-                    with_name(_place(e)[2], names),
+                    with_name(_place(e)[1], names),
                     req.programme,
                     mask_cccd(req.beneficiary.cccd),
                     mask_name(req.beneficiary.full_name),
@@ -422,7 +430,7 @@ def failures_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> 
     return t
 
 
-def cash_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Table:
+def cash_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
     """The list the postal service pays in cash from: cash methods and cash fallbacks.
 
     It carries full names and CCCDs on purpose: the postal service needs them to pay the
@@ -459,7 +467,7 @@ def cash_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Tabl
             t.rows.append(
                 [
                     p.id,
-                    with_name(_place(e)[2], names),
+                    with_name(_place(e)[1], names),
                     req.programme,
                     req.beneficiary.cccd,
                     req.beneficiary.full_name,
@@ -476,7 +484,7 @@ def cash_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Tabl
     return t
 
 
-def share_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Table:
+def share_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
     """Each commune's share of beneficiaries paid into an account, against the target."""
     t = Table(
         "ty-le-tai-khoan" if lang != "en" else "account-share",
@@ -495,29 +503,31 @@ def share_table(fig: RunFigures, lang: str, names: UnitNames = _no_names) -> Tab
 
     groups: dict[str, list[Entitlement]] = defaultdict(list)
     for e in fig.entitlements:
-        groups[_place(e)[2]].append(e)
+        groups[_place(e)[1]].append(e)
     for code in sorted(groups):
         t.rows.append(line(code, names(code) or code, groups[code]))
     t.totals = line(label("total", lang), "", fig.entitlements)
     return t
 
 
-def summary_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = _no_names) -> list[Table]:
+def summary_tables(
+    fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names, programmes: Programmes | None = None
+) -> list[Table]:
     """The sheets of the monthly report (no personal data)."""
     return [
-        summary_table(fig, lang, names),
+        summary_table(fig, lang, names, programmes),
         method_table(fig, lang, names),
         provider_table(fig, lang),
         share_table(fig, lang, names),
     ]
 
 
-def detail_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = _no_names) -> list[Table]:
+def detail_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
     """The detail lists, each written to a file of its own."""
     return [failures_table(fig, lang, names), cash_table(fig, lang, names)]
 
 
-def all_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = _no_names) -> list[Table]:
+def all_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
     return [*summary_tables(fig, lang, names), *detail_tables(fig, lang, names)]
 
 
@@ -740,6 +750,7 @@ class ReportHeading:
     period: str
     unit: str  # "code - name" of the paying unit (commune, or province paying centrally)
     agencies: list[str]  # "NCC: Sở Nội vụ"...
+    issuer: str = ""  # the cover's top-left line: "UBND THÀNH PHỐ HÀ NỘI"
 
     def lines(self, lang: str) -> list[str]:
         parts = [f"{label('period', lang)}: {self.period}", f"{label('paying_unit', lang)}: {self.unit}"]
@@ -764,8 +775,10 @@ def _cover(ws: Any, heading: ReportHeading, figures: list[tuple[str, Any]], lang
             ws.merge_cells(merge)
 
     underlined = Font(name="Times New Roman", size=12, bold=True, underline="single")
-    put("A1", heading.unit.upper() if heading.unit else label("paying_unit", lang).upper(), st.bold, "A1:B1")
+    put("A1", heading.issuer or heading.unit or label("paying_unit", lang).upper(), st.bold, "A1:B1")
     put("A2", "; ".join(heading.agencies), st.normal, "A2:B2")
+    if heading.unit:
+        put("A3", f"{label('place', lang)}: {heading.unit}", st.italic, "A3:B3")
     put("C1", vocab.phrase("nation", lang), st.bold, "C1:D1")
     put("C2", vocab.phrase("motto", lang), underlined, "C2:D2")
     put("C3", vocab.phrase("place_date", lang, year=date.today().year), st.italic, "C3:D3")
@@ -889,12 +902,26 @@ def _cover_figures(fig: RunFigures, lang: str) -> list[tuple[str, Any]]:
 
 
 def report_heading(
-    fig: RunFigures, run_id: str, manifest: Mapping[str, Any], lang: str, names: UnitNames
+    fig: RunFigures,
+    run_id: str,
+    manifest: Mapping[str, Any],
+    lang: str,
+    names: UnitNames,
+    programmes: Programmes | None = None,
 ) -> ReportHeading:
-    unit = str(manifest.get("unit") or manifest.get("province") or manifest.get("district") or "")
-    programmes = sorted({e.root.request.programme for e in fig.entitlements})
-    agencies = [f"{p}: {a}" for p in programmes if (a := programme_agency(p, lang))]
-    return ReportHeading(run_id, str(manifest.get("period") or ""), with_name(unit, names), agencies)
+    """The paying unit (the manifest's, else the province of the payouts) and the agencies."""
+    progs = programmes or load_programmes()
+    paying = manifest.get("paying_unit") or {}
+    code = str(paying.get("code") or manifest.get("province") or "")
+    if not code:
+        provinces = {_place(e)[0] for e in fig.entitlements}
+        code = provinces.pop() if len(provinces) == 1 else ""
+    name = str(paying.get("name") or names(code) or "") if code else ""
+    used = sorted({e.root.request.programme for e in fig.entitlements})
+    agencies = [f"{p}: {a}" for p in used if (a := progs.agency(p, lang))]
+    unit = f"{code} - {name}" if name else code
+    issuer = vocab.phrase("unit_line", lang, name=name).upper() if name else unit
+    return ReportHeading(run_id, str(manifest.get("period") or ""), unit, agencies, issuer)
 
 
 async def write_reports(
@@ -905,18 +932,20 @@ async def write_reports(
     lang: str = "vi",
     manifest: dict[str, Any] | None = None,
     names: UnitNames | None = None,
+    programmes: Programmes | None = None,
 ) -> ReportFiles:
     """Compute every table from the ledger and write them: CSV each, the monthly report, the detail lists.
 
     The CSV files hold the data rows only (a program reads them); totals are for the printed XLSX.
     """
     fig = await collect(ledger, run_id)
-    names = names or _no_names
+    names = names or unit_names
     manifest = manifest or {}
-    summaries = summary_tables(fig, lang, names)
+    programmes = programmes or load_programmes()
+    summaries = summary_tables(fig, lang, names, programmes)
     details = detail_tables(fig, lang, names)
     csvs = [write_csv(out_dir / f"{t.name}.csv", t.columns, t.rows, lang) for t in (*summaries, *details)]
-    heading = report_heading(fig, run_id, manifest, lang, names)
+    heading = report_heading(fig, run_id, manifest, lang, names, programmes)
     stem = "bao-cao-thang" if lang != "en" else "monthly-report"
     period = heading.period or run_id
     xlsx = write_xlsx(

@@ -277,10 +277,16 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
         )
     }
     assert got == want
-    # Summary sheet: the totals row for all programmes.
+    # Summary sheet: two tiers since 2025 (no district row), names beside codes, a totals row.
     summary = list(wb["Tổng hợp"].iter_rows(values_only=True))
+    head = next(r for r in summary if r and r[0] == "Cấp")
+    province = next(r for r in summary if r[0] == "Tỉnh")
+    assert province[head.index("Tên đơn vị")] == "Thành phố Hà Nội"
     total = next(r for r in summary if r[0] == "Tổng cộng")
-    assert total[3] == "Tất cả" and total[5] == roots[0] and total[6] == roots[1]
+    assert total[head.index("Chương trình")] == "Tất cả"
+    assert total[head.index("Số đối tượng")] == roots[0]
+    assert total[head.index("Tổng số tiền phải trả")] == roots[1]
+    assert not any(r[0] == "Huyện" for r in summary)
     wb.close()
 
 

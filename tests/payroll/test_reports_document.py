@@ -48,15 +48,9 @@ def _month(ws: Workspace, rows: list[list[Any]], list_name: str = "xa.csv", **kw
     async def report() -> ReportFiles:
         async with SqliteLedger(ws.data_dir / "ledger.db", exclusive=False) as ledger:
             await reconcile_rails(ledger, ws.rails, prep.run_id)
-            return await write_reports(
-                ledger, prep.run_id, prep.dir / "reports", manifest=prep.manifest, names=_names
-            )
+            return await write_reports(ledger, prep.run_id, prep.dir / "reports", manifest=prep.manifest)
 
     return asyncio.run(report())
-
-
-def _names(code: str) -> str | None:
-    return {"00004": "Phường Ba Đình", "01": "Thành phố Hà Nội"}.get(code)
 
 
 def _standard_rows() -> list[list[Any]]:
@@ -98,7 +92,8 @@ def test_monthly_report_is_a_printable_official_document(month: ReportFiles) -> 
     cover = wb["Báo cáo"]
     texts = {c.value for r in cover.iter_rows() for c in r if isinstance(c.value, str)}
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in texts and "Độc lập - Tự do - Hạnh phúc" in texts
-    assert "01 - THÀNH PHỐ HÀ NỘI" in texts  # the paying unit's name beside its code
+    assert "UBND PHƯỜNG BA ĐÌNH" in texts  # the paying unit (the commune of the list) by name
+    assert any("00004 - Phường Ba Đình" in t for t in texts)  # and beside its code
     assert any("Sở Nội vụ" in t and "Sở Y tế" in t for t in texts)  # the programmes' agencies
     for ws in wb.worksheets:
         # Printed landscape, all columns on the page width; Đạt/Không đạt, never True/False.
