@@ -115,8 +115,15 @@ def _no_names(code: str) -> str | None:
 
 
 def unit_names(code: str) -> str | None:
-    """Today's (2025) commune or province name of a code, from :mod:`asxh_pay.units`."""
-    return units.unit_name(code) or None
+    """Today's (2025) commune or province name of a code, from :mod:`asxh_pay.units`.
+
+    A province the data names bare ("Tuyên Quang") gets its kind, as a heading writes it
+    ("Tỉnh Tuyên Quang"); cities keep theirs ("Thành phố Hà Nội").
+    """
+    name = units.unit_name(code)
+    if name and units.province(code) is not None and not name.startswith(("Tỉnh ", "Thành phố ")):
+        name = "Tỉnh " + name
+    return name or None
 
 
 def with_name(code: str, names: UnitNames) -> str:
@@ -916,7 +923,7 @@ def report_heading(
     if not code:
         provinces = {_place(e)[0] for e in fig.entitlements}
         code = provinces.pop() if len(provinces) == 1 else ""
-    name = str(paying.get("name") or names(code) or "") if code else ""
+    name = str(names(code) or paying.get("name") or "") if code else ""
     used = sorted({e.root.request.programme for e in fig.entitlements})
     agencies = [f"{p}: {a}" for p in used if (a := progs.agency(p, lang))]
     unit = f"{code} - {name}" if name else code
