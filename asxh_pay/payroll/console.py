@@ -185,12 +185,16 @@ class Progress:
         if self._p is not None:
             self._p.stop()
 
-    @contextmanager
-    def phase(self, key: str, total: int | None = None) -> Iterator[Phase]:
+    def start(self, key: str, total: int | None = None) -> Phase:
+        """A new bar for phase ``key`` (a :data:`asxh_pay.vocab.PHRASES` key); finish it with ``done()``."""
         task = None
         if self._p is not None:
             task = self._p.add_task(phrase(key, self.lang), total=total, states="")
-        bar = Phase(self._p, task, total, self.lang)
+        return Phase(self._p, task, total, self.lang)
+
+    @contextmanager
+    def phase(self, key: str, total: int | None = None) -> Iterator[Phase]:
+        bar = self.start(key, total)
         try:
             yield bar
         finally:
@@ -207,6 +211,7 @@ class Phase:
         self.total = total
         self.completed = 0
         self._last = 0.0
+        self._finished = False
 
     def advance(self, n: int = 1) -> None:
         self.update(self.completed + n)
@@ -234,7 +239,8 @@ class Phase:
         return f"{text} ({vocab.label('fallback', self.lang).lower()})" if cash else text
 
     def done(self) -> None:
-        if self._p is None:
+        if self._p is None or self._finished:
             return
+        self._finished = True
         total = self.total if self.total is not None else max(1, self.completed)
         self._p.update(self._task, completed=total, total=total)

@@ -940,25 +940,39 @@ async def write_reports(
     manifest: dict[str, Any] | None = None,
     names: UnitNames | None = None,
     programmes: Programmes | None = None,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> ReportFiles:
     """Compute every table from the ledger and write them: CSV each, the monthly report, the detail lists.
 
     The CSV files hold the data rows only (a program reads them); totals are for the printed XLSX.
+    ``on_step(done, steps)`` follows the work, for a progress bar.
     """
+    steps = 5
+
+    def step(done: int) -> None:
+        if on_step is not None:
+            on_step(done, steps)
+
+    step(0)
     fig = await collect(ledger, run_id)
+    step(1)
     names = names or unit_names
     manifest = manifest or {}
     programmes = programmes or load_programmes()
     summaries = summary_tables(fig, lang, names, programmes)
     details = detail_tables(fig, lang, names)
+    step(2)
     csvs = [write_csv(out_dir / f"{t.name}.csv", t.columns, t.rows, lang) for t in (*summaries, *details)]
+    step(3)
     heading = report_heading(fig, run_id, manifest, lang, names, programmes)
     stem = "bao-cao-thang" if lang != "en" else "monthly-report"
     period = heading.period or run_id
     xlsx = write_xlsx(
         out_dir / f"{stem}-{period}.xlsx", summaries, lang, heading=heading, figures=_cover_figures(fig, lang)
     )
+    step(4)
     detail_files = [
         write_detail_xlsx(out_dir / f"{t.name}-{period}.xlsx", t, lang, heading=heading) for t in details
     ]
+    step(5)
     return ReportFiles(out_dir, csvs, xlsx, fig, detail_files)
