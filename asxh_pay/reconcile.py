@@ -279,28 +279,30 @@ class ReconciliationReport:
         Path(path).write_text(json.dumps(body, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def to_csv(self, path: str | Path) -> None:
-        with Path(path).open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS)
-            writer.writeheader()
-            for line in self.lines:
-                writer.writerow(line.row())
+        from asxh_pay.cells import write_csv_file
+
+        # Every field neutralised: a file name or detail from a bank report must not run as a formula.
+        rows = ([line.row()[c] for c in COLUMNS] for line in self.lines)
+        write_csv_file(Path(path), COLUMNS, rows, encoding="utf-8")
 
     def to_xlsx(self, path: str | Path) -> None:
         from openpyxl import Workbook
+
+        from asxh_pay.cells import xlsx_row
 
         wb = Workbook(write_only=True)
         summary = wb.create_sheet("summary")
         s = self.summary()
         for k in ("payouts_checked", "entries_read", "statuses_read", "unexplained"):
-            summary.append([k, s[k]])
+            summary.append(xlsx_row(summary, [k, s[k]]))
         for k, v in s["counts"].items():
-            summary.append([k, v])
-        summary.append(["files", ", ".join(self.files)])
+            summary.append(xlsx_row(summary, [k, v]))
+        summary.append(xlsx_row(summary, ["files", ", ".join(self.files)]))
         sheet = wb.create_sheet("lines")
-        sheet.append(COLUMNS)
+        sheet.append(xlsx_row(sheet, COLUMNS))
         for line in self.lines:
             row = line.row()
-            sheet.append([row[c] for c in COLUMNS])
+            sheet.append(xlsx_row(sheet, [row[c] for c in COLUMNS]))
         wb.save(str(path))
 
     def write(self, path: str | Path) -> None:

@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from asxh_pay import vocab
 from asxh_pay.client import AsyncPayoutClient
 from asxh_pay.errors import AsxhPayError, ConfigurationError, ValidationError
 from asxh_pay.ledger import SqliteLedger, open_ledger
-from asxh_pay.masking import mask_cccd
+from asxh_pay.masking import mask_cccd, mask_text
 from asxh_pay.models import ELECTRONIC_KINDS, Payout, _period
 from asxh_pay.payroll.approval import (
     FORMAT,
@@ -365,22 +366,27 @@ async def prepare_run(
     write_payouts(rdir / "payouts.jsonl", payouts)
     digest, count, total = run_hash(run_id, payouts)
 
+    # Reasons in the official's language (the shared vocabulary), the checker's own words as detail.
     write_csv(
         rdir / "rejected.csv",
-        ["file", "row", "column", "code", "reason"],
-        ([r.file, r.row, r.column, r.code, r.reason] for r in imported.rejected),
+        ["file", "row", "column", "code", "reason", "detail"],
+        (
+            [r.file, r.row, r.column, r.code, vocab.reason(r.code, lang), mask_text(r.reason)]
+            for r in imported.rejected
+        ),
         lang,
     )
     write_csv(
         rdir / "held.csv",
-        ["source", "programme", "cccd", "code", "reason", "amount"],
+        ["source", "programme", "cccd", "code", "reason", "detail", "amount"],
         (
             [
                 h.row.where,
                 h.row.request.programme,
                 mask_cccd(h.row.request.beneficiary.cccd),
                 h.code,
-                h.reason,
+                vocab.reason(h.code, lang),
+                mask_text(h.reason),
                 h.row.request.amount,
             ]
             for h in held
@@ -398,9 +404,9 @@ async def prepare_run(
     )
     write_csv(
         rdir / "warnings.csv",
-        ["source", "code", "detail"],
+        ["source", "code", "reason", "detail"],
         (
-            [w[0], w[1], w[2]]
+            [w[0], w[1], vocab.reason(w[1], lang), mask_text(w[2])]
             for w in [
                 *warnings,
                 *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),
