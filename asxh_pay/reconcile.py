@@ -80,13 +80,13 @@ from asxh_pay.iso20022 import (
     Iso20022Error,
     PaymentInfoStatus,
     TransactionStatus,
+    identify,
     read_camt053,
     read_camt054,
     read_pain002,
     status_reason_to_failure,
     transaction_outcome,
 )
-from asxh_pay.iso20022.safe import identify
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.models import EventSource, Payout
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus
