@@ -60,6 +60,12 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     v.add_argument("--ledger", default=DEFAULT_LEDGER, help="ledger URL (default: %(default)s)")
     v.add_argument("--anchor", default=None, help="an anchor file written by 'asxh-pay ledger anchor'")
     v.add_argument("--public-key", default=None, help="PEM public key of the anchor's signer")
+    v.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="payroll folder whose operator roster is checked too (default: the SQLite ledger's folder)",
+    )
     v.add_argument("--json", action="store_true", help="machine-readable output")
     v.set_defaults(func=_cmd_ledger_verify)
     a = lsub.add_parser(
@@ -97,7 +103,8 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
             return chains, anchored
 
     report, anchored = asyncio.run(run())
-    ok = report.ok and (anchored is None or anchored.ok)
+    roster_problems, roster_data = _check_roster(args, anchored)
+    ok = report.ok and (anchored is None or anchored.ok) and not roster_problems
     text = (
         f"ledger {'OK' if ok else 'BROKEN'}: {report.payouts_checked} payouts, "
         f"{report.events_checked} events checked"
@@ -126,12 +133,49 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
             "grown": anchored.grown,
             "problems": anchored.problems,
         }
+    if roster_data is not None:
+        data["roster"] = roster_data
+        if roster_data.get("entries"):
+            text += f"\noperator roster: {roster_data['entries']} entries, office key {roster_data['office']}"
+    problems += roster_problems
     if problems:
         text += "\n" + "\n".join(f"  - {p}" for p in problems[:50])
         if len(problems) > 50:
             text += f"\n  ... and {len(problems) - 50} more (--json lists them all)"
     emit(args, data, text)
     return EXIT_OK if ok else EXIT_ATTENTION
+
+
+def _check_roster(args: argparse.Namespace, anchored: Any) -> tuple[list[str], dict[str, Any] | None]:
+    """The payroll's operator roster next to the ledger: its signed history must verify, and
+    an anchor must be signed by a key it trusts (or trusted) for the anchor's operator."""
+    from asxh_pay.payroll.roster import RosterError, load_roster, roster_path
+
+    data_dir: Path | None = args.data_dir
+    if data_dir is None:
+        if args.ledger.startswith(("postgresql://", "postgres://")):
+            return [], None
+        data_dir = Path(args.ledger.removeprefix("sqlite:///").removeprefix("sqlite://")).parent
+        if not roster_path(data_dir).exists():
+            return [], None  # a ledger without a payroll folder (library use)
+    try:
+        roster = load_roster(data_dir)
+    except RosterError as exc:
+        return [f"operator roster: {exc}"], {"ok": False, "problem": str(exc)}
+    problems: list[str] = []
+    if anchored is not None:
+        op = roster.operators.get(anchored.operator)
+        if op is None or anchored.key_fingerprint not in op.history:
+            problems.append(
+                f"the anchor is signed by key {anchored.key_fingerprint}, which the operator roster "
+                f"never trusted for {anchored.operator}"
+            )
+    return problems, {
+        "ok": not problems,
+        "entries": roster.entries,
+        "office": roster.office_fingerprint,
+        "head": roster.head,
+    }
 
 
 def _ed25519_public(path: str) -> Any:

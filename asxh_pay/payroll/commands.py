@@ -3,7 +3,10 @@ reconcile, registry and demo.
 
 The monthly cycle at a district labour office, as commands::
 
-    asxh-pay keys generate --operator lan          # once per operator
+    asxh-pay keys init-office --out /media/usb/office.pem   # once, at setup
+    asxh-pay keys generate --operator lan          # once per operator, then:
+    asxh-pay keys enroll --operator lan --public-key asxh-pay-data/keys/lan.pub.pem \\
+        --signed-by office --key /media/usb/office.pem
     asxh-pay prepare lists/ --period 2026-11 --operator lan --district 040
     asxh-pay approve RUN_ID --operator hung         # another operator
     asxh-pay run RUN_ID                             # Ctrl-C is safe: run RUN_ID --resume
@@ -84,10 +87,11 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
     def wrapped(args: argparse.Namespace) -> int:
         from asxh_pay.payroll.approval import ApprovalError
         from asxh_pay.payroll.execute import AlreadyStarted
+        from asxh_pay.payroll.roster import RosterError
 
         try:
             return fn(args)
-        except (ApprovalError, AlreadyStarted) as exc:
+        except (ApprovalError, AlreadyStarted, RosterError) as exc:
             return _refused(args, exc)
 
     return wrapped
@@ -104,9 +108,83 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     )
     emit(
         args,
-        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub)},
+        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub), "trusted": False},
         f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
-        f"  public (trusted by the office):  {pub}",
+        f"  public: {pub}\n"
+        "not trusted yet: another operator (or the office) enrolls it with\n"
+        f"  asxh-pay keys enroll --operator {args.operator} --public-key {pub} --signed-by NAME",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_init_office(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.roster import PIN_ENV, init_office, roster_path
+
+    fp = init_office(args.data_dir, args.out)
+    emit(
+        args,
+        {"office_fingerprint": fp, "office_key": str(args.out), "roster": str(roster_path(args.data_dir))},
+        f"office key created: {args.out} (fingerprint {fp})\n"
+        "  keep it off the operators' machines (the head of office, a USB stick in the safe):\n"
+        "  it enrolls, replaces and revokes operator keys.\n"
+        f"  pin it on every machine: export {PIN_ENV}={fp}",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_change(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.approval import export_trusted, keys_dir
+    from asxh_pay.payroll.roster import OFFICE, change, load_operator_public_key
+
+    action = "revoke" if args.keys_command == "revoke" else "replace" if args.replace else "enroll"
+    if args.key:
+        signer_key = Path(args.key)
+    elif args.signed_by.strip().casefold() == OFFICE:
+        print("error: --signed-by office needs --key (the office key file)", file=sys.stderr)
+        return EXIT_USAGE
+    else:
+        signer_key = keys_dir(args.data_dir) / f"{args.signed_by}.pem"
+    public = load_operator_public_key(Path(args.public_key)) if action != "revoke" else None
+    entry = change(
+        args.data_dir,
+        action,
+        args.operator,
+        signed_by=args.signed_by,
+        signer_key_path=signer_key,
+        public_key=public,
+    )
+    export_trusted(args.data_dir)
+    done = {"enroll": "enrolled", "replace": "key replaced", "revoke": "revoked"}[action]
+    emit(
+        args,
+        {"ok": True, **{k: entry[k] for k in ("seq", "action", "operator", "signed_by", "hash")}},
+        f"{args.operator} {done} (roster entry {entry['seq']}, signed by {entry['signed_by']})",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_roster(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.roster import load_roster
+
+    r = load_roster(args.data_dir)
+    ops = [
+        {
+            "operator": o.name,
+            "fingerprint": o.fingerprint,
+            "state": "trusted" if o.key is not None else "revoked",
+            "by": o.enrolled_by,
+            "sponsors": sorted(o.sponsors),
+        }
+        for o in sorted(r.operators.values(), key=lambda o: o.name)
+    ]
+    lines = [f"roster {r.path}: {r.entries} entries, verified; office key {r.office_fingerprint}"]
+    lines += [
+        f"  {o['operator']:<20} {o['state']:<8} {o['fingerprint'] or '-':<32}  by {o['by']}" for o in ops
+    ]
+    emit(
+        args,
+        {"ok": True, "office_fingerprint": r.office_fingerprint, "head": r.head, "operators": ops},
+        "\n".join(lines),
     )
     return EXIT_OK
 
@@ -590,7 +668,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll import demo
-    from asxh_pay.payroll.approval import approve, generate_operator_key
+    from asxh_pay.payroll.approval import approve, setup_office
     from asxh_pay.payroll.lists import ListDefaults
     from asxh_pay.payroll.prepare import prepare_run
 
@@ -618,8 +696,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     registry = demo.seed_registry(district, data_dir / "registry.db")
     maker, checker = "lap.nguyen", "hung.tran"
-    generate_operator_key(data_dir, maker)
-    generate_operator_key(data_dir, checker)
+    # The office key enrolls both operators, as at a real setup (kept in the demo folder
+    # here; an office keeps it away from the operators' machines).
+    setup_office(data_dir, [maker, checker], office_key=data_dir / "keys" / "office.pem")
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
@@ -719,8 +798,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(kg)
     kg.add_argument("--operator", required=True, help="the operator's short name, e.g. lan.nguyen")
     kg.add_argument("--out", type=Path, default=None, help="where to write the private key")
-    kg.add_argument("--force", action="store_true", help="replace an existing key of this operator")
-    kg.set_defaults(func=_cmd_keys_generate)
+    kg.add_argument(
+        "--force", action="store_true", help="replace an existing key file (never a key the roster trusts)"
+    )
+    kg.set_defaults(func=_guard(_cmd_keys_generate))
+    ki = ksub.add_parser(
+        "init-office",
+        help="once, at setup: create the office key and the operator roster",
+        description="Create the office's Ed25519 key, which signs enrolments when no operator can, "
+        "and start the signed operator roster (<data-dir>/keys/roster.jsonl).",
+    )
+    _common(ki)
+    ki.add_argument("--out", type=Path, required=True, help="where to write the office's private key")
+    ki.set_defaults(func=_guard(_cmd_keys_init_office))
+    for name, text in (
+        ("enroll", "trust an operator's public key (signed by another operator or the office)"),
+        ("revoke", "stop trusting an operator (signed by another operator or the office)"),
+    ):
+        kc = ksub.add_parser(
+            name, help=text, description=text.capitalize() + ". Appended to the signed roster."
+        )
+        _common(kc)
+        kc.add_argument("--operator", required=True, help="whose key")
+        if name == "enroll":
+            kc.add_argument(
+                "--public-key", required=True, help="the operator's public key (from keys generate)"
+            )
+            kc.add_argument("--replace", action="store_true", help="replace the enrolled operator's key")
+        kc.add_argument("--signed-by", required=True, help="another enrolled operator, or 'office'")
+        kc.add_argument(
+            "--key", default=None, help="the signer's private key (default: <data-dir>/keys/SIGNER.pem)"
+        )
+        kc.set_defaults(func=_guard(_cmd_keys_change))
+    kr = ksub.add_parser("roster", help="verify and show the operator roster")
+    _common(kr)
+    kr.set_defaults(func=_guard(_cmd_keys_roster))
 
     p = sub.add_parser(
         "prepare",
