@@ -721,6 +721,9 @@ class TreasurySandbox:
         return paths
 
 
+SANDBOX_URL = "https://h2h.treasury.sandbox.invalid"
+
+
 def demo_sandbox(key_dir: str | Path = "asxh-pay-data/treasury-sandbox") -> TreasurySandbox:
     """A served sandbox with a fresh client key pair written to ``key_dir`` (for ``sandbox serve``).
 
