@@ -97,7 +97,7 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     public = _ed25519_public(args.public_key) if args.public_key else None
 
     async def run() -> tuple[Any, AnchorReport | None]:
-        async with open_ledger(args.ledger, exclusive=False) as ledger:
+        async with open_ledger(args.ledger, exclusive=False, read_only=True) as ledger:
             chains = await ledger.verify_chain()
             anchored = await verify_anchor(ledger, args.anchor, public) if public is not None else None
             return chains, anchored
@@ -208,7 +208,7 @@ def _cmd_ledger_anchor(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"{args.key} is not an Ed25519 private key: anchors are signed with Ed25519")
 
     async def run() -> Any:
-        async with open_ledger(args.ledger, exclusive=False) as ledger:
+        async with open_ledger(args.ledger, exclusive=False, read_only=True) as ledger:
             return await write_anchor(ledger, args.out, key, operator=args.operator, run_id=args.run)
 
     done = asyncio.run(run())

@@ -454,7 +454,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         db = args.data_dir / "ledger.db"
         if args.ledger is None and not db.exists():
             return {r: {} for r in run_ids}
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             for r in run_ids:
                 out[r] = {s.value: n for s, n in (await ledger.counts(r)).items()}
         return out
@@ -499,7 +499,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     signer: str | None = args.sign_as
 
     async def go() -> tuple[Any, Any]:
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             files = await write_reports(ledger, args.run_id, out_dir, lang=args.lang, manifest=manifest)
             if signer is None:
                 return files, None
@@ -591,7 +591,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         return reconcile_files_command(args)
 
     async def go() -> Any:
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             return await _reconciler(ledger, args.data_dir, args.run_id)
 
     res = asyncio.run(go())
