@@ -16,11 +16,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from asxh_pay import __version__
 from asxh_pay.errors import AsxhPayError, ConfigurationError, LedgerError, ValidationError
@@ -34,6 +37,55 @@ EXIT_INTERRUPTED = 4
 DEFAULT_LEDGER = "sqlite:///asxh-pay-data/ledger.db"
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error under ``--json`` is a JSON object on stdout (exit 2)."""
+
+    json_errors = False  # set by main() when the command line asks for --json
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            _print_json(
+                {"ok": False, "error": message, "exit_code": EXIT_USAGE, "usage": self.format_usage()}
+            )
+            sys.exit(EXIT_USAGE)
+        super().error(message)
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# Argument types: bad values are usage errors (exit 2) with the value and the expected form.
+
+
+def date_arg(text: str) -> date:
+    """A calendar date YYYY-MM-DD (``2026-13-45`` is refused, not a traceback)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: expected YYYY-MM-DD, e.g. 2026-11-02"
+        ) from None
+
+
+def period_arg(text: str) -> str:
+    """A pay period YYYY-MM."""
+    text = text.strip()
+    if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pay period: expected YYYY-MM, e.g. 2026-11")
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -358,7 +410,7 @@ def _register_optional() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="asxh-pay",
         description=(
             "Pay social benefits (ASXH) without cash: prepare, approve and run the monthly payroll, "
@@ -369,7 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
     _register_optional()
     for register in COMMANDS:
         register(sub)
@@ -377,11 +432,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    # The interrupt ends whatever task was running; asyncio would then log each such task
+    # as "exception never retrieved", with a traceback. The run is stopping on purpose and
+    # the ledger is consistent, so that is noise: only the one-line message is printed.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
     raise KeyboardInterrupt
+
+
+def report_error(args: argparse.Namespace, code: int, message: str) -> int:
+    """An error, as JSON on stdout with --json (scripts read one place), else on stderr."""
+    if getattr(args, "json", False):
+        _print_json({"ok": False, "error": message, "exit_code": code})
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``asxh-pay status | head``): stop without a traceback.
+
+    Why dup2: Python flushes stdout again at exit, which would raise once more.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -395,19 +475,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
         return code
     except KeyboardInterrupt:
-        print("interrupted: the ledger is consistent; run again with --resume to continue", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(args)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except ValidationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_error(args, EXIT_USAGE, str(exc))
     except (ConfigurationError, LedgerError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return report_error(args, EXIT_REFUSED, str(exc))
     except AsxhPayError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
+        return report_error(args, EXIT_ATTENTION, f"{type(exc).__name__}: {exc}")
+
+
+def _interrupted(args: argparse.Namespace) -> int:
+    # A second Ctrl-C while this is printed must not end in a traceback either.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    message = "interrupted: the ledger is consistent; run again with --resume to continue"
+    try:
+        if getattr(args, "json", False):
+            _print_json({"ok": False, "interrupted": True, "error": message, "exit_code": EXIT_INTERRUPTED})
+        else:
+            print(message, file=sys.stderr)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ after approval changes the hash, so the run must be prepared and approved again.
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from asxh_pay.errors import AsxhPayError, SignatureError
+from asxh_pay.errors import AsxhPayError, SignatureError, ValidationError
 from asxh_pay.models import PayoutRequest
 from asxh_pay.payroll import roster
 from asxh_pay.signing import (
@@ -45,6 +46,14 @@ FORMAT = "asxh-pay-run/1"
 
 class ApprovalError(AsxhPayError):
     """The run may not be executed (or approved) as it is; nothing was paid."""
+
+
+class UnknownRun(ValidationError):
+    """No prepared run by that id (a typo, or another --data-dir): bad input, exit 2."""
+
+
+class MissingOperatorKey(ValidationError):
+    """The operator's private key file is not there: bad input, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -136,9 +145,10 @@ def _trusted_owner(data_dir: Path, priv: Path) -> str | None:
 
 def _load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     if not path.exists():
-        raise ApprovalError(
+        raise MissingOperatorKey(
             f"no private key at {path}: create one with 'asxh-pay keys generate --operator NAME' and have "
-            "it enrolled ('asxh-pay keys enroll'), or give its path with --key"
+            "it enrolled ('asxh-pay keys enroll'), or give its path with --key",
+            code="missing_key",
         )
     try:
         return roster.load_signing_key(path)
@@ -200,7 +210,9 @@ def export_trusted(data_dir: Path) -> None:
 
 def run_dir(data_dir: Path, run_id: str) -> Path:
     if not run_id or not all(c.isalnum() or c in "._-" for c in run_id):
-        raise ApprovalError(f"invalid run id {run_id!r}")
+        raise UnknownRun(
+            f"invalid run id {run_id!r}: letters, digits, '.', '_' and '-' only", code="unknown_run"
+        )
     return data_dir / "runs" / run_id
 
 
@@ -329,12 +341,39 @@ def read_manifest(rdir: Path) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads((rdir / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ApprovalError(f"no prepared run at {rdir}") from None
+        raise UnknownRun(_unknown_run_message(rdir), code="unknown_run") from None
     except ValueError:
         raise ApprovalError(f"manifest of {rdir.name} is damaged") from None
     if data.get("format") != FORMAT:
         raise ApprovalError(f"{rdir.name}: unknown run format {data.get('format')!r}")
     return data
+
+
+def known_runs(runs_root: Path) -> list[str]:
+    """Prepared runs under ``runs_root``, oldest first (run ids end with their time)."""
+    if not runs_root.is_dir():
+        return []
+    return sorted(
+        (p.name for p in runs_root.iterdir() if (p / "manifest.json").is_file()),
+        key=lambda name: (name.rsplit("-", 1)[-1], name),
+    )
+
+
+def _unknown_run_message(rdir: Path) -> str:
+    known = known_runs(rdir.parent)
+    if not known:
+        return (
+            f"no run {rdir.name!r}: no runs prepared in {rdir.parent} yet (asxh-pay prepare; or is it "
+            "another --data-dir?)"
+        )
+    close = difflib.get_close_matches(rdir.name, known, n=3, cutoff=0.6)
+    shown = close or known[-5:]
+    return (
+        f"no run {rdir.name!r} in {rdir.parent}; "
+        + ("did you mean " if close else "known runs (latest last): ")
+        + ", ".join(shown)
+        + ("?" if close else "")
+    )
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -370,6 +409,7 @@ def approve(data_dir: Path, run_id: str, operator: str, key_path: Path) -> dict[
     """Approve a prepared run as ``operator`` (who must not be its preparer)."""
     operator = _check_operator(operator)
     rdir = run_dir(data_dir, run_id)
+    read_manifest(rdir)  # an unknown run is bad input, whatever the roster says
     rost = load_roster(data_dir)
     manifest, digest, prep_fp, _ = _check_prepared(data_dir, rdir, rost)
     preparer = str(manifest["signatures"]["prepared"]["operator"])
@@ -399,6 +439,7 @@ class ApprovedRun:
 def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     """Everything execution must check before paying one dong; raises ApprovalError."""
     rdir = run_dir(data_dir, run_id)
+    read_manifest(rdir)
     rost = load_roster(data_dir)
     manifest, digest, prep_fp, frozen = _check_prepared(data_dir, rdir, rost)
     try:

@@ -31,7 +31,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
+from asxh_pay.cli import (
+    EXIT_ATTENTION,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    date_arg,
+    emit,
+    period_arg,
+    positive_int,
+    report_error,
+)
 from asxh_pay.errors import ValidationError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
@@ -91,6 +101,8 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 
         try:
             return fn(args)
+        except ValidationError as exc:  # bad input (an unknown run, a missing key): exit 2
+            return report_error(args, EXIT_USAGE, str(exc))
         except (ApprovalError, AlreadyStarted, RosterError) as exc:
             return _refused(args, exc)
 
@@ -222,6 +234,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     if missing:
         print(f"error: no such list file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    from asxh_pay.payroll.approval import check_operator_key
+
+    check_operator_key(args.data_dir, args.operator, _key_path(args))  # before anything is created
     defaults = ListDefaults(
         programme=args.programme,
         period=args.period,
@@ -438,16 +453,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 @_guard
 def _cmd_status(args: argparse.Namespace) -> int:
-    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.approval import known_runs, read_manifest, run_dir
 
     runs_root = args.data_dir / "runs"
-    run_ids = (
-        [args.run_id]
-        if args.run_id
-        else sorted(p.name for p in runs_root.iterdir())
-        if runs_root.exists()
-        else []
-    )
+    run_ids = [args.run_id] if args.run_id else sorted(known_runs(runs_root))
 
     async def counts() -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -634,7 +643,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
     try:
         if args.registry_command == "mark-dead":
             cccd = normalize_cccd(args.cccd)
-            on = date.fromisoformat(args.on) if args.on else None
+            on: date | None = args.on
             if not reg.mark_dead(cccd, on):
                 emit(args, {"ok": False}, "no such CCCD in the sandbox register")
                 return EXIT_USAGE
@@ -783,8 +792,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _common(d, lang=True)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
-    d.add_argument("--period", default="2026-11", help="pay period YYYY-MM (default: %(default)s)")
-    d.add_argument("--concurrency", type=int, default=128, help=argparse.SUPPRESS)
+    d.add_argument(
+        "--period", type=period_arg, default="2026-11", help="pay period YYYY-MM (default: %(default)s)"
+    )
+    d.add_argument("--concurrency", type=positive_int, default=128, help=argparse.SUPPRESS)
     d.set_defaults(func=_cmd_demo)
 
     k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")
@@ -844,7 +855,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _common(p, lang=True)
     p.add_argument("lists", nargs="+", help="list files (.csv, .xlsx) or folders of them")
-    p.add_argument("--period", required=True, help="pay period YYYY-MM, e.g. 2026-11")
+    p.add_argument("--period", type=period_arg, required=True, help="pay period YYYY-MM, e.g. 2026-11")
     p.add_argument("--operator", required=True, help="who prepares the run (signs it)")
     p.add_argument(
         "--key", default=None, help="the operator's private key (default: <data-dir>/keys/OPERATOR.pem)"
@@ -884,7 +895,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(r, lang=True)
     r.add_argument("run_id", help="the approved run")
     r.add_argument("--resume", action="store_true", help="continue a run that was interrupted")
-    r.add_argument("--concurrency", type=int, default=128, help="payouts in flight (default: %(default)s)")
+    r.add_argument(
+        "--concurrency", type=positive_int, default=128, help="payouts in flight (default: %(default)s)"
+    )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
 
@@ -941,7 +954,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gd = gsub.add_parser("mark-dead", help="record a death (stops that person's payouts)")
     _common(gd)
     gd.add_argument("cccd")
-    gd.add_argument("--on", default=None, help="date of death YYYY-MM-DD (default: today)")
+    gd.add_argument("--on", type=date_arg, default=None, help="date of death YYYY-MM-DD (default: today)")
     gd.set_defaults(func=_cmd_registry)
     gs = gsub.add_parser("stop", help="end a person's entitlement to a programme")
     _common(gs)

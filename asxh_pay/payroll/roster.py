@@ -54,7 +54,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from asxh_pay.errors import AsxhPayError, SignatureError
+from asxh_pay.errors import AsxhPayError, SignatureError, ValidationError
 from asxh_pay.signing import (
     generate_ed25519_key,
     load_private_key,
@@ -118,7 +118,11 @@ def load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     except SignatureError as exc:
         raise RosterError(f"cannot use key {path}: {exc}") from None
     except FileNotFoundError:
-        raise RosterError(f"no key at {path}") from None
+        raise ValidationError(
+            f"no key at {path}: an operator's key is made by 'asxh-pay keys generate', the office's "
+            "by 'asxh-pay keys init-office'; give another path with --key",
+            code="missing_key",
+        ) from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise RosterError(f"key {path} is not an Ed25519 key (use 'asxh-pay keys generate')")
     return key
