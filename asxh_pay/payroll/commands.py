@@ -152,8 +152,7 @@ def _cmd_keys_change(args: argparse.Namespace) -> int:
     if args.key:
         signer_key = Path(args.key)
     elif args.signed_by.strip().casefold() == OFFICE:
-        print("error: --signed-by office needs --key (the office key file)", file=sys.stderr)
-        return EXIT_USAGE
+        return report_error(args, EXIT_USAGE, "--signed-by office needs --key (the office key file)")
     else:
         signer_key = keys_dir(args.data_dir) / f"{args.signed_by}.pem"
     public = load_operator_public_key(Path(args.public_key)) if action != "revoke" else None
