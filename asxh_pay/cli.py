@@ -20,10 +20,10 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from asxh_pay import __version__
 from asxh_pay.errors import AsxhPayError, ConfigurationError, LedgerError, ValidationError
@@ -431,12 +431,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_T = TypeVar("_T")
+_running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
+_interrupted = False
+
+
+def run_interruptible(coro: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run`` for long work (a payroll run): Ctrl-C or SIGTERM *cancels* it.
+
+    Why: a KeyboardInterrupt raised at an arbitrary bytecode inside the event loop can stop
+    the ledger's group commit half-way, and asyncio then waits forever for the tasks that
+    awaited it. Cancelling the main task unwinds every await in order (what asyncio's own
+    runner does for Ctrl-C); KeyboardInterrupt is raised once the loop is closed. A second
+    Ctrl-C stops at once.
+    """
+    global _running
+
+    async def main() -> _T:
+        global _running
+        task = asyncio.current_task()
+        assert task is not None
+        _running = (asyncio.get_running_loop(), task)
+        return await coro
+
+    try:
+        result = asyncio.run(main())
+    except asyncio.CancelledError:
+        if _interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        _running = None
+    if _interrupted:  # the work caught the cancellation and returned early
+        raise KeyboardInterrupt
+    return result
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    # The interrupt ends whatever task was running; asyncio would then log each such task
-    # as "exception never retrieved", with a traceback. The run is stopping on purpose and
-    # the ledger is consistent, so that is noise: only the one-line message is printed.
+    global _interrupted
+    # Tasks ended by the interrupt would each be logged by asyncio with a traceback; the
+    # stop is on purpose and the ledger consistent, so only the one-line message is printed.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
-    raise KeyboardInterrupt
+    running = _running
+    if running is None or _interrupted:
+        raise KeyboardInterrupt
+    _interrupted = True
+    loop, task = running
+    loop.call_soon_threadsafe(task.cancel)
 
 
 def report_error(args: argparse.Namespace, code: int, message: str) -> int:
@@ -478,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
         return code
     except KeyboardInterrupt:
-        return _interrupted(args)
+        return _report_interrupt(args)
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except ValidationError as exc:
@@ -489,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_error(args, EXIT_ATTENTION, f"{type(exc).__name__}: {exc}")
 
 
-def _interrupted(args: argparse.Namespace) -> int:
+def _report_interrupt(args: argparse.Namespace) -> int:
     # A second Ctrl-C while this is printed must not end in a traceback either.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

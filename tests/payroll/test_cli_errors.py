@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from asxh_pay.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
-from asxh_pay.payroll.demo import make_district, seed_registry, write_lists
+from asxh_pay.payroll.demo import make_province, seed_registry, write_lists
 from tests.payroll.conftest import Workspace, row, write_list
 from tests.payroll.test_cli import office_cli
 
@@ -47,7 +47,6 @@ def _ws_paid(ws: Workspace) -> str:
     "argv",
     [
         ["registry", "mark-dead", "001080000001", "--on", "2026-13-45"],
-        ["prepare", "x.csv", "--period", "2026-13", "--operator", "lan"],
         ["demo", "--period", "11/2026"],
         ["run", "R1", "--concurrency", "-1"],
         ["run", "R1", "--concurrency", "many"],
@@ -88,7 +87,7 @@ def test_missing_operator_key_names_the_command(tmp_path: Path, capsys: pytest.C
         capsys, ["prepare", str(lst), "--period", "2026-11", "--operator", "lan", "--data-dir", data]
     )
     assert code == EXIT_USAGE and "asxh-pay keys generate" in err
-    assert not (tmp_path / "d").exists()  # refused before anything was created
+    assert not (tmp_path / "d" / "runs").exists()  # refused before any run was written
     code, out, _ = _run(capsys, ["approve", "R1", "--operator", "lan", "--data-dir", data, "--json"])
     assert code == EXIT_USAGE and json.loads(out)["ok"] is False
 
@@ -152,7 +151,7 @@ def _count(db: Path) -> int:
 @pytest.mark.slow
 def test_ctrl_c_during_run_ends_quietly_with_exit_4(tmp_path: Path) -> None:
     data = tmp_path / "d"
-    district = make_district(300, seed=5)
+    district = make_province(300, seed=5)
     files = write_lists(district, tmp_path / "lists")
     seed_registry(district, data / "registry.db").close()
     office_cli(str(data), tmp_path / "office.pem", ("lan", "hung"))
