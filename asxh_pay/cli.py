@@ -224,6 +224,7 @@ def _check_roster(args: argparse.Namespace, anchored: Any) -> tuple[list[str], d
             )
     return problems, {
         "ok": not problems,
+        "problems": problems,
         "entries": roster.entries,
         "office": roster.office_fingerprint,
         "head": roster.head,

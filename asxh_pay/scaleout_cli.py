@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from asxh_pay.cli import positive_int
 from asxh_pay.errors import ConfigurationError
-from asxh_pay.sandbox.generic import generic_sandbox_provider
 
 DEFAULT_PROVIDER = "generic"
 
@@ -115,6 +115,7 @@ def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[An
     """ProviderSetups (and a Router or None) named by the command line."""
     from asxh_pay.client import ProviderSetup
     from asxh_pay.retry import RetryBudget
+    from asxh_pay.sandbox.generic import generic_sandbox_provider
 
     chosen = [x for x in (args.providers, args.provider_url, args.sandbox) if x]
     if len(chosen) != 1:
@@ -179,8 +180,12 @@ def register_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_ledger_args(p)
     p.add_argument("--run-id", default=None, help="only payouts of this run")
     p.add_argument("--worker-id", default=None, help="default: host:pid")
-    p.add_argument("--concurrency", type=int, default=64, help="payouts in flight (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=100, help="payouts per claim (default: %(default)s)")
+    p.add_argument(
+        "--concurrency", type=positive_int, default=64, help="payouts in flight (default: %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=100, help="payouts per claim (default: %(default)s)"
+    )
     p.add_argument("--lease-s", type=float, default=30.0, help="lease length (default: %(default)s)")
     p.add_argument("--follow", action="store_true", help="keep waiting for new payouts")
     p.add_argument("--grace-s", type=float, default=5.0, help="on stop, time in-flight payouts get")
@@ -271,6 +276,7 @@ def _cmd_enqueue(args: argparse.Namespace) -> int:
     from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, emit
     from asxh_pay.client import AsyncPayoutClient, ProviderSetup
     from asxh_pay.ledger import open_ledger
+    from asxh_pay.sandbox.generic import generic_sandbox_provider
     from asxh_pay.worker import enqueue
 
     async def main() -> Any:

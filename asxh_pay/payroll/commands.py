@@ -772,6 +772,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # The office key enrolls both operators, as at a real setup (kept in the demo folder
     # here; an office keeps it away from the operators' machines).
     setup_office(data_dir, [maker, checker], office_key=data_dir / "keys" / "office.pem")
+    say(f"  office key made; {maker} and {checker} enrolled by it (signed roster: keys/roster.jsonl)")
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
@@ -800,7 +801,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for cccd in province.die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
         say(f"  {len(province.die_after_prepare)} deaths recorded in the register after preparation")
-        result, report_files, recon = asyncio.run(
+        result, report_files, recon = run_interruptible(
             _run_and_report(
                 args,
                 prep.run_id,

@@ -212,3 +212,21 @@ def test_key_files_are_private_even_when_replacing(tmp_path: Path) -> None:
     assert main(["keys", "init-office", "--out", str(office), "--data-dir", str(data)]) == EXIT_OK
     assert stat.S_IMODE(office.stat().st_mode) == 0o600
     assert main(["keys", "init-office", "--out", str(tmp_path / "o2.pem"), "--data-dir", str(data)]) == 3
+
+
+def test_ledger_verify_refuses_an_anchor_signed_by_an_untrusted_key(
+    ws: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prep = ws.prepare(_lists(ws))
+    ws.approve(prep.run_id)
+    assert _cli(ws, "run", prep.run_id, "--no-progress") == EXIT_OK
+    # The maker signs an anchor with a key of their own making, in the checker's name.
+    assert main(["keys", "generate", "--operator", "x", "--out", str(ws.data_dir / "fake.pem")]) == 0
+    anchor = ws.data_dir / "anchor.jsonl"
+    sign = ["ledger", "anchor", "--ledger", ws.ledger_url, "--key", str(ws.data_dir / "fake.pem")]
+    assert main([*sign, "--operator", "checker", "--out", str(anchor)]) == EXIT_OK
+    capsys.readouterr()
+    verify = ["ledger", "verify", "--ledger", ws.ledger_url, "--anchor", str(anchor)]
+    assert main([*verify, "--public-key", str(ws.data_dir / "fake.pub.pem"), "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert not out["ok"] and any("never trusted for checker" in p for p in out["roster"]["problems"])
