@@ -230,3 +230,21 @@ def test_ledger_verify_refuses_an_anchor_signed_by_an_untrusted_key(
     assert main([*verify, "--public-key", str(ws.data_dir / "fake.pub.pem"), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
     assert not out["ok"] and any("never trusted for checker" in p for p in out["roster"]["problems"])
+
+
+def test_a_whole_roster_replaced_with_another_office_is_refused_when_pinned(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from asxh_pay.payroll.approval import setup_office
+
+    pinned = load_roster(ws.data_dir).office_fingerprint
+    prep = ws.prepare(_lists(ws))
+    # The maker builds a roster of their own (their own office key, a puppet checker) and swaps it in.
+    fake = tmp_path / "fake"
+    setup_office(fake, ["maker", "checker"], office_key=tmp_path / "fake-office.pem")
+    roster_path(ws.data_dir).write_bytes(roster_path(fake).read_bytes())
+    monkeypatch.setenv("ASXH_PAY_OFFICE_FINGERPRINT", pinned)
+    with pytest.raises(RosterError, match="roster was replaced"):
+        load_roster(ws.data_dir)
+    with pytest.raises(ApprovalError, match="roster was replaced"):
+        approve(ws.data_dir, prep.run_id, "checker", fake / "keys" / "checker.pem")
