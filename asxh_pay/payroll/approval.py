@@ -39,6 +39,7 @@ from asxh_pay.signing import (
     private_key_to_pem,
     public_key_fingerprint,
     public_key_to_pem,
+    write_private_key,
 )
 
 FORMAT = "asxh-pay-run/1"
@@ -108,7 +109,7 @@ def generate_operator_key(
                 f"with 'asxh-pay keys enroll --operator {operator} --replace'"
             )
     key = generate_ed25519_key()
-    roster.write_private_key(priv, private_key_to_pem(key))
+    write_private_key(priv, private_key_to_pem(key))
     pub.write_bytes(public_key_to_pem(key.public_key()))
     return priv, pub
 

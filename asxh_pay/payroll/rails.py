@@ -66,6 +66,7 @@ from asxh_pay.signing import (
     generate_ec_key,
     load_private_key,
     private_key_to_pem,
+    write_private_key,
 )
 
 TREASURY, VIETTEL_MONEY, MOMO, VNPOST = "treasury", "viettel_money", "momo", "vnpost"
@@ -245,9 +246,7 @@ def _ec_key(path: Path | None) -> ec.EllipticCurvePrivateKey:
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
     key = generate_ec_key()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(private_key_to_pem(key))
-    path.chmod(0o600)
+    write_private_key(path, private_key_to_pem(key))
     return key
 
 

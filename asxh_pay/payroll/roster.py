@@ -43,7 +43,6 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +60,7 @@ from asxh_pay.signing import (
     load_public_key,
     private_key_to_pem,
     public_key_fingerprint,
+    write_private_key,
 )
 
 FORMAT = "asxh-pay-roster/1"
@@ -89,27 +89,6 @@ def check_operator_name(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- private key files
-
-
-def write_private_key(path: Path, pem: bytes) -> None:
-    """Write a private key so that it is never readable by others, not even for a moment.
-
-    Why a temp file and a rename: ``open(O_CREAT, 0o600)`` keeps the mode of a file that
-    already exists (perhaps 0644), and a chmod after writing leaves a window. ``mkstemp``
-    creates the file 0600 whatever the umask; the rename replaces the old file atomically.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
