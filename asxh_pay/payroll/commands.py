@@ -653,6 +653,10 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         raise ValidationError(f"one run id at most, got {len(runs)} (or a file that does not exist)")
     args.run_id = runs[0] if runs else None
+    if args.run_id is not None and (args.data_dir / "runs").is_dir():
+        from asxh_pay.payroll.approval import read_manifest, run_dir
+
+        read_manifest(run_dir(args.data_dir, args.run_id))  # an unknown run: exit 2, with the known ones
     if files:
         from asxh_pay.reconcile import reconcile_files_command
 

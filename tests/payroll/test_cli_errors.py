@@ -72,6 +72,7 @@ def test_unknown_run_id_suggests_the_known_runs(ws: Workspace, capsys: pytest.Ca
         ["approve", typo, "--operator", "checker"],
         ["status", typo],
         ["report", typo],
+        ["reconcile", typo],
     ):
         code, out, err = _run(capsys, [*command, "--data-dir", str(ws.data_dir)])
         assert code == EXIT_USAGE and f"did you mean {run_id}" in err, (command, err)
