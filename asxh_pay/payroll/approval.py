@@ -17,6 +17,7 @@ after approval changes the hash, so the run must be prepared and approved again.
 from __future__ import annotations
 
 import base64
+import contextlib
 import difflib
 import hashlib
 import json
@@ -101,7 +102,7 @@ def generate_operator_key(
             raise ApprovalError(
                 f"a key for operator {operator!r} already exists ({priv}); refusing to replace it"
             )
-        owner = _trusted_owner(data_dir, priv)
+        owner = _trusted_owner(data_dir, priv, pub)
         if owner is not None:
             raise ApprovalError(
                 f"{priv} holds the trusted key of {owner}; --force never replaces a trusted key. Write "
@@ -132,16 +133,24 @@ def setup_office(data_dir: Path, operators: Iterable[str], *, office_key: Path) 
     return fp
 
 
-def _trusted_owner(data_dir: Path, priv: Path) -> str | None:
-    """Whose trusted key the key file ``priv`` holds, if anyone's (unreadable: assume trusted)."""
-    try:
-        fp = public_key_fingerprint(_load_signing_key(priv).public_key())
-    except ApprovalError:
+def _trusted_owner(data_dir: Path, priv: Path, pub: Path) -> str | None:
+    """Whose trusted key the files ``priv``/``pub`` hold, if anyone's.
+
+    The private key is read when it can be (it may be password-protected), else the public
+    key beside it; a file that is neither (damaged) identifies nobody's key.
+    """
+    fps: list[str] = []
+    with contextlib.suppress(ApprovalError, ValidationError):
+        fps.append(public_key_fingerprint(_load_signing_key(priv).public_key()))
+    with contextlib.suppress(roster.RosterError):
+        fps.append(public_key_fingerprint(roster.load_operator_public_key(pub)))
+    if not fps:
         return None
     try:
-        return roster.load_roster(data_dir).owner_of(fp)
+        rost = roster.load_roster(data_dir)
     except roster.RosterError:
-        return None if not roster.roster_path(data_dir).exists() else "an operator (roster unreadable)"
+        return None if not roster.roster_path(data_dir).exists() else "an operator (the roster is unreadable)"
+    return next((o for o in map(rost.owner_of, fps) if o is not None), None)
 
 
 def _load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
