@@ -142,7 +142,7 @@ def _trusted_owner(data_dir: Path, priv: Path, pub: Path) -> str | None:
     fps: list[str] = []
     with contextlib.suppress(ApprovalError, ValidationError):
         fps.append(public_key_fingerprint(_load_signing_key(priv).public_key()))
-    with contextlib.suppress(roster.RosterError):
+    with contextlib.suppress(roster.RosterError, ValidationError):
         fps.append(public_key_fingerprint(roster.load_operator_public_key(pub)))
     if not fps:
         return None

@@ -111,7 +111,10 @@ def load_operator_public_key(path: Path) -> ed25519.Ed25519PublicKey:
     try:
         key = load_public_key(path)
     except FileNotFoundError:
-        raise RosterError(f"no public key at {path}") from None
+        raise ValidationError(
+            f"no public key at {path}: 'asxh-pay keys generate' writes it next to the private key",
+            code="missing_key",
+        ) from None
     except SignatureError as exc:
         raise RosterError(f"cannot read public key {path}: {exc}") from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
