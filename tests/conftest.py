@@ -27,9 +27,8 @@ from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup  # noqa
 from asxh_pay.ledger import SqliteLedger  # noqa: E402
 from asxh_pay.models import Beneficiary, PayoutRequest  # noqa: E402
 from asxh_pay.providers.base import with_capabilities  # noqa: E402
-from asxh_pay.providers.generic import GenericProvider  # noqa: E402
 from asxh_pay.retry import RetryBudget, RetryPolicy  # noqa: E402
-from asxh_pay.sandbox.generic import GenericSandbox  # noqa: E402
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider  # noqa: E402
 
 
 def cccd_for(i: int) -> str:
@@ -73,7 +72,7 @@ TEST_GRACE_S = 0.05
 
 def generic_setup(sandbox: GenericSandbox, *, grace_s: float = TEST_GRACE_S, **kw: Any) -> ProviderSetup:
     kw.setdefault("retry_budget", RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000))
-    adapter = with_capabilities(GenericProvider(), not_found_grace_s=grace_s)
+    adapter = with_capabilities(generic_sandbox_provider(), not_found_grace_s=grace_s)
     return ProviderSetup(adapter, transport=sandbox.transport(), **kw)
 
 

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.providers.base import with_capabilities
-from asxh_pay.providers.generic import GenericProvider
 from asxh_pay.retry import RetryBudget, RetryPolicy
+from asxh_pay.sandbox.generic import generic_sandbox_provider
 from tests.conftest import make_request
 
 #: The confirmation window the test's provider declares: longer than the sandbox's stale
@@ -28,7 +28,7 @@ GRACE_S = 0.3
 
 async def main(ledger: str, url: str, n: int, rounds: int = 1) -> int:
     setup = ProviderSetup(
-        with_capabilities(GenericProvider(base_url=url), not_found_grace_s=GRACE_S),
+        with_capabilities(generic_sandbox_provider(base_url=url), not_found_grace_s=GRACE_S),
         concurrency=32,
         timeout_s=2.0,
         retry_budget=RetryBudget(ratio=5.0, min_per_s=1000, capacity=1000),

@@ -26,7 +26,7 @@ from asxh_pay.receiver import callback_handler
 from asxh_pay.retry import RetryBudget
 from asxh_pay.routing import Router
 from asxh_pay.sandbox.base import Fault, FaultPlan, PaymentState, SandboxPayment
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
 from asxh_pay.status import PayoutStatus
 from tests.conftest import FAST_POLL, FAST_RETRY, generic_setup, make_request
 from tests.ledger.pg import PG_URL, drop_schema, new_schema, require_pg
@@ -142,7 +142,7 @@ async def test_a_second_driver_never_sends_while_a_slow_first_send_is_in_flight(
     slow = _SlowFirstPay(sandbox, 0.4)
 
     def setup() -> ProviderSetup:
-        adapter = with_capabilities(GenericProvider(), not_found_grace_s=0.2)
+        adapter = with_capabilities(generic_sandbox_provider(), not_found_grace_s=0.2)
         budget = RetryBudget(ratio=5.0, min_per_s=1000, capacity=1000)
         return ProviderSetup(adapter, transport=slow, timeout_s=0.6, retry_budget=budget)
 
@@ -202,11 +202,11 @@ def _bank_and_cash(tmp_path: Path) -> tuple[GenericSandbox, GenericSandbox, list
     cash_sb = GenericSandbox(callback_url="http://127.0.0.1/callbacks/cash")
     setups = [
         ProviderSetup(
-            with_capabilities(GenericProvider(name="bank"), not_found_grace_s=0.05),
+            with_capabilities(generic_sandbox_provider(name="bank"), not_found_grace_s=0.05),
             transport=bank_sb.transport(),
         ),
         ProviderSetup(
-            with_capabilities(GenericProvider(name="cash"), not_found_grace_s=0.05),
+            with_capabilities(generic_sandbox_provider(name="cash"), not_found_grace_s=0.05),
             transport=cash_sb.transport(),
         ),
     ]

@@ -1,10 +1,13 @@
 """The payroll's ``asxh-pay`` subcommands: keys, prepare, approve, run, status, report,
 reconcile, registry and demo.
 
-The monthly cycle at a district labour office, as commands::
+The monthly cycle at a paying unit (a commune, or a province paying centrally), as commands::
 
-    asxh-pay keys generate --operator lan          # once per operator
-    asxh-pay prepare lists/ --period 2026-11 --operator lan --district 040
+    asxh-pay keys init-office --out /media/usb/office.pem   # once, at setup
+    asxh-pay keys generate --operator lan          # once per operator, then:
+    asxh-pay keys enroll --operator lan --public-key asxh-pay-data/keys/lan.pub.pem \\
+        --signed-by office --key /media/usb/office.pem
+    asxh-pay prepare lists/ --period 2026-11 --operator lan --province 08   # or --commune 02215
     asxh-pay approve RUN_ID --operator hung         # another operator
     asxh-pay run RUN_ID                             # Ctrl-C is safe: run RUN_ID --resume
     asxh-pay reconcile RUN_ID
@@ -28,7 +31,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
+from asxh_pay.cli import (
+    EXIT_ATTENTION,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    date_arg,
+    emit,
+    period_arg,
+    positive_int,
+    report_error,
+    run_interruptible,
+)
 from asxh_pay.errors import ValidationError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
@@ -84,10 +98,13 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
     def wrapped(args: argparse.Namespace) -> int:
         from asxh_pay.payroll.approval import ApprovalError
         from asxh_pay.payroll.execute import AlreadyStarted
+        from asxh_pay.payroll.roster import RosterError
 
         try:
             return fn(args)
-        except (ApprovalError, AlreadyStarted) as exc:
+        except ValidationError as exc:  # bad input (an unknown run, a missing key): exit 2
+            return report_error(args, EXIT_USAGE, str(exc))
+        except (ApprovalError, AlreadyStarted, RosterError) as exc:
             return _refused(args, exc)
 
     return wrapped
@@ -104,9 +121,82 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     )
     emit(
         args,
-        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub)},
+        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub), "trusted": False},
         f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
-        f"  public (trusted by the office):  {pub}",
+        f"  public: {pub}\n"
+        "not trusted yet: another operator (or the office) enrolls it with\n"
+        f"  asxh-pay keys enroll --operator {args.operator} --public-key {pub} --signed-by NAME",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_init_office(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.roster import PIN_ENV, init_office, roster_path
+
+    fp = init_office(args.data_dir, args.out)
+    emit(
+        args,
+        {"office_fingerprint": fp, "office_key": str(args.out), "roster": str(roster_path(args.data_dir))},
+        f"office key created: {args.out} (fingerprint {fp})\n"
+        "  keep it off the operators' machines (the head of office, a USB stick in the safe):\n"
+        "  it enrolls, replaces and revokes operator keys.\n"
+        f"  pin it on every machine: export {PIN_ENV}={fp}",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_change(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.approval import export_trusted, keys_dir
+    from asxh_pay.payroll.roster import OFFICE, change, load_operator_public_key
+
+    action = "revoke" if args.keys_command == "revoke" else "replace" if args.replace else "enroll"
+    if args.key:
+        signer_key = Path(args.key)
+    elif args.signed_by.strip().casefold() == OFFICE:
+        return report_error(args, EXIT_USAGE, "--signed-by office needs --key (the office key file)")
+    else:
+        signer_key = keys_dir(args.data_dir) / f"{args.signed_by}.pem"
+    public = load_operator_public_key(Path(args.public_key)) if action != "revoke" else None
+    entry = change(
+        args.data_dir,
+        action,
+        args.operator,
+        signed_by=args.signed_by,
+        signer_key_path=signer_key,
+        public_key=public,
+    )
+    export_trusted(args.data_dir)
+    done = {"enroll": "enrolled", "replace": "key replaced", "revoke": "revoked"}[action]
+    emit(
+        args,
+        {"ok": True, **{k: entry[k] for k in ("seq", "action", "operator", "signed_by", "hash")}},
+        f"{args.operator} {done} (roster entry {entry['seq']}, signed by {entry['signed_by']})",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_roster(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.roster import load_roster
+
+    r = load_roster(args.data_dir)
+    ops = [
+        {
+            "operator": o.name,
+            "fingerprint": o.fingerprint,
+            "state": "trusted" if o.key is not None else "revoked",
+            "by": o.enrolled_by,
+            "sponsors": sorted(o.sponsors),
+        }
+        for o in sorted(r.operators.values(), key=lambda o: o.name)
+    ]
+    lines = [f"roster {r.path}: {r.entries} entries, verified; office key {r.office_fingerprint}"]
+    lines += [
+        f"  {o['operator']:<20} {o['state']:<8} {o['fingerprint'] or '-':<32}  by {o['by']}" for o in ops
+    ]
+    emit(
+        args,
+        {"ok": True, "office_fingerprint": r.office_fingerprint, "head": r.head, "operators": ops},
+        "\n".join(lines),
     )
     return EXIT_OK
 
@@ -120,10 +210,25 @@ def _key_path(args: argparse.Namespace) -> Path:
     return Path(args.key) if args.key else keys_dir(args.data_dir) / f"{args.operator}.pem"
 
 
+def _reasons_text(title: str, reasons: list[tuple[str, int, str]]) -> list[str]:
+    if not reasons:
+        return []
+    lines = [f"  {title}:"]
+    for code, n, example in reasons:
+        lines.append(f"    {n:>6}  {code}: {example[:160]}")
+    return lines
+
+
 def _prepared_text(prep: Any) -> str:
+    from asxh_pay.payroll.prepare import top_reasons
+
     c = prep.manifest["counts"]
+    unit = prep.manifest.get("paying_unit") or {}
     lines = [
         f"run {prep.run_id} prepared in {prep.dir}",
+        f"  paying unit: {unit.get('name', '-')} ({unit.get('code', '-')})"
+        + (", paying centrally" if unit.get("level") == "province" else f", {unit.get('province_name', '')}")
+        + (" (from the lists)" if prep.manifest.get("units", {}).get("paying_unit_inferred") else ""),
         f"  rows read {c['rows_read']:>8}   rejected rows {c['rows_rejected']:>6}   duplicates merged "
         f"{c['duplicates_merged']:>5}",
         f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
@@ -131,25 +236,68 @@ def _prepared_text(prep: Any) -> str:
     ]
     for k, v in prep.manifest["totals"]["method"].items():
         lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
+    placement = prep.placement
+    if placement is not None and placement.mappings:
+        by: Counter[str] = Counter()
+        for m in placement.mappings:
+            by[m.status] += m.rows
+        lines.append(
+            f"  lists in pre-2025 codes: {', '.join(placement.old_coded_files)}: "
+            + ", ".join(f"{n} rows {k}" for k, n in sorted(by.items()))
+            + f" (see {prep.dir / 'unit-mapping.csv'})"
+        )
+        for m in placement.mappings[:8]:
+            lines.append(f"    {m.listed:<12} {m.status:<9} {m.rows:>5} rows -> {m.new_code} {m.new_name}")
+    lines += _reasons_text(
+        "rejected rows, top reasons (rejected.csv)",
+        top_reasons([(r.code, r.reason) for r in prep.imported.rejected]),
+    )
+    lines += _reasons_text(
+        "held rows, top reasons (held.csv)", top_reasons([(h.code, h.reason) for h in prep.held])
+    )
     lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
     return "\n".join(lines)
 
 
+def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any = ()) -> int:
+    """Exit 2 with the reason on screen (stderr), or as JSON with --json."""
+    if getattr(args, "json", False):
+        emit(
+            args,
+            {"ok": False, "error": code, "message": message, "top_reasons": [list(r) for r in reasons]},
+            "",
+        )
+    else:
+        lines = [f"error: {message}", *_reasons_text("top reasons", list(reasons))]
+        print("\n".join(lines), file=sys.stderr)
+    return EXIT_USAGE
+
+
 @_guard
 def _cmd_prepare(args: argparse.Namespace) -> int:
+    from asxh_pay import units
     from asxh_pay.payroll.lists import ListDefaults
-    from asxh_pay.payroll.prepare import prepare_run
+    from asxh_pay.payroll.prepare import PrepareError, prepare_run
 
-    missing = [str(p) for p in args.lists if not Path(p).exists()]
-    if missing:
-        print(f"error: no such list file: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.district is not None:
+        return _usage_error(
+            args,
+            "districts no longer exist (two-tier local government since 1 July 2025): a run is paid by "
+            "a commune (--commune CODE) or by a province paying centrally (--province CODE); lists in "
+            "old district/commune codes are mapped automatically",
+            "district",
+        )
+    unit = None
+    if args.commune or args.province:
+        try:
+            unit = units.paying_unit(commune_code=args.commune, province_code=args.province)
+        except units.UnitError as exc:
+            return _usage_error(args, exc.detail, exc.code)
     defaults = ListDefaults(
         programme=args.programme,
         period=args.period,
-        commune_code=args.commune,
-        district_code=args.district,
-        province_code=args.province,
+        commune_code=unit.code if unit and unit.level == "commune" else None,
+        province_code=unit.province_code if unit else None,
     )
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
@@ -168,8 +316,12 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
                 verify_accounts=not args.no_account_check,
                 encoding=args.encoding,
                 lang=args.lang,
+                unit=unit,
+                codes=args.codes,
             )
         )
+    except PrepareError as exc:
+        return _usage_error(args, str(exc), exc.code, exc.top_reasons)
     finally:
         rails.close()
         registry.close()
@@ -179,8 +331,10 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             "run_id": prep.run_id,
             "dir": str(prep.dir),
             **prep.manifest["counts"],
+            "paying_unit": prep.manifest["paying_unit"],
             "held_by_code": prep.manifest["held_by_code"],
             "rejected_by_code": prep.manifest["rejected_by_code"],
+            "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
         },
         _prepared_text(prep),
     )
@@ -337,7 +491,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        result, files, _ = asyncio.run(
+        result, files, _ = run_interruptible(
             _run_and_report(
                 args,
                 args.run_id,
@@ -360,16 +514,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 @_guard
 def _cmd_status(args: argparse.Namespace) -> int:
-    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.approval import known_runs, read_manifest, run_dir
 
     runs_root = args.data_dir / "runs"
-    run_ids = (
-        [args.run_id]
-        if args.run_id
-        else sorted(p.name for p in runs_root.iterdir())
-        if runs_root.exists()
-        else []
-    )
+    run_ids = [args.run_id] if args.run_id else sorted(known_runs(runs_root))
 
     twice: dict[str, list[dict[str, object]]] = {}
 
@@ -378,7 +526,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         db = args.data_dir / "ledger.db"
         if args.ledger is None and not db.exists():
             return {r: {} for r in run_ids}
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             for r in run_ids:
                 out[r] = {s.value: n for s, n in (await ledger.counts(r)).items()}
                 # Late truth after the cash fallback left (issue 13): both references, for recovery.
@@ -442,7 +590,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     signer: str | None = args.sign_as
 
     async def go() -> tuple[Any, Any]:
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             files = await write_reports(ledger, args.run_id, out_dir, lang=args.lang, manifest=manifest)
             if signer is None:
                 return files, None
@@ -526,15 +674,24 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         raise ValidationError(f"one run id at most, got {len(runs)} (or a file that does not exist)")
     args.run_id = runs[0] if runs else None
+    if args.run_id is not None and (args.data_dir / "runs").is_dir():
+        from asxh_pay.payroll.approval import read_manifest, run_dir
+
+        read_manifest(run_dir(args.data_dir, args.run_id))  # an unknown run: exit 2, with the known ones
     if files:
         from asxh_pay.reconcile import reconcile_files_command
 
         args.files = files
         args.ledger = _ledger_url(args)
+        if args.account is None:
+            # The statements of this tool's bank rail are of its one debtor account.
+            from asxh_pay.payroll.rails import DEBTOR_ACCOUNT
+
+            args.account = [DEBTOR_ACCOUNT]
         return reconcile_files_command(args)
 
     async def go() -> Any:
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             return await _reconciler(ledger, args.data_dir, args.run_id)
 
     res = asyncio.run(go())
@@ -577,7 +734,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
     try:
         if args.registry_command == "mark-dead":
             cccd = normalize_cccd(args.cccd)
-            on = date.fromisoformat(args.on) if args.on else None
+            on: date | None = args.on
             if not reg.mark_dead(cccd, on):
                 emit(args, {"ok": False}, "no such CCCD in the sandbox register")
                 return EXIT_USAGE
@@ -611,7 +768,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll import demo
-    from asxh_pay.payroll.approval import approve, generate_operator_key
+    from asxh_pay.payroll.approval import approve, setup_office
     from asxh_pay.payroll.lists import ListDefaults
     from asxh_pay.payroll.prepare import prepare_run
 
@@ -629,18 +786,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if not args.json:
             print(message, flush=True)
 
-    say(f"demo district in {data_dir}")
-    district = demo.make_district(args.beneficiaries, period=period)
-    files = demo.write_lists(district, data_dir / "lists")
+    from asxh_pay import units
+
+    unit = units.paying_unit(province_code=demo.PROVINCE)
+    province = demo.make_province(args.beneficiaries, period=period, communes=args.communes)
+    say(f"demo province in {data_dir}: {unit.describe()}, {len(province.communes)} communes")
+    files = demo.write_lists(province, data_dir / "lists")
     say(
-        f"  {len(files)} commune lists written ({district.beneficiaries} beneficiaries, "
-        f"{district.bad_rows} bad "
-        f"rows, {district.duplicates} duplicates, {district.conflicts} conflicting)"
+        f"  {len(files)} commune lists written ({province.beneficiaries} beneficiaries of NCC, BTXH and "
+        f"HTXH, {province.bad_rows} bad rows, {province.duplicates} duplicates, {province.conflicts} "
+        f"conflicting; {province.old_coded_rows} rows in pre-2025 codes)"
     )
-    registry = demo.seed_registry(district, data_dir / "registry.db")
+    registry = demo.seed_registry(province, data_dir / "registry.db")
     maker, checker = "lap.nguyen", "hung.tran"
-    generate_operator_key(data_dir, maker)
-    generate_operator_key(data_dir, checker)
+    # The office key enrolls both operators, as at a real setup (kept in the demo folder
+    # here; an office keeps it away from the operators' machines).
+    setup_office(data_dir, [maker, checker], office_key=data_dir / "keys" / "office.pem")
+    say(f"  office key made; {maker} and {checker} enrolled by it (signed roster: keys/roster.jsonl)")
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
@@ -655,9 +817,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 data_dir=data_dir,
                 operator=maker,
                 key_path=data_dir / "keys" / f"{maker}.pem",
-                defaults=ListDefaults(
-                    period=period, district_code=demo.DISTRICT, province_code=demo.PROVINCE
-                ),
+                defaults=ListDefaults(period=period),
+                unit=unit,
                 registry=registry,
                 rails=rails,
                 ledger_url=_ledger_url(args),
@@ -667,10 +828,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
         approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
         say(f"  approved by {checker} (prepared by {maker})")
-        for cccd in district.die_after_prepare:
+        for cccd in province.die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
-        say(f"  {len(district.die_after_prepare)} deaths recorded in the register after preparation")
-        result, report_files, recon = asyncio.run(
+        say(f"  {len(province.die_after_prepare)} deaths recorded in the register after preparation")
+        result, report_files, recon = run_interruptible(
             _run_and_report(
                 args,
                 prep.run_id,
@@ -690,6 +851,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "data_dir": str(data_dir),
         "run_id": prep.run_id,
         "prepared": prep.manifest["counts"],
+        "paying_unit": prep.manifest["paying_unit"],
+        "communes": sorted(prep.manifest["totals"]["commune"]),
+        "programmes": sorted(prep.manifest["totals"]["programme"]),
+        "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
+        "old_coded_files": prep.manifest["units"]["old_coded_files"],
         "run": _run_json(result, report_files),
         "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
         "anchor": _anchor_json(anchor, checker),
@@ -718,15 +884,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the payroll subcommands to ``asxh-pay``."""
     d = sub.add_parser(
         "demo",
-        help="run a whole synthetic month for a district (20,000 beneficiaries) in one go",
-        description="Make a synthetic district (lists, population register, two operators), then prepare, "
+        help="run a whole synthetic month for a province (20,000 beneficiaries) in one go",
+        description="Make a synthetic province paying six communes centrally (lists of NCC, BTXH and the "
+        "social pension, one still in pre-2025 codes; population register; two operators), then prepare, "
         "approve, pay, reconcile and report the month on the built-in sandboxes. Each demo uses a "
         "fresh folder under <data-dir>/demo/.",
     )
     _common(d, lang=True)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
-    d.add_argument("--period", default="2026-11", help="pay period YYYY-MM (default: %(default)s)")
-    d.add_argument("--concurrency", type=int, default=128, help=argparse.SUPPRESS)
+    d.add_argument(
+        "--period", type=period_arg, default="2026-11", help="pay period YYYY-MM (default: %(default)s)"
+    )
+    d.add_argument(
+        "--communes",
+        type=int,
+        default=None,
+        help="how many of the province's communes pay (default: 6; 0: all, a province-scale run)",
+    )
+    d.add_argument("--concurrency", type=positive_int, default=128, help=argparse.SUPPRESS)
     d.set_defaults(func=_cmd_demo)
 
     k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")
@@ -740,8 +915,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(kg)
     kg.add_argument("--operator", required=True, help="the operator's short name, e.g. lan.nguyen")
     kg.add_argument("--out", type=Path, default=None, help="where to write the private key")
-    kg.add_argument("--force", action="store_true", help="replace an existing key of this operator")
-    kg.set_defaults(func=_cmd_keys_generate)
+    kg.add_argument(
+        "--force", action="store_true", help="replace an existing key file (never a key the roster trusts)"
+    )
+    kg.set_defaults(func=_guard(_cmd_keys_generate))
+    ki = ksub.add_parser(
+        "init-office",
+        help="once, at setup: create the office key and the operator roster",
+        description="Create the office's Ed25519 key, which signs enrolments when no operator can, "
+        "and start the signed operator roster (<data-dir>/keys/roster.jsonl).",
+    )
+    _common(ki)
+    ki.add_argument("--out", type=Path, required=True, help="where to write the office's private key")
+    ki.set_defaults(func=_guard(_cmd_keys_init_office))
+    for name, text in (
+        ("enroll", "trust an operator's public key (signed by another operator or the office)"),
+        ("revoke", "stop trusting an operator (signed by another operator or the office)"),
+    ):
+        kc = ksub.add_parser(
+            name, help=text, description=text.capitalize() + ". Appended to the signed roster."
+        )
+        _common(kc)
+        kc.add_argument("--operator", required=True, help="whose key")
+        if name == "enroll":
+            kc.add_argument(
+                "--public-key", required=True, help="the operator's public key (from keys generate)"
+            )
+            kc.add_argument("--replace", action="store_true", help="replace the enrolled operator's key")
+        kc.add_argument("--signed-by", required=True, help="another enrolled operator, or 'office'")
+        kc.add_argument(
+            "--key", default=None, help="the signer's private key (default: <data-dir>/keys/SIGNER.pem)"
+        )
+        kc.set_defaults(func=_guard(_cmd_keys_change))
+    kr = ksub.add_parser("roster", help="verify and show the operator roster")
+    _common(kr)
+    kr.set_defaults(func=_guard(_cmd_keys_roster))
 
     p = sub.add_parser(
         "prepare",
@@ -758,10 +966,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--key", default=None, help="the operator's private key (default: <data-dir>/keys/OPERATOR.pem)"
     )
-    p.add_argument("--programme", default=None, help="NCC or BTXH when the lists have no programme column")
-    p.add_argument("--commune", default=None, help="commune code when the lists have none")
-    p.add_argument("--district", default=None, help="district code (for the reports)")
-    p.add_argument("--province", default=None, help="province code (for the reports)")
+    p.add_argument(
+        "--programme",
+        default=None,
+        help="NCC, BTXH or HTXH (or one of programmes.json) when the lists have none",
+    )
+    p.add_argument(
+        "--commune", default=None, help="the paying commune's 2025 code (5 digits); rows without one are its"
+    )
+    p.add_argument(
+        "--province",
+        default=None,
+        help="the 2025 province code (2 digits): a province paying centrally for its communes "
+        "(default: the unit the lists name)",
+    )
+    p.add_argument("--district", default=None, help=argparse.SUPPRESS)  # refused with an explanation
+    p.add_argument(
+        "--codes",
+        choices=("auto", "2025", "pre2025"),
+        default="auto",
+        help="unit codes of the lists: auto (default: a district column or an old-only code marks a "
+        "list as pre-2025), 2025, or pre2025 (map every list's old codes)",
+    )
     p.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
     p.add_argument("--encoding", default=None, help="force the CSV encoding (utf-8, cp1258...)")
     p.add_argument(
@@ -793,7 +1019,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(r, lang=True)
     r.add_argument("run_id", help="the approved run")
     r.add_argument("--resume", action="store_true", help="continue a run that was interrupted")
-    r.add_argument("--concurrency", type=int, default=128, help="payouts in flight (default: %(default)s)")
+    r.add_argument(
+        "--concurrency", type=positive_int, default=128, help="payouts in flight (default: %(default)s)"
+    )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
 
@@ -804,7 +1032,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     rp = sub.add_parser(
         "report",
-        help="write the commune/district/province reports of a run (CSV and Excel)",
+        help="write the commune/province reports of a run (CSV and Excel)",
         description="Recompute every figure from the ledger and write the reports, including the "
         "monthly report for the province and the postal service's cash list.",
     )
@@ -850,7 +1078,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gd = gsub.add_parser("mark-dead", help="record a death (stops that person's payouts)")
     _common(gd)
     gd.add_argument("cccd")
-    gd.add_argument("--on", default=None, help="date of death YYYY-MM-DD (default: today)")
+    gd.add_argument("--on", type=date_arg, default=None, help="date of death YYYY-MM-DD (default: today)")
     gd.set_defaults(func=_cmd_registry)
     gs = gsub.add_parser("stop", help="end a person's entitlement to a programme")
     _common(gs)

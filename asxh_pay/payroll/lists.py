@@ -49,6 +49,7 @@ from asxh_pay.models import (
     Wallet,
 )
 from asxh_pay.money import parse_vnd
+from asxh_pay.programmes import Programmes, load_programmes
 
 T = TypeVar("T")
 
@@ -247,15 +248,10 @@ WALLETS: dict[str, str] = {
     "vnpt_money": "vnpt_money",
 }
 
-_PROGRAMMES = {
-    "ncc": "NCC",
-    "nguoi co cong": "NCC",
-    "nguoi co cong voi cach mang": "NCC",
-    "btxh": "BTXH",
-    "bao tro xa hoi": "BTXH",
-    "tro giup xa hoi": "BTXH",
-    "tro cap xa hoi": "BTXH",
-}
+
+@functools.cache
+def _builtin_programmes() -> Programmes:
+    return load_programmes()
 
 
 # --------------------------------------------------------------------------- results
@@ -289,6 +285,9 @@ class ListRow:
     file: str
     row: int
     warnings: tuple[str, ...] = ()
+    #: The pre-2025 district code the row carries, if any: it marks a list in old codes,
+    #: which :mod:`asxh_pay.payroll.placement` maps to today's communes (districts are gone).
+    district_code: str | None = None
 
     @property
     def where(self) -> str:
@@ -334,8 +333,9 @@ class ListDefaults:
     programme: str | None = None
     period: str | None = None
     commune_code: str | None = None
-    district_code: str | None = None
     province_code: str | None = None
+    #: Programmes the run knows (codes and the ways lists write them); built-in ones if None.
+    programmes: Programmes | None = field(default=None, compare=False)
 
 
 class ListFileError(ValidationError):
@@ -680,8 +680,8 @@ def parse_period(cell: Cell) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def parse_programme(text: str) -> str:
-    return _PROGRAMMES.get(fold(text), text.strip().upper())
+def parse_programme(text: str, programmes: Programmes | None = None) -> str:
+    return (programmes or _builtin_programmes()).resolve(text)
 
 
 def slug(text: str, max_len: int = 32) -> str:
@@ -708,7 +708,7 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
         slug(row["commune_name"].text) if not row["commune_name"].empty else ""
     )
     commune = commune or (defaults.commune_code or "")
-    district = _admin_code(errs, "district_code", row["district_code"], 3) or defaults.district_code
+    _admin_code(errs, "district_code", row["district_code"], 3)  # checked here, mapped by placement
     province = _admin_code(errs, "province_code", row["province_code"], 2) or defaults.province_code
     beneficiary = None
     if cccd and not row["full_name"].empty:
@@ -719,7 +719,6 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
                 full_name=row["full_name"].text,
                 birth_date=birth,
                 commune_code=commune or None,
-                district_code=district or None,
                 province_code=province or None,
             ),
             {
@@ -727,14 +726,13 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
                 "full_name": "full_name",
                 "birth_date": "birth_date",
                 "commune_code": "commune_code",
-                "district_code": "district_code",
                 "province_code": "province_code",
             },
         )
     # -- what, when
     programme = defaults.programme
     if not row["programme"].empty:
-        programme = parse_programme(row["programme"].text)
+        programme = parse_programme(row["programme"].text, defaults.programmes)
         if defaults.programme and programme != defaults.programme:
             errs.add(
                 "programme",
@@ -742,7 +740,7 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
                 f"row is for programme {programme}, this run pays {defaults.programme}",
             )
     if not programme:
-        errs.add("programme", "required", "programme (NCC/BTXH) is missing and no default was given")
+        errs.add("programme", "required", "programme (NCC/BTXH/HTXH) is missing and no default was given")
     period = defaults.period
     if not row["period"].empty:
         parsed = errs.guard("period", lambda: parse_period(row["period"]))
@@ -990,7 +988,8 @@ def _import_table(
                 errs.add("full_name", "invalid", "row could not be read")
             result.rejected.extend(errs.items)
             continue
-        result.rows.append(ListRow(req, display, rownum, tuple(errs.warnings)))
+        district = "".join(mapped.get("district_code", EMPTY).text.split()) or None
+        result.rows.append(ListRow(req, display, rownum, tuple(errs.warnings), district))
     return result
 
 

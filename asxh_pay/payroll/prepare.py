@@ -11,6 +11,7 @@ deaths) and ``warnings`` (paid, but worth a look).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
@@ -19,11 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from asxh_pay import vocab
 from asxh_pay.client import AsyncPayoutClient
-from asxh_pay.errors import AsxhPayError, ConfigurationError
+from asxh_pay.errors import AsxhPayError, ConfigurationError, ValidationError
 from asxh_pay.ledger import SqliteLedger, open_ledger
-from asxh_pay.masking import mask_cccd
-from asxh_pay.models import ELECTRONIC_KINDS, Payout
+from asxh_pay.masking import mask_cccd, mask_text
+from asxh_pay.models import ELECTRONIC_KINDS, Payout, _period
 from asxh_pay.payroll.approval import (
     FORMAT,
     ApprovalError,
@@ -32,17 +34,101 @@ from asxh_pay.payroll.approval import (
     run_dir,
     run_hash,
     sign,
+    trusted_key_path,
     verify_signature,
     write_json,
     write_payouts,
 )
 from asxh_pay.payroll.dedupe import DedupeResult, Hold, dedupe
-from asxh_pay.payroll.lists import ImportResult, ListDefaults, ListRow, import_lists
+from asxh_pay.payroll.lists import ImportResult, ListDefaults, ListRow, Rejection, import_lists
+from asxh_pay.payroll.placement import Codes, Placement, place_rows
 from asxh_pay.payroll.rails import Rails
 from asxh_pay.payroll.registry import PopulationRegistry, owner_matches, verify_rows
 from asxh_pay.payroll.reports import write_csv
+from asxh_pay.programmes import Programmes, load_programmes
+from asxh_pay.units import PayingUnit, UnitError
 
 INQUIRY_CONCURRENCY = 128
+
+
+class PrepareError(AsxhPayError):
+    """The run cannot be prepared as asked (bad period or run id, no key, nothing to pay...).
+
+    Raised before anything is written, with a reason a person can act on; the CLI shows it
+    and exits 2.
+    """
+
+    def __init__(self, message: str, *, code: str, top_reasons: Sequence[tuple[str, int, str]] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.top_reasons = list(top_reasons)  # (code, rows, an example reason)
+
+
+def top_reasons(items: Sequence[tuple[str, str]], n: int = 5) -> list[tuple[str, int, str]]:
+    """The ``n`` most frequent (code, reason) codes: (code, count, first reason seen)."""
+    counts: Counter[str] = Counter(code for code, _ in items)
+    example: dict[str, str] = {}
+    for code, reason in items:
+        example.setdefault(code, reason)
+    return [(code, k, example[code]) for code, k in counts.most_common(n)]
+
+
+_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _fail_fast(
+    inputs: Sequence[Path],
+    data_dir: Path,
+    operator: str,
+    key_path: Path,
+    period: str | None,
+    run_id: str | None,
+) -> None:
+    """The checks that need no list reading: each failure says what to do."""
+    if not period:
+        raise PrepareError("the pay period is required (--period YYYY-MM)", code="period")
+    try:
+        _period(period)
+    except ValidationError:
+        raise PrepareError(
+            f"pay period must be YYYY-MM with a month 01-12, e.g. 2026-11; got {period!r}", code="period"
+        ) from None
+    if run_id is not None and (
+        not run_id or len(run_id) > 64 or not set(run_id) <= _RUN_ID_CHARS or run_id[0] in ".-"
+    ):
+        raise PrepareError(
+            f"run id {run_id!r} must be 1-64 letters, digits, '.', '_' or '-' (not starting with '.' or '-')",
+            code="run_id",
+        )
+    if run_id is not None and run_dir(data_dir, run_id).exists():
+        raise PrepareError(
+            f"run {run_id} already exists; prepare a new run instead of overwriting it", code="run_id"
+        )
+    make = f"asxh-pay keys generate --operator {operator} --data-dir {data_dir}"
+    if not key_path.exists():
+        raise PrepareError(
+            f"operator {operator!r} has no private key at {key_path}; make one with: {make} "
+            "(then another operator or the office enrolls it: asxh-pay keys enroll)",
+            code="no_key",
+        )
+    try:
+        trusted_key_path(data_dir, operator)  # checks the name
+    except ApprovalError as exc:
+        raise PrepareError(str(exc), code="operator") from None
+    # Whether the key is trusted is the operator roster's to say (check_operator_key, next).
+    for p in inputs:
+        if not p.exists():
+            raise PrepareError(f"no such list file or folder: {p}", code="no_file")
+        if p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise PrepareError(
+                f"{p.name}: unsupported list file type {p.suffix or '(none)'!r}; save it as "
+                f"{', '.join(SUPPORTED_SUFFIXES)}",
+                code="file_type",
+            )
+
+
+#: What the importer reads (a folder is read for these too).
+SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 
 
 @dataclass
@@ -55,11 +141,12 @@ class Prepared:
     held: list[Hold]
     warnings: list[tuple[str, str, str]] = field(default_factory=list)  # (where, code, text)
     payouts: list[FrozenPayout] = field(default_factory=list)
+    placement: Placement | None = None
 
 
-def new_run_id(period: str, district: str | None) -> str:
+def new_run_id(period: str, unit_code: str | None) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3]
-    return f"{period}-{district or 'run'}-{stamp}"
+    return f"{period}-{unit_code or 'run'}-{stamp}"
 
 
 async def _inquire(
@@ -220,12 +307,42 @@ async def prepare_run(
     verify_accounts: bool = True,
     encoding: str | None = None,
     lang: str = "vi",
+    unit: PayingUnit | None = None,
+    codes: Codes = "auto",
+    programmes: Programmes | None = None,
 ) -> Prepared:
-    if not defaults.period:
-        raise ApprovalError("the pay period is required (--period YYYY-MM)")
-    check_operator_key(data_dir, operator, key_path)
+    """Prepare a run of ``unit`` (a commune, or a province paying centrally; inferred from the
+    lists when None and they name one province). Raises :class:`PrepareError` before writing
+    anything when the run cannot be prepared (see :func:`_fail_fast`) or nothing in the lists
+    can be paid."""
+    _fail_fast(inputs, data_dir, operator, key_path, defaults.period, run_id)
+    try:
+        check_operator_key(data_dir, operator, key_path)
+    except ApprovalError as exc:
+        raise PrepareError(str(exc), code="key") from None
+    programmes = programmes or load_programmes(data_dir)
+    if defaults.programme and defaults.programme.strip().upper() not in programmes:
+        raise PrepareError(
+            f"programme {defaults.programme!r} is not known (known: {', '.join(programmes.codes())}); "
+            "a new programme is added in programmes.json",
+            code="programme",
+        )
+    if unit is not None:
+        defaults = dataclasses.replace(
+            defaults,
+            commune_code=defaults.commune_code or (unit.code if unit.level == "commune" else None),
+            province_code=unit.province_code,
+        )
+    defaults = dataclasses.replace(defaults, programmes=programmes)
     imported = import_lists(inputs, defaults, encoding=encoding)
-    deduped = dedupe(imported.rows)
+    _check_file_types(imported)
+    try:
+        placement = place_rows(imported.rows, imported.files, unit=unit, programmes=programmes, codes=codes)
+    except UnitError as exc:
+        raise PrepareError(str(exc), code=exc.code) from None
+    imported.rejected.extend(placement.rejected)
+    _check_something_to_pay(imported, placement)
+    deduped = dedupe(placement.rows)
     rows, held = await verify_rows(deduped.unique, registry)
     warnings: list[tuple[str, str, str]] = [(r.where, w.split(":")[0], w) for r in rows for w in r.warnings]
     if verify_accounts:
@@ -235,9 +352,10 @@ async def prepare_run(
     rows, held3, warn3 = await _against_ledger(rows, ledger_url)
     held.extend(held3)
     warnings.extend(warn3)
-    held = deduped.held + held
+    held = placement.held + deduped.held + held
 
-    run_id = run_id or new_run_id(defaults.period, defaults.district_code)
+    paying = placement.unit
+    run_id = run_id or new_run_id(defaults.period or "", paying.code if paying else None)
     rdir = run_dir(data_dir, run_id)
     if rdir.exists():
         raise ApprovalError(f"run {run_id} already exists; prepare a new run instead of overwriting it")
@@ -246,22 +364,27 @@ async def prepare_run(
     write_payouts(rdir / "payouts.jsonl", payouts)
     digest, count, total = run_hash(run_id, payouts)
 
+    # Reasons in the official's language (the shared vocabulary), the checker's own words as detail.
     write_csv(
         rdir / "rejected.csv",
-        ["file", "row", "column", "code", "reason"],
-        ([r.file, r.row, r.column, r.code, r.reason] for r in imported.rejected),
+        ["file", "row", "column", "code", "reason", "detail"],
+        (
+            [r.file, r.row, r.column, r.code, vocab.reason(r.code, lang), mask_text(r.reason)]
+            for r in imported.rejected
+        ),
         lang,
     )
     write_csv(
         rdir / "held.csv",
-        ["source", "programme", "cccd", "code", "reason", "amount"],
+        ["source", "programme", "cccd", "code", "reason", "detail", "amount"],
         (
             [
                 h.row.where,
                 h.row.request.programme,
                 mask_cccd(h.row.request.beneficiary.cccd),
                 h.code,
-                h.reason,
+                vocab.reason(h.code, lang),
+                mask_text(h.reason),
                 h.row.request.amount,
             ]
             for h in held
@@ -269,10 +392,19 @@ async def prepare_run(
         lang,
     )
     write_csv(
-        rdir / "warnings.csv",
-        ["source", "code", "detail"],
+        rdir / "unit-mapping.csv",
+        ["file", "listed_unit", "old_unit", "mapping", "new_unit", "unit_name", "rows", "reason"],
         (
-            [w[0], w[1], w[2]]
+            [m.file, m.listed, m.old_name, m.status, m.new_code, m.new_name, m.rows, m.reason]
+            for m in placement.mappings
+        ),
+        lang,
+    )
+    write_csv(
+        rdir / "warnings.csv",
+        ["source", "code", "reason", "detail"],
+        (
+            [w[0], w[1], vocab.reason(w[1], lang), mask_text(w[2])]
             for w in [
                 *warnings,
                 *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),
@@ -288,8 +420,14 @@ async def prepare_run(
         "created_at": datetime.now(UTC).isoformat(),
         "period": defaults.period,
         "programme": defaults.programme,
-        "district": defaults.district_code,
-        "province": defaults.province_code,
+        "paying_unit": paying.as_dict() if paying else None,
+        "province": paying.province_code if paying else defaults.province_code,
+        "units": placement.summary(),
+        "programmes": {
+            code: {"name": info.name_vi, "agency": info.agency_vi}
+            for code, info in sorted(programmes.by_code.items())
+            if code in {p.request.programme for p in payouts}
+        },
         "inputs": [
             {
                 "file": f.name,
@@ -322,7 +460,33 @@ async def prepare_run(
     # The preparer's key must be the one the office trusts for that name, or approval would fail later.
     verify_signature(data_dir, run_id, digest, "prepared", manifest["signatures"]["prepared"])
     write_json(rdir / "manifest.json", manifest)
-    return Prepared(run_id, rdir, manifest, imported, deduped, held, warnings, payouts)
+    return Prepared(run_id, rdir, manifest, imported, deduped, held, warnings, payouts, placement)
+
+
+def _check_file_types(imported: ImportResult) -> None:
+    bad = [r for r in imported.rejected if r.row == 0 and r.code == "file_type"]
+    if bad:
+        raise PrepareError(f"{bad[0].file}: {bad[0].reason}", code="file_type")
+
+
+def _check_something_to_pay(imported: ImportResult, placement: Placement) -> None:
+    """Fail before writing a run when no row of the lists can be paid or decided on."""
+    if placement.rows or placement.held:
+        return
+    reasons = top_reasons([(r.code, _where(r) + r.reason) for r in imported.rejected])
+    if not imported.rejected and not sum(f.rows_read for f in imported.files):
+        files = ", ".join(f.name for f in imported.files) or "(no .csv/.xlsx files found)"
+        raise PrepareError(f"the lists have no beneficiary rows: {files}", code="empty")
+    raise PrepareError(
+        f"every row was rejected ({imported.rejected_rows} rows); nothing to pay. Fix the lists and "
+        "prepare again",
+        code="all_rejected",
+        top_reasons=reasons,
+    )
+
+
+def _where(r: Rejection) -> str:
+    return f"{r.file}:{r.row} [{r.column}] " if r.row else f"{r.file}: "
 
 
 def _files(inputs: Sequence[Path]) -> list[Path]:

@@ -13,7 +13,7 @@ from asxh_pay.models import EventSource
 from asxh_pay.providers.treasury import end_to_end_id
 from asxh_pay.reconcile import Category, ProviderStatus, load_files, reconcile
 from asxh_pay.status import FailureReason, PayoutStatus
-from tests.treasury.conftest import RUN_AT, Keys, make_channel, make_sandbox, treasury_request
+from tests.treasury.conftest import DEBTOR_ACCOUNT, RUN_AT, Keys, make_channel, make_sandbox, treasury_request
 
 
 async def _paid_month(
@@ -47,9 +47,10 @@ async def _paid_month(
         assert p4 is not None and p4.status is PayoutStatus.FAILED
         sandbox.advance(RUN_AT.date())
         polled = await channel.poll()
-        # poll() never applies an unknown transfer: it reports it. The debit booked for a
+        # poll() never applies a contradiction or an unknown transfer: it reports them
+        # (a debit of another amount than sent proves nothing). The debit booked for a
         # rejected transfer is late truth (issue 13): recorded, never dropped.
-        assert not polled.contradictions
+        assert {c[1] for c in polled.contradictions} == {payouts[3].id}
         assert "AXFOREIGN0000000000000000000001" in {r for _f, r in polled.unknown_refs}
         assert (await ledger.get(payouts[4].id)).status is PayoutStatus.SUCCEEDED  # type: ignore[union-attr]
         await channel.aclose()
@@ -134,7 +135,14 @@ async def test_late_return_without_apply_is_unexplained_then_applied(tmp_path: P
         dry = await reconcile(ledger, entries=entries, statuses=statuses, files=names)
         assert [b.category for b in dry.unexplained] == [Category.LATE_RETURN]
         assert (await ledger.get(payouts[0].id)).status is PayoutStatus.SUCCEEDED  # type: ignore[union-attr]
-        done = await reconcile(ledger, entries=entries, statuses=statuses, files=names, apply=True)
+        done = await reconcile(
+            ledger,
+            entries=entries,
+            statuses=statuses,
+            files=names,
+            apply=True,
+            debtor_accounts=[DEBTOR_ACCOUNT],
+        )
         assert done.unexplained == []
         p = await ledger.get(payouts[0].id)
         assert p is not None and p.status is PayoutStatus.RETURNED
