@@ -366,8 +366,7 @@ def test_a_wallet_inquiry_answered_about_another_wallet_is_a_protocol_error() ->
 
     from asxh_pay.models import Payout, PayoutRequest
     from asxh_pay.providers import viettel_money as wire
-    from asxh_pay.providers.viettel_money import ViettelMoneyProvider
-    from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
+    from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox, viettel_money_sandbox_provider
 
     request = PayoutRequest.model_validate(
         {
@@ -385,7 +384,7 @@ def test_a_wallet_inquiry_answered_about_another_wallet_is_a_protocol_error() ->
         created_at=now,
         updated_at=now,
     )
-    adapter, sandbox = ViettelMoneyProvider(), ViettelMoneySandbox()
+    adapter, sandbox = viettel_money_sandbox_provider(), ViettelMoneySandbox()
 
     def answer(msisdn: str) -> httpx.Response:
         data = {"msisdn": msisdn, "customerName": "NGUYEN VAN AN", "kycStatus": "VERIFIED"}

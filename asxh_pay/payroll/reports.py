@@ -573,11 +573,8 @@ _LEFT = (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING, 
 
 def detail_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
     """The detail lists, each written to a file of its own."""
-    return [
-        failures_table(fig, lang, names),
-        cash_table(fig, lang, names),
-        paid_twice_table(fig, lang, names),
-    ]
+    twice = paid_twice_table(fig, lang, names)  # a file only when a case needs recovering
+    return [failures_table(fig, lang, names), cash_table(fig, lang, names), *([twice] if twice.rows else [])]
 
 
 def all_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:

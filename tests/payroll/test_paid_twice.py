@@ -16,6 +16,7 @@ from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import EventSource
 from asxh_pay.status import PayoutStatus
 from tests.payroll.conftest import row, write_list
+from tests.payroll.test_cli import office_cli
 
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict[str, Any]]:
@@ -48,8 +49,7 @@ def test_a_paid_twice_case_is_listed_by_status_reconcile_and_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = str(tmp_path / "d")
-    for op in ("lan", "hung"):
-        assert main(["keys", "generate", "--operator", op, "--data-dir", data]) == EXIT_OK
+    office_cli(data, tmp_path / "office.pem", ("lan", "hung"))
     lst = write_list(tmp_path / "xa.csv", [row(i) for i in range(3)])
     assert main(["registry", "seed", str(lst), "--data-dir", data]) == EXIT_OK
     capsys.readouterr()
