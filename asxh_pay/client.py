@@ -82,6 +82,8 @@ _GAVE_UP = (PayoutStatus.FAILED, PayoutStatus.CANCELLED)
 
 #: How many "not found" answers, the last one after the confirmation window, before a resend.
 NOT_FOUND_QUERIES = 3
+#: The shortest confirmation window of a provider that does not deduplicate by key.
+NON_DEDUPING_GRACE_S = 30.0
 
 _OUTCOME_STATUS = {
     ProviderOutcome.ACCEPTED: PayoutStatus.PROCESSING,
@@ -848,8 +850,19 @@ class AsyncPayoutClient:
             await asyncio.sleep(max(wait, 0.001))
 
     def _grace_s(self, rt: _Runtime) -> float:
-        """A provider's confirmation window: its declaration, or the operator's longer floor."""
-        return max(rt.setup.adapter.capabilities.not_found_grace_s, self.poll.not_found_grace_s)
+        """A provider's confirmation window: its declaration, or the operator's longer floor.
+
+        A provider that does not deduplicate by key gets at least
+        :data:`NON_DEDUPING_GRACE_S`: a resend it cannot recognise pays again, so "not
+        found" must have had longer to become true.
+        """
+        caps = rt.setup.adapter.capabilities
+        floor = (
+            self.poll.not_found_grace_s
+            if caps.dedupes_by_key
+            else max(self.poll.not_found_grace_s, NON_DEDUPING_GRACE_S)
+        )
+        return max(caps.not_found_grace_s, floor)
 
     async def _poll(self, payout: Payout, started: float) -> Payout:
         deadline = started + self.poll.deadline_s

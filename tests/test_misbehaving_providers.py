@@ -43,6 +43,16 @@ def test_the_confirmation_window_is_seconds_by_default_and_never_zero() -> None:
         Capabilities(destinations=frozenset({"bank"}), not_found_grace_s=0)
 
 
+async def test_the_window_is_the_providers_and_longer_for_one_that_does_not_dedupe(tmp_path: Path) -> None:
+    sandbox = GenericSandbox()
+    plain = generic_setup(sandbox, grace_s=0.1)
+    blind = generic_setup(sandbox, grace_s=0.1)
+    blind.adapter = with_capabilities(generic_sandbox_provider(name="blind"), dedupes_by_key=False)
+    async with AsyncPayoutClient(SqliteLedger(tmp_path / "l.db"), [plain, blind]) as client:
+        assert client._grace_s(client._rt["generic"]) == 0.1
+        assert client._grace_s(client._rt["blind"]) == 30.0
+
+
 async def test_a_stale_not_found_never_leads_to_a_resend(tmp_path: Path) -> None:
     """The answer to a booked payment is lost, and the status endpoint says "not found"
     for 0.3 s after booking; the provider's dedupe also races. Today's single "not found"
