@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
+from asxh_pay.cli import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
 from asxh_pay.errors import ValidationError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
@@ -129,6 +129,8 @@ def _prepared_text(prep: Any) -> str:
         f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
         f"  payouts   {c['payouts']:>8}   total {format_vnd(c['total_vnd'])}",
     ]
+    for f in prep.manifest["inputs"]:  # rows read per file: a list cut short shows here
+        lines.append(f"    {f['file']:<40} {f['rows']:>8} rows read")
     for k, v in prep.manifest["totals"]["method"].items():
         lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
     lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
@@ -137,7 +139,7 @@ def _prepared_text(prep: Any) -> str:
 
 @_guard
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.lists import ListDefaults, import_bar
     from asxh_pay.payroll.prepare import prepare_run
 
     missing = [str(p) for p in args.lists if not Path(p).exists()]
@@ -154,22 +156,29 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        prep = asyncio.run(
-            prepare_run(
-                [Path(p) for p in args.lists],
-                data_dir=args.data_dir,
-                operator=args.operator,
-                key_path=_key_path(args),
-                defaults=defaults,
-                registry=registry,
-                rails=rails,
-                ledger_url=_ledger_url(args),
-                run_id=args.run_id,
-                verify_accounts=not args.no_account_check,
-                encoding=args.encoding,
-                lang=args.lang,
+        with import_bar(not args.json and sys.stderr.isatty()) as bar:
+            prep = asyncio.run(
+                prepare_run(
+                    [Path(p) for p in args.lists],
+                    data_dir=args.data_dir,
+                    operator=args.operator,
+                    key_path=_key_path(args),
+                    defaults=defaults,
+                    registry=registry,
+                    rails=rails,
+                    ledger_url=_ledger_url(args),
+                    run_id=args.run_id,
+                    verify_accounts=not args.no_account_check,
+                    encoding=args.encoding,
+                    lang=args.lang,
+                    progress=bar,
+                )
             )
-        )
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM (see cli.main): prepare_run removed its staging folder and
+        # temporary file on the way out, so there is nothing half-done to clean up.
+        emit(args, {"ok": False, "interrupted": True}, "interrupted: nothing was prepared (no run folder)")
+        return EXIT_INTERRUPTED
     finally:
         rails.close()
         registry.close()

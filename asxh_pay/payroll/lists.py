@@ -21,6 +21,7 @@ reason, and never stops the good rows. Nothing is guessed:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import functools
 import io
@@ -28,6 +29,7 @@ import itertools
 import os
 import re
 import sqlite3
+import sys
 import tempfile
 import time
 import unicodedata
@@ -1299,7 +1301,76 @@ def import_lists(
     return result
 
 
+# --------------------------------------------------------------------------- progress
+
+
+@contextlib.contextmanager
+def import_bar(enabled: bool | None = None) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr for reading lists, as a :data:`ProgressCallback`.
+
+    ``enabled`` defaults to "stderr is a terminal": a bar in a log file or a pipe is noise.
+    Yields None when disabled, so the callers pass it on as "no progress".
+    """
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:>10,} rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(p: ImportProgress) -> None:
+        task = tasks.get(p.file)
+        if task is None:
+            task = tasks[p.file] = bar.add_task(p.file, total=p.total, rows=0)
+        bar.update(task, completed=p.done, rows=p.rows)
+
+    with bar:
+        yield update
+
+
 # --------------------------------------------------------------------------- big lists on disk
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn a SQLite statement aborted by Ctrl-C/SIGTERM back into KeyboardInterrupt.
+
+    Why: a long statement (an index over a million rows) runs in C, where Python's signal
+    handlers wait. :class:`SpilledImport` sets a progress handler, so the handler runs
+    inside the statement; its KeyboardInterrupt aborts the statement, and sqlite3 reports
+    that as ``OperationalError("interrupted")``.
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc):
+            raise KeyboardInterrupt from None
+        raise
+
+
+def _let_signals_in() -> int:
+    return 0
+
 
 _SEP = "\x1f"
 
@@ -1323,10 +1394,11 @@ class _RejectedView:
         self._db = db
 
     def __iter__(self) -> Iterator[Rejection]:
-        cur = self._db.execute("SELECT file, row, col, code, reason FROM rejected ORDER BY seq")
-        while batch := cur.fetchmany(2048):
-            for file, row, col, code, reason in batch:
-                yield Rejection(file, row, col, code, reason)
+        with interruptible():
+            cur = self._db.execute("SELECT file, row, col, code, reason FROM rejected ORDER BY seq")
+            while batch := cur.fetchmany(2048):
+                for file, row, col, code, reason in batch:
+                    yield Rejection(file, row, col, code, reason)
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
@@ -1369,6 +1441,7 @@ class SpilledImport:
                                    code TEXT, reason TEXT);
             """
         )
+        self.db.set_progress_handler(_let_signals_in, 20_000)
         self.files: list[FileInfo] = []
         self._src = 0
 
@@ -1434,7 +1507,7 @@ class SpilledImport:
         return self
 
     def _flush(self, rows: list[tuple[Any, ...]], rejected: list[tuple[Any, ...]]) -> None:
-        with self.db:
+        with interruptible(), self.db:
             if rows:
                 self.db.executemany(
                     "INSERT INTO rows (src, gkey, bcccd, rcccd, paid, file, row, warnings, data) "
@@ -1464,10 +1537,11 @@ class SpilledImport:
         return int(self.db.execute("SELECT count(*) FROM rows").fetchone()[0])
 
     def rows(self) -> Iterator[ListRow]:
-        cur = self.db.execute("SELECT data, file, row, warnings FROM rows ORDER BY seq")
-        while batch := cur.fetchmany(1024):
-            for data, file, row, warnings in batch:
-                yield row_from_db(data, file, row, warnings)
+        with interruptible():
+            cur = self.db.execute("SELECT data, file, row, warnings FROM rows ORDER BY seq")
+            while batch := cur.fetchmany(1024):
+                for data, file, row, warnings in batch:
+                    yield row_from_db(data, file, row, warnings)
 
     def close(self) -> None:
         self.db.close()

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
+import os
+import shutil
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,8 +39,15 @@ from asxh_pay.payroll.approval import (
     write_json,
     write_payouts,
 )
-from asxh_pay.payroll.dedupe import DedupeResult, Hold, dedupe
-from asxh_pay.payroll.lists import ImportResult, ListDefaults, ListRow, import_lists
+from asxh_pay.payroll.dedupe import DedupeResult, Hold, dedupe_spilled
+from asxh_pay.payroll.lists import (
+    ImportResult,
+    ListDefaults,
+    ListRow,
+    ProgressCallback,
+    SpilledImport,
+    list_files,
+)
 from asxh_pay.payroll.rails import Rails
 from asxh_pay.payroll.registry import PopulationRegistry, owner_matches, verify_rows
 from asxh_pay.payroll.reports import write_csv
@@ -220,12 +230,64 @@ async def prepare_run(
     verify_accounts: bool = True,
     encoding: str | None = None,
     lang: str = "vi",
+    progress: ProgressCallback | None = None,
 ) -> Prepared:
+    """Prepare a run; its folder appears whole at the end or not at all.
+
+    Why: an interrupted prepare (Ctrl-C, SIGTERM, a crash) must not leave a run an operator
+    could approve. Everything is written to a staging folder under ``<data-dir>/tmp`` and
+    renamed into ``runs/`` last; the lists' rows wait in a temporary SQLite file meanwhile
+    (bounded memory for big lists), deleted whatever happens.
+    """
     if not defaults.period:
         raise ApprovalError("the pay period is required (--period YYYY-MM)")
     check_operator_key(data_dir, operator, key_path)
-    imported = import_lists(inputs, defaults, encoding=encoding)
-    deduped = dedupe(imported.rows)
+    staging = data_dir / "tmp" / f"prepare-{os.getpid()}-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    try:
+        with SpilledImport(data_dir / "tmp") as spill:
+            spill.add_all(inputs, defaults, encoding=encoding, progress=progress)
+            return await _prepare(
+                spill,
+                staging,
+                inputs,
+                data_dir=data_dir,
+                operator=operator,
+                key_path=key_path,
+                defaults=defaults,
+                registry=registry,
+                rails=rails,
+                ledger_url=ledger_url,
+                run_id=run_id,
+                verify_accounts=verify_accounts,
+                lang=lang,
+            )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+#: Rejections kept in :attr:`Prepared.imported` (all of them are in ``rejected.csv``).
+MAX_REJECTIONS_KEPT = 1000
+
+
+async def _prepare(
+    spill: SpilledImport,
+    staging: Path,
+    inputs: Sequence[Path],
+    *,
+    data_dir: Path,
+    operator: str,
+    key_path: Path,
+    defaults: ListDefaults,
+    registry: PopulationRegistry,
+    rails: Rails,
+    ledger_url: str | None,
+    run_id: str | None,
+    verify_accounts: bool,
+    lang: str,
+) -> Prepared:
+    assert defaults.period
+    imported = spill
+    deduped = dedupe_spilled(spill)
     rows, held = await verify_rows(deduped.unique, registry)
     warnings: list[tuple[str, str, str]] = [(r.where, w.split(":")[0], w) for r in rows for w in r.warnings]
     if verify_accounts:
@@ -241,19 +303,19 @@ async def prepare_run(
     rdir = run_dir(data_dir, run_id)
     if rdir.exists():
         raise ApprovalError(f"run {run_id} already exists; prepare a new run instead of overwriting it")
-    rdir.mkdir(parents=True)
+    staging.mkdir(parents=True)
     payouts = [FrozenPayout(r.request.key(), r.request.model_copy(update={"run_id": run_id})) for r in rows]
-    write_payouts(rdir / "payouts.jsonl", payouts)
+    write_payouts(staging / "payouts.jsonl", payouts)
     digest, count, total = run_hash(run_id, payouts)
 
     write_csv(
-        rdir / "rejected.csv",
+        staging / "rejected.csv",
         ["file", "row", "column", "code", "reason"],
         ([r.file, r.row, r.column, r.code, r.reason] for r in imported.rejected),
         lang,
     )
     write_csv(
-        rdir / "held.csv",
+        staging / "held.csv",
         ["source", "programme", "cccd", "code", "reason", "amount"],
         (
             [
@@ -269,7 +331,7 @@ async def prepare_run(
         lang,
     )
     write_csv(
-        rdir / "warnings.csv",
+        staging / "warnings.csv",
         ["source", "code", "detail"],
         (
             [w[0], w[1], w[2]]
@@ -321,19 +383,19 @@ async def prepare_run(
     manifest["signatures"]["prepared"] = sign(run_id, digest, "prepared", operator, key_path)
     # The preparer's key must be the one the office trusts for that name, or approval would fail later.
     verify_signature(data_dir, run_id, digest, "prepared", manifest["signatures"]["prepared"])
-    write_json(rdir / "manifest.json", manifest)
-    return Prepared(run_id, rdir, manifest, imported, deduped, held, warnings, payouts)
+    write_json(staging / "manifest.json", manifest)
+    rdir.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staging, rdir)  # the run appears whole, or not at all
+    rejected = list(itertools.islice(imported.rejected, MAX_REJECTIONS_KEPT))
+    summary = ImportResult(rejected=rejected, files=imported.files)
+    deduped.unique = []  # read from the import's temporary file, deleted on return
+    return Prepared(run_id, rdir, manifest, summary, deduped, held, warnings, payouts)
 
 
 def _files(inputs: Sequence[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in inputs:
-        if p.is_dir():
-            out.extend(sorted(x for x in p.iterdir() if x.suffix.lower() in (".csv", ".xlsx")))
-        elif p.exists():
-            out.append(p)
-    return out
+    return [p for p in list_files(inputs) if p.exists()]
 
 
 def _file_hash(p: Path) -> str:
-    return hashlib.sha256(p.read_bytes()).hexdigest()
+    with p.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
