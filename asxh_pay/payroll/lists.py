@@ -44,6 +44,7 @@ import pydantic
 from asxh_pay.banks import resolve_bank
 from asxh_pay.errors import ValidationError
 from asxh_pay.identity import fold as _fold_uncached
+from asxh_pay.identity import is_mobile_number
 from asxh_pay.models import (
     ELECTRONIC_KINDS,
     BankAccount,
@@ -795,7 +796,7 @@ def _identifier(errs: _RowErrors, column: str, cell: Cell, *, expected_len: int 
         if cell.number and not cell.padded:
             lost_zero = True
     elif column == "phone":
-        lost_zero = digits.isdigit() and len(digits) == 9 and digits[0] in "35789"
+        lost_zero = len(digits) == 9 and is_mobile_number(digits)
     elif column == "account_number" and cell.number and not cell.padded:
         errs.add(
             column,

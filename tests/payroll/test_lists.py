@@ -166,6 +166,11 @@ REJECTIONS = [
         "Số điện thoại",
         "leading_zero_lost",
     ),
+    (  # 0121[0-3] is a mobile range (phonenumbers): 121012345 is one that lost its 0
+        {"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "121012345"},
+        "Số điện thoại",
+        "leading_zero_lost",
+    ),
     (
         {"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "0212000000"},
         "Số điện thoại",
