@@ -16,7 +16,7 @@ import itertools
 import os
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,12 +32,13 @@ from asxh_pay.payroll.approval import (
     ApprovalError,
     FrozenPayout,
     check_operator_key,
+    payout_line,
+    read_payouts,
     run_dir,
     run_hash,
     sign,
     verify_signature,
     write_json,
-    write_payouts,
 )
 from asxh_pay.payroll.dedupe import DedupeResult, Hold, dedupe_spilled
 from asxh_pay.payroll.lists import (
@@ -46,6 +47,7 @@ from asxh_pay.payroll.lists import (
     ListRow,
     ProgressCallback,
     SpilledImport,
+    interruptible,
     list_files,
 )
 from asxh_pay.payroll.rails import Rails
@@ -192,17 +194,19 @@ async def _against_ledger(
     return ok, held, warnings
 
 
-def _totals(payouts: Sequence[FrozenPayout], rails: Rails) -> dict[str, Any]:
-    by: dict[str, Counter[str]] = {
-        "commune": Counter(),
-        "method": Counter(),
-        "provider": Counter(),
-        "programme": Counter(),
-    }
-    amounts: dict[str, Counter[str]] = {k: Counter() for k in by}
-    for p in payouts:
+class _Totals:
+    """Counts and amounts by commune, method, provider and programme, added up in one pass."""
+
+    def __init__(self, rails: Rails) -> None:
+        self.rails = rails
+        self.by: dict[str, Counter[str]] = {
+            k: Counter() for k in ("commune", "method", "provider", "programme")
+        }
+        self.amounts: dict[str, Counter[str]] = {k: Counter() for k in self.by}
+
+    def add(self, p: FrozenPayout) -> None:
         r = p.request
-        route = rails.router.routes
+        route = self.rails.router.routes
         dest = r.destination
         provider = route.get(f"wallet:{getattr(dest, 'provider', '')}") or route.get(dest.kind, "-")
         for k, v in (
@@ -211,9 +215,87 @@ def _totals(payouts: Sequence[FrozenPayout], rails: Rails) -> dict[str, Any]:
             ("provider", provider),
             ("programme", r.programme),
         ):
-            by[k][v] += 1
-            amounts[k][v] += r.amount
-    return {k: {v: {"count": by[k][v], "amount": amounts[k][v]} for v in sorted(by[k])} for k in by}
+            self.by[k][v] += 1
+            self.amounts[k][v] += r.amount
+
+    def tap(self, payouts: Iterable[FrozenPayout]) -> Iterator[FrozenPayout]:
+        for p in payouts:
+            self.add(p)
+            yield p
+
+    def result(self) -> dict[str, Any]:
+        by, amounts = self.by, self.amounts
+        return {k: {v: {"count": by[k][v], "amount": amounts[k][v]} for v in sorted(by[k])} for k in by}
+
+
+#: Rows verified, inquired and frozen at a time: bounds the requests held in memory.
+CHUNK_ROWS = 5_000
+#: Holds and warnings kept in :class:`Prepared` (all of them are in the run's CSV files).
+MAX_KEPT = 1000
+
+
+def _chunks(rows: Iterable[ListRow], size: int) -> Iterator[list[ListRow]]:
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+class _Outcomes:
+    """Held rows and warnings of a run, kept in the import's temporary file, not in memory.
+
+    Why: with an empty or stale register every row of a million-row list is held; as
+    ``Hold`` objects that is gigabytes. Each is written as its CSV line and counted; only
+    the first :data:`MAX_KEPT` are kept as objects.
+    """
+
+    def __init__(self, spill: SpilledImport) -> None:
+        self.db = spill.db
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS held_out (seq INTEGER PRIMARY KEY, source TEXT, programme TEXT,
+                                                 cccd TEXT, code TEXT, reason TEXT, amount INTEGER);
+            CREATE TABLE IF NOT EXISTS warnings_out (seq INTEGER PRIMARY KEY, source TEXT, code TEXT,
+                                                     detail TEXT);
+            """
+        )
+        self.held: list[Hold] = []
+        self.held_count = 0
+        self.warning_count = 0
+        self.held_by_code: Counter[str] = Counter()
+
+    def hold(self, holds: Iterable[Hold]) -> None:
+        rows = []
+        for h in holds:
+            if len(self.held) < MAX_KEPT:
+                self.held.append(h)
+            self.held_count += 1
+            self.held_by_code[h.code] += 1
+            req = h.row.request
+            rows.append(
+                (h.row.where, req.programme, mask_cccd(req.beneficiary.cccd), h.code, h.reason, req.amount)
+            )
+        with interruptible(), self.db:
+            self.db.executemany(
+                "INSERT INTO held_out (source, programme, cccd, code, reason, amount) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def warn(self, warnings: Sequence[tuple[str, str, str]]) -> None:
+        self.warning_count += len(warnings)
+        with interruptible(), self.db:
+            self.db.executemany("INSERT INTO warnings_out (source, code, detail) VALUES (?, ?, ?)", warnings)
+
+    def held_rows(self) -> Iterator[list[Any]]:
+        with interruptible():
+            for row in self.db.execute(
+                "SELECT source, programme, cccd, code, reason, amount FROM held_out ORDER BY seq"
+            ):
+                yield list(row)
+
+    def warnings(self) -> Iterator[tuple[str, str, str]]:
+        with interruptible():
+            yield from self.db.execute("SELECT source, code, detail FROM warnings_out ORDER BY seq")
 
 
 async def prepare_run(
@@ -288,25 +370,35 @@ async def _prepare(
     assert defaults.period
     imported = spill
     deduped = dedupe_spilled(spill)
-    rows, held = await verify_rows(deduped.unique, registry)
-    warnings: list[tuple[str, str, str]] = [(r.where, w.split(":")[0], w) for r in rows for w in r.warnings]
-    if verify_accounts:
-        rows, held2, warn2 = await _inquire(rows, rails)
-        held.extend(held2)
-        warnings.extend(warn2)
-    rows, held3, warn3 = await _against_ledger(rows, ledger_url)
-    held.extend(held3)
-    warnings.extend(warn3)
-    held = deduped.held + held
 
     run_id = run_id or new_run_id(defaults.period, defaults.district_code)
     rdir = run_dir(data_dir, run_id)
     if rdir.exists():
         raise ApprovalError(f"run {run_id} already exists; prepare a new run instead of overwriting it")
     staging.mkdir(parents=True)
-    payouts = [FrozenPayout(r.request.key(), r.request.model_copy(update={"run_id": run_id})) for r in rows]
-    write_payouts(staging / "payouts.jsonl", payouts)
-    digest, count, total = run_hash(run_id, payouts)
+    out = _Outcomes(spill)
+    out.hold(deduped.held)
+    with (staging / "payouts.jsonl").open("w", encoding="utf-8") as frozen:
+        # In chunks, so that a big list never has all its requests in memory at once.
+        for chunk in _chunks(deduped.unique, CHUNK_ROWS):
+            rows, held1 = await verify_rows(chunk, registry)
+            out.hold(held1)
+            out.warn([(r.where, w.split(":")[0], w) for r in rows for w in r.warnings])
+            if verify_accounts:
+                rows, held2, warn2 = await _inquire(rows, rails)
+                out.hold(held2)
+                out.warn(warn2)
+            rows, held3, warn3 = await _against_ledger(rows, ledger_url)
+            out.hold(held3)
+            out.warn(warn3)
+            for r in rows:
+                p = FrozenPayout(r.request.key(), r.request.model_copy(update={"run_id": run_id}))
+                frozen.write(payout_line(p) + "\n")
+        frozen.flush()
+        os.fsync(frozen.fileno())
+    totals = _Totals(rails)
+    digest, count, total = run_hash(run_id, totals.tap(read_payouts(staging / "payouts.jsonl")))
+    held = out.held
 
     write_csv(
         staging / "rejected.csv",
@@ -317,17 +409,7 @@ async def _prepare(
     write_csv(
         staging / "held.csv",
         ["source", "programme", "cccd", "code", "reason", "amount"],
-        (
-            [
-                h.row.where,
-                h.row.request.programme,
-                mask_cccd(h.row.request.beneficiary.cccd),
-                h.code,
-                h.reason,
-                h.row.request.amount,
-            ]
-            for h in held
-        ),
+        out.held_rows(),
         lang,
     )
     write_csv(
@@ -336,7 +418,7 @@ async def _prepare(
         (
             [w[0], w[1], w[2]]
             for w in [
-                *warnings,
+                *out.warnings(),
                 *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),
                 *((", ".join(n.own_rows), "beneficiary_and_recipient", n.reason) for n in deduped.roles),
             ]
@@ -368,15 +450,15 @@ async def _prepare(
             "rows_read": sum(f.rows_read for f in imported.files),
             "rows_rejected": imported.rejected_rows,
             "duplicates_merged": len(deduped.duplicates),
-            "held": len(held),
-            "warnings": len(warnings),
+            "held": out.held_count,
+            "warnings": out.warning_count,
             "beneficiary_and_recipient": len(deduped.roles),
             "payouts": count,
             "total_vnd": total,
         },
-        "held_by_code": dict(Counter(h.code for h in held)),
+        "held_by_code": dict(out.held_by_code),
         "rejected_by_code": dict(Counter(r.code for r in imported.rejected)),
-        "totals": _totals(payouts, rails),
+        "totals": totals.result(),
         "run_hash": digest,
         "signatures": {},
     }
@@ -389,7 +471,10 @@ async def _prepare(
     rejected = list(itertools.islice(imported.rejected, MAX_REJECTIONS_KEPT))
     summary = ImportResult(rejected=rejected, files=imported.files)
     deduped.unique = []  # read from the import's temporary file, deleted on return
-    return Prepared(run_id, rdir, manifest, summary, deduped, held, warnings, payouts)
+    # Holds and warnings: the first MAX_KEPT (all are in held.csv and warnings.csv); the
+    # frozen payouts are read from payouts.jsonl (approval.read_payouts), not kept.
+    warnings = list(itertools.islice(out.warnings(), MAX_KEPT))
+    return Prepared(run_id, rdir, manifest, summary, deduped, held, warnings)
 
 
 def _files(inputs: Sequence[Path]) -> list[Path]:

@@ -160,3 +160,64 @@ def test_spilled_import_of_a_refused_file_keeps_none_of_its_rows(tmp_path: Path)
         assert spill.row_count == 0
         assert [(r.row, r.code) for r in spill.rejected] == [(0, "csv_malformed")]
     assert [(r.row, r.code) for r in import_file(path, d).rejected] == [(0, "csv_malformed")]
+
+
+def test_prepare_in_small_chunks_freezes_the_same_run(ws: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """Rows are verified, inquired and frozen a chunk at a time: the run must not depend on it."""
+    from asxh_pay.payroll import prepare as prepare_mod
+    from tests.payroll.conftest import PEOPLE, write_list
+
+    rows = [row(i, "Ví điện tử" if i % 2 else "Tài khoản ngân hàng") for i in range(len(PEOPLE))]
+    rows += [row(0), row(1, "Ví điện tử", **{"Số điện thoại": "0912340004"})]  # a duplicate, a conflict
+    lst = write_list(tmp_path / "xa.csv", rows)
+
+    def files(prep: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            name: (prep.dir / name).read_text(encoding="utf-8").replace(prep.run_id, "RUN")
+            for name in ("payouts.jsonl", "held.csv", "warnings.csv", "rejected.csv")
+        }
+        out["counts"] = prep.manifest["counts"]
+        out["totals"] = prep.manifest["totals"]
+        out["held_by_code"] = prep.manifest["held_by_code"]
+        return out
+
+    whole = files(ws.prepare([lst]))
+    monkeypatch.setattr(prepare_mod, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(prepare_mod, "MAX_KEPT", 1)
+    chunked = ws.prepare([lst])
+    assert files(chunked) == whole
+    assert whole["counts"]["payouts"] >= 6 and whole["counts"]["held"] >= 2
+    assert len(chunked.held) == 1  # only the first is kept as an object; held.csv has them all
+
+
+@pytest.mark.slow
+def test_prepare_of_a_big_list_stays_in_bounded_memory(tmp_path: Path) -> None:
+    """Issue 14.6: 100,000 rows, all held (an empty register): peak RSS stays far below rows x 4 KB."""
+    data = tmp_path / "d"
+    generate_operator_key(data, "lan")
+    big = write_big_list(tmp_path / "big.csv", 100_000)
+    script = (
+        "import resource, sys\n"
+        "from asxh_pay.cli import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "sys.exit(rc)\n"
+    )
+    argv = ["prepare", str(big), "--period", "2026-11", "--operator", "lan", "--data-dir", str(data)]
+    argv += ["--programme", "NCC", "--commune", "00004", "--no-account-check", "--json"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == EXIT_ATTENTION, done.stderr
+    peak_mb = int(done.stdout.rsplit("PEAK", 1)[1])
+    assert '"held": 99000' in done.stdout and '"rows_read": 100000' in done.stdout
+    # Held as objects, the rows alone would take about 400 MB (4 KB each), and main took more.
+    assert peak_mb < 250, peak_mb
+    run = next((data / "runs").iterdir())
+    assert sum(1 for _ in (run / "held.csv").open(encoding="utf-8")) >= 99_000
