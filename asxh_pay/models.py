@@ -113,6 +113,8 @@ class Programme:
 
     NCC: ClassVar[str] = "NCC"  # nguoi co cong: people with meritorious service
     BTXH: ClassVar[str] = "BTXH"  # bao tro xa hoi: social protection
+    HTXH: ClassVar[str] = "HTXH"  # tro cap huu tri xa hoi: social pension (Decree 176/2025)
+    # Names and agencies are data: asxh_pay/programmes.py
 
 
 # --------------------------------------------------------------------------- masking base
@@ -151,9 +153,17 @@ class Beneficiary(_Model):
     cccd: Cccd
     full_name: PersonName
     birth_date: date | None = None
+    #: The 2025 commune (5 digits) and province (2 digits): districts no longer exist.
     commune_code: AdminCode | None = None
-    district_code: AdminCode | None = None
     province_code: AdminCode | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_district(cls, data: Any) -> Any:
+        # Payouts recorded before the 2025 model carried a district code; they still read.
+        if isinstance(data, dict) and "district_code" in data:
+            data = {k: v for k, v in data.items() if k != "district_code"}
+        return data
 
     @model_validator(mode="after")
     def _birth_matches_cccd(self) -> Beneficiary:

@@ -1,10 +1,10 @@
 """The payroll's ``asxh-pay`` subcommands: keys, prepare, approve, run, status, report,
 reconcile, registry and demo.
 
-The monthly cycle at a district labour office, as commands::
+The monthly cycle at a paying unit (a commune, or a province paying centrally), as commands::
 
     asxh-pay keys generate --operator lan          # once per operator
-    asxh-pay prepare lists/ --period 2026-11 --operator lan --district 040
+    asxh-pay prepare lists/ --period 2026-11 --operator lan --province 08   # or --commune 02215
     asxh-pay approve RUN_ID --operator hung         # another operator
     asxh-pay run RUN_ID                             # Ctrl-C is safe: run RUN_ID --resume
     asxh-pay reconcile RUN_ID
@@ -120,10 +120,25 @@ def _key_path(args: argparse.Namespace) -> Path:
     return Path(args.key) if args.key else keys_dir(args.data_dir) / f"{args.operator}.pem"
 
 
+def _reasons_text(title: str, reasons: list[tuple[str, int, str]]) -> list[str]:
+    if not reasons:
+        return []
+    lines = [f"  {title}:"]
+    for code, n, example in reasons:
+        lines.append(f"    {n:>6}  {code}: {example[:160]}")
+    return lines
+
+
 def _prepared_text(prep: Any) -> str:
+    from asxh_pay.payroll.prepare import top_reasons
+
     c = prep.manifest["counts"]
+    unit = prep.manifest.get("paying_unit") or {}
     lines = [
         f"run {prep.run_id} prepared in {prep.dir}",
+        f"  paying unit: {unit.get('name', '-')} ({unit.get('code', '-')})"
+        + (", paying centrally" if unit.get("level") == "province" else f", {unit.get('province_name', '')}")
+        + (" (from the lists)" if prep.manifest.get("units", {}).get("paying_unit_inferred") else ""),
         f"  rows read {c['rows_read']:>8}   rejected rows {c['rows_rejected']:>6}   duplicates merged "
         f"{c['duplicates_merged']:>5}",
         f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
@@ -133,25 +148,68 @@ def _prepared_text(prep: Any) -> str:
         lines.append(f"    {f['file']:<40} {f['rows']:>8} rows read")
     for k, v in prep.manifest["totals"]["method"].items():
         lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
+    placement = prep.placement
+    if placement is not None and placement.mappings:
+        by: Counter[str] = Counter()
+        for m in placement.mappings:
+            by[m.status] += m.rows
+        lines.append(
+            f"  lists in pre-2025 codes: {', '.join(placement.old_coded_files)}: "
+            + ", ".join(f"{n} rows {k}" for k, n in sorted(by.items()))
+            + f" (see {prep.dir / 'unit-mapping.csv'})"
+        )
+        for m in placement.mappings[:8]:
+            lines.append(f"    {m.listed:<12} {m.status:<9} {m.rows:>5} rows -> {m.new_code} {m.new_name}")
+    lines += _reasons_text(
+        "rejected rows, top reasons (rejected.csv)",
+        top_reasons([(r.code, r.reason) for r in prep.imported.rejected]),
+    )
+    lines += _reasons_text(
+        "held rows, top reasons (held.csv)", top_reasons([(h.code, h.reason) for h in prep.held])
+    )
     lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
     return "\n".join(lines)
 
 
+def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any = ()) -> int:
+    """Exit 2 with the reason on screen (stderr), or as JSON with --json."""
+    if getattr(args, "json", False):
+        emit(
+            args,
+            {"ok": False, "error": code, "message": message, "top_reasons": [list(r) for r in reasons]},
+            "",
+        )
+    else:
+        lines = [f"error: {message}", *_reasons_text("top reasons", list(reasons))]
+        print("\n".join(lines), file=sys.stderr)
+    return EXIT_USAGE
+
+
 @_guard
 def _cmd_prepare(args: argparse.Namespace) -> int:
+    from asxh_pay import units
     from asxh_pay.payroll.lists import ListDefaults, import_bar
-    from asxh_pay.payroll.prepare import prepare_run
+    from asxh_pay.payroll.prepare import PrepareError, prepare_run
 
-    missing = [str(p) for p in args.lists if not Path(p).exists()]
-    if missing:
-        print(f"error: no such list file: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.district is not None:
+        return _usage_error(
+            args,
+            "districts no longer exist (two-tier local government since 1 July 2025): a run is paid by "
+            "a commune (--commune CODE) or by a province paying centrally (--province CODE); lists in "
+            "old district/commune codes are mapped automatically",
+            "district",
+        )
+    unit = None
+    if args.commune or args.province:
+        try:
+            unit = units.paying_unit(commune_code=args.commune, province_code=args.province)
+        except units.UnitError as exc:
+            return _usage_error(args, exc.detail, exc.code)
     defaults = ListDefaults(
         programme=args.programme,
         period=args.period,
-        commune_code=args.commune,
-        district_code=args.district,
-        province_code=args.province,
+        commune_code=unit.code if unit and unit.level == "commune" else None,
+        province_code=unit.province_code if unit else None,
     )
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
@@ -171,9 +229,13 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
                     verify_accounts=not args.no_account_check,
                     encoding=args.encoding,
                     lang=args.lang,
+                    unit=unit,
+                    codes=args.codes,
                     progress=bar,
                 )
             )
+    except PrepareError as exc:
+        return _usage_error(args, str(exc), exc.code, exc.top_reasons)
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM (see cli.main): prepare_run removed its staging folder and
         # temporary file on the way out, so there is nothing half-done to clean up.
@@ -188,8 +250,10 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             "run_id": prep.run_id,
             "dir": str(prep.dir),
             **prep.manifest["counts"],
+            "paying_unit": prep.manifest["paying_unit"],
             "held_by_code": prep.manifest["held_by_code"],
             "rejected_by_code": prep.manifest["rejected_by_code"],
+            "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
         },
         _prepared_text(prep),
     )
@@ -617,15 +681,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if not args.json:
             print(message, flush=True)
 
-    say(f"demo district in {data_dir}")
-    district = demo.make_district(args.beneficiaries, period=period)
-    files = demo.write_lists(district, data_dir / "lists")
+    from asxh_pay import units
+
+    unit = units.paying_unit(province_code=demo.PROVINCE)
+    province = demo.make_province(args.beneficiaries, period=period, communes=args.communes)
+    say(f"demo province in {data_dir}: {unit.describe()}, {len(province.communes)} communes")
+    files = demo.write_lists(province, data_dir / "lists")
     say(
-        f"  {len(files)} commune lists written ({district.beneficiaries} beneficiaries, "
-        f"{district.bad_rows} bad "
-        f"rows, {district.duplicates} duplicates, {district.conflicts} conflicting)"
+        f"  {len(files)} commune lists written ({province.beneficiaries} beneficiaries of NCC, BTXH and "
+        f"HTXH, {province.bad_rows} bad rows, {province.duplicates} duplicates, {province.conflicts} "
+        f"conflicting; {province.old_coded_rows} rows in pre-2025 codes)"
     )
-    registry = demo.seed_registry(district, data_dir / "registry.db")
+    registry = demo.seed_registry(province, data_dir / "registry.db")
     maker, checker = "lap.nguyen", "hung.tran"
     generate_operator_key(data_dir, maker)
     generate_operator_key(data_dir, checker)
@@ -643,9 +710,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 data_dir=data_dir,
                 operator=maker,
                 key_path=data_dir / "keys" / f"{maker}.pem",
-                defaults=ListDefaults(
-                    period=period, district_code=demo.DISTRICT, province_code=demo.PROVINCE
-                ),
+                defaults=ListDefaults(period=period),
+                unit=unit,
                 registry=registry,
                 rails=rails,
                 ledger_url=_ledger_url(args),
@@ -655,9 +721,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
         approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
         say(f"  approved by {checker} (prepared by {maker})")
-        for cccd in district.die_after_prepare:
+        for cccd in province.die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
-        say(f"  {len(district.die_after_prepare)} deaths recorded in the register after preparation")
+        say(f"  {len(province.die_after_prepare)} deaths recorded in the register after preparation")
         result, report_files, recon = asyncio.run(
             _run_and_report(
                 args,
@@ -678,6 +744,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "data_dir": str(data_dir),
         "run_id": prep.run_id,
         "prepared": prep.manifest["counts"],
+        "paying_unit": prep.manifest["paying_unit"],
+        "communes": sorted(prep.manifest["totals"]["commune"]),
+        "programmes": sorted(prep.manifest["totals"]["programme"]),
+        "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
+        "old_coded_files": prep.manifest["units"]["old_coded_files"],
         "run": _run_json(result, report_files),
         "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
         "anchor": _anchor_json(anchor, checker),
@@ -706,14 +777,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the payroll subcommands to ``asxh-pay``."""
     d = sub.add_parser(
         "demo",
-        help="run a whole synthetic month for a district (20,000 beneficiaries) in one go",
-        description="Make a synthetic district (lists, population register, two operators), then prepare, "
+        help="run a whole synthetic month for a province (20,000 beneficiaries) in one go",
+        description="Make a synthetic province paying six communes centrally (lists of NCC, BTXH and the "
+        "social pension, one still in pre-2025 codes; population register; two operators), then prepare, "
         "approve, pay, reconcile and report the month on the built-in sandboxes. Each demo uses a "
         "fresh folder under <data-dir>/demo/.",
     )
     _common(d, lang=True)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
     d.add_argument("--period", default="2026-11", help="pay period YYYY-MM (default: %(default)s)")
+    d.add_argument(
+        "--communes",
+        type=int,
+        default=None,
+        help="how many of the province's communes pay (default: 6; 0: all, a province-scale run)",
+    )
     d.add_argument("--concurrency", type=int, default=128, help=argparse.SUPPRESS)
     d.set_defaults(func=_cmd_demo)
 
@@ -746,10 +824,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--key", default=None, help="the operator's private key (default: <data-dir>/keys/OPERATOR.pem)"
     )
-    p.add_argument("--programme", default=None, help="NCC or BTXH when the lists have no programme column")
-    p.add_argument("--commune", default=None, help="commune code when the lists have none")
-    p.add_argument("--district", default=None, help="district code (for the reports)")
-    p.add_argument("--province", default=None, help="province code (for the reports)")
+    p.add_argument(
+        "--programme",
+        default=None,
+        help="NCC, BTXH or HTXH (or one of programmes.json) when the lists have none",
+    )
+    p.add_argument(
+        "--commune", default=None, help="the paying commune's 2025 code (5 digits); rows without one are its"
+    )
+    p.add_argument(
+        "--province",
+        default=None,
+        help="the 2025 province code (2 digits): a province paying centrally for its communes "
+        "(default: the unit the lists name)",
+    )
+    p.add_argument("--district", default=None, help=argparse.SUPPRESS)  # refused with an explanation
+    p.add_argument(
+        "--codes",
+        choices=("auto", "2025", "pre2025"),
+        default="auto",
+        help="unit codes of the lists: auto (default: a district column or an old-only code marks a "
+        "list as pre-2025), 2025, or pre2025 (map every list's old codes)",
+    )
     p.add_argument("--run-id", default=None, help=argparse.SUPPRESS)
     p.add_argument("--encoding", default=None, help="force the CSV encoding (utf-8, cp1258...)")
     p.add_argument(
@@ -792,7 +888,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     rp = sub.add_parser(
         "report",
-        help="write the commune/district/province reports of a run (CSV and Excel)",
+        help="write the commune/province reports of a run (CSV and Excel)",
         description="Recompute every figure from the ledger and write the reports, including the "
         "monthly report for the province and the postal service's cash list.",
     )

@@ -24,7 +24,7 @@ from typing import overload
 
 from asxh_pay.masking import mask_cccd
 from asxh_pay.money import format_vnd
-from asxh_pay.payroll.lists import ListRow, SpilledImport, interruptible, row_from_db
+from asxh_pay.payroll.lists import ROW_COLUMNS, ListRow, SpilledImport, interruptible, row_from_db
 
 
 @dataclass(frozen=True)
@@ -143,11 +143,11 @@ class SpilledRows(Sequence[ListRow]):
 
     def __iter__(self) -> Iterator[ListRow]:
         with interruptible():
-            q = f"SELECT data, file, row, warnings FROM rows WHERE {self._where} ORDER BY seq"
+            q = f"SELECT {ROW_COLUMNS} FROM rows WHERE {self._where} ORDER BY seq"
             cur = self._db.execute(q)
             while batch := cur.fetchmany(1024):
-                for data, file, row, warnings in batch:
-                    yield row_from_db(data, file, row, warnings)
+                for values in batch:
+                    yield row_from_db(*values)
 
     def __len__(self) -> int:
         return int(self._db.execute(f"SELECT count(*) FROM rows WHERE {self._where}").fetchone()[0])
@@ -164,7 +164,7 @@ class SpilledRows(Sequence[ListRow]):
         if not 0 <= i < n:
             raise IndexError(index)
         got = self._db.execute(
-            f"SELECT data, file, row, warnings FROM rows WHERE {self._where} ORDER BY seq LIMIT 1 OFFSET ?",
+            f"SELECT {ROW_COLUMNS} FROM rows WHERE {self._where} ORDER BY seq LIMIT 1 OFFSET ?",
             (i,),
         ).fetchone()
         return row_from_db(*got)
@@ -194,7 +194,7 @@ def _dedupe_spilled(spill: SpilledImport) -> DedupeResult:
         )
     result = DedupeResult()
     cur = db.execute(
-        "SELECT r.gkey, r.seq, r.data, r.file, r.row, r.warnings FROM rows r JOIN "
+        "SELECT r.gkey, r.seq, r.data, r.file, r.row, r.warnings, r.district FROM rows r JOIN "
         "(SELECT gkey, min(seq) AS first FROM rows GROUP BY gkey HAVING count(*) > 1) g "
         "ON r.gkey = g.gkey ORDER BY g.first, r.seq"
     )
@@ -206,12 +206,12 @@ def _dedupe_spilled(spill: SpilledImport) -> DedupeResult:
         dropped = [(seq,) for seq, r in group if r is not kept]
         db.executemany("INSERT INTO dropped (seq) VALUES (?)", dropped)
 
-    for gkey, seq, data, file, row, warnings in cur:
+    for gkey, seq, *values in cur:
         if gkey != current and group:
             settle()
             group = []
         current = gkey
-        group.append((seq, row_from_db(data, file, row, warnings)))
+        group.append((seq, row_from_db(*values)))
     if group:
         settle()
     db.commit()

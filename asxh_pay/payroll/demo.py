@@ -1,11 +1,15 @@
-"""``asxh-pay demo``: one synthetic district's whole month, end to end, on one laptop.
+"""``asxh-pay demo``: one synthetic province's whole month, end to end, on one laptop.
 
-It makes a district of 20,000+ beneficiaries over six communes (NCC and BTXH; bank,
+It makes a 2026 month of a province paying centrally (Tuyên Quang, 2025 code 08) for six of
+its communes on the two-tier structure: 20,000+ beneficiaries of the three monthly
+programmes (NCC, BTXH and the social pension HTXH; bank,
 wallets, postal accounts, cash at the commune, at the post office and at home; authorised
 persons and guardians), writes the communes' lists the way communes keep them (XLSX,
 UTF-8 CSV with BOM, a Windows-1258 CSV, headers with and without diacritics), with the
 usual faults (Excel-damaged numbers, old CMND numbers, fractional amounts, duplicates,
-conflicting rows), seeds the sandbox population register (with a few deaths and name
+conflicting rows), and one commune's NCC list still in pre-2025 codes (a district column,
+old commune codes, among them a commune that was split in 2025 and is held for a person),
+seeds the sandbox population register (with a few deaths and name
 differences), then prepares the run as one operator, approves it as another, pays it on
 the embedded rails, reconciles with the providers' books and writes the reports.
 
@@ -26,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from asxh_pay import units
 from asxh_pay.payroll.registry import PersonRecord, SandboxPopulationRegistry
 from asxh_pay.synthetic import GIVEN, MIDDLE_F, MIDDLE_M, SURNAMES
 
@@ -38,18 +43,21 @@ BANKS = [
     "MBBank",
     "Techcombank",
 ]
-COMMUNES = [
-    ("01273", "Xã Minh Khai"),
-    ("01276", "Xã Quang Trung"),
-    ("01279", "Xã Hưng Đạo"),
-    ("01282", "Xã Đức Long"),
-    ("01285", "Xã Vĩnh Quang"),
-    ("01288", "Xã Bạch Đằng"),
-]
-PROVINCE = "04"
-DISTRICT = "040"
+#: The paying province (2025 code) and six of its communes, named from the 2025 unit data.
+PROVINCE = "08"
+COMMUNES = [(code, units.unit_name(code)) for code in ("02215", "02212", "02509", "02512", "02524", "02494")]
+#: CCCD province-of-birth code: the old (63-province) code printed on the cards, 008 Tuyên Quang.
+BIRTH_PROVINCE = "008"
+#: The list still in pre-2025 codes: Phường An Tường's NCC list, written with the former
+#: Thành phố Tuyên Quang district (070) and the old communes that now make up An Tường...
+OLD_LIST = ("02512", "NCC")
+OLD_DISTRICT = "070"
+OLD_COMMUNES = ["02512", "02218", "02503", "02515"]
+#: ... and a few rows from Xã Kim Phú (02497), split in 2025 between Minh Xuân and Mỹ Lâm: held.
+OLD_SPLIT_COMMUNE = "02497"
 NCC_AMOUNTS = [1_500_000, 2_055_000, 2_789_000, 3_000_000, 1_624_000]
 BTXH_AMOUNTS = [500_000, 750_000, 1_000_000, 1_080_000, 360_000]
+HTXH_AMOUNTS = [500_000]  # Decree 176/2025/ND-CP: VND 500,000 a month
 RELATIONS = ["con", "vợ", "chồng", "cháu", "em"]
 
 HEADERS_VI = [
@@ -120,7 +128,7 @@ class Person:
 
 
 @dataclass
-class DemoDistrict:
+class DemoProvince:
     rows: dict[tuple[str, str], list[list[Any]]] = field(default_factory=dict)  # (commune, programme) -> rows
     people: list[PersonRecord] = field(default_factory=list)
     beneficiaries: int = 0
@@ -128,6 +136,9 @@ class DemoDistrict:
     duplicates: int = 0
     conflicts: int = 0
     die_after_prepare: list[str] = field(default_factory=list)
+    old_coded_rows: int = 0
+    split_rows: int = 0
+    communes: list[tuple[str, str]] = field(default_factory=lambda: list(COMMUNES))
 
 
 def _name(rng: random.Random, female: bool) -> str:
@@ -139,7 +150,7 @@ def _person(rng: random.Random, seq: int, y0: int, y1: int) -> Person:
     year = rng.randint(y0, y1)
     female = rng.random() < 0.55
     g = (1 if female else 0) + (2 if year >= 2000 else 0)
-    cccd = f"0{PROVINCE}{g}{year % 100:02d}{seq:06d}"
+    cccd = f"{BIRTH_PROVINCE}{g}{year % 100:02d}{seq:06d}"
     birth = date(year, 1, 1) + timedelta(days=rng.randint(0, 364))
     return Person(cccd, _name(rng, female), birth)
 
@@ -154,10 +165,27 @@ def _phone(rng: random.Random) -> str:
     return phone[:-4] + "7777" if phone[-4:] in _MAGIC_TAILS else phone
 
 
-def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026) -> DemoDistrict:
-    """A synthetic district: list rows per commune and programme, and the population register."""
+def province_communes(count: int | None = None) -> list[tuple[str, str]]:
+    """The demo's communes: the six of :data:`COMMUNES` first, then the province's other
+    communes up to ``count`` (all of them with 0), for province-scale runs."""
+    if count is None or count == len(COMMUNES):
+        return list(COMMUNES)
+    chosen = list(COMMUNES)
+    seen = {c for c, _ in chosen}
+    chosen += [(u.code, u.name) for u in units.communes_in(PROVINCE) if u.code not in seen]
+    return chosen if count <= 0 else chosen[: max(count, 1)]
+
+
+def make_province(
+    n: int = 20_000, *, period: str = "2026-11", seed: int = 2026, communes: int | None = None
+) -> DemoProvince:
+    """A synthetic province: list rows per commune and programme, and the population register.
+
+    ``communes``: how many of the province's communes pay (default the six of
+    :data:`COMMUNES`; 0 for all of them, as a province paying centrally does)."""
     rng = random.Random(seed)
-    d = DemoDistrict()
+    d = DemoProvince()
+    d.communes = places = province_communes(communes)
     seq = 0
     people: list[Person] = []
     for _ in range(n):
@@ -170,9 +198,12 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
     registry_names = {p.cccd: p.name for p in people + carers}
     registry_death: dict[str, date] = {}
     for i, p in enumerate(people):
-        commune, _ = COMMUNES[i % len(COMMUNES)]
-        programme = "NCC" if rng.random() < 0.4 else "BTXH"
-        amount = rng.choice(NCC_AMOUNTS if programme == "NCC" else BTXH_AMOUNTS)
+        commune, _ = places[i % len(places)]
+        roll = rng.random()
+        programme = "NCC" if roll < 0.35 else "BTXH" if roll < 0.80 else "HTXH"
+        amount = rng.choice(
+            NCC_AMOUNTS if programme == "NCC" else BTXH_AMOUNTS if programme == "BTXH" else HTXH_AMOUNTS
+        )
         r = rng.random()
         method = (
             "bank"
@@ -248,7 +279,7 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
             row[7] = "Nhận tại bưu điện"
         else:
             row[7] = "Chi trả tại nhà"
-            row[17] = f"Thôn {rng.randint(1, 12)}, {COMMUNES[i % len(COMMUNES)][1]}"
+            row[17] = f"Thôn {rng.randint(1, 12)}, {places[i % len(places)][1]}"
         roll = rng.random()
         if roll < 0.08:
             carer = rng.choice(carers) if rng.random() < 0.8 else rng.choice(people)
@@ -271,6 +302,13 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
             registry_death[p.cccd] = date(2026, 10, 3)  # already dead: held at preparation
         elif roll < 0.0050:
             d.die_after_prepare.append(p.cccd)  # dies after preparation: stopped before sending
+        if (commune, programme) == OLD_LIST:
+            d.old_coded_rows += 1
+            if d.old_coded_rows % 40 == 3:  # about 2.5%, and one even in a small demo
+                row[6] = OLD_SPLIT_COMMUNE
+                d.split_rows += 1
+            else:
+                row[6] = rng.choice(OLD_COMMUNES)
         d.rows.setdefault((commune, programme), []).append(row)
         d.beneficiaries += 1
         # Duplicates: the same row again (merged with a warning) or with another amount (held).
@@ -292,7 +330,7 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
         lambda r: r.__setitem__(12, ""),  # no amount
         lambda r: r.__setitem__(7, "Chuyển bằng bồ câu"),  # unknown method
         lambda r: r.__setitem__(3, "31/02/1950"),  # no such date
-        lambda r: r.__setitem__(6, "01273") or r.__setitem__(5, "10/2026"),  # another month
+        lambda r: r.__setitem__(5, "10/2026"),  # another month
     ]
     keys = sorted(d.rows)
     for j in range(max(8, n // 200)):
@@ -330,16 +368,23 @@ def make_district(n: int = 20_000, *, period: str = "2026-11", seed: int = 2026)
     return d
 
 
-def write_lists(d: DemoDistrict, out: Path) -> list[Path]:
-    """The communes' files: XLSX for two communes, a Windows-1258 CSV, UTF-8 CSVs with BOM."""
+def write_lists(d: DemoProvince, out: Path) -> list[Path]:
+    """The communes' files: XLSX for two communes, a Windows-1258 CSV, UTF-8 CSVs with BOM;
+    the old-coded list carries the district column communes used before 2025."""
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     for (commune, programme), rows in sorted(d.rows.items()):
-        idx = [c for c, _ in COMMUNES].index(commune)
-        cname = COMMUNES[idx][1]
+        idx = [c for c, _ in d.communes].index(commune)
+        cname = d.communes[idx][1]
         stem = f"{commune}-{programme}"
         title = [f"UBND {cname.upper()}", f"DANH SÁCH CHI TRẢ {programme} KỲ {rows[0][5]}"]
-        if idx in (0, 1):
+        if (commune, programme) == OLD_LIST:
+            path = out / f"{stem}-ma-cu.csv"
+            title = ["UBND THÀNH PHỐ TUYÊN QUANG", f"DANH SÁCH CHI TRẢ {programme} KỲ {rows[0][5]} (MÃ CŨ)"]
+            old_rows = [[*r[:6], OLD_DISTRICT, *r[6:]] for r in rows]
+            headers = [*HEADERS_VI[:6], "Mã huyện", *HEADERS_VI[6:]]
+            path.write_bytes(b"\xef\xbb\xbf" + _csv_text(title, headers, old_rows, ",").encode("utf-8"))
+        elif idx in (0, 1):
             path = out / f"{stem}.xlsx"
             _write_xlsx(path, title, HEADERS_VI, rows)
         elif idx == 2:
@@ -389,7 +434,7 @@ def _write_xlsx(
     wb.save(path)
 
 
-def seed_registry(d: DemoDistrict, path: Path) -> SandboxPopulationRegistry:
+def seed_registry(d: DemoProvince, path: Path) -> SandboxPopulationRegistry:
     reg = SandboxPopulationRegistry(path)
     reg.add(d.people)
     return reg

@@ -58,6 +58,7 @@ from asxh_pay.models import (
     Wallet,
 )
 from asxh_pay.money import parse_vnd
+from asxh_pay.programmes import Programmes, load_programmes
 
 T = TypeVar("T")
 
@@ -256,15 +257,10 @@ WALLETS: dict[str, str] = {
     "vnpt_money": "vnpt_money",
 }
 
-_PROGRAMMES = {
-    "ncc": "NCC",
-    "nguoi co cong": "NCC",
-    "nguoi co cong voi cach mang": "NCC",
-    "btxh": "BTXH",
-    "bao tro xa hoi": "BTXH",
-    "tro giup xa hoi": "BTXH",
-    "tro cap xa hoi": "BTXH",
-}
+
+@functools.cache
+def _builtin_programmes() -> Programmes:
+    return load_programmes()
 
 
 # --------------------------------------------------------------------------- results
@@ -298,6 +294,9 @@ class ListRow:
     file: str
     row: int
     warnings: tuple[str, ...] = ()
+    #: The pre-2025 district code the row carries, if any: it marks a list in old codes,
+    #: which :mod:`asxh_pay.payroll.placement` maps to today's communes (districts are gone).
+    district_code: str | None = None
 
     @property
     def where(self) -> str:
@@ -343,8 +342,9 @@ class ListDefaults:
     programme: str | None = None
     period: str | None = None
     commune_code: str | None = None
-    district_code: str | None = None
     province_code: str | None = None
+    #: Programmes the run knows (codes and the ways lists write them); built-in ones if None.
+    programmes: Programmes | None = field(default=None, compare=False)
 
 
 class ListFileError(ValidationError):
@@ -879,8 +879,8 @@ def parse_period(cell: Cell) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def parse_programme(text: str) -> str:
-    return _PROGRAMMES.get(fold(text), text.strip().upper())
+def parse_programme(text: str, programmes: Programmes | None = None) -> str:
+    return (programmes or _builtin_programmes()).resolve(text)
 
 
 def slug(text: str, max_len: int = 32) -> str:
@@ -907,7 +907,7 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
         slug(row["commune_name"].text) if not row["commune_name"].empty else ""
     )
     commune = commune or (defaults.commune_code or "")
-    district = _admin_code(errs, "district_code", row["district_code"], 3) or defaults.district_code
+    _admin_code(errs, "district_code", row["district_code"], 3)  # checked here, mapped by placement
     province = _admin_code(errs, "province_code", row["province_code"], 2) or defaults.province_code
     beneficiary = None
     if cccd and not row["full_name"].empty:
@@ -918,7 +918,6 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
                 full_name=row["full_name"].text,
                 birth_date=birth,
                 commune_code=commune or None,
-                district_code=district or None,
                 province_code=province or None,
             ),
             {
@@ -926,14 +925,13 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
                 "full_name": "full_name",
                 "birth_date": "birth_date",
                 "commune_code": "commune_code",
-                "district_code": "district_code",
                 "province_code": "province_code",
             },
         )
     # -- what, when
     programme = defaults.programme
     if not row["programme"].empty:
-        programme = parse_programme(row["programme"].text)
+        programme = parse_programme(row["programme"].text, defaults.programmes)
         if defaults.programme and programme != defaults.programme:
             errs.add(
                 "programme",
@@ -941,7 +939,7 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
                 f"row is for programme {programme}, this run pays {defaults.programme}",
             )
     if not programme:
-        errs.add("programme", "required", "programme (NCC/BTXH) is missing and no default was given")
+        errs.add("programme", "required", "programme (NCC/BTXH/HTXH) is missing and no default was given")
     period = defaults.period
     if not row["period"].empty:
         parsed = errs.guard("period", lambda: parse_period(row["period"]))
@@ -1211,7 +1209,8 @@ def _import_table(
                 errs.add("full_name", "invalid", "row could not be read")
             yield from errs.items
             continue
-        yield ListRow(req, display, rownum, tuple(errs.warnings))
+        district = "".join(mapped.get("district_code", EMPTY).text.split()) or None
+        yield ListRow(req, display, rownum, tuple(errs.warnings), district)
 
 
 def iter_file(
@@ -1408,9 +1407,17 @@ class _RejectedView:
         return self._db.execute("SELECT 1 FROM rejected LIMIT 1").fetchone() is not None
 
 
-def row_from_db(data: str, file: str, row: int, warnings: str) -> ListRow:
+#: The columns :func:`row_from_db` takes, in its order.
+ROW_COLUMNS = "data, file, row, warnings, district"
+
+
+def row_from_db(data: str, file: str, row: int, warnings: str, district: str | None = None) -> ListRow:
     return ListRow(
-        PayoutRequest.model_validate_json(data), file, row, tuple(warnings.split(_SEP)) if warnings else ()
+        PayoutRequest.model_validate_json(data),
+        file,
+        row,
+        tuple(warnings.split(_SEP)) if warnings else (),
+        district,
     )
 
 
@@ -1437,7 +1444,8 @@ class SpilledImport:
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;
             PRAGMA temp_store=FILE;
             CREATE TABLE rows (seq INTEGER PRIMARY KEY, src INTEGER, gkey TEXT, bcccd TEXT, rcccd TEXT,
-                               paid TEXT, file TEXT, row INTEGER, warnings TEXT, data TEXT);
+                               paid TEXT, file TEXT, row INTEGER, warnings TEXT, data TEXT,
+                               district TEXT, commune TEXT, province TEXT, programme TEXT);
             CREATE TABLE rejected (seq INTEGER PRIMARY KEY, src INTEGER, file TEXT, row INTEGER, col TEXT,
                                    code TEXT, reason TEXT);
             """
@@ -1477,6 +1485,10 @@ class SpilledImport:
                             item.row,
                             _SEP.join(item.warnings),
                             req.model_dump_json(),
+                            item.district_code,
+                            req.beneficiary.commune_code,
+                            req.beneficiary.province_code,
+                            req.programme,
                         )
                     )
                     if len(rows) >= self.BATCH:
@@ -1511,8 +1523,8 @@ class SpilledImport:
         with interruptible(), self.db:
             if rows:
                 self.db.executemany(
-                    "INSERT INTO rows (src, gkey, bcccd, rcccd, paid, file, row, warnings, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO rows (src, gkey, bcccd, rcccd, paid, file, row, warnings, data, district, "
+                    "commune, province, programme) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
             if rejected:
@@ -1539,10 +1551,43 @@ class SpilledImport:
 
     def rows(self) -> Iterator[ListRow]:
         with interruptible():
-            cur = self.db.execute("SELECT data, file, row, warnings FROM rows ORDER BY seq")
+            cur = self.db.execute(f"SELECT {ROW_COLUMNS} FROM rows ORDER BY seq")
             while batch := cur.fetchmany(1024):
-                for data, file, row, warnings in batch:
-                    yield row_from_db(data, file, row, warnings)
+                for values in batch:
+                    yield row_from_db(*values)
+
+    def rows_with_seq(self, where: str = "1") -> Iterator[tuple[int, ListRow]]:
+        """(row id in the store, row) in list order, for the steps that rewrite or drop rows."""
+        with interruptible():
+            cur = self.db.execute(f"SELECT seq, {ROW_COLUMNS} FROM rows WHERE {where} ORDER BY seq")
+            while batch := cur.fetchmany(1024):
+                for seq, *values in batch:
+                    yield seq, row_from_db(*values)
+
+    def reject(self, rejections: Iterable[Rejection]) -> None:
+        """Add rejections found after the import (they go to rejected.csv with the others)."""
+        self._flush([], [(-1, r.file, r.row, r.column, r.code, r.reason) for r in rejections])
+
+    def drop(self, seqs: Iterable[int]) -> None:
+        with interruptible(), self.db:
+            self.db.executemany("DELETE FROM rows WHERE seq = ?", [(s,) for s in seqs])
+
+    def replace(self, changed: Iterable[tuple[int, ListRow]]) -> None:
+        """Store rewritten rows (same person, programme and period; place or destination changed)."""
+        with interruptible(), self.db:
+            self.db.executemany(
+                "UPDATE rows SET data = ?, paid = ?, commune = ?, province = ? WHERE seq = ?",
+                [
+                    (
+                        r.request.model_dump_json(),
+                        what_is_paid(r.request),
+                        r.request.beneficiary.commune_code,
+                        r.request.beneficiary.province_code,
+                        seq,
+                    )
+                    for seq, r in changed
+                ],
+            )
 
     def close(self) -> None:
         self.db.close()

@@ -11,6 +11,7 @@ deaths) and ``warnings`` (paid, but worth a look).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import itertools
 import os
@@ -20,13 +21,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from asxh_pay.client import AsyncPayoutClient
-from asxh_pay.errors import AsxhPayError, ConfigurationError
+from asxh_pay.errors import AsxhPayError, ConfigurationError, ValidationError
 from asxh_pay.ledger import SqliteLedger, open_ledger
 from asxh_pay.masking import mask_cccd
-from asxh_pay.models import ELECTRONIC_KINDS, Payout
+from asxh_pay.models import ELECTRONIC_KINDS, Payout, _period
 from asxh_pay.payroll.approval import (
     FORMAT,
     ApprovalError,
@@ -37,24 +38,113 @@ from asxh_pay.payroll.approval import (
     run_dir,
     run_hash,
     sign,
+    trusted_key_path,
     verify_signature,
     write_json,
 )
 from asxh_pay.payroll.dedupe import DedupeResult, Hold, dedupe_spilled
 from asxh_pay.payroll.lists import (
+    LIST_SUFFIXES,
     ImportResult,
     ListDefaults,
     ListRow,
     ProgressCallback,
+    Rejection,
     SpilledImport,
     interruptible,
     list_files,
 )
+from asxh_pay.payroll.placement import Codes, MappingLine, Placement, old_coded_files, place_rows
 from asxh_pay.payroll.rails import Rails
 from asxh_pay.payroll.registry import PopulationRegistry, owner_matches, verify_rows
 from asxh_pay.payroll.reports import write_csv
+from asxh_pay.programmes import Programmes, load_programmes
+from asxh_pay.units import PayingUnit, UnitError
 
 INQUIRY_CONCURRENCY = 128
+T = TypeVar("T")
+
+
+class PrepareError(AsxhPayError):
+    """The run cannot be prepared as asked (bad period or run id, no key, nothing to pay...).
+
+    Raised before anything is written, with a reason a person can act on; the CLI shows it
+    and exits 2.
+    """
+
+    def __init__(self, message: str, *, code: str, top_reasons: Sequence[tuple[str, int, str]] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.top_reasons = list(top_reasons)  # (code, rows, an example reason)
+
+
+def top_reasons(items: Sequence[tuple[str, str]], n: int = 5) -> list[tuple[str, int, str]]:
+    """The ``n`` most frequent (code, reason) codes: (code, count, first reason seen)."""
+    counts: Counter[str] = Counter(code for code, _ in items)
+    example: dict[str, str] = {}
+    for code, reason in items:
+        example.setdefault(code, reason)
+    return [(code, k, example[code]) for code, k in counts.most_common(n)]
+
+
+_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def _fail_fast(
+    inputs: Sequence[Path],
+    data_dir: Path,
+    operator: str,
+    key_path: Path,
+    period: str | None,
+    run_id: str | None,
+) -> None:
+    """The checks that need no list reading: each failure says what to do."""
+    if not period:
+        raise PrepareError("the pay period is required (--period YYYY-MM)", code="period")
+    try:
+        _period(period)
+    except ValidationError:
+        raise PrepareError(
+            f"pay period must be YYYY-MM with a month 01-12, e.g. 2026-11; got {period!r}", code="period"
+        ) from None
+    if run_id is not None and (
+        not run_id or len(run_id) > 64 or not set(run_id) <= _RUN_ID_CHARS or run_id[0] in ".-"
+    ):
+        raise PrepareError(
+            f"run id {run_id!r} must be 1-64 letters, digits, '.', '_' or '-' (not starting with '.' or '-')",
+            code="run_id",
+        )
+    if run_id is not None and run_dir(data_dir, run_id).exists():
+        raise PrepareError(
+            f"run {run_id} already exists; prepare a new run instead of overwriting it", code="run_id"
+        )
+    make = f"asxh-pay keys generate --operator {operator} --data-dir {data_dir}"
+    if not key_path.exists():
+        raise PrepareError(
+            f"operator {operator!r} has no private key at {key_path}; make one with: {make}", code="no_key"
+        )
+    try:
+        trusted = trusted_key_path(data_dir, operator)
+    except ApprovalError as exc:
+        raise PrepareError(str(exc), code="operator") from None
+    if not trusted.exists():
+        raise PrepareError(
+            f"operator {operator!r} has no trusted public key in {trusted.parent}; make one with: {make}",
+            code="no_key",
+        )
+    for p in inputs:
+        if not p.exists():
+            raise PrepareError(f"no such list file or folder: {p}", code="no_file")
+        if p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise PrepareError(
+                f"{p.name}: unsupported list file type {p.suffix or '(none)'!r}; save it as "
+                f"{', '.join(SUPPORTED_SUFFIXES)}",
+                code="file_type",
+            )
+
+
+#: What the importer reads (a folder is read for these too).
+SUPPORTED_SUFFIXES = LIST_SUFFIXES
 
 
 @dataclass
@@ -67,11 +157,12 @@ class Prepared:
     held: list[Hold]
     warnings: list[tuple[str, str, str]] = field(default_factory=list)  # (where, code, text)
     payouts: list[FrozenPayout] = field(default_factory=list)
+    placement: Placement | None = None
 
 
-def new_run_id(period: str, district: str | None) -> str:
+def new_run_id(period: str, unit_code: str | None) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3]
-    return f"{period}-{district or 'run'}-{stamp}"
+    return f"{period}-{unit_code or 'run'}-{stamp}"
 
 
 async def _inquire(
@@ -234,7 +325,7 @@ CHUNK_ROWS = 5_000
 MAX_KEPT = 1000
 
 
-def _chunks(rows: Iterable[ListRow], size: int) -> Iterator[list[ListRow]]:
+def _chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
     it = iter(rows)
     while chunk := list(itertools.islice(it, size)):
         yield chunk
@@ -312,18 +403,40 @@ async def prepare_run(
     verify_accounts: bool = True,
     encoding: str | None = None,
     lang: str = "vi",
+    unit: PayingUnit | None = None,
+    codes: Codes = "auto",
+    programmes: Programmes | None = None,
     progress: ProgressCallback | None = None,
 ) -> Prepared:
-    """Prepare a run; its folder appears whole at the end or not at all.
+    """Prepare a run of ``unit`` (a commune, or a province paying centrally; inferred from the
+    lists when None and they name one province). Raises :class:`PrepareError` before writing
+    anything when the run cannot be prepared (see :func:`_fail_fast`) or nothing in the lists
+    can be paid.
 
-    Why: an interrupted prepare (Ctrl-C, SIGTERM, a crash) must not leave a run an operator
-    could approve. Everything is written to a staging folder under ``<data-dir>/tmp`` and
-    renamed into ``runs/`` last; the lists' rows wait in a temporary SQLite file meanwhile
-    (bounded memory for big lists), deleted whatever happens.
-    """
-    if not defaults.period:
-        raise ApprovalError("the pay period is required (--period YYYY-MM)")
-    check_operator_key(data_dir, operator, key_path)
+    The run's folder appears whole at the end or not at all: an interrupted prepare (Ctrl-C,
+    SIGTERM, a crash) must not leave a run an operator could approve. Everything is written
+    to a staging folder under ``<data-dir>/tmp`` and renamed into ``runs/`` last. The lists'
+    rows wait in a temporary SQLite file meanwhile, so that a big list is placed, de-duplicated,
+    verified and frozen in bounded memory; the file is deleted whatever happens."""
+    _fail_fast(inputs, data_dir, operator, key_path, defaults.period, run_id)
+    try:
+        check_operator_key(data_dir, operator, key_path)
+    except ApprovalError as exc:
+        raise PrepareError(str(exc), code="key") from None
+    programmes = programmes or load_programmes(data_dir)
+    if defaults.programme and defaults.programme.strip().upper() not in programmes:
+        raise PrepareError(
+            f"programme {defaults.programme!r} is not known (known: {', '.join(programmes.codes())}); "
+            "a new programme is added in programmes.json",
+            code="programme",
+        )
+    if unit is not None:
+        defaults = dataclasses.replace(
+            defaults,
+            commune_code=defaults.commune_code or (unit.code if unit.level == "commune" else None),
+            province_code=unit.province_code,
+        )
+    defaults = dataclasses.replace(defaults, programmes=programmes)
     staging = data_dir / "tmp" / f"prepare-{os.getpid()}-{datetime.now(UTC).strftime('%H%M%S%f')}"
     try:
         with SpilledImport(data_dir / "tmp") as spill:
@@ -342,13 +455,67 @@ async def prepare_run(
                 run_id=run_id,
                 verify_accounts=verify_accounts,
                 lang=lang,
+                unit=unit,
+                codes=codes,
+                programmes=programmes,
             )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-#: Rejections kept in :attr:`Prepared.imported` (all of them are in ``rejected.csv``).
-MAX_REJECTIONS_KEPT = 1000
+def _place(
+    spill: SpilledImport,
+    out: _Outcomes,
+    *,
+    unit: PayingUnit | None,
+    programmes: Programmes,
+    codes: Codes,
+) -> Placement:
+    """:func:`place_rows` over the import's file, a chunk at a time, with the same decisions.
+
+    Whether a file is in pre-2025 codes, and which unit pays when none was given, are
+    decided over all its rows; both depend only on each row's file, codes and programme, so
+    they are decided on one row of each such combination. Placed rows are written back,
+    held and rejected rows leave the file.
+    """
+    db = spill.db
+    with interruptible():
+        firsts = [
+            seq
+            for (seq,) in db.execute(
+                "SELECT min(seq) FROM rows GROUP BY file, district, commune, province, programme"
+            )
+        ]
+    sample = [row for _, row in spill.rows_with_seq(f"seq IN ({','.join(map(str, firsts)) or 'NULL'})")]
+    old_files = old_coded_files(sample, spill.files, codes)
+    try:
+        decided = place_rows(sample, spill.files, unit=unit, programmes=programmes, old_files=old_files)
+    except UnitError as exc:
+        raise PrepareError(str(exc), code=exc.code) from None
+    placement = Placement(unit=decided.unit, unit_inferred=decided.unit_inferred)
+    placement.old_coded_files = sorted(old_files)
+    mappings: dict[tuple[str, str, str], MappingLine] = {}
+    placed = 0
+    for chunk in _chunks(spill.rows_with_seq(), CHUNK_ROWS):
+        rows = [r for _, r in chunk]
+        p = place_rows(rows, spill.files, unit=decided.unit, programmes=programmes, old_files=old_files)
+        spill.reject(p.rejected)
+        placement.rejected.extend(p.rejected[: max(0, MAX_KEPT - len(placement.rejected))])
+        out.hold(p.held)
+        kept = {(r.file, r.row): r for r in p.rows}
+        spill.drop(seq for seq, r in chunk if (r.file, r.row) not in kept)
+        spill.replace((seq, kept[r.file, r.row]) for seq, r in chunk if kept.get((r.file, r.row), r) is not r)
+        placed += len(p.rows)
+        for m in p.mappings:
+            key = (m.file, m.listed, m.status)
+            had = mappings.get(key)
+            mappings[key] = m if had is None else dataclasses.replace(had, rows=had.rows + m.rows)
+    placement.mappings = [mappings[k] for k in sorted(mappings)]
+    placement.held = out.held[: len(out.held)]
+    placement.rows = []  # in the import's file: spill.row_count of them
+    if not placed and not out.held_count:
+        _nothing_to_pay(spill)
+    return placement
 
 
 async def _prepare(
@@ -366,18 +533,23 @@ async def _prepare(
     run_id: str | None,
     verify_accounts: bool,
     lang: str,
+    unit: PayingUnit | None,
+    codes: Codes,
+    programmes: Programmes,
 ) -> Prepared:
-    assert defaults.period
     imported = spill
+    _check_file_types(imported.rejected)
+    out = _Outcomes(spill)
+    placement = _place(spill, out, unit=unit, programmes=programmes, codes=codes)
     deduped = dedupe_spilled(spill)
+    out.hold(deduped.held)
 
-    run_id = run_id or new_run_id(defaults.period, defaults.district_code)
+    paying = placement.unit
+    run_id = run_id or new_run_id(defaults.period or "", paying.code if paying else None)
     rdir = run_dir(data_dir, run_id)
     if rdir.exists():
         raise ApprovalError(f"run {run_id} already exists; prepare a new run instead of overwriting it")
     staging.mkdir(parents=True)
-    out = _Outcomes(spill)
-    out.hold(deduped.held)
     with (staging / "payouts.jsonl").open("w", encoding="utf-8") as frozen:
         # In chunks, so that a big list never has all its requests in memory at once.
         for chunk in _chunks(deduped.unique, CHUNK_ROWS):
@@ -413,6 +585,15 @@ async def _prepare(
         lang,
     )
     write_csv(
+        staging / "unit-mapping.csv",
+        ["file", "listed_unit", "old_unit", "mapping", "new_unit", "unit_name", "rows", "reason"],
+        (
+            [m.file, m.listed, m.old_name, m.status, m.new_code, m.new_name, m.rows, m.reason]
+            for m in placement.mappings
+        ),
+        lang,
+    )
+    write_csv(
         staging / "warnings.csv",
         ["source", "code", "detail"],
         (
@@ -432,8 +613,14 @@ async def _prepare(
         "created_at": datetime.now(UTC).isoformat(),
         "period": defaults.period,
         "programme": defaults.programme,
-        "district": defaults.district_code,
-        "province": defaults.province_code,
+        "paying_unit": paying.as_dict() if paying else None,
+        "province": paying.province_code if paying else defaults.province_code,
+        "units": placement.summary(),
+        "programmes": {
+            code: {"name": info.name_vi, "agency": info.agency_vi}
+            for code, info in sorted(programmes.by_code.items())
+            if code in totals.by["programme"]
+        },
         "inputs": [
             {
                 "file": f.name,
@@ -468,13 +655,47 @@ async def _prepare(
     write_json(staging / "manifest.json", manifest)
     rdir.parent.mkdir(parents=True, exist_ok=True)
     os.rename(staging, rdir)  # the run appears whole, or not at all
-    rejected = list(itertools.islice(imported.rejected, MAX_REJECTIONS_KEPT))
-    summary = ImportResult(rejected=rejected, files=imported.files)
+    summary = ImportResult(rejected=list(itertools.islice(imported.rejected, MAX_KEPT)), files=imported.files)
     deduped.unique = []  # read from the import's temporary file, deleted on return
-    # Holds and warnings: the first MAX_KEPT (all are in held.csv and warnings.csv); the
-    # frozen payouts are read from payouts.jsonl (approval.read_payouts), not kept.
+    # Holds, warnings and rejections: the first MAX_KEPT (all of them are in the run's CSV
+    # files); the frozen payouts are read from payouts.jsonl (approval.read_payouts).
     warnings = list(itertools.islice(out.warnings(), MAX_KEPT))
-    return Prepared(run_id, rdir, manifest, summary, deduped, held, warnings)
+    return Prepared(run_id, rdir, manifest, summary, deduped, held, warnings, [], placement)
+
+
+def _check_file_types(rejected: Iterable[Rejection]) -> None:
+    bad = next((r for r in rejected if r.row == 0 and r.code == "file_type"), None)
+    if bad is not None:
+        raise PrepareError(f"{bad.file}: {bad.reason}", code="file_type")
+
+
+def _nothing_to_pay(spill: SpilledImport) -> None:
+    """Fail before writing a run when no row of the lists can be paid or decided on."""
+    rows_read = sum(f.rows_read for f in spill.files)
+    if not spill.rejected and not rows_read:
+        files = ", ".join(f.name for f in spill.files) or "(no list files found)"
+        raise PrepareError(f"the lists have no beneficiary rows: {files}", code="empty")
+    with interruptible():
+        top = spill.db.execute(
+            "SELECT code, count(*), min(seq) FROM rejected GROUP BY code "
+            "ORDER BY count(*) DESC, min(seq) LIMIT 5"
+        ).fetchall()
+        reasons = []
+        for code, n, first in top:
+            file, row, column, reason = spill.db.execute(
+                "SELECT file, row, col, reason FROM rejected WHERE seq = ?", (first,)
+            ).fetchone()
+            reasons.append((code, n, _where(Rejection(file, row, column, code, reason)) + reason))
+    raise PrepareError(
+        f"every row was rejected ({spill.rejected_rows} rows); nothing to pay. Fix the lists and "
+        "prepare again",
+        code="all_rejected",
+        top_reasons=reasons,
+    )
+
+
+def _where(r: Rejection) -> str:
+    return f"{r.file}:{r.row} [{r.column}] " if r.row else f"{r.file}: "
 
 
 def _files(inputs: Sequence[Path]) -> list[Path]:

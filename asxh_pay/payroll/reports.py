@@ -1,4 +1,4 @@
-"""Reports per commune, district and province, computed from the ledger.
+"""Reports per commune and province, computed from the ledger.
 
 Why from the ledger: it is the source of truth (every status change is recorded there
 before anything else happens); a report built from what a run *remembers* would be wrong
@@ -16,7 +16,10 @@ payout of the same entitlement):
   by all beneficiaries of the run; the provincial target is at least 30%.
 
 Tables are written as CSV (UTF-8 with BOM, so Excel shows Vietnamese correctly) and as one
-XLSX workbook, the monthly report the district sends to the province before the 5th.
+XLSX workbook, the monthly report the paying unit sends to the province before the 5th. Since
+the 2025 reform there are two tiers: rows roll up from commune to province (no district),
+each with its name beside its code, and each programme with the provincial agency that
+answers for it (:mod:`asxh_pay.programmes`).
 Headers are Vietnamese by default, English with ``lang="en"``.
 """
 
@@ -29,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asxh_pay import units
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd, mask_name
 from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
+from asxh_pay.programmes import Programmes, load_programmes
 from asxh_pay.status import PayoutStatus
 
 ACCOUNT_TARGET = 0.30
@@ -39,11 +44,19 @@ ACCOUNT_TARGET = 0.30
 LABELS: dict[str, tuple[str, str]] = {
     # key: (Vietnamese, English)
     "level": ("Cấp", "Level"),
-    "place": ("Mã đơn vị (tỉnh/huyện/xã)", "Place (province/district/commune)"),
+    "place": ("Mã đơn vị (tỉnh/xã)", "Place (province/commune)"),
+    "place_name": ("Tên đơn vị", "Unit name"),
     "province": ("Tỉnh", "Province"),
-    "district": ("Huyện", "District"),
     "commune": ("Xã", "Commune"),
+    "paying_unit": ("Đơn vị chi trả", "Paying unit"),
     "programme": ("Chương trình", "Programme"),
+    "agency": ("Cơ quan quản lý", "Responsible agency"),
+    "listed_unit": ("Mã đơn vị trong danh sách", "Unit code as listed"),
+    "old_unit": ("Đơn vị cũ (trước 1/7/2025)", "Former unit (before 1 July 2025)"),
+    "mapping": ("Chuyển đổi", "Mapping"),
+    "new_unit": ("Mã xã mới", "2025 commune code"),
+    "unit_name": ("Tên xã mới", "2025 commune name"),
+    "rows": ("Số dòng", "Rows"),
     "method": ("Hình thức nhận", "Method"),
     "provider": ("Đơn vị chi trả", "Provider"),
     "status": ("Trạng thái", "Status"),
@@ -176,12 +189,23 @@ async def collect(ledger: Ledger, run_id: str) -> RunFigures:
 # --------------------------------------------------------------------------- tables
 
 
-def _place(e: Entitlement) -> tuple[str, str, str]:
+def _place(e: Entitlement) -> tuple[str, str]:
+    """(province, commune) of an entitlement: the two tiers a report rolls up."""
     b = e.root.request.beneficiary
-    return (b.province_code or "-", b.district_code or "-", b.commune_code or "-")
+    province = b.province_code
+    if not province and b.commune_code:
+        c = units.commune(b.commune_code)
+        province = c.province_code if c else None
+    return (province or "-", b.commune_code or "-")
 
 
-def _summary_row(level: str, code: str, programme: str, ents: Sequence[Entitlement]) -> list[Any]:
+#: Report levels: (label key, how many parts of :func:`_place` make the group key).
+LEVELS: tuple[tuple[str, int], ...] = (("province", 1), ("commune", 2))
+
+
+def _summary_row(
+    level: str, code: str, programme: str, ents: Sequence[Entitlement], name: str = "", agency: str = ""
+) -> list[Any]:
     outcomes = Counter(e.outcome for e in ents)
     n = len(ents)
     account = sum(1 for e in ents if e.paid_into_account)
@@ -189,7 +213,9 @@ def _summary_row(level: str, code: str, programme: str, ents: Sequence[Entitleme
     return [
         level,
         code,
+        name,
         programme,
+        agency,
         n,
         sum(e.root.amount for e in ents),
         outcomes["paid"] + outcomes["paid_fallback"],
@@ -208,7 +234,9 @@ def _summary_row(level: str, code: str, programme: str, ents: Sequence[Entitleme
 SUMMARY_COLUMNS = [
     "level",
     "place",
+    "place_name",
     "programme",
+    "agency",
     "beneficiaries",
     "amount_due",
     "paid",
@@ -224,24 +252,30 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def summary_table(fig: RunFigures, lang: str) -> Table:
-    """Province, district and commune totals, each for all programmes and per programme."""
+def summary_table(fig: RunFigures, lang: str, programmes: Programmes | None = None) -> Table:
+    """Province and commune totals (commune -> province), each for all programmes and per
+    programme, with unit names and each programme's responsible agency."""
+    progs = programmes or load_programmes()
     t = Table("tong-hop" if lang != "en" else "summary", SUMMARY_COLUMNS)
     all_label = "Tất cả" if lang != "en" else "All"
-    levels: list[tuple[str, int]] = [("province", 1), ("district", 2), ("commune", 3)]
-    for level, depth in levels:
+    for level, depth in LEVELS:
         groups: dict[tuple[str, ...], list[Entitlement]] = defaultdict(list)
         for e in fig.entitlements:
             groups[_place(e)[:depth]].append(e)
         for key in sorted(groups):
             ents = groups[key]
-            code = "/".join(key)
-            t.rows.append(_summary_row(label(level, lang), code, all_label, ents))
+            code = key[-1]
+            name = units.unit_name(code)
+            t.rows.append(_summary_row(label(level, lang), code, all_label, ents, name))
             by_prog: dict[str, list[Entitlement]] = defaultdict(list)
             for e in ents:
                 by_prog[e.root.request.programme].append(e)
             for prog in sorted(by_prog):
-                t.rows.append(_summary_row(label(level, lang), code, prog, by_prog[prog]))
+                t.rows.append(
+                    _summary_row(
+                        label(level, lang), code, prog, by_prog[prog], name, progs.agency(prog, lang)
+                    )
+                )
     return t
 
 
@@ -255,7 +289,7 @@ def method_table(fig: RunFigures, lang: str) -> Table:
     amt: Counter[tuple[str, str, str, str]] = Counter()
     for e in fig.entitlements:
         k: tuple[str, str, str, str] = (
-            _place(e)[2],
+            _place(e)[1],
             e.root.request.programme,
             str(e.root.request.destination.kind),
             e.outcome,
@@ -317,7 +351,7 @@ def failures_table(fig: RunFigures, lang: str) -> Table:
             t.rows.append(
                 [
                     p.id,
-                    _place(e)[2],
+                    _place(e)[1],
                     req.programme,
                     mask_cccd(req.beneficiary.cccd),
                     mask_name(req.beneficiary.full_name),
@@ -367,7 +401,7 @@ def cash_table(fig: RunFigures, lang: str) -> Table:
             t.rows.append(
                 [
                     p.id,
-                    _place(e)[2],
+                    _place(e)[1],
                     req.programme,
                     req.beneficiary.cccd,
                     req.beneficiary.full_name,
@@ -386,9 +420,18 @@ def cash_table(fig: RunFigures, lang: str) -> Table:
 def share_table(fig: RunFigures, lang: str) -> Table:
     t = Table(
         "ty-le-tai-khoan" if lang != "en" else "account-share",
-        ["level", "place", "beneficiaries", "paid_account", "account_share", "target", "target_met"],
+        [
+            "level",
+            "place",
+            "place_name",
+            "beneficiaries",
+            "paid_account",
+            "account_share",
+            "target",
+            "target_met",
+        ],
     )
-    for level, depth in (("district", 2), ("commune", 3)):
+    for level, depth in LEVELS:
         groups: dict[tuple[str, ...], list[Entitlement]] = defaultdict(list)
         for e in fig.entitlements:
             groups[_place(e)[:depth]].append(e)
@@ -400,7 +443,8 @@ def share_table(fig: RunFigures, lang: str) -> Table:
             t.rows.append(
                 [
                     label(level, lang),
-                    "/".join(key),
+                    key[-1],
+                    units.unit_name(key[-1]),
                     n,
                     acc,
                     share,
@@ -473,7 +517,8 @@ async def write_reports(
     csvs = [write_csv(out_dir / f"{t.name}.csv", t.columns, t.rows, lang) for t in tables]
     manifest = manifest or {}
     period = manifest.get("period", "")
-    district = manifest.get("district") or "-"
+    unit = manifest.get("paying_unit") or {}
+    unit_text = f"{unit['name']} ({unit['code']})" if unit else "-"
     ents = fig.entitlements
     n = len(ents)
     acc = sum(1 for e in ents if e.paid_into_account)
@@ -485,7 +530,7 @@ async def write_reports(
         [head_vi],
         [label("run_id", lang), run_id],
         [label("period", lang), period],
-        [label("district", lang), district],
+        [label("paying_unit", lang), unit_text],
         [],
         [label("figure", lang), label("value", lang)],
         [label("beneficiaries", lang), n],

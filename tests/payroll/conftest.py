@@ -142,7 +142,7 @@ class Workspace:
                 data_dir=self.data_dir,
                 operator=operator,
                 key_path=self.data_dir / "keys" / f"{operator}.pem",
-                defaults=ListDefaults(period="2026-11", district_code="001", province_code="01"),
+                defaults=ListDefaults(period="2026-11", province_code="01"),
                 registry=self.registry,
                 rails=self.rails,
                 ledger_url=self.ledger_url,

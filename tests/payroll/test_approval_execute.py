@@ -277,10 +277,14 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
         )
     }
     assert got == want
-    # Summary sheet, district row for all programmes.
+    # Summary sheet, province row for all programmes (two tiers since 2025: no district row).
     summary = list(wb["tong-hop"].iter_rows(values_only=True))
-    district = next(r for r in summary if r[0] == "Huyện" and r[2] == "Tất cả")
-    assert district[3] == roots[0] and district[4] == roots[1]
+    head = summary[0]
+    province = next(r for r in summary if r[0] == "Tỉnh" and r[head.index("Chương trình")] == "Tất cả")
+    assert province[head.index("Tên đơn vị")] == "Thành phố Hà Nội"
+    assert province[head.index("Số đối tượng")] == roots[0]
+    assert province[head.index("Tổng số tiền phải trả")] == roots[1]
+    assert not any(r[0] == "Huyện" for r in summary)
     wb.close()
 
 

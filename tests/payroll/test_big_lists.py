@@ -70,7 +70,8 @@ def test_interrupted_prepare_leaves_no_run_folder(ws: Any, tmp_path: Path, monke
 
     monkeypatch.setattr(prepare_mod, "write_csv", write_csv_then_interrupt)
     lst = tmp_path / "xa.csv"
-    lst.write_text("Họ và tên,Số CCCD,Số tiền\nNguyễn Văn An,001080000001,1500000\n", "utf-8")
+    header = "Họ và tên,Số CCCD,Mã xã,Chương trình,Số tiền\n"
+    lst.write_text(header + "Nguyễn Văn An,001080000001,00004,NCC,1500000\n", "utf-8")
     with pytest.raises(KeyboardInterrupt):
         ws.prepare([lst], verify_accounts=False)
     assert calls  # it was interrupted while writing the run

@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from asxh_pay import units
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
-from asxh_pay.payroll.demo import make_district, seed_registry, write_lists
+from asxh_pay.payroll import demo
+from asxh_pay.payroll.demo import make_province, seed_registry, write_lists
 from asxh_pay.providers.treasury import end_to_end_id
 from asxh_pay.sandbox.base import PaymentState
 from asxh_pay.status import FailureReason
@@ -124,7 +126,37 @@ def test_demo_small_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         assert sum(o.values()) == prepared["payouts"]
         assert prepared["rows_rejected"] > 0 and prepared["duplicates_merged"] >= 0
         assert out["anchor"]["payouts"] == sum(out["run"]["ledger_counts"].values())
+        # A 2026 month of a province paying centrally for several communes, three programmes,
+        # one list in pre-2025 codes mapped (its split commune held), reconciling with 0 breaks.
+        assert out["paying_unit"]["level"] == "province" and out["paying_unit"]["code"] == "08"
+        assert len(out["communes"]) == 6
+        assert all(units.commune(c).province_code == "08" for c in out["communes"])  # type: ignore[union-attr]
+        assert out["programmes"] == ["BTXH", "HTXH", "NCC"]
+        assert out["old_coded_files"] == ["02512-NCC-ma-cu.csv"]
+        assert out["unit_mapping"]["mapped"] > 0 and out["unit_mapping"]["split"] >= 1
+        assert prepared["held"] >= out["unit_mapping"]["split"]
+        assert out["reconciliation"]["breaks"] == 0
     assert len(list((tmp_path / "demo").iterdir())) == 2
+
+
+def test_demo_province_structure(tmp_path: Path) -> None:
+    p = make_province(800, seed=5)
+    communes = {c for c, _ in p.rows}
+    assert communes == {c for c, _ in demo.COMMUNES} and len(communes) == 6
+    assert {units.commune(c).province_code for c in communes} == {demo.PROVINCE}  # type: ignore[union-attr]
+    assert all(name for _, name in demo.COMMUNES)  # named from the 2025 unit data
+    assert {g for _, g in p.rows} == {"NCC", "BTXH", "HTXH"}
+    assert p.old_coded_rows > 0 and p.split_rows >= 1
+    old = p.rows[demo.OLD_LIST]
+    assert {r[6] for r in old} <= {*demo.OLD_COMMUNES, demo.OLD_SPLIT_COMMUNE, demo.OLD_LIST[0]}
+    assert any(r[6] == demo.OLD_SPLIT_COMMUNE for r in old)
+    files = write_lists(p, tmp_path / "lists")
+    old_file = next(f for f in files if f.name == "02512-NCC-ma-cu.csv")
+    header = old_file.read_text(encoding="utf-8-sig").splitlines()[2]
+    assert "Mã huyện" in header
+    assert all(units.old_commune(c) is not None for c in demo.OLD_COMMUNES)
+    assert {units.map_old(c, demo.OLD_DISTRICT).new_code for c in demo.OLD_COMMUNES} == {"02512"}
+    assert units.map_old(demo.OLD_SPLIT_COMMUNE, demo.OLD_DISTRICT).status == "split"
 
 
 def _count_succeeded(db: Path) -> int:
@@ -138,7 +170,7 @@ def _count_succeeded(db: Path) -> int:
 @pytest.mark.slow
 def test_sigkill_during_run_then_resume_pays_everyone_exactly_once(tmp_path: Path) -> None:
     data = tmp_path / "d"
-    district = make_district(600, seed=11)
+    district = make_province(600, seed=11)
     files = write_lists(district, tmp_path / "lists")
     seed_registry(district, data / "registry.db").close()
     for op in ("lan", "hung"):

@@ -1,0 +1,272 @@
+"""Vietnam's administrative units since 1 July 2025, and the map from the old ones.
+
+Why this module: since the two-tier reform there are 34 provinces and 3,321 communes (xã,
+phường, đặc khu) and no districts; the commune took over the district's social-assistance
+duties and a province may pay centrally. Names and codes come from the maintained
+``vietnam-provinces`` package (GSO data), read from its JSON once per process.
+
+Lists made before the reform still carry old district and commune codes. They are mapped
+with a table derived from the ``vietnamadminunits`` converter data
+(``asxh_pay/data/units_2025_conversion.json``, built by ``tools/build_unit_conversion.py``,
+provenance inside). An old commune that was split over several new ones has several
+successors: the payroll holds such a row for a person, it never picks one.
+
+The CCCD's province-of-birth codes are *not* these: they stay the 63 old codes printed on
+the cards (:mod:`asxh_pay.identity`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Literal
+
+from asxh_pay.errors import ValidationError
+
+Level = Literal["commune", "province"]
+
+
+class UnitError(ValidationError):
+    """An administrative unit code that does not exist (today) or does not fit the run."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A province or a commune as of the 2025 reform."""
+
+    code: str  # province: 2 digits; commune: 5 digits
+    name: str  # "Tuyên Quang", "Phường Minh Xuân"
+    level: Level
+    province_code: str  # a province's own code for a province
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+@dataclass(frozen=True)
+class _Divisions:
+    provinces: dict[str, Unit]
+    communes: dict[str, Unit]
+    version: str
+
+
+@functools.cache
+def _divisions() -> _Divisions:
+    import vietnam_provinces
+
+    nested = json.loads(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
+    provinces: dict[str, Unit] = {}
+    communes: dict[str, Unit] = {}
+    for p in nested:
+        pc = f"{int(p['code']):02d}"
+        provinces[pc] = Unit(pc, str(p["name"]), "province", pc)
+        for w in p["wards"]:
+            wc = f"{int(w['code']):05d}"
+            communes[wc] = Unit(wc, str(w["name"]), "commune", pc)
+    version = f"vietnam-provinces {vietnam_provinces.__version__} (data {vietnam_provinces.__data_version__})"
+    return _Divisions(provinces, communes, version)
+
+
+def data_version() -> str:
+    return _divisions().version
+
+
+def province(code: str) -> Unit | None:
+    return _divisions().provinces.get(code)
+
+
+def commune(code: str) -> Unit | None:
+    return _divisions().communes.get(code)
+
+
+def provinces() -> list[Unit]:
+    return list(_divisions().provinces.values())
+
+
+def communes_in(province_code: str) -> list[Unit]:
+    return [c for c in _divisions().communes.values() if c.province_code == province_code]
+
+
+def unit_name(code: str | None) -> str:
+    """The name of a 2025 commune or province code ('' when unknown): for reports."""
+    if not code:
+        return ""
+    unit = commune(code) if len(code) == 5 else province(code)
+    return unit.name if unit else ""
+
+
+# --------------------------------------------------------------------------- the paying unit
+
+
+@dataclass(frozen=True)
+class PayingUnit:
+    """Who pays the run: one commune, or a province paying centrally for its communes."""
+
+    level: Level
+    code: str
+    name: str
+    province_code: str
+    province_name: str
+
+    def covers(self, commune_code: str) -> bool:
+        c = commune(commune_code)
+        if c is None:
+            return False
+        return c.code == self.code if self.level == "commune" else c.province_code == self.code
+
+    def describe(self) -> str:
+        if self.level == "province":
+            return f"{self.name} ({self.code}), paying centrally"
+        return f"{self.name} ({self.code}), {self.province_name} ({self.province_code})"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "level": self.level,
+            "code": self.code,
+            "name": self.name,
+            "province_code": self.province_code,
+            "province_name": self.province_name,
+        }
+
+
+def paying_unit(*, commune_code: str | None = None, province_code: str | None = None) -> PayingUnit:
+    """The run's paying unit from ``--commune`` and/or ``--province`` (2025 codes).
+
+    Raises :class:`UnitError` for a code that is not a 2025 unit (naming the old unit when it
+    is a pre-2025 code) or a commune outside the given province.
+    """
+    if commune_code:
+        code = commune_code.strip().zfill(5) if commune_code.strip().isdigit() else commune_code.strip()
+        c = commune(code)
+        if c is None:
+            raise UnitError(_not_current("commune", code), field="commune", code="unit_unknown")
+        if province_code and province_code.strip().zfill(2) != c.province_code:
+            p = province(c.province_code)
+            raise UnitError(
+                f"commune {c} is in {p} ({c.province_code}), not in province {province_code}",
+                field="province",
+                code="unit_mismatch",
+            )
+        p = province(c.province_code)
+        assert p is not None
+        return PayingUnit("commune", c.code, c.name, p.code, p.name)
+    if province_code:
+        code = province_code.strip().zfill(2) if province_code.strip().isdigit() else province_code.strip()
+        p = province(code)
+        if p is None:
+            raise UnitError(_not_current("province", code), field="province", code="unit_unknown")
+        return PayingUnit("province", p.code, p.name, p.code, p.name)
+    raise UnitError("a run needs its paying unit: --commune CODE or --province CODE", code="unit_required")
+
+
+def _not_current(level: str, code: str) -> str:
+    hint = ""
+    if level == "commune":
+        old = old_commune(code)
+        if old is not None:
+            hint = f" (it is the pre-2025 code of {old.name}, {old.district_name}; {old.successors_text()})"
+    else:
+        old_p = _conversion()["provinces"].get(code)
+        if old_p is not None:
+            hint = f" (it is the pre-2025 code of {old_p['name']}, now province {old_p['to']})"
+    return f"{code!r} is not a {level} code of the 2025 two-tier structure{hint}"
+
+
+# --------------------------------------------------------------------------- pre-2025 codes
+
+
+@functools.cache
+def _conversion() -> dict[str, Any]:
+    text = resources.files("asxh_pay").joinpath("data/units_2025_conversion.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def conversion_provenance() -> dict[str, str]:
+    return dict(_conversion()["provenance"])
+
+
+@dataclass(frozen=True)
+class OldCommune:
+    """A commune as it was before 1 July 2025, and the 2025 commune(s) that took it over."""
+
+    code: str
+    name: str
+    district_code: str
+    district_name: str
+    province_code: str  # the old (63-province) code
+    successors: tuple[str, ...]
+
+    @property
+    def split(self) -> bool:
+        return len(self.successors) > 1
+
+    def successors_text(self) -> str:
+        names = ", ".join(f"{unit_name(s)} ({s})" for s in self.successors)
+        return ("split between " if self.split else "now ") + names
+
+
+def old_commune(code: str) -> OldCommune | None:
+    conv = _conversion()
+    entry = conv["communes"].get(code)
+    if entry is None:
+        return None
+    district_code, name, successors = entry
+    district = conv["districts"].get(district_code, [None, "", []])
+    return OldCommune(code, name, district_code, str(district[1]), str(district[0]), tuple(successors))
+
+
+def old_district(code: str) -> tuple[str, str] | None:
+    """(old province code, name) of a pre-2025 district code."""
+    entry = _conversion()["districts"].get(code)
+    return (str(entry[0]), str(entry[1])) if entry else None
+
+
+MappingStatus = Literal["mapped", "split", "unknown", "district_mismatch"]
+
+
+@dataclass(frozen=True)
+class UnitMapping:
+    """What a pre-2025 (district, commune) pair of a list becomes."""
+
+    district_code: str | None
+    commune_code: str
+    status: MappingStatus
+    old: OldCommune | None
+
+    @property
+    def new_code(self) -> str | None:
+        return self.old.successors[0] if self.status == "mapped" and self.old else None
+
+    @property
+    def listed(self) -> str:
+        return f"{self.district_code}/{self.commune_code}" if self.district_code else self.commune_code
+
+    def reason(self) -> str:
+        old = self.old
+        if self.status == "unknown" or old is None:
+            return f"{self.listed} is neither a 2025 commune code nor a pre-2025 one"
+        if self.status == "district_mismatch":
+            d = old_district(self.district_code or "")
+            return (
+                f"old commune {old.name} ({old.code}) was in {old.district_name} ({old.district_code}), "
+                f"but the list says district {self.district_code}{f' ({d[1]})' if d else ''}"
+            )
+        if self.status == "split":
+            return (
+                f"old commune {old.name} ({old.code}, {old.district_name}) was {old.successors_text()}: "
+                "a person must say which one this beneficiary lives in"
+            )
+        return f"old commune {old.name} ({old.code}, {old.district_name}) is {old.successors_text()}"
+
+
+def map_old(commune_code: str, district_code: str | None = None) -> UnitMapping:
+    """Map a pre-2025 commune code (and its district, when the list gives it)."""
+    old = old_commune(commune_code)
+    if old is None:
+        return UnitMapping(district_code, commune_code, "unknown", None)
+    if district_code and district_code != old.district_code:
+        return UnitMapping(district_code, commune_code, "district_mismatch", old)
+    return UnitMapping(district_code, commune_code, "split" if old.split else "mapped", old)
