@@ -171,23 +171,32 @@ def test_prepare_in_small_chunks_freezes_the_same_run(ws: Any, tmp_path: Path, m
     rows = [row(i, "Ví điện tử" if i % 2 else "Tài khoản ngân hàng") for i in range(len(PEOPLE))]
     rows += [row(0), row(1, "Ví điện tử", **{"Số điện thoại": "0912340004"})]  # a duplicate, a conflict
     lst = write_list(tmp_path / "xa.csv", rows)
+    # A list in pre-2025 codes: mapped, split (held), wrong district (rejected), in two chunks.
+    old = [
+        [*row(i, **{"Mã xã": c, "Chương trình": "BTXH"}), d]
+        for i, c, d in ((2, "00013", "001"), (3, "00001", "001"), (4, "00025", "001"), (5, "00013", "002"))
+    ]
+    old_list = write_list(tmp_path / "ba-dinh-cu.csv", old, headers=[*HEADERS, "Mã huyện"])
 
     def files(prep: Any) -> dict[str, Any]:
         out: dict[str, Any] = {
             name: (prep.dir / name).read_text(encoding="utf-8").replace(prep.run_id, "RUN")
-            for name in ("payouts.jsonl", "held.csv", "warnings.csv", "rejected.csv")
+            for name in ("payouts.jsonl", "held.csv", "warnings.csv", "rejected.csv", "unit-mapping.csv")
         }
         out["counts"] = prep.manifest["counts"]
         out["totals"] = prep.manifest["totals"]
         out["held_by_code"] = prep.manifest["held_by_code"]
+        out["units"] = prep.manifest["units"]
         return out
 
-    whole = files(ws.prepare([lst]))
+    whole = files(ws.prepare([lst, old_list]))
     monkeypatch.setattr(prepare_mod, "CHUNK_ROWS", 3)
     monkeypatch.setattr(prepare_mod, "MAX_KEPT", 1)
-    chunked = ws.prepare([lst])
+    chunked = ws.prepare([lst, old_list])
     assert files(chunked) == whole
-    assert whole["counts"]["payouts"] >= 6 and whole["counts"]["held"] >= 2
+    assert whole["counts"]["payouts"] >= 6 and whole["counts"]["held"] >= 3
+    assert whole["units"]["rows_by_mapping"] == {"mapped": 2, "split": 1, "district_mismatch": 1}
+    assert "unit_split" in whole["held_by_code"] and "unit_district_mismatch" in whole["rejected.csv"]
     assert len(chunked.held) == 1  # only the first is kept as an object; held.csv has them all
 
 
