@@ -154,6 +154,9 @@ class Prepared:
     manifest: dict[str, Any]
     imported: ImportResult
     deduped: DedupeResult
+    # Bounded for big lists: held, warnings and imported.rejected keep the first MAX_KEPT
+    # (the run's CSV files and the manifest's counts have them all), and the frozen payouts
+    # are read from dir / "payouts.jsonl" (approval.read_payouts), not kept here.
     held: list[Hold]
     warnings: list[tuple[str, str, str]] = field(default_factory=list)  # (where, code, text)
     payouts: list[FrozenPayout] = field(default_factory=list)
