@@ -1305,11 +1305,12 @@ def import_lists(
 
 
 @contextlib.contextmanager
-def import_bar(enabled: bool | None = None) -> Iterator[ProgressCallback | None]:
+def import_bar(enabled: bool | None = None, *, console: Any = None) -> Iterator[ProgressCallback | None]:
     """A rich progress bar on stderr for reading lists, as a :data:`ProgressCallback`.
 
     ``enabled`` defaults to "stderr is a terminal": a bar in a log file or a pipe is noise.
-    Yields None when disabled, so the callers pass it on as "no progress".
+    Yields None when disabled, so the callers pass it on as "no progress". ``console``: a
+    rich Console to draw on instead of stderr.
     """
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -1333,7 +1334,7 @@ def import_bar(enabled: bool | None = None) -> Iterator[ProgressCallback | None]
         TextColumn("{task.fields[rows]:>10,} rows"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=Console(stderr=True),
+        console=console or Console(stderr=True),
         transient=True,
     )
     tasks: dict[str, Any] = {}

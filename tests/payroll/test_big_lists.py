@@ -231,3 +231,22 @@ def test_prepare_of_a_big_list_stays_in_bounded_memory(tmp_path: Path) -> None:
     assert peak_mb < 250, peak_mb
     run = next((data / "runs").iterdir())
     assert sum(1 for _ in (run / "held.csv").open(encoding="utf-8")) >= 99_000
+
+
+def test_import_bar_is_silent_off_a_terminal_and_draws_on_one(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from asxh_pay.payroll.lists import import_bar
+
+    path = write_big_list(tmp_path / "l.csv", 2000)
+    d = ListDefaults(programme="NCC", period="2026-11", commune_code="00004")
+    with import_bar() as bar:  # pytest's stderr is not a terminal
+        assert bar is None
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=120)
+    with import_bar(True, console=terminal) as bar, SpilledImport(tmp_path) as spill:
+        assert bar is not None
+        spill.add(path, d, progress=bar)
+    assert "l.csv" in screen.getvalue() and "2,001 rows" in screen.getvalue()
