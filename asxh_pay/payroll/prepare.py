@@ -501,7 +501,11 @@ def _place(
     placed = 0
     for chunk in _chunks(spill.rows_with_seq(), CHUNK_ROWS):
         rows = [r for _, r in chunk]
-        p = place_rows(rows, spill.files, unit=decided.unit, programmes=programmes, old_files=old_files)
+        # unit=unit, not decided.unit: each row is placed exactly as place_rows over all rows
+        # would (a commune named by name is looked up in its own province). A chunk's communes
+        # are some of all the rows', so a unit a chunk infers covers each of them, and the
+        # paying unit is the one decided above.
+        p = place_rows(rows, spill.files, unit=unit, programmes=programmes, old_files=old_files)
         spill.reject(p.rejected)
         placement.rejected.extend(p.rejected[: max(0, MAX_KEPT - len(placement.rejected))])
         out.hold(p.held)
