@@ -1436,7 +1436,7 @@ class SpilledImport:
     def __init__(self, directory: Path | None = None) -> None:
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix="asxh-import-", suffix=".sqlite", dir=directory)
+        fd, name = tempfile.mkstemp(prefix=f"asxh-import-{os.getpid()}-", suffix=".sqlite", dir=directory)
         os.close(fd)
         self.path = Path(name)
         self.db = sqlite3.connect(name)

@@ -440,6 +440,7 @@ async def prepare_run(
             province_code=unit.province_code,
         )
     defaults = dataclasses.replace(defaults, programmes=programmes)
+    _remove_leftovers(data_dir / "tmp")
     staging = data_dir / "tmp" / f"prepare-{os.getpid()}-{datetime.now(UTC).strftime('%H%M%S%f')}"
     try:
         with SpilledImport(data_dir / "tmp") as spill:
@@ -668,6 +669,37 @@ async def _prepare(
     # files); the frozen payouts are read from payouts.jsonl (approval.read_payouts).
     warnings = list(itertools.islice(out.warnings(), MAX_KEPT))
     return Prepared(run_id, rdir, manifest, summary, deduped, held, warnings, [], placement)
+
+
+def _remove_leftovers(tmp: Path) -> None:
+    """Delete what a prepare killed outright (SIGKILL, power loss) left in ``<data-dir>/tmp``.
+
+    Such leftovers are never a run (runs appear in ``runs/`` only when whole), only disk
+    space. Each name carries its process id; those of a live process are another prepare's.
+    """
+    if not tmp.is_dir():
+        return
+    for p in tmp.iterdir():
+        parts = p.name.split("-")
+        if not (p.name.startswith(("prepare-", "asxh-import-")) and len(parts) > 2):
+            continue
+        pid_text = parts[1] if p.name.startswith("prepare-") else parts[2]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _check_file_types(rejected: Iterable[Rejection]) -> None:

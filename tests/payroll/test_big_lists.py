@@ -250,3 +250,20 @@ def test_import_bar_is_silent_off_a_terminal_and_draws_on_one(tmp_path: Path) ->
         assert bar is not None
         spill.add(path, d, progress=bar)
     assert "l.csv" in screen.getvalue() and "2,001 rows" in screen.getvalue()
+
+
+def test_leftovers_of_a_killed_prepare_are_removed_by_the_next(ws: Any, tmp_path: Path) -> None:
+    """SIGKILL cannot be caught: its staging folder and temp file are cleared by the next prepare."""
+    from tests.payroll.conftest import write_list
+
+    code = "import os; print(os.getpid())"
+    dead = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)  # a process that has exited
+    tmp = ws.data_dir / "tmp"
+    (tmp / f"prepare-{pid}-120000000000").mkdir(parents=True)
+    (tmp / f"prepare-{pid}-120000000000" / "payouts.jsonl").write_text("half", "utf-8")
+    (tmp / f"asxh-import-{pid}-abc.sqlite").write_bytes(b"x")
+    (tmp / f"asxh-import-{os.getpid()}-live.sqlite").write_bytes(b"x")  # a live process's: kept
+    prep = ws.prepare([write_list(tmp_path / "xa.csv", [row(0)])], verify_accounts=False)
+    assert prep.manifest["counts"]["payouts"] == 1
+    assert sorted(p.name for p in tmp.iterdir()) == [f"asxh-import-{os.getpid()}-live.sqlite"]
