@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from asxh_pay import vocab
 from asxh_pay.client import AsyncPayoutClient
 from asxh_pay.errors import AsxhPayError, ConfigurationError, ValidationError
 from asxh_pay.ledger import SqliteLedger, open_ledger
-from asxh_pay.masking import mask_cccd
+from asxh_pay.masking import mask_cccd, mask_text
 from asxh_pay.models import ELECTRONIC_KINDS, Payout, _period
 from asxh_pay.payroll.approval import (
     FORMAT,
@@ -580,16 +581,23 @@ async def _prepare(
     digest, count, total = run_hash(run_id, totals.tap(read_payouts(staging / "payouts.jsonl")))
     held = out.held
 
+    # Reasons in the official's language (the shared vocabulary), the checker's own words as detail.
     write_csv(
         staging / "rejected.csv",
-        ["file", "row", "column", "code", "reason"],
-        ([r.file, r.row, r.column, r.code, r.reason] for r in imported.rejected),
+        ["file", "row", "column", "code", "reason", "detail"],
+        (
+            [r.file, r.row, r.column, r.code, vocab.reason(r.code, lang), mask_text(r.reason)]
+            for r in imported.rejected
+        ),
         lang,
     )
     write_csv(
         staging / "held.csv",
-        ["source", "programme", "cccd", "code", "reason", "amount"],
-        out.held_rows(),
+        ["source", "programme", "cccd", "code", "reason", "detail", "amount"],
+        (
+            [source, programme, cccd, code, vocab.reason(code, lang), mask_text(reason), amount]
+            for source, programme, cccd, code, reason, amount in out.held_rows()
+        ),
         lang,
     )
     write_csv(
@@ -603,9 +611,9 @@ async def _prepare(
     )
     write_csv(
         staging / "warnings.csv",
-        ["source", "code", "detail"],
+        ["source", "code", "reason", "detail"],
         (
-            [w[0], w[1], w[2]]
+            [w[0], w[1], vocab.reason(w[1], lang), mask_text(w[2])]
             for w in [
                 *out.warnings(),
                 *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),

@@ -244,7 +244,7 @@ def test_a_death_recorded_after_the_bank_declined_stops_the_cash_fallback(
 def _check_xlsx(ws: Workspace, path: Path) -> None:
     """The produced workbook's figures equal the ledger's, read with SQL independently."""
     wb = load_workbook(path, read_only=True)
-    title = {r[0]: r[1] for r in wb["bao-cao"].iter_rows(values_only=True) if r and len(r) > 1}
+    title = {r[0]: r[1] for r in wb["Báo cáo"].iter_rows(values_only=True) if r and len(r) > 1}
     paid_roots = _ledger_rows(
         ws, "SELECT COUNT(*), SUM(amount) FROM payouts WHERE parent_id IS NULL AND status='succeeded'"
     )[0]
@@ -265,9 +265,9 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
     assert title["Chi trả qua tài khoản"] == account
     assert title["Tỷ lệ qua tài khoản (%)"] == round(100 * account / roots[0], 2)
     # Provider sheet: counts and amounts per provider/status equal the ledger's GROUP BY.
-    sheet = list(wb["theo-don-vi-chi-tra"].iter_rows(values_only=True))
-    assert sheet[0] == ("Đơn vị chi trả", "Chương trình", "Trạng thái", "Số lượt", "Số tiền (đồng)")
-    got = {(r[0], r[1]): (r[3], r[4]) for r in sheet[1:] if r[2] == "Thành công"}
+    sheet = list(wb["Theo đơn vị chi trả"].iter_rows(values_only=True))
+    head = sheet.index(("Đơn vị chi trả", "Chương trình", "Trạng thái", "Số lượt", "Số tiền (đồng)"))
+    got = {(r[0], r[1]): (r[3], r[4]) for r in sheet[head + 1 :] if r[2] == "Thành công"}
     want = {
         (p, g): (n, a)
         for p, g, n, a in _ledger_rows(
@@ -277,13 +277,15 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
         )
     }
     assert got == want
-    # Summary sheet, province row for all programmes (two tiers since 2025: no district row).
-    summary = list(wb["tong-hop"].iter_rows(values_only=True))
-    head = summary[0]
-    province = next(r for r in summary if r[0] == "Tỉnh" and r[head.index("Chương trình")] == "Tất cả")
+    # Summary sheet: two tiers since 2025 (no district row), names beside codes, a totals row.
+    summary = list(wb["Tổng hợp"].iter_rows(values_only=True))
+    head = next(r for r in summary if r and r[0] == "Cấp")
+    province = next(r for r in summary if r[0] == "Tỉnh")
     assert province[head.index("Tên đơn vị")] == "Thành phố Hà Nội"
-    assert province[head.index("Số đối tượng")] == roots[0]
-    assert province[head.index("Tổng số tiền phải trả")] == roots[1]
+    total = next(r for r in summary if r[0] == "Tổng cộng")
+    assert total[head.index("Chương trình")] == "Tất cả"
+    assert total[head.index("Số đối tượng")] == roots[0]
+    assert total[head.index("Tổng số tiền phải trả")] == roots[1]
     assert not any(r[0] == "Huyện" for r in summary)
     wb.close()
 
