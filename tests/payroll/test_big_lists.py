@@ -15,7 +15,7 @@ import pytest
 from openpyxl import Workbook
 
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, main
-from asxh_pay.payroll.approval import generate_operator_key
+from asxh_pay.payroll.approval import setup_office
 from asxh_pay.payroll.lists import ImportProgress, ListDefaults, SpilledImport, import_file, interruptible
 from bench.import_list import write_big_list
 from tests.payroll.conftest import HEADERS, row
@@ -35,7 +35,7 @@ def test_prepare_reports_rows_read_per_file_even_past_a_wrong_dimension(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "d"
-    generate_operator_key(data, "lan")
+    setup_office(data, ("lan",), office_key=tmp_path / "office.pem")
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -117,7 +117,7 @@ def test_a_long_sqlite_statement_is_interrupted_by_a_signal(tmp_path: Path) -> N
 def test_sigterm_during_a_big_import_stops_within_2s_and_leaves_nothing(tmp_path: Path) -> None:
     """Issue 14.6: SIGTERM while a 150,000-row list is imported: exit 4 within 2 s, no traceback."""
     data = tmp_path / "d"
-    generate_operator_key(data, "lan")
+    setup_office(data, ("lan",), office_key=tmp_path / "office.pem")
     big = write_big_list(tmp_path / "big.csv", 150_000)
     cmd = [sys.executable, "-m", "asxh_pay", "prepare", str(big), "--period", "2026-11", "--operator", "lan"]
     cmd += ["--data-dir", str(data), "--programme", "NCC", "--commune", "00004", "--no-account-check"]
@@ -204,7 +204,7 @@ def test_prepare_in_small_chunks_freezes_the_same_run(ws: Any, tmp_path: Path, m
 def test_prepare_of_a_big_list_stays_in_bounded_memory(tmp_path: Path) -> None:
     """Issue 14.6: 100,000 rows, all held (an empty register): peak RSS stays far below rows x 4 KB."""
     data = tmp_path / "d"
-    generate_operator_key(data, "lan")
+    setup_office(data, ("lan",), office_key=tmp_path / "office.pem")
     big = write_big_list(tmp_path / "big.csv", 100_000)
     script = (
         "import resource, sys\n"
