@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 import time
 from collections import Counter
@@ -36,8 +35,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, stop_after_delay
 
+from asxh_pay.engine.applying import OUTCOME_STATUS, Applier, Hook
+from asxh_pay.engine.sending import Lane, ProviderSetup
 from asxh_pay.errors import (
     AsxhPayError,
     ConfigurationError,
@@ -46,11 +46,10 @@ from asxh_pay.errors import (
     OutcomeUnknown,
     ProviderError,
     ProviderProtocolError,
-    RequestNotSent,
     TransportError,
     WebhookVerificationError,
 )
-from asxh_pay.ledger.base import Ledger, TransitionResult, stop_fallbacks_after_late_truth
+from asxh_pay.ledger.base import Ledger, TransitionResult
 from asxh_pay.masking import get_logger, mask_text
 from asxh_pay.models import (
     KEY_NAMESPACE_DEFAULT,
@@ -66,9 +65,8 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
-    raise_for_transport_status,
 )
-from asxh_pay.retry import FullJitterWait, RateLimiter, RetryBudget, RetryPolicy, is_safe_to_retry
+from asxh_pay.retry import RetryPolicy
 from asxh_pay.routing import Router
 from asxh_pay.status import FailureReason, PayoutStatus
 
@@ -77,21 +75,10 @@ log = get_logger("asxh_pay")
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: Statuses the ledger gives up on a payout in; "succeeded" after one of them is late truth.
-_GAVE_UP = (PayoutStatus.FAILED, PayoutStatus.CANCELLED)
-
 #: How many "not found" answers, the last one after the confirmation window, before a resend.
 NOT_FOUND_QUERIES = 3
 #: The shortest confirmation window of a provider that does not deduplicate by key.
 NON_DEDUPING_GRACE_S = 30.0
-
-_OUTCOME_STATUS = {
-    ProviderOutcome.ACCEPTED: PayoutStatus.PROCESSING,
-    ProviderOutcome.SUCCEEDED: PayoutStatus.SUCCEEDED,
-    ProviderOutcome.FAILED: PayoutStatus.FAILED,
-    ProviderOutcome.CANCELLED: PayoutStatus.CANCELLED,
-    ProviderOutcome.RETURNED: PayoutStatus.RETURNED,
-}
 
 
 @dataclass(frozen=True)
@@ -115,32 +102,6 @@ class PollPolicy:
     not_found_grace_s: float = 0.0
 
 
-@dataclass
-class ProviderSetup:
-    """One configured provider: its adapter, its transport and its limits."""
-
-    adapter: ProviderAdapter
-    transport: httpx.AsyncBaseTransport | None = None
-    concurrency: int = 32
-    rate_per_s: float | None = None
-    timeout_s: float = 30.0
-    retry_budget: RetryBudget = field(default_factory=RetryBudget)
-
-    @property
-    def name(self) -> str:
-        return self.adapter.name
-
-
-@dataclass
-class _Runtime:
-    setup: ProviderSetup
-    transport: httpx.AsyncBaseTransport
-    timeout: dict[str, float | None]
-    semaphore: asyncio.Semaphore
-    limiter: RateLimiter
-
-
-Hook = Callable[[Payout, StatusEvent], None]
 FallbackCheck = Callable[[Payout, Payout], Awaitable["tuple[FailureReason, str] | None"]]
 """Asked with (failed payout, its unsent cash fallback): ``(reason, detail)`` stops the fallback."""
 
@@ -203,7 +164,8 @@ class AsyncPayoutClient:
         self.hooks = list(hooks)
         self.verify_before_pay = verify_before_pay
         self.before_fallback = before_fallback
-        self._rt: dict[str, _Runtime] = {}
+        self._rt: dict[str, Lane] = {}
+        self._applier = Applier(ledger, self.hooks, on_change=self._wake)
         self._inflight: dict[str, asyncio.Future[Payout]] = {}
         self._creating: dict[str, asyncio.Future[None]] = {}
         self._watchers: dict[str, asyncio.Event] = {}
@@ -223,28 +185,11 @@ class AsyncPayoutClient:
             return
         await self.ledger.open()
         for name, setup in self._setups.items():
-            # Straight to the transport, not through httpx.AsyncClient: a payment API has
-            # no business setting cookies or redirecting a signed request elsewhere, and
-            # skipping the client's cookie jar and redirect loop halves the per-request cost.
-            transport = setup.transport or httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(
-                    max_connections=setup.concurrency, max_keepalive_connections=setup.concurrency
-                ),
-                trust_env=False,
-                retries=0,  # retries are decided here, never below
-            )
-            self._rt[name] = _Runtime(
-                setup,
-                transport,
-                httpx.Timeout(setup.timeout_s).as_dict(),
-                asyncio.Semaphore(setup.concurrency),
-                RateLimiter(setup.rate_per_s),
-            )
+            self._rt[name] = Lane(setup, self.retry)
 
     async def close(self) -> None:
         for rt in self._rt.values():
-            if rt.setup.transport is None:  # ours to close; a caller's transport is theirs
-                await rt.transport.aclose()
+            await rt.aclose()
         self._rt.clear()
         await self.ledger.close()
 
@@ -849,7 +794,7 @@ class AsyncPayoutClient:
                 wait = min(step, max(self.poll.initial_s, 0.001))
             await asyncio.sleep(max(wait, 0.001))
 
-    def _grace_s(self, rt: _Runtime) -> float:
+    def _grace_s(self, rt: Lane) -> float:
         """A provider's confirmation window: its declaration, or the operator's longer floor.
 
         A provider that does not deduplicate by key gets at least
@@ -902,68 +847,31 @@ class AsyncPayoutClient:
     async def _apply(self, payout: Payout, result: ProviderResult, source: EventSource) -> Payout:
         if result.outcome is ProviderOutcome.NOT_FOUND:
             return payout
-        target = _OUTCOME_STATUS[result.outcome]
-        reason = result.reason
-        if target in (PayoutStatus.FAILED, PayoutStatus.RETURNED) and reason is None:
-            reason = (
-                FailureReason.RETURNED_BY_BANK if target is PayoutStatus.RETURNED else FailureReason.UNKNOWN
-            )
-        detail = result.message or (f"code {result.code}" if result.code else None)
-        if target is PayoutStatus.RETURNED and payout.status is not PayoutStatus.SUCCEEDED:
-            # A return implies the payment succeeded first, even if we never heard of it.
-            first = await self.ledger.transition(
-                payout,
-                PayoutStatus.SUCCEEDED,
-                source=source,
-                detail="success implied by a later return",
-                provider_ref=result.provider_ref,
-            )
-            payout = first.payout
-            self._notify(first, source)
-            # No fallback is stopped here: the money came back, the return wants it.
         # Not awaited to disk: what a provider told us it would tell us again after a
         # crash (the payout would be 'submitted' and resolved by a status query).
-        res = await self.ledger.transition(
+        done = await self._applier.apply(
             payout,
-            target,
+            OUTCOME_STATUS[result.outcome],
             source=source,
-            reason=reason,
-            detail=detail,
+            reason=result.reason,
+            detail=result.message or (f"code {result.code}" if result.code else None),
             provider_ref=result.provider_ref,
             durable=False,
         )
-        self._notify(res, source)
-        if target is PayoutStatus.SUCCEEDED and res.changed and res.from_status in _GAVE_UP:
-            await self._after_late_truth(res)
-        return res.payout
-
-    async def _after_late_truth(self, res: TransitionResult) -> None:
-        """A payout the ledger had given up on was delivered after all: stop its fallback
-        (see :func:`asxh_pay.ledger.base.stop_fallbacks_after_late_truth`)."""
-        for stop in await stop_fallbacks_after_late_truth(self.ledger, res):
-            self._notify(stop, EventSource.SYSTEM)
+        return done[-1].payout
 
     def _notify(self, res: TransitionResult, source: EventSource) -> None:
         """Wake a poller when a callback moved its payout; tell the hooks."""
-        if not res.changed:
-            return
+        self._applier.notify(res, source)
+
+    def _wake(self, res: TransitionResult, source: EventSource) -> None:
         watcher = self._watchers.get(res.payout.id)
         if watcher is not None and source is EventSource.CALLBACK:
             watcher.set()
-        if not self.hooks:
-            return
-        event = res.event
-        if event is None:
-            return
-        for hook in self.hooks:
-            try:
-                hook(res.payout, event)
-            except Exception:  # a broken audit hook must not stop payments
-                log.exception("payout hook failed")
 
     # ------------------------------------------------------------------ sending
 
-    def _runtime(self, name: str | None) -> _Runtime:
+    def _runtime(self, name: str | None) -> Lane:
         if name is None or name not in self._rt:
             if not self._rt:
                 raise ConfigurationError("client is not open: use 'async with' or await open()")
@@ -972,125 +880,17 @@ class AsyncPayoutClient:
 
     async def _send_with_retry(
         self,
-        rt: _Runtime,
+        rt: Lane,
         build: Callable[[], httpx.Request],
         parse: Callable[[httpx.Response], R],
         *,
         before_send: Callable[[], Awaitable[None]] | None = None,
         status_query: bool = False,
     ) -> R:
-        """Build, send and parse, retrying only what is safe.
-
-        The request is rebuilt for each attempt from the same payout, so its bytes and
-        idempotency key are identical. A status query (a read) may also be repeated
-        after an unknown outcome; a submit never is: it ends ``unknown`` instead.
-        """
-        policy = self.retry
-        deadline = time.monotonic() + policy.deadline_s
-        budget = rt.setup.retry_budget
-
-        async def attempt_once() -> R:
-            if before_send is not None:
-                await before_send()
-            response = await self._send_once(rt, build())
-            raise_for_transport_status(response, provider=rt.setup.name)
-            return parse(response)
-
-        def retryable(exc: BaseException) -> bool:
-            return is_safe_to_retry(exc) or (
-                status_query and isinstance(exc, OutcomeUnknown | ProviderProtocolError)
-            )
-
-        # Fast path: most sends succeed first time, and building a tenacity loop for each
-        # would cost more than the send itself at zero latency.
-        try:
-            return await attempt_once()
-        except Exception as exc:
-            if not retryable(exc) or policy.max_attempts <= 1:
-                raise
-            first_error = exc
-
-        first_wait = FullJitterWait(policy).first_delay(first_error)
-        if time.monotonic() + first_wait > deadline:
-            raise first_error
-        await asyncio.sleep(first_wait)
-        # The deadline counts from the first send, not from here.
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(retryable),
-            wait=FullJitterWait(policy),
-            stop=stop_after_attempt(policy.max_attempts - 1)
-            | stop_after_delay(max(0.0, deadline - time.monotonic())),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                await budget.acquire(deadline)
-                return await attempt_once()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _send_once(self, rt: _Runtime, request: httpx.Request) -> httpx.Response:
-        async with rt.semaphore:
-            if rt.limiter.rate is not None:
-                await rt.limiter.acquire()
-            try:
-                # A whole exchange never outlives the provider's timeout (httpx's own apply
-                # per read or write): that bound is what lets another driver know, from the
-                # recorded attempt, when this send can no longer be in flight (_resolve).
-                async with asyncio.timeout(rt.setup.timeout_s):
-                    response = await _exchange(rt, request)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise RequestNotSent(f"{rt.setup.name}: request not sent ({type(exc).__name__})") from None
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown ({type(exc).__name__})") from None
-            except TimeoutError:
-                raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown (over its timeout)") from None
-            saturated = rt.semaphore.locked()
-        if saturated:
-            # Requests are queued for the slot just freed: let the next one leave before
-            # this one is parsed and recorded, so a provider slot never idles behind
-            # bookkeeping (at a provider's concurrency limit, that idle time is throughput).
-            await asyncio.sleep(0)
-        return response
-
-
-async def _exchange(rt: _Runtime, request: httpx.Request) -> httpx.Response:
-    """One request through the transport, signed by the adapter's ``httpx.Auth`` flow.
-
-    The auth flow is driven as httpx drives it (it may look at the response and send
-    again, as challenge-response schemes do); redirects are answered as they are.
-    """
-    request.extensions = {**request.extensions, "timeout": rt.timeout}
-    auth = rt.setup.adapter.auth()
-    if auth is None:
-        return await _transmit(rt, request)
-    flow = auth.async_auth_flow(request)
-    outgoing = await anext(flow)
-    while True:
-        response = await _transmit(rt, outgoing)
-        try:
-            outgoing = await flow.asend(response)
-        except StopAsyncIteration:
-            return response
-        await response.aclose()
-
-
-async def _transmit(rt: _Runtime, request: httpx.Request) -> httpx.Response:
-    response = await rt.transport.handle_async_request(request)
-    response.request = request
-    try:
-        await response.aread()
-    finally:
-        await response.aclose()
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug(
-            "%s %s %s -> %s (%d bytes)",
-            rt.setup.name,
-            request.method,
-            request.url.path,
-            response.status_code,
-            len(response.content),
-        )
-    return response
+        """The shared loop (:meth:`asxh_pay.engine.sending.Lane.send_with_retry`): a status
+        query (a read) may be repeated after an unknown outcome; a submit never is: it
+        ends ``unknown`` instead and is resolved by asking."""
+        return await rt.send_with_retry(build, parse, before_send=before_send, repeatable=status_query)
 
 
 def _static_refusal(payout: Payout, adapter: ProviderAdapter) -> tuple[FailureReason, str] | None:

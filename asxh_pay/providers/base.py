@@ -101,6 +101,42 @@ class CallbackEvent:
 DEFAULT_NOT_FOUND_GRACE_S = 10.0
 
 
+class SubmitShape(StrEnum):
+    """How payouts leave for a provider (issue 15): the engine groups and sends by it."""
+
+    PER_PAYOUT = "per_payout"  # one payout per request (``build_submit``)
+    BATCH = "batch"  # a batch of payouts per request (``build_batch`` / ``parse_batch``)
+    FILE = "file"  # a file per batch, uploaded, answered later by status reports
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One way an adapter submits, and its limits, declared as data.
+
+    ``max_items`` bounds a batch or file; ``group_by`` names the payout attributes
+    that must be equal within one (``"period"``, ``"commune"``, ``"payment_point"``,
+    ``"value_date"``); ``cutoff`` says files follow the calendar's cut-off and value
+    date; ``resend_recognised`` says the receiver recognises the identical batch or
+    file sent again (by its id), so an upload whose outcome is unknown may be sent
+    again by the engine's loop instead of being resolved by a query first.
+    """
+
+    shape: SubmitShape = SubmitShape.PER_PAYOUT
+    max_items: int = 1
+    group_by: tuple[str, ...] = ()
+    cutoff: bool = False
+    resend_recognised: bool = False
+
+    def __post_init__(self) -> None:
+        if self.shape is SubmitShape.PER_PAYOUT and self.max_items != 1:
+            raise ConfigurationError("a per-payout submission carries exactly one payout")
+        if not 1 <= self.max_items <= 100_000:
+            raise ConfigurationError("max_items must be between 1 and 100000")
+
+
+PER_PAYOUT = Submission()
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a provider can do, declared as data (never detected by probing methods).
@@ -128,8 +164,16 @@ class Capabilities:
     min_amount: int = 1
     max_amount: int = 500_000_000
     not_found_grace_s: float = DEFAULT_NOT_FOUND_GRACE_S
+    #: How this adapter submits, first the default; see :class:`Submission`.
+    submissions: tuple[Submission, ...] = (PER_PAYOUT,)
+
+    def submission(self, shape: SubmitShape) -> Submission | None:
+        """The declared submission of ``shape``, or None when the adapter offers none."""
+        return next((s for s in self.submissions if s.shape is shape), None)
 
     def __post_init__(self) -> None:
+        if not self.submissions:
+            raise ConfigurationError("an adapter declares at least one way to submit")
         grace = self.not_found_grace_s
         if not (isinstance(grace, int | float) and 0 < grace < float("inf")):
             raise ConfigurationError("not_found_grace_s must be a positive number of seconds")

@@ -65,12 +65,15 @@ from asxh_pay.errors import (
 from asxh_pay.identity import match_names, narrative, normalize_phone
 from asxh_pay.models import Payout
 from asxh_pay.providers.base import (
+    PER_PAYOUT,
     CallbackEvent,
     Capabilities,
     InquiryResult,
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    Submission,
+    SubmitShape,
     echoed_amount,
     read_json,
     require,
@@ -196,6 +199,7 @@ class MomoProvider(ProviderAdapter):
         batch=True,
         max_batch=MAX_BATCH,
         callbacks=True,
+        submissions=(PER_PAYOUT, Submission(SubmitShape.BATCH, max_items=MAX_BATCH)),
         dedupes_by_key=True,
         min_amount=MIN_AMOUNT,
         max_amount=MAX_AMOUNT,

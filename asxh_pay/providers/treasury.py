@@ -113,10 +113,13 @@ from asxh_pay.ledger.base import Ledger, stop_fallbacks_after_late_truth
 from asxh_pay.masking import install_masking
 from asxh_pay.models import BankAccount, EventSource, Payout, PayoutRequest, new_payout_id
 from asxh_pay.providers.base import (
+    PER_PAYOUT,
     Capabilities,
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    Submission,
+    SubmitShape,
     is_sandbox_url,
     raise_for_transport_status,
     read_json,
@@ -452,6 +455,16 @@ class TreasuryProvider(ProviderAdapter):
         batch=True,
         max_batch=DEFAULT_MAX_TXS_PER_FILE,
         dedupes_by_key=True,  # by MsgId and by EndToEndId
+        submissions=(
+            Submission(
+                SubmitShape.FILE,
+                max_items=DEFAULT_MAX_TXS_PER_FILE,
+                group_by=("value_date",),
+                cutoff=True,
+                resend_recognised=True,  # the bank's duplicate check by MsgId
+            ),
+            PER_PAYOUT,  # a one-transfer file, for resume() and status of single payouts
+        ),
         min_amount=1,
         max_amount=NAPAS_MAX_AMOUNT_VND,
     )

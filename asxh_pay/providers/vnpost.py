@@ -86,12 +86,15 @@ from asxh_pay.models import (
     RecipientKind,
 )
 from asxh_pay.providers.base import (
+    PER_PAYOUT,
     CallbackEvent,
     Capabilities,
     InquiryResult,
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    Submission,
+    SubmitShape,
     echoed_amount,
     raise_for_transport_status,
     read_json,
@@ -423,7 +426,10 @@ def _group_of(payout: Payout) -> tuple[str, str, str, Literal["commune", "post_o
     )
 
 
-def build_manifests(payouts: Iterable[Payout], *, max_items: int = 5000) -> list[Manifest]:
+MANIFEST_MAX_ITEMS = 5000
+
+
+def build_manifests(payouts: Iterable[Payout], *, max_items: int = MANIFEST_MAX_ITEMS) -> list[Manifest]:
     """Group cash payouts per (period, commune, payment point) into manifests.
 
     Deterministic: the same payouts give the same manifests (items sorted by key), and
@@ -476,6 +482,17 @@ class VNPostProvider(ProviderAdapter):
         batch=True,
         max_batch=5000,
         cancel=False,
+        # Payouts are sent one by one; the manifest telling VNPost where to carry the
+        # cash is a file per (period, commune, payment point), its number from its content.
+        submissions=(
+            PER_PAYOUT,
+            Submission(
+                SubmitShape.FILE,
+                max_items=MANIFEST_MAX_ITEMS,
+                group_by=("period", "commune", "payment_point"),
+                resend_recognised=True,
+            ),
+        ),
         callbacks=True,
         dedupes_by_key=True,
         min_amount=1_000,
