@@ -36,8 +36,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from asxh_pay.engine.applying import OUTCOME_STATUS, Applier, Hook
-from asxh_pay.engine.sending import Lane, ProviderSetup
+from asxh_pay.engine.applying import OUTCOME_STATUS, Applier
+from asxh_pay.engine.applying import Hook as Hook  # re-exported: its old home
+from asxh_pay.engine.sending import Lane
+from asxh_pay.engine.sending import ProviderSetup as ProviderSetup  # re-exported: its old home
 from asxh_pay.errors import (
     AsxhPayError,
     ConfigurationError,

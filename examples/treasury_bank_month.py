@@ -16,12 +16,12 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from asxh_pay.calendar_vn import VN_TZ, VietnamCalendar
+from asxh_pay.engine.treasury import TreasuryChannel
 from asxh_pay.iso20022 import Party, validate
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import PayoutRequest
 from asxh_pay.providers.treasury import (
     BatchStore,
-    TreasuryChannel,
     TreasuryConfig,
     TreasuryProvider,
     end_to_end_id,

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from asxh_pay.client import AsyncPayoutClient, FallbackCheck, PollPolicy
+from asxh_pay.engine.treasury import TreasuryChannel
 from asxh_pay.errors import AsxhPayError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.ledger.base import Ledger
@@ -41,7 +42,6 @@ from asxh_pay.models import EventSource, Payout, PayoutRequest
 from asxh_pay.payroll.approval import ApprovalError, ApprovedRun, load_approved
 from asxh_pay.payroll.rails import FILE_SIZE, TREASURY, Rails
 from asxh_pay.payroll.registry import BATCH, PopulationRegistry, Stop
-from asxh_pay.providers.treasury import TreasuryChannel
 from asxh_pay.status import FailureReason, PayoutStatus
 
 ProgressHook = Callable[[str], None]
@@ -134,7 +134,7 @@ async def execute_run(
         if on_update is not None:
             on_update(tally, total)
 
-    channel = rails.treasury.channel(ledger) if rails.treasury is not None else None
+    channel = rails.treasury.channel(ledger, hooks=client.hooks) if rails.treasury is not None else None
     bank_lock = asyncio.Lock()
 
     async def submit_bank(reqs: list[PayoutRequest]) -> None:

@@ -36,7 +36,7 @@ import asyncio
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -47,10 +47,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from asxh_pay.calendar_vn import VN_TZ
 from asxh_pay.client import ProviderSetup
+from asxh_pay.engine.applying import Hook
+from asxh_pay.engine.treasury import TreasuryChannel
 from asxh_pay.errors import WebhookVerificationError
 from asxh_pay.iso20022 import Party
 from asxh_pay.ledger.base import Ledger
-from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
+from asxh_pay.providers.treasury import BatchStore, TreasuryConfig, TreasuryProvider
 from asxh_pay.providers.vnpost import PostalState, day_start
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
@@ -95,8 +97,12 @@ class TreasuryRail:
     transport: httpx.AsyncBaseTransport | None = None
     _tmp: Path | None = None
 
-    def channel(self, ledger: Ledger) -> TreasuryChannel:
-        return TreasuryChannel(self.adapter, ledger, self.store, transport=self.transport, retry=self.retry)
+    def channel(self, ledger: Ledger, *, hooks: Sequence[Hook] = ()) -> TreasuryChannel:
+        """The engine's file path for this rail; ``hooks`` are the client's, so bank
+        transitions reach the same audit hooks as every other payout's."""
+        return TreasuryChannel(
+            self.adapter, ledger, self.store, transport=self.transport, retry=self.retry, hooks=hooks
+        )
 
     def reports(self) -> list[Path]:
         """Every report fetched from the bank (pain.002, camt.054, camt.053), in order."""

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from asxh_pay.engine.treasury import PollReport
 from asxh_pay.ledger import SqliteLedger
-from asxh_pay.providers.treasury import PollReport, end_to_end_id
+from asxh_pay.providers.treasury import end_to_end_id
 from asxh_pay.reconcile import Category, ReconciliationReport, load_files, reconcile
 from asxh_pay.status import PayoutStatus
 from tests.treasury.conftest import (
