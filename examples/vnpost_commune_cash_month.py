@@ -19,9 +19,10 @@ from pathlib import Path
 import httpx
 
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
+from asxh_pay.engine.manifests import ManifestSender
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.vnpost import VN_TZ, ManifestSender, build_manifests
+from asxh_pay.providers.vnpost import VN_TZ, build_manifests
 from asxh_pay.sandbox.base import SandboxClock
 from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox, vnpost_sandbox_provider
 

@@ -68,8 +68,6 @@ from pydantic import SecretStr
 from asxh_pay.errors import (
     ProviderProtocolError,
     ProviderUnavailable,
-    RateLimited,
-    RequestNotSent,
     SignatureError,
     ValidationError,
     WebhookVerificationError,
@@ -96,7 +94,6 @@ from asxh_pay.providers.base import (
     Submission,
     SubmitShape,
     echoed_amount,
-    raise_for_transport_status,
     read_json,
     require,
 )
@@ -818,59 +815,3 @@ class VNPostProvider(ProviderAdapter):
                 f"{self.name}: response signature does not verify", http_status=response.status_code
             ) from None
         return read_json(response, provider=self.name)
-
-
-class ManifestSender:
-    """Sends manifests and reads their status; the payouts themselves go through the client.
-
-    Why separate from :class:`~asxh_pay.client.AsyncPayoutClient`: a manifest is a postal
-    dispatch document, not a payout; the client pays and records each payout, this
-    hands VNPost the per-commune list that tells it where to send the cash. Submitting
-    is idempotent (the manifest number comes from its content), so a transport failure
-    is simply retried.
-    """
-
-    def __init__(
-        self,
-        adapter: VNPostProvider,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_s: float = 30.0,
-        attempts: int = 3,
-    ) -> None:
-        self.adapter = adapter
-        self.attempts = max(1, attempts)
-        self._http = httpx.AsyncClient(transport=transport, timeout=timeout_s, trust_env=False)
-
-    async def __aenter__(self) -> ManifestSender:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def _exchange(self, build: Any, parse: Any) -> ManifestStatus:
-        last: Exception | None = None
-        for _ in range(self.attempts):
-            try:
-                response = await self._http.send(build(), auth=self.adapter.auth())
-                raise_for_transport_status(response, provider=self.adapter.name)
-                result: ManifestStatus = parse(response)
-                return result
-            except (httpx.TransportError, ProviderUnavailable, RateLimited) as exc:
-                last = exc
-        raise RequestNotSent(f"{self.adapter.name}: manifest exchange failed ({type(last).__name__})")
-
-    async def submit(self, manifest: Manifest) -> ManifestStatus:
-        return await self._exchange(
-            lambda: self.adapter.build_manifest_submit(manifest),
-            lambda r: self.adapter.parse_manifest(manifest.manifest_no, r),
-        )
-
-    async def status(self, manifest_no: str) -> ManifestStatus:
-        return await self._exchange(
-            lambda: self.adapter.build_manifest_status(manifest_no),
-            lambda r: self.adapter.parse_manifest(manifest_no, r),
-        )

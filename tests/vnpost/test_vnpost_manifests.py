@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from vnpost_support import HOME, PICKUP, POST_OFFICE, Env, request
 
+from asxh_pay.engine.manifests import ManifestSender
 from asxh_pay.errors import AuthenticationError, ValidationError
 from asxh_pay.providers.vnpost import (
     Manifest,
     ManifestItem,
-    ManifestSender,
     PostalState,
     VNPostProvider,
     build_manifests,
