@@ -32,12 +32,14 @@ from collections.abc import (
 )
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
 
 from asxh_pay.engine.applying import OUTCOME_STATUS, Applier
 from asxh_pay.engine.applying import Hook as Hook  # re-exported: its old home
+from asxh_pay.engine.batches import group_within, send_batch
 from asxh_pay.engine.sending import Lane
 from asxh_pay.engine.sending import ProviderSetup as ProviderSetup  # re-exported: its old home
 from asxh_pay.errors import (
@@ -67,6 +69,7 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    SubmitShape,
 )
 from asxh_pay.retry import RetryPolicy
 from asxh_pay.routing import Router
@@ -329,6 +332,43 @@ class AsyncPayoutClient:
 
         await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
         return summary
+
+    async def submit_batches(self, payouts: Sequence[Payout]) -> list[Payout]:
+        """Send recorded payouts in batches, each through its provider's declared batch
+        submission (MoMo's batch API); their latest copies, in no particular order.
+
+        Why here: a batch shares everything with a single payout but the request. It is
+        grouped within the declared limit (:func:`~asxh_pay.engine.batches.group_within`),
+        each payout's attempt is recorded before it leaves, it is sent through the same
+        loop (semaphore, rate limit, retry budget, backoff), and each item's result is
+        applied as a single answer is (hooks, echoed amounts checked). What a batch left
+        ``unknown`` or ``submitted`` is resolved one payout at a time by :meth:`resume`.
+        A payout its provider cannot carry fails before sending, as in :meth:`pay`.
+        """
+        by_provider: dict[str, list[Payout]] = {}
+        for p in payouts:
+            rt = self._runtime(p.provider)
+            if rt.setup.adapter.capabilities.submission(SubmitShape.BATCH) is None:
+                raise ConfigurationError(f"provider {rt.name} declares no batch submission")
+            by_provider.setdefault(rt.name, []).append(p)
+        out: list[Payout] = []
+        for name, members in by_provider.items():
+            rt = self._rt[name]
+            adapter = rt.setup.adapter
+            sendable: list[Payout] = []
+            for p in members:
+                refusal = await self._refusal(p, adapter)
+                if refusal is not None:
+                    out.append(await self._fail_without_sending(p, *refusal))
+                else:
+                    sendable.append(p)
+            declared = adapter.capabilities.submission(SubmitShape.BATCH)
+            assert declared is not None  # checked above
+            for chunk in group_within(sendable, declared):
+                done = await send_batch(rt, self._applier, chunk, vet=partial(_vet_for, adapter.name))
+                out.extend(done.payouts)
+                out.extend(done.skipped)
+        return out
 
     async def status(self, payout_id_or_key: str) -> Payout:
         payout = await self.ledger.get(payout_id_or_key) or await self.ledger.get_by_key(payout_id_or_key)
@@ -914,6 +954,10 @@ class _NotSendable(Exception):
     def __init__(self, payout: Payout) -> None:
         super().__init__(payout.id)
         self.payout = payout
+
+
+def _vet_for(provider: str, payout: Payout, result: ProviderResult) -> ProviderResult:
+    return _vetted(payout, result, provider)
 
 
 def _vetted(payout: Payout, result: ProviderResult, provider: str) -> ProviderResult:

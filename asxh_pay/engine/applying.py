@@ -53,7 +53,8 @@ class Applier:
         on_change: Callable[[TransitionResult, EventSource], None] | None = None,
     ) -> None:
         self.ledger = ledger
-        self.hooks = list(hooks)
+        # The owner's list itself when it gives one: hooks it adds later are told too.
+        self.hooks = hooks if isinstance(hooks, list) else list(hooks)
         self.on_change = on_change
 
     async def apply(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
@@ -256,6 +256,16 @@ class ProviderAdapter(ABC):
 
     def parse_cancel(self, payout: Payout, response: httpx.Response) -> ProviderResult:
         raise ConfigurationError(f"provider {self.name} cannot cancel a payout")
+
+    def build_batch(self, payouts: Sequence[Payout]) -> httpx.Request:
+        """One request carrying a batch of payouts (a declared ``BATCH`` submission).
+
+        Like ``build_submit``: a pure function of the payouts, identical on every retry."""
+        raise ConfigurationError(f"provider {self.name} takes no batches")
+
+    def parse_batch(self, payouts: Sequence[Payout], response: httpx.Response) -> dict[str, ProviderResult]:
+        """Per-payout results of a batch, keyed by idempotency key; every payout answered."""
+        raise ConfigurationError(f"provider {self.name} takes no batches")
 
     def parse_callback(self, request: httpx.Request) -> CallbackEvent:
         """Verify (over the raw body bytes) and parse a provider callback.
