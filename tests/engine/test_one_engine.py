@@ -32,8 +32,8 @@ from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.signing import generate_ec_key
 from asxh_pay.status import FailureReason, PayoutStatus
 from asxh_pay.testing import Harness
+from asxh_pay.testing.files import FaultyTransport as FlakyTransport
 from tests.contract.test_momo_contract import momo_contract, momo_request
-from tests.engine.faults import FlakyTransport
 from tests.treasury.conftest import RUN_AT, Keys, make_adapter, make_sandbox, treasury_request
 from tests.vnpost.vnpost_support import PICKUP, make_env, request
 
