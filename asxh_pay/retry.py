@@ -6,7 +6,9 @@ provably never reached the provider, or that the provider refused to process (42
 Everything ambiguous becomes ``unknown`` and is resolved by a status query instead.
 Backoff is capped exponential with full jitter so that thousands of payouts do not
 retry in lockstep, and a per-provider budget turns an outage into a slowdown rather
-than a retry storm. Retrying happens in this one layer only.
+than a retry storm. Retrying happens in this one layer only: the one send-and-retry
+loop (:class:`asxh_pay.engine.sending.Lane`) applies these rules to every send of every
+rail, a single payout, a MoMo batch, a pain.001 file or a VNPost manifest.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 import httpx
 
 from asxh_pay.engine.applying import Applier, Hook
+from asxh_pay.engine.batches import group_within
 from asxh_pay.engine.sending import Lane, ProviderSetup
 from asxh_pay.errors import (
     AsxhPayError,
@@ -54,7 +55,7 @@ from asxh_pay.iso20022 import (
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import get_logger
 from asxh_pay.models import BankAccount, EventSource, Payout, PayoutRequest, new_payout_id
-from asxh_pay.providers.base import SubmitShape
+from asxh_pay.providers.base import Submission, SubmitShape
 from asxh_pay.providers.treasury import (
     PROVIDER_NAME,
     BatchManifest,
@@ -270,9 +271,11 @@ class TreasuryChannel:
         now = self._clock()
         value_date = cfg.calendar.value_date(now, requested_date)
         created = now.astimezone(UTC).replace(microsecond=0)
-        size = self.max_items()
-        for start in range(0, len(eligible), size):
-            chunk = eligible[start : start + size]
+        # Grouped by the adapter's declaration: one value date (the calendar's cut-off
+        # decided it above for this whole submit), within the transfers per file.
+        declared = self._declared()
+        on_date = {"value_date": lambda _p: value_date.isoformat()}
+        for chunk in group_within(eligible, declared, keys=on_date):
             manifest = self._prepare(chunk, created, value_date)
             report.batches.append(manifest.batch_id)
             await self._record_submitted(manifest, {p.id: p for p in chunk})
@@ -286,11 +289,15 @@ class TreasuryChannel:
                 report.not_uploaded.append((manifest.batch_id, f"{type(exc).__name__}: {exc}"))
         return report
 
-    def max_items(self) -> int:
-        """Transfers per file: the adapter's declared limit, or the office's lower one."""
+    def _declared(self) -> Submission:
         declared = self.adapter.capabilities.submission(SubmitShape.FILE)
-        limit = declared.max_items if declared is not None else 1
-        return min(limit, self.config.max_txs_per_file)
+        if declared is None:
+            raise ConfigurationError(f"{self.adapter.name} declares no file submission")
+        return declared
+
+    def max_items(self) -> int:
+        """Transfers per file, as the adapter declares them (its office's bank limit)."""
+        return self._declared().max_items
 
     def _cannot_carry(self, p: Payout) -> tuple[FailureReason, str] | None:
         if not isinstance(p.request.destination, BankAccount):

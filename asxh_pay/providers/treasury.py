@@ -60,7 +60,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -461,6 +461,16 @@ class TreasuryProvider(ProviderAdapter):
                 f"{httpx.URL(base_url).host}: the bank's answers must be verified"
             )
         self.config = config
+        # The office's bank sets the transfers per file: declared for this instance, as data.
+        caps = type(self).capabilities
+        self.capabilities = replace(  # type: ignore[misc]
+            caps,
+            max_batch=config.max_txs_per_file,
+            submissions=tuple(
+                replace(s, max_items=config.max_txs_per_file) if s.shape is SubmitShape.FILE else s
+                for s in caps.submissions
+            ),
+        )
         self._signer = signer
         self._auth = H2HAuth(signer, config.client_id)
         self._bank_verifier = bank_verifier
