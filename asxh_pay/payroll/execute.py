@@ -134,7 +134,16 @@ async def execute_run(
         if on_update is not None:
             on_update(tally, total)
 
-    channel = rails.treasury.channel(ledger, hooks=client.hooks) if rails.treasury is not None else None
+    # The bank's files go through the engine's file path with the client's hooks and the
+    # bank's one retry budget (the client's status queries to the bank draw on it too).
+    bank_setup = next((s for s in rails.setups if s.name == TREASURY), None)
+    channel = (
+        rails.treasury.channel(
+            ledger, hooks=client.hooks, retry_budget=bank_setup.retry_budget if bank_setup else None
+        )
+        if rails.treasury is not None
+        else None
+    )
     bank_lock = asyncio.Lock()
 
     async def submit_bank(reqs: list[PayoutRequest]) -> None:

@@ -97,11 +97,20 @@ class TreasuryRail:
     transport: httpx.AsyncBaseTransport | None = None
     _tmp: Path | None = None
 
-    def channel(self, ledger: Ledger, *, hooks: Sequence[Hook] = ()) -> TreasuryChannel:
+    def channel(
+        self, ledger: Ledger, *, hooks: Sequence[Hook] = (), retry_budget: RetryBudget | None = None
+    ) -> TreasuryChannel:
         """The engine's file path for this rail; ``hooks`` are the client's, so bank
-        transitions reach the same audit hooks as every other payout's."""
+        transitions reach the same audit hooks as every other payout's, and
+        ``retry_budget`` the bank's, shared with the client's status queries."""
         return TreasuryChannel(
-            self.adapter, ledger, self.store, transport=self.transport, retry=self.retry, hooks=hooks
+            self.adapter,
+            ledger,
+            self.store,
+            transport=self.transport,
+            retry=self.retry,
+            hooks=hooks,
+            retry_budget=retry_budget,
         )
 
     def reports(self) -> list[Path]:
