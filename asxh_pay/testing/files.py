@@ -19,6 +19,7 @@ and the engine's path for it (:class:`FileRig`), and inherits :class:`FileContra
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -28,6 +29,7 @@ from typing import ClassVar
 
 import httpx
 
+from asxh_pay.errors import AsxhPayError
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.models import Payout, StatusEvent
 from asxh_pay.providers.base import ProviderAdapter, SubmitShape
@@ -44,7 +46,9 @@ class FaultyTransport(httpx.AsyncBaseTransport):
 
     * ``"connect"``: the request never leaves (``ConnectError``): provably not sent;
     * ``"unavailable"``: a 503 before anything is processed;
-    * ``"lost"``: the request is processed, then its answer is lost (``ReadTimeout``).
+    * ``"lost"``: the request is processed, then its answer is lost (``ReadTimeout``);
+    * ``"forged"``: the request is processed, and one digit of its answer is changed
+      (the signature no longer covers it).
     """
 
     def __init__(
@@ -69,6 +73,12 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         if fault == "lost":
             await response.aread()
             raise httpx.ReadTimeout("injected: answer lost", request=request)
+        if fault == "forged":
+            body = bytearray(await response.aread())
+            at = next((i for i, b in enumerate(body) if 0x30 <= b <= 0x39), None)
+            if at is not None:
+                body[at] = 0x30 + (body[at] - 0x30 + 1) % 10
+            return httpx.Response(response.status_code, headers=response.headers, content=bytes(body))
         return response
 
 
@@ -174,6 +184,23 @@ class FileContractSuite:
             assert rig.uploads.seen >= 3 and not rig.uploads.faults
             assert await self._final(rig, payouts) == [rig.final] * len(payouts)
             assert all(rig.delivered().get(p.idempotency_key) == 1 for p in payouts)
+
+    async def test_a_forged_answer_applies_nothing(self, tmp_path: Path) -> None:
+        """An answer to an upload that its signature does not cover is never believed: no
+        payout is settled by it (a rail may report it as an error); the truth comes later
+        from verified reports or status queries, and nobody is paid twice."""
+        async with self.file_contract.rig(tmp_path) as rig:
+            payouts = await rig.payouts(self.file_contract.size)
+            before = await self._final(rig, payouts)
+            rig.uploads.faults = ["forged"]
+            with contextlib.suppress(AsxhPayError):
+                await rig.send(payouts)
+            after = await self._final(rig, payouts)
+            settled = {PayoutStatus.SUCCEEDED, PayoutStatus.FAILED}
+            assert not [s for s, b in zip(after, before, strict=True) if s in settled and s is not b]
+            await rig.settle()
+            assert await self._final(rig, payouts) == [rig.final] * len(payouts)
+            assert all(rig.delivered().get(p.idempotency_key) == 1 for p in payouts), rig.delivered()
 
     async def test_a_lost_answer_and_a_resend_pay_nobody_twice(self, tmp_path: Path) -> None:
         async with self.file_contract.rig(tmp_path) as rig:
