@@ -42,6 +42,7 @@ from asxh_pay.models import EventSource, Payout, PayoutRequest
 from asxh_pay.payroll.approval import ApprovalError, ApprovedRun, load_approved
 from asxh_pay.payroll.rails import FILE_SIZE, TREASURY, Rails
 from asxh_pay.payroll.registry import BATCH, PopulationRegistry, Stop
+from asxh_pay.providers.base import SubmitShape
 from asxh_pay.status import FailureReason, PayoutStatus
 
 ProgressHook = Callable[[str], None]
@@ -205,7 +206,9 @@ async def execute_run(
             bank_tasks: list[asyncio.Task[None]] = []
 
             def to_bank(req: PayoutRequest) -> bool:
-                if channel is None or rails.router.provider_for_request(req) != TREASURY:
+                # By declaration, not by name: a provider whose default submission is a
+                # file goes through the engine's file path, in files, not one by one.
+                if not _by_file(client, channel, rails.router.provider_for_request(req)):
                     return False
                 bank.append(req)
                 if len(bank) >= FILE_SIZE:
@@ -255,6 +258,14 @@ async def execute_run(
     return result
 
 
+def _by_file(client: AsyncPayoutClient, channel: TreasuryChannel | None, provider: str | None) -> bool:
+    """Whether ``provider``'s payouts go through the engine's file path: it submits files by
+    default (its first declared submission) and the run has a file channel for it."""
+    if channel is None or provider is None or provider != channel.adapter.name:
+        return False
+    return client.adapter(provider).capabilities.submissions[0].shape is SubmitShape.FILE
+
+
 _OPEN = [PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING]
 # A payout in one of these may have put money in someone's hands.
 _MONEY_OUT = frozenset(
@@ -296,7 +307,7 @@ async def finish_month(
             created = [
                 p
                 async for p in ledger.iter_payouts(statuses=[PayoutStatus.CREATED], run_id=run_id)
-                if p.provider == TREASURY
+                if _by_file(client, channel, p.provider)
             ]
             if created:
                 rep = await channel.submit(created)
