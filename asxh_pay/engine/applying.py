@@ -109,33 +109,6 @@ class Applier:
                 self.notify(stop, EventSource.SYSTEM)
         return out
 
-    async def record(
-        self,
-        payout: Payout,
-        target: PayoutStatus,
-        *,
-        source: EventSource,
-        reason: FailureReason | None = None,
-        detail: str | None = None,
-        provider: str | None = None,
-        provider_ref: str | None = None,
-        count_attempt: bool = False,
-    ) -> TransitionResult:
-        """One plain transition (the write-ahead ``submitted``, a refusal before sending),
-        told to the hooks like any other."""
-        res = await self.ledger.transition(
-            payout,
-            target,
-            source=source,
-            reason=reason,
-            detail=detail,
-            provider=provider,
-            provider_ref=provider_ref,
-            count_attempt=count_attempt,
-        )
-        self.notify(res, source)
-        return res
-
     def notify(self, res: TransitionResult, source: EventSource) -> None:
         if not res.changed:
             return
