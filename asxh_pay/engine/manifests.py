@@ -11,6 +11,11 @@ sent again as it is (the declared ``resend_recognised``); when the retries are s
 the last error is raised as it is: :class:`~asxh_pay.errors.OutcomeUnknown` after a
 timeout, :class:`~asxh_pay.errors.RequestNotSent` only when nothing left.
 
+Write-ahead: given a :class:`ManifestStore`, each manifest is recorded on disk before
+it leaves, and :meth:`ManifestSender.resume` sends every recorded manifest VNPost has
+not acknowledged again, rebuilt from the record by the pure adapter: the same bytes,
+even when the payouts it was built from have moved on meanwhile.
+
 The payouts themselves go through the per-payout client; a manifest's status report
 (the postal state of each of its payouts) can be applied to the ledger through the one
 apply step (:meth:`ManifestSender.apply`), with the client's hooks.
@@ -18,22 +23,85 @@ apply step (:meth:`ManifestSender.apply`), with the client's hooks.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 import httpx
 
 from asxh_pay.engine.applying import OUTCOME_STATUS, Applier, Hook
 from asxh_pay.engine.sending import Lane, ProviderSetup
-from asxh_pay.errors import ConfigurationError
+from asxh_pay.errors import ConfigurationError, ValidationError
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.models import EventSource
 from asxh_pay.providers.base import ProviderOutcome
-from asxh_pay.providers.vnpost import Manifest, ManifestStatus, VNPostProvider
+from asxh_pay.providers.vnpost import Manifest, ManifestItem, ManifestStatus, VNPostProvider
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.status import IllegalTransition
 
-__all__ = ["ManifestSender"]
+__all__ = ["ManifestSender", "ManifestStore"]
+
+
+class ManifestStore:
+    """Manifests recorded before they leave, and VNPost's acknowledgement of each."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, manifest_no: str) -> Path:
+        if not manifest_no.isalnum():
+            raise ValidationError(f"not a manifest number: {manifest_no!r}", field="manifest")
+        return self.root / f"{manifest_no}.json"
+
+    def put(self, manifest: Manifest) -> None:
+        """Record ``manifest`` (state ``prepared``) unless it is recorded already; another
+        content under a recorded number is refused."""
+        path = self._path(manifest.manifest_no)
+        if path.exists():
+            if self.get(manifest.manifest_no) != manifest:
+                raise ValidationError(
+                    f"manifest {manifest.manifest_no} is recorded with other content", field="manifest"
+                )
+            return
+        self._write(path, {"state": "prepared", "manifest": asdict(manifest)})
+
+    def get(self, manifest_no: str) -> Manifest:
+        data = json.loads(self._path(manifest_no).read_text("utf-8"))["manifest"]
+        items = tuple(ManifestItem(**i) for i in data.pop("items"))
+        return Manifest(items=items, **data)
+
+    def state(self, manifest_no: str) -> str:
+        return str(json.loads(self._path(manifest_no).read_text("utf-8"))["state"])
+
+    def acknowledge(self, manifest: Manifest, state: str) -> None:
+        self._write(self._path(manifest.manifest_no), {"state": state, "manifest": asdict(manifest)})
+
+    def pending(self) -> list[Manifest]:
+        """Recorded manifests VNPost has not acknowledged, in number order."""
+        out = []
+        for path in sorted(self.root.glob("*.json")):
+            if json.loads(path.read_text("utf-8"))["state"] == "prepared":
+                out.append(self.get(path.stem))
+        return out
+
+    @staticmethod
+    def _write(path: Path, data: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 class ManifestSender:
@@ -50,11 +118,14 @@ class ManifestSender:
         retry_budget: RetryBudget | None = None,
         ledger: Ledger | None = None,
         hooks: Sequence[Hook] = (),
+        store: ManifestStore | None = None,
     ) -> None:
         """``attempts`` is kept for callers of the old sender (the policy's ``max_attempts``
         when no ``retry`` is given); ``retry_budget`` should be VNPost's own, shared with
-        the client's per-payout sends; ``ledger`` is needed for :meth:`apply` only."""
+        the client's per-payout sends; ``ledger`` is needed for :meth:`apply` only; ``store``
+        records each manifest before it leaves (write-ahead, see :meth:`resume`)."""
         self.adapter = adapter
+        self.store = store
         self.retry = retry or RetryPolicy(max_attempts=max(1, attempts), base_delay_s=0.2, max_delay_s=5.0)
         self._lane = Lane(
             ProviderSetup(
@@ -85,10 +156,22 @@ class ManifestSender:
         return parse(response)
 
     async def submit(self, manifest: Manifest) -> ManifestStatus:
-        return await self._exchange(
+        if self.store is not None:
+            self.store.put(manifest)  # before it leaves
+        status = await self._exchange(
             lambda: self.adapter.build_manifest_submit(manifest),
             lambda r: self.adapter.parse_manifest(manifest.manifest_no, r),
         )
+        if self.store is not None:
+            self.store.acknowledge(manifest, status.state)
+        return status
+
+    async def resume(self) -> list[ManifestStatus]:
+        """Send again every recorded manifest VNPost has not acknowledged (after a crash or
+        an outage), as recorded: VNPost recognises it by its number and dispatches once."""
+        if self.store is None:
+            raise ConfigurationError("ManifestSender.resume needs a store: pass store= when creating it")
+        return [await self.submit(m) for m in self.store.pending()]
 
     async def status(self, manifest_no: str) -> ManifestStatus:
         return await self._exchange(

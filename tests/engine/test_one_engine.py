@@ -19,7 +19,7 @@ import pytest
 
 import asxh_pay.retry as retry_module
 from asxh_pay.client import AsyncPayoutClient, ProviderSetup
-from asxh_pay.engine.manifests import ManifestSender
+from asxh_pay.engine.manifests import ManifestSender, ManifestStore
 from asxh_pay.engine.treasury import TreasuryChannel
 from asxh_pay.errors import OutcomeUnknown, RequestNotSent
 from asxh_pay.ledger import SqliteLedger
@@ -284,3 +284,30 @@ def _batch_of(n: int) -> Any:
     from asxh_pay.providers.base import Submission
 
     return Submission(SubmitShape.BATCH, max_items=n)
+
+
+async def test_a_manifest_is_recorded_before_it_leaves_and_resumed_as_recorded(tmp_path: Path) -> None:
+    """Write-ahead for manifests: one that never got through (an outage) is on disk, and
+    resume() after a restart sends it as recorded; VNPost dispatches its cash once."""
+    async for env in make_env(tmp_path / "v", require_manifest=True):
+        summary = await env.client.pay_many([request(PICKUP, i=i) for i in range(2)], keep_payouts=True)
+        manifest = build_manifests(summary.payouts)[0]
+        adapter = env.client.adapter("vnpost")
+        assert isinstance(adapter, VNPostProvider)
+        store = ManifestStore(tmp_path / "manifests")
+        down = FlakyTransport(env.sandbox.transport(), _is_upload)
+        down.always = "connect"
+        async with ManifestSender(adapter, transport=down, retry=POLICY, store=store) as sender:
+            with pytest.raises(RequestNotSent):
+                await sender.submit(manifest)
+        assert store.pending() == [manifest] and store.state(manifest.manifest_no) == "prepared"
+        assert all(r.manifest_no is None for r in env.sandbox.postal.values())
+
+        up = FlakyTransport(env.sandbox.transport(), _is_upload)
+        up.faults = ["lost"]  # and the first answer after the restart is lost too
+        async with ManifestSender(adapter, transport=up, retry=POLICY, store=store) as restarted:
+            [status] = await restarted.resume()
+            assert status.state == "dispatched" and up.seen == 2
+            assert await restarted.resume() == []  # acknowledged: nothing left to send
+        assert {r.manifest_no for r in env.sandbox.postal.values()} == {manifest.manifest_no}
+        assert store.state(manifest.manifest_no) == "dispatched"
