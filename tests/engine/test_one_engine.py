@@ -311,3 +311,39 @@ async def test_a_manifest_is_recorded_before_it_leaves_and_resumed_as_recorded(t
             assert await restarted.resume() == []  # acknowledged: nothing left to send
         assert {r.manifest_no for r in env.sandbox.postal.values()} == {manifest.manifest_no}
         assert store.state(manifest.manifest_no) == "dispatched"
+
+
+def test_submissions_are_declared_as_checked_data() -> None:
+    """A declaration the engine could not honour is refused when it is made."""
+    from asxh_pay.errors import ConfigurationError
+    from asxh_pay.providers.base import Capabilities, Submission
+
+    with pytest.raises(ConfigurationError):
+        Submission(SubmitShape.PER_PAYOUT, max_items=2)
+    with pytest.raises(ConfigurationError):
+        Submission(SubmitShape.BATCH, max_items=0)
+    with pytest.raises(ConfigurationError):
+        Capabilities(destinations=frozenset({"bank"}), submissions=())
+    caps = MomoProvider.capabilities
+    batch = caps.submission(SubmitShape.BATCH)
+    assert batch is not None and batch.max_items == 1000 and caps.submission(SubmitShape.FILE) is None
+
+
+def test_grouping_keeps_declared_groups_and_limits(tmp_path: Path) -> None:
+    """Payouts that must travel apart (another period) never share a batch, and no batch
+    exceeds the declared limit; the same payouts give the same batches."""
+    from asxh_pay.engine.batches import group_within
+    from asxh_pay.errors import ConfigurationError
+    from asxh_pay.providers.base import Submission
+
+    h = Harness(momo_contract(), tmp_path)
+    reqs = [momo_request(f"0010900{i:05d}", "Nguyễn Văn An", f"09012{i:05d}") for i in range(5)]
+    payouts = [h.payout(r) for r in reqs]
+    payouts += [h.payout(r.model_copy(update={"period": "2026-12"})) for r in reqs[:2]]
+    declared = Submission(SubmitShape.BATCH, max_items=2, group_by=("period",))
+    groups = group_within(payouts, declared)
+    assert [len(g) for g in groups] == [2, 2, 1, 2]
+    assert all(len({p.request.period for p in g}) == 1 for g in groups)
+    assert group_within(payouts, declared) == groups
+    with pytest.raises(ConfigurationError):
+        group_within(payouts, Submission(SubmitShape.FILE, max_items=2, group_by=("commune",)))
