@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -658,15 +659,37 @@ def _write_table(ws: Any, table: Table, lang: str, heading: Sequence[str], st: _
     wrap = [c == "agency" for c in table.columns]
     center = [c in CENTER_COLUMNS for c in table.columns]
 
-    def cell(value: Any, font: Any, fmt: str | None = None, align: Any = None, fill: Any = None) -> Any:
+    # Styling a cell through openpyxl's descriptors hashes every style object, for every cell
+    # (seconds for a cash list of thousands of rows): style one cell per combination and copy
+    # its style indexes (valid within this workbook) to the others.
+    styles: dict[tuple[Any, ...], Any] = {}
+
+    def cell(
+        value: Any,
+        font: Any,
+        fmt: str | None = None,
+        align: Any = None,
+        fill: Any = None,
+        border: bool = False,
+    ) -> Any:
         c = xlsx_value(ws, value)
+        if fmt is not None and not (isinstance(value, int | float) and not isinstance(value, bool)):
+            fmt = None
+        key = (id(font), fmt, id(align), id(fill), border)
+        cached = styles.get(key)
+        if cached is not None:
+            c._style = copy(cached)
+            return c
         c.font = font
         if align is not None:
             c.alignment = align
         if fill is not None:
             c.fill = fill
-        if fmt is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        if fmt is not None:
             c.number_format = fmt
+        if border:
+            c.border = st.border
+        styles[key] = copy(c._style)
         return c
 
     lines = [table.title, *heading]
@@ -677,9 +700,10 @@ def _write_table(ws: Any, table: Table, lang: str, heading: Sequence[str], st: _
     for i, text in enumerate(lines):
         ws.append([cell(text, st.title if i == 0 else st.italic)])
     ws.append([])
-    head = [cell(label(c, lang), st.bold, align=st.header_align, fill=st.header_fill) for c in table.columns]
-    for c in head:
-        c.border = st.border
+    head = [
+        cell(label(c, lang), st.bold, align=st.header_align, fill=st.header_fill, border=True)
+        for c in table.columns
+    ]
     ws.append(head)
     # Headers wrap onto as many lines as their longest one needs; set the height so none is cut.
     lines_needed = max(
@@ -696,9 +720,7 @@ def _write_table(ws: Any, table: Table, lang: str, heading: Sequence[str], st: _
         for i in range(n_cols):
             value = row[i] if i < len(row) else None
             align = st.wrap if wrap[i] else st.center if center[i] else st.top
-            c = cell(None if value == "" else value, font, formats[i], align, fill)
-            c.border = st.border
-            cells.append(c)
+            cells.append(cell(None if value == "" else value, font, formats[i], align, fill, border=True))
         ws.append(cells)
     last = get_column_letter(n_cols)
     ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(1, len(table.rows))}"
