@@ -313,12 +313,41 @@ def _register_optional() -> None:
         COMMANDS.append(payroll_register)
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: ``asxh-pay --help`` lists the commands in the order of the month: set up keys, prepare,
+#: approve, pay, reconcile, report, look back; then the tools (ledger, sandboxes, scale-out).
+WORKFLOW_ORDER = (
+    "keys",
+    "prepare",
+    "approve",
+    "run",
+    "reconcile",
+    "report",
+    "status",
+    "ledger",
+    "registry",
+    "demo",
+    "sandbox",
+    "db",
+    "enqueue",
+    "worker",
+)
+
+
+def _in_workflow_order(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rank = {name: i for i, name in enumerate(WORKFLOW_ORDER)}
+    actions = sub._choices_actions
+    actions[:] = sorted(actions, key=lambda a: rank.get(a.dest, len(rank)))
+
+
+def build_parser(lang: str = "vi") -> argparse.ArgumentParser:
+    """The ``asxh-pay`` parser, its help in ``lang`` (Vietnamese by default, see :mod:`asxh_pay.help_vi`)."""
+    from asxh_pay.help_vi import localise
+
     parser = argparse.ArgumentParser(
         prog="asxh-pay",
         description=(
             "Pay social benefits (ASXH) without cash: prepare, approve and run the monthly payroll, "
-            "reconcile with providers, and report per commune and district."
+            "reconcile with providers, and report per commune and province."
         ),
     )
     parser.add_argument("--version", action="version", version=f"asxh-pay {__version__}")
@@ -329,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     _register_optional()
     for register in COMMANDS:
         register(sub)
-    return parser
+    _in_workflow_order(sub)
+    return localise(parser, lang)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -337,8 +367,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    from asxh_pay.help_vi import lang_from_argv
+    from asxh_pay.vocab import phrase
+
+    lang = lang_from_argv(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(lang)
     args = parser.parse_args(argv)
+    lang = getattr(args, "lang", lang)
+    error = phrase("error", lang)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -353,16 +389,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except KeyboardInterrupt:
-        print("interrupted: the ledger is consistent; run again with --resume to continue", file=sys.stderr)
+        print(phrase("interrupted", lang), file=sys.stderr)
         return EXIT_INTERRUPTED
     except ValidationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{error}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ConfigurationError, LedgerError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{error}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     except AsxhPayError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{error}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ATTENTION
 
 

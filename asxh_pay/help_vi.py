@@ -371,7 +371,12 @@ def localise(parser: argparse.ArgumentParser, lang: str) -> argparse.ArgumentPar
         if p.description:
             p.description = HELP_VI.get(p.description, p.description)
         for group in p._action_groups:
-            if group.title in _HEADINGS_VI:
+            commands_only = bool(group._group_actions) and all(
+                isinstance(a, argparse._SubParsersAction) for a in group._group_actions
+            )
+            if commands_only:
+                group.title = _HEADINGS_VI["commands"]
+            elif group.title in _HEADINGS_VI:
                 group.title = _HEADINGS_VI[group.title]
         for action in p._actions:
             if action.help and action.help != argparse.SUPPRESS:

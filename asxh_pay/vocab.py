@@ -300,6 +300,23 @@ PHRASES: dict[str, Pair] = {
     "payouts": ("Số khoản chi", "payouts"),
     "total": ("Tổng tiền", "total"),
     "top_reasons": ("Lý do thường gặp", "top reasons"),
+    "paying_unit_line": ("Đơn vị chi trả: {name} ({code}){where}", "paying unit: {name} ({code}){where}"),
+    "paying_centrally": (", chi trả tập trung", ", paying centrally"),
+    "from_lists": (" (xác định theo danh sách)", " (from the lists)"),
+    "old_coded": (
+        "Danh sách theo mã đơn vị cũ (trước 2025): {files}: {counts} (xem {path})",
+        "lists in pre-2025 codes: {files}: {counts} (see {path})",
+    ),
+    "rows_status": ("{n} dòng {status}", "{n} rows {status}"),
+    "mapping_line": (
+        "{listed:<12} {status:<24} {n:>5} dòng -> {code} {name}",
+        "{listed:<12} {status:<24} {n:>5} rows -> {code} {name}",
+    ),
+    "rejected_top": (
+        "Dòng bị loại, lý do thường gặp (rejected.csv)",
+        "rejected rows, top reasons (rejected.csv)",
+    ),
+    "held_top": ("Dòng tạm giữ, lý do thường gặp (held.csv)", "held rows, top reasons (held.csv)"),
     "next_approve": (
         "Bước tiếp theo: một cán bộ khác phê duyệt: asxh-pay approve {run_id} --operator TÊN",
         "next: another operator approves it: asxh-pay approve {run_id} --operator NAME",
@@ -345,6 +362,77 @@ PHRASES: dict[str, Pair] = {
     ),
     "error": ("Lỗi", "error"),
     "refused": ("Bị từ chối", "refused"),
+    "key_generated": (
+        "Khóa của cán bộ {operator}:\n  khóa bí mật (tự giữ, không chia sẻ): {private}\n"
+        "  khóa công khai (đơn vị tin cậy):     {public}",
+        "key for operator {operator}:\n  private (keep it to yourself): {private}\n"
+        "  public (trusted by the office):  {public}",
+    ),
+    "state_approved": ("đã phê duyệt", "approved"),
+    "state_prepared": ("đã lập (chưa phê duyệt)", "prepared (not approved)"),
+    "state_paid": ("đã chi trả xong", "paid"),
+    "state_in_progress": ("đang chi trả", "in progress"),
+    "status_line": (
+        "{run_id}: {state}; {payouts} khoản chi, {amount}; ",
+        "{run_id}: {state}; {payouts} payouts, {amount}; ",
+    ),
+    "nothing_in_ledger": ("chưa có gì trong sổ cái", "nothing in the ledger"),
+    "no_runs": ("Chưa có đợt chi nào trong {dir}", "no runs in {dir}"),
+    "death_recorded": (
+        "Đã ghi nhận báo tử; đợt chi sẽ dừng các khoản chi của đối tượng này trước khi gửi",
+        "death recorded; a run will stop this beneficiary's payouts before sending",
+    ),
+    "no_such_cccd": ("Không có số CCCD này trong CSDL thử nghiệm", "no such CCCD in the sandbox register"),
+    "entitlement_ended": (
+        "Đã chấm dứt hưởng {programme} cho số CCCD này",
+        "entitlement to {programme} ended for this CCCD",
+    ),
+    "register_seeded": (
+        "CSDL thử nghiệm: đã thêm {n} người từ danh sách",
+        "sandbox register: {n} people added from the lists",
+    ),
+    "anchored": (
+        "  Đã ký mốc lịch sử sổ cái ({payouts} khoản chi, người ký {operator}): {path}\n"
+        "    kiểm tra lại sau bằng: {command}",
+        "  ledger history anchored ({payouts} payouts, signed by {operator}): {path}\n"
+        "    check it later with: {command}",
+    ),
+    "demo_province": (
+        "Tỉnh chạy thử trong {dir}: {unit}, {n} xã",
+        "demo province in {dir}: {unit}, {n} communes",
+    ),
+    "demo_lists": (
+        "  Đã ghi {files} danh sách của các xã ({n} đối tượng NCC, BTXH và HTXH, {bad} dòng sai, "
+        "{dup} dòng trùng, {conflicts} dòng mâu thuẫn; {old} dòng theo mã đơn vị cũ)",
+        "  {files} commune lists written ({n} beneficiaries of NCC, BTXH and HTXH, {bad} bad rows, "
+        "{dup} duplicates, {conflicts} conflicting; {old} rows in pre-2025 codes)",
+    ),
+    "demo_approved": (
+        "  Đã được {checker} phê duyệt (người lập: {maker})",
+        "  approved by {checker} (prepared by {maker})",
+    ),
+    "demo_deaths": (
+        "  {n} trường hợp báo tử được ghi vào CSDL dân cư sau khi lập danh sách",
+        "  {n} deaths recorded in the register after preparation",
+    ),
+    "demo_rejected": (
+        "  Dòng bị loại/tạm giữ gửi lại các xã: {rejected}, {held}",
+        "  rejected/held rows for the communes: {rejected}, {held}",
+    ),
+    "demo_done": (
+        "Chạy thử xong trong {seconds} giây; xem lại bằng: asxh-pay status --data-dir {dir}",
+        "demo finished in {seconds}s; inspect it with: asxh-pay status --data-dir {dir}",
+    ),
+    "demo_min": ("--beneficiaries phải từ 10 trở lên", "--beneficiaries must be at least 10"),
+    "recon_ok_short": ("KHỚP", "OK"),
+    "recon_breaks_short": ("CÓ CHÊNH LỆCH", "BREAKS"),
+}
+
+MAPPINGS: dict[str, Pair] = {
+    "mapped": ("đã chuyển sang xã mới", "mapped"),
+    "split": ("tạm giữ (xã cũ bị chia)", "held (commune split)"),
+    "unknown": ("không tìm thấy", "unknown"),
+    "district_mismatch": ("không thuộc huyện cũ", "not in the district"),
 }
 
 TABLES: dict[str, dict[str, Pair]] = {
@@ -354,6 +442,7 @@ TABLES: dict[str, dict[str, Pair]] = {
     "methods": METHODS,
     "reasons": REASONS,
     "phrases": PHRASES,
+    "mappings": MAPPINGS,
 }
 
 

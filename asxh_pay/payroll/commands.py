@@ -28,10 +28,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from asxh_pay import vocab
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
 from asxh_pay.errors import ValidationError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
+from asxh_pay.vocab import phrase
 
 SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -48,13 +50,15 @@ def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
     )
     p.add_argument("--ledger", default=None, help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
     p.add_argument("--json", action="store_true", help="machine-readable output for scripts")
-    if lang:
-        p.add_argument(
-            "--lang",
-            choices=("vi", "en"),
-            default="vi",
-            help="language of report headers: vi (default) or en",
-        )
+    # Every command speaks Vietnamese by default (messages, summaries, reports); ``lang`` is kept
+    # for callers that passed it.
+    del lang
+    p.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        default="vi",
+        help="language of messages, help and reports: vi (default) or en",
+    )
 
 
 def _ledger_url(args: argparse.Namespace) -> str:
@@ -74,7 +78,7 @@ def _rails(data_dir: Path) -> Any:
 
 
 def _refused(args: argparse.Namespace, exc: Exception) -> int:
-    emit(args, {"ok": False, "refused": str(exc)}, f"refused: {exc}")
+    emit(args, {"ok": False, "refused": str(exc)}, f"{phrase('refused', getattr(args, 'lang', 'vi'))}: {exc}")
     return EXIT_REFUSED
 
 
@@ -105,8 +109,7 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     emit(
         args,
         {"operator": args.operator, "private_key": str(priv), "public_key": str(pub)},
-        f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
-        f"  public (trusted by the office):  {pub}",
+        phrase("key_generated", args.lang, operator=args.operator, private=priv, public=pub),
     )
     return EXIT_OK
 
@@ -129,44 +132,10 @@ def _reasons_text(title: str, reasons: list[tuple[str, int, str]]) -> list[str]:
     return lines
 
 
-def _prepared_text(prep: Any) -> str:
-    from asxh_pay.payroll.prepare import top_reasons
+def _prepared_text(prep: Any, lang: str = "vi") -> str:
+    from asxh_pay.payroll.console import prepared_text
 
-    c = prep.manifest["counts"]
-    unit = prep.manifest.get("paying_unit") or {}
-    lines = [
-        f"run {prep.run_id} prepared in {prep.dir}",
-        f"  paying unit: {unit.get('name', '-')} ({unit.get('code', '-')})"
-        + (", paying centrally" if unit.get("level") == "province" else f", {unit.get('province_name', '')}")
-        + (" (from the lists)" if prep.manifest.get("units", {}).get("paying_unit_inferred") else ""),
-        f"  rows read {c['rows_read']:>8}   rejected rows {c['rows_rejected']:>6}   duplicates merged "
-        f"{c['duplicates_merged']:>5}",
-        f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
-        f"  payouts   {c['payouts']:>8}   total {format_vnd(c['total_vnd'])}",
-    ]
-    for k, v in prep.manifest["totals"]["method"].items():
-        lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
-    placement = prep.placement
-    if placement is not None and placement.mappings:
-        by: Counter[str] = Counter()
-        for m in placement.mappings:
-            by[m.status] += m.rows
-        lines.append(
-            f"  lists in pre-2025 codes: {', '.join(placement.old_coded_files)}: "
-            + ", ".join(f"{n} rows {k}" for k, n in sorted(by.items()))
-            + f" (see {prep.dir / 'unit-mapping.csv'})"
-        )
-        for m in placement.mappings[:8]:
-            lines.append(f"    {m.listed:<12} {m.status:<9} {m.rows:>5} rows -> {m.new_code} {m.new_name}")
-    lines += _reasons_text(
-        "rejected rows, top reasons (rejected.csv)",
-        top_reasons([(r.code, r.reason) for r in prep.imported.rejected]),
-    )
-    lines += _reasons_text(
-        "held rows, top reasons (held.csv)", top_reasons([(h.code, h.reason) for h in prep.held])
-    )
-    lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
-    return "\n".join(lines)
+    return prepared_text(prep, lang)
 
 
 def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any = ()) -> int:
@@ -246,7 +215,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             "rejected_by_code": prep.manifest["rejected_by_code"],
             "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
         },
-        _prepared_text(prep),
+        _prepared_text(prep, args.lang),
     )
     return EXIT_OK if not prep.held and not prep.imported.rejected else EXIT_ATTENTION
 
@@ -254,6 +223,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_approve(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.approval import approve
+    from asxh_pay.payroll.console import approved_text
 
     block = approve(args.data_dir, args.run_id, args.operator, _key_path(args))
     emit(
@@ -265,55 +235,12 @@ def _cmd_approve(args: argparse.Namespace) -> int:
             "total_vnd": block["total_vnd"],
             "run_hash": block["run_hash"],
         },
-        f"run {args.run_id} approved by {block['operator']}: {block['payouts']} payouts, "
-        f"{format_vnd(block['total_vnd'])}\nnext: asxh-pay run {args.run_id}",
+        approved_text(args.run_id, block, args.lang),
     )
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- run
-
-
-class _Progress:
-    """A rich progress bar with counts by state; silent when not on a terminal or with --json."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled = enabled
-        self._p: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._p = Progress(
-                TextColumn("paying"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[states]}"),
-                console=Console(stderr=True),
-            )
-            self._task = self._p.add_task("pay", total=total, states="")
-            self._last = 0.0
-
-    def __enter__(self) -> _Progress:
-        if self._p is not None:
-            self._p.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._p is not None:
-            self._p.stop()
-
-    def update(self, tally: Counter[str], total: int) -> None:
-        if self._p is None:
-            return
-        now = time.monotonic()
-        done = sum(tally.values())
-        if now - self._last < 0.1 and done < total:
-            return
-        self._last = now
-        states = " ".join(f"{k}={v}" for k, v in sorted(tally.items()))
-        self._p.update(self._task, completed=done, states=states)
 
 
 async def _run_and_report(
@@ -327,12 +254,25 @@ async def _run_and_report(
     reconcile: bool = False,
 ) -> tuple[Any, Any, Any]:
     from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.console import Phase, Progress
     from asxh_pay.payroll.execute import execute_run
     from asxh_pay.payroll.reports import write_reports
 
     manifest = read_manifest(run_dir(args.data_dir, run_id))
     total = int(manifest["counts"]["payouts"])
-    with _Progress(progress, total) as bar:
+    lang = getattr(args, "lang", "vi")
+    with Progress(progress, lang) as bars:
+        # One bar per phase: paying, the month close (bank days, cash window, fallbacks), the
+        # reports and, for the demo, the reconciliation.
+        pay = bars.start("progress_pay", total)
+        close: list[Phase] = []
+
+        def on_close(done: int, rounds: int) -> None:
+            if not close:
+                pay.done()
+                close.append(bars.start("progress_close", rounds))
+            close[0].update(done, rounds)
+
         result = await execute_run(
             args.data_dir,
             run_id,
@@ -341,18 +281,27 @@ async def _run_and_report(
             rails=rails,
             resume=resume,
             concurrency=args.concurrency,
-            on_update=bar.update,
+            on_update=pay.tally,
+            on_close=on_close,
         )
-    async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
-        files = await write_reports(
-            ledger,
-            run_id,
-            run_dir(args.data_dir, run_id) / "reports",
-            lang=getattr(args, "lang", "vi"),
-            manifest=manifest,
-        )
-        # Same ledger object: the payouts it already read are not parsed again.
-        recon = await _reconciler(ledger, args.data_dir, run_id, rails) if reconcile else None
+        pay.done()
+        for bar in close:
+            bar.done()
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            with bars.phase("progress_reports") as rep:
+                files = await write_reports(
+                    ledger,
+                    run_id,
+                    run_dir(args.data_dir, run_id) / "reports",
+                    lang=lang,
+                    manifest=manifest,
+                    on_step=lambda done, steps: rep.update(done, steps),
+                )
+            # Same ledger object: the payouts it already read are not parsed again.
+            recon = None
+            if reconcile:
+                with bars.phase("progress_reconcile"):
+                    recon = await _reconciler(ledger, args.data_dir, run_id, rails)
     return result, files, recon
 
 
@@ -360,26 +309,10 @@ def _outcomes(files: Any) -> Counter[str]:
     return Counter(e.outcome for e in files.figures.entitlements)
 
 
-def _run_text(result: Any, files: Any) -> str:
-    out = _outcomes(files)
-    ents = files.figures.entitlements
-    acc = sum(1 for e in ents if e.paid_into_account)
-    paid_amount = sum(e.paid_amount for e in ents)
-    lines = [
-        f"run {result.run_id}: {len(ents)} beneficiaries in {result.elapsed_s:.1f}s"
-        + (f" ({result.resumed} resumed)" if result.resumed else ""),
-        f"  paid                  {out['paid']:>7}",
-        f"  paid in cash fallback {out['paid_fallback']:>7}",
-        f"  failed                {out['failed']:>7}",
-        f"  stopped (register)    {out['stopped']:>7}",
-        f"  pending               {out['pending']:>7}",
-        f"  amount paid           {format_vnd(paid_amount):>22}",
-        f"  paid into an account  {acc:>7} ({100.0 * acc / max(1, len(ents)):.1f}%, target 30%)",
-        f"  reports: {files.directory}",
-    ]
-    if result.errors:
-        lines.append(f"  errors: {len(result.errors)} (first: {result.errors[0]})")
-    return "\n".join(lines)
+def _run_text(result: Any, files: Any, lang: str = "vi") -> str:
+    from asxh_pay.payroll.console import run_text
+
+    return run_text(result, files, lang)
 
 
 def _run_json(result: Any, files: Any) -> dict[str, Any]:
@@ -414,7 +347,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         rails.close()
         registry.close()
-    emit(args, _run_json(result, files), _run_text(result, files))
+    emit(args, _run_json(result, files), _run_text(result, files, args.lang))
     out = _outcomes(files)
     return EXIT_ATTENTION if (result.errors or out["failed"] or out["pending"] or out["stopped"]) else EXIT_OK
 
@@ -453,9 +386,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
         m = read_manifest(rdir)
         approved = (rdir / "approval.json").exists()
         c = ledger_counts.get(r, {})
-        state = "approved" if approved else "prepared (not approved)"
+        state = "approved" if approved else "prepared"
         if c:
-            state = "paid" if set(c) <= {"succeeded", "failed", "cancelled", "returned"} else "in progress"
+            state = "paid" if set(c) <= {"succeeded", "failed", "cancelled", "returned"} else "in_progress"
         data.append(
             {
                 "run_id": r,
@@ -465,17 +398,29 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 "ledger": c,
             }
         )
+        lang = args.lang
         lines.append(
-            f"{r}: {state}; {m['counts']['payouts']} payouts, {format_vnd(m['counts']['total_vnd'])}; "
-            + (", ".join(f"{k}={v}" for k, v in sorted(c.items())) or "nothing in the ledger")
+            phrase(
+                "status_line",
+                lang,
+                run_id=r,
+                state=phrase(f"state_{state}", lang),
+                payouts=m["counts"]["payouts"],
+                amount=format_vnd(m["counts"]["total_vnd"]),
+            )
+            + (
+                ", ".join(f"{vocab.status(k, lang)}={v}" for k, v in sorted(c.items()))
+                or phrase("nothing_in_ledger", lang)
+            )
         )
-    emit(args, {"runs": data}, "\n".join(lines) or f"no runs in {runs_root}")
+    emit(args, {"runs": data}, "\n".join(lines) or phrase("no_runs", args.lang, dir=runs_root))
     return EXIT_OK
 
 
 @_guard
 def _cmd_report(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.approval import keys_dir, read_manifest, run_dir
+    from asxh_pay.payroll.console import report_text
     from asxh_pay.payroll.reports import write_reports
 
     rdir = run_dir(args.data_dir, args.run_id)
@@ -498,9 +443,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         "run_id": args.run_id,
         "xlsx": str(files.xlsx),
         "csv": [str(p) for p in files.csv],
+        "details": [str(p) for p in files.details],
         "outcomes": dict(out),
     }
-    text = f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv)
+    text = report_text(args.run_id, files, args.lang)
     if signer is not None:
         data["anchor"] = _anchor_json(anchor, signer)
         text += "\n" + _anchor_text(args, anchor, signer)
@@ -542,10 +488,17 @@ def _anchor_json(anchor: Any, operator: str) -> dict[str, Any]:
 def _anchor_text(args: argparse.Namespace, anchor: Any, operator: str) -> str:
     from asxh_pay.payroll.approval import trusted_key_path
 
-    return (
-        f"  ledger history anchored ({anchor.payouts} payouts, signed by {operator}): {anchor.path}\n"
-        f"    check it later with: asxh-pay ledger verify --ledger {_ledger_url(args)} "
+    command = (
+        f"asxh-pay ledger verify --ledger {_ledger_url(args)} "
         f"--anchor {anchor.path} --public-key {trusted_key_path(args.data_dir, operator)}"
+    )
+    return phrase(
+        "anchored",
+        getattr(args, "lang", "vi"),
+        payouts=anchor.payouts,
+        operator=operator,
+        path=anchor.path,
+        command=command,
     )
 
 
@@ -580,18 +533,12 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
             return await _reconciler(ledger, args.data_dir, args.run_id)
 
-    res = asyncio.run(go())
-    lines = [
-        f"reconciliation {'OK' if res.ok else 'BREAKS FOUND'}: {res.checked} payouts checked, "
-        f"{res.matched} matched, {res.pending} pending, {len(res.breaks)} breaks"
-    ]
-    for kind, n in sorted(res.by_kind().items()):
-        lines.append(f"  {kind}: {n}")
-    for b in res.breaks[:20]:
-        lines.append(
-            f"    {b.kind} {b.payout_id or '-'} at {b.provider}: ledger {b.ledger_status} "
-            f"{b.ledger_amount}, provider {b.provider_state} {b.provider_amount}"
-        )
+    from asxh_pay.payroll.console import Progress, recon_text
+
+    progress = not args.json and sys.stderr.isatty()
+    with Progress(progress, args.lang) as bars, bars.phase("progress_reconcile"):
+        res = asyncio.run(go())
+    lines = [recon_text(res, args.lang)]
     emit(
         args,
         {
@@ -622,16 +569,12 @@ def _cmd_registry(args: argparse.Namespace) -> int:
             cccd = normalize_cccd(args.cccd)
             on = date.fromisoformat(args.on) if args.on else None
             if not reg.mark_dead(cccd, on):
-                emit(args, {"ok": False}, "no such CCCD in the sandbox register")
+                emit(args, {"ok": False}, phrase("no_such_cccd", args.lang))
                 return EXIT_USAGE
-            emit(
-                args,
-                {"ok": True},
-                "death recorded; a run will stop this beneficiary's payouts before sending",
-            )
+            emit(args, {"ok": True}, phrase("death_recorded", args.lang))
         elif args.registry_command == "stop":
             reg.stop_entitlement(normalize_cccd(args.cccd), args.programme.upper(), args.note or "")
-            emit(args, {"ok": True}, f"entitlement to {args.programme.upper()} ended for this CCCD")
+            emit(args, {"ok": True}, phrase("entitlement_ended", args.lang, programme=args.programme.upper()))
         else:  # seed
             result = import_lists([Path(p) for p in args.lists])
             people: dict[str, PersonRecord] = {}
@@ -642,7 +585,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
                 if r.cccd and r.full_name and r.cccd not in people:
                     people[r.cccd] = PersonRecord(r.cccd, r.full_name, None)
             n = reg.add(people.values())
-            emit(args, {"ok": True, "people": n}, f"sandbox register: {n} people added from the lists")
+            emit(args, {"ok": True, "people": n}, phrase("register_seeded", args.lang, n=n))
     finally:
         reg.close()
     return EXIT_OK
@@ -659,7 +602,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.prepare import prepare_run
 
     if args.beneficiaries < 10:
-        print("error: --beneficiaries must be at least 10", file=sys.stderr)
+        print(f"{phrase('error', args.lang)}: {phrase('demo_min', args.lang)}", file=sys.stderr)
         return EXIT_USAGE
     started = time.perf_counter()
     base = args.data_dir
@@ -676,12 +619,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     unit = units.paying_unit(province_code=demo.PROVINCE)
     province = demo.make_province(args.beneficiaries, period=period, communes=args.communes)
-    say(f"demo province in {data_dir}: {unit.describe()}, {len(province.communes)} communes")
+    say(phrase("demo_province", args.lang, dir=data_dir, unit=unit.describe(), n=len(province.communes)))
     files = demo.write_lists(province, data_dir / "lists")
     say(
-        f"  {len(files)} commune lists written ({province.beneficiaries} beneficiaries of NCC, BTXH and "
-        f"HTXH, {province.bad_rows} bad rows, {province.duplicates} duplicates, {province.conflicts} "
-        f"conflicting; {province.old_coded_rows} rows in pre-2025 codes)"
+        phrase(
+            "demo_lists",
+            args.lang,
+            files=len(files),
+            n=province.beneficiaries,
+            bad=province.bad_rows,
+            dup=province.duplicates,
+            conflicts=province.conflicts,
+            old=province.old_coded_rows,
+        )
     )
     registry = demo.seed_registry(province, data_dir / "registry.db")
     maker, checker = "lap.nguyen", "hung.tran"
@@ -709,12 +659,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 lang=args.lang,
             )
         )
-        say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
+        say("  " + _prepared_text(prep, args.lang).replace("\n", "\n  ").rsplit("\n", 1)[0])
         approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
-        say(f"  approved by {checker} (prepared by {maker})")
+        say(phrase("demo_approved", args.lang, checker=checker, maker=maker))
         for cccd in province.die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
-        say(f"  {len(province.die_after_prepare)} deaths recorded in the register after preparation")
+        say(phrase("demo_deaths", args.lang, n=len(province.die_after_prepare)))
         result, report_files, recon = asyncio.run(
             _run_and_report(
                 args,
@@ -747,13 +697,21 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     }
     text = "\n".join(
         [
-            _run_text(result, report_files),
-            f"  reconciliation with the providers' books: {'OK' if recon.ok else 'BREAKS'} "
-            f"({recon.matched} matched, {len(recon.breaks)} breaks)",
-            f"  monthly report for the province: {report_files.xlsx}",
+            _run_text(result, report_files, args.lang),
+            "  "
+            + phrase(
+                "recon_demo",
+                args.lang,
+                verdict=phrase("recon_ok_short" if recon.ok else "recon_breaks_short", args.lang),
+                matched=recon.matched,
+                breaks=len(recon.breaks),
+            ),
+            f"  {phrase('monthly_report', args.lang)}: {report_files.xlsx}",
             _anchor_text(args, anchor, checker),
-            f"  rejected/held rows for the communes: {prep.dir / 'rejected.csv'}, {prep.dir / 'held.csv'}",
-            f"demo finished in {elapsed:.1f}s; inspect it with: asxh-pay status --data-dir {data_dir}",
+            phrase(
+                "demo_rejected", args.lang, rejected=prep.dir / "rejected.csv", held=prep.dir / "held.csv"
+            ),
+            phrase("demo_done", args.lang, seconds=f"{elapsed:.1f}", dir=data_dir),
         ]
     )
     emit(args, data, text)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from asxh_pay import vocab
+from asxh_pay.masking import mask_text
 from asxh_pay.money import format_vnd
 from asxh_pay.payroll.reports import ACCOUNT_TARGET, TARGET_PERCENT
 from asxh_pay.vocab import label, phrase
@@ -46,11 +47,42 @@ def top_reasons(by_code: Mapping[str, int], lang: str, n: int = 3) -> list[str]:
     return [f"{vocab.reason(code, lang)} ({code}): {count}" for code, count in ranked]
 
 
+def _reasons(title: str, items: Sequence[tuple[str, str]], lang: str, n: int = 5) -> list[str]:
+    """The most frequent codes with their count, in words, and one example of the checker's detail."""
+    if not items:
+        return []
+    counts = Counter(code for code, _ in items)
+    example: dict[str, str] = {}
+    for code, text in items:
+        example.setdefault(code, text)
+    lines = [f"  {phrase(title, lang)}:"]
+    for code, count in counts.most_common(n):
+        lines.append(f"    {count:>6}  {vocab.reason(code, lang)} ({code}): {mask_text(example[code])[:140]}")
+    return lines
+
+
 def prepared_text(prep: Any, lang: str) -> str:
+    """The summary after ``prepare``: the paying unit, the counts, the methods, the unit mapping of
+    lists in pre-2025 codes and the top reasons for rejected and held rows."""
     m = prep.manifest
     c = m["counts"]
-    lines = [
-        phrase("prepared_head", lang, run_id=prep.run_id, dir=prep.dir),
+    unit = m.get("paying_unit") or {}
+    where = (
+        phrase("paying_centrally", lang)
+        if unit.get("level") == "province"
+        else (f", {unit['province_name']}" if unit.get("province_name") else "")
+    )
+    if (m.get("units") or {}).get("paying_unit_inferred"):
+        where += phrase("from_lists", lang)
+    lines = [phrase("prepared_head", lang, run_id=prep.run_id, dir=prep.dir)]
+    if unit:
+        lines.append(
+            "  "
+            + phrase(
+                "paying_unit_line", lang, name=unit.get("name", "-"), code=unit.get("code", "-"), where=where
+            )
+        )
+    lines += [
         _line(phrase("rows_read", lang), c["rows_read"]),
         _line(phrase("rows_rejected", lang), c["rows_rejected"]),
         _line(phrase("duplicates_merged", lang), c["duplicates_merged"]),
@@ -63,11 +95,43 @@ def prepared_text(prep: Any, lang: str) -> str:
         lines.append(
             f"    {vocab.method(kind, lang):<{_W - 2}} {v['count']:>9}  {format_vnd(v['amount']):>22}"
         )
-    for title, key in (("rows_rejected", "rejected_by_code"), ("held", "held_by_code")):
-        reasons = top_reasons(m.get(key) or {}, lang)
-        if reasons:
-            lines.append(f"  {phrase(title, lang)} - {phrase('top_reasons', lang)}:")
-            lines.extend(f"    {r}" for r in reasons)
+    placement = getattr(prep, "placement", None)
+    if placement is not None and placement.mappings:
+        by: Counter[str] = Counter()
+        for mp in placement.mappings:
+            by[mp.status] += mp.rows
+        counts = ", ".join(
+            phrase("rows_status", lang, n=n, status=vocab.term(vocab.MAPPINGS, k, lang))
+            for k, n in sorted(by.items())
+        )
+        files = ", ".join(placement.old_coded_files)
+        lines.append(
+            "  " + phrase("old_coded", lang, files=files, counts=counts, path=prep.dir / "unit-mapping.csv")
+        )
+        for mp in placement.mappings[:8]:
+            status = vocab.term(vocab.MAPPINGS, mp.status, lang)
+            lines.append(
+                "    "
+                + phrase(
+                    "mapping_line",
+                    lang,
+                    listed=mp.listed,
+                    status=status,
+                    n=mp.rows,
+                    code=mp.new_code,
+                    name=mp.new_name,
+                )
+            )
+    imported = getattr(prep, "imported", None)
+    if imported is not None:
+        lines += _reasons("rejected_top", [(r.code, r.reason) for r in imported.rejected], lang)
+        lines += _reasons("held_top", [(h.code, h.reason) for h in getattr(prep, "held", [])], lang)
+    else:
+        for title, key in (("rejected_top", "rejected_by_code"), ("held_top", "held_by_code")):
+            reasons = top_reasons(m.get(key) or {}, lang)
+            if reasons:
+                lines.append(f"  {phrase(title, lang)}:")
+                lines.extend(f"    {r}" for r in reasons)
     lines.append(phrase("next_approve", lang, run_id=prep.run_id))
     return "\n".join(lines)
 

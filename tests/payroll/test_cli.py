@@ -55,7 +55,7 @@ def test_prepare_approve_run_status_report_reconcile(
     run_id = prep["run_id"]
     assert main(["approve", run_id, "--operator", "lan", "--data-dir", data]) == EXIT_REFUSED
     assert main(["run", run_id, "--data-dir", data]) == EXIT_REFUSED  # not approved
-    assert "refused" in capsys.readouterr().out
+    assert "Bị từ chối" in capsys.readouterr().out  # Vietnamese by default
     assert main(["approve", run_id, "--operator", "hung", "--data-dir", data]) == EXIT_OK
     capsys.readouterr()
     code, res = _json(capsys, ["run", run_id, "--data-dir", data, "--json"])

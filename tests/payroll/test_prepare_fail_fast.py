@@ -124,5 +124,5 @@ def test_partly_rejected_list_prepares_and_shows_reasons_on_screen(
     code = main(_prepare(data, str(lst), "--period", "2026-11", "--province", "01", "--no-account-check"))
     out = capsys.readouterr().out
     assert code == EXIT_ATTENTION
-    assert "paying unit: Thành phố Hà Nội (01), paying centrally" in out
-    assert "rejected rows, top reasons" in out and "amount" in out
+    assert "Đơn vị chi trả: Thành phố Hà Nội (01), chi trả tập trung" in out  # Vietnamese by default
+    assert "Dòng bị loại, lý do thường gặp" in out and "(amount_fractional)" in out
