@@ -428,6 +428,11 @@ PHRASES: dict[str, Pair] = {
     "recon_breaks_short": ("CÓ CHÊNH LỆCH", "BREAKS"),
 }
 
+RAILS: dict[str, Pair] = {
+    "cash": ("tiền mặt", "cash"),
+    "bank": ("ngân hàng", "bank"),
+}
+
 MAPPINGS: dict[str, Pair] = {
     "mapped": ("đã chuyển sang xã mới", "mapped"),
     "split": ("tạm giữ (xã cũ bị chia)", "held (commune split)"),
@@ -443,6 +448,7 @@ TABLES: dict[str, dict[str, Pair]] = {
     "reasons": REASONS,
     "phrases": PHRASES,
     "mappings": MAPPINGS,
+    "rails": RAILS,
 }
 
 

@@ -229,13 +229,19 @@ class Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
+            from rich.table import Column
 
+            # The bar and the counts keep their width; the states beside them give way on a
+            # narrow terminal (cut with an ellipsis, never pushing the bar off the line).
             self._p = RichProgress(
-                TextColumn("{task.description:<22}"),
-                BarColumn(),
+                TextColumn("{task.description}", table_column=Column(width=20, no_wrap=True)),
+                BarColumn(bar_width=24),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TextColumn("{task.fields[states]}"),
+                TextColumn(
+                    "{task.fields[states]}",
+                    table_column=Column(max_width=28, no_wrap=True, overflow="ellipsis"),
+                ),
                 console=Console(stderr=True),
                 transient=False,
             )
@@ -298,9 +304,14 @@ class Phase:
         self.update(sum(counts.values()), total, states)
 
     def _state(self, key: str) -> str:
-        base, cash, _ = key.partition("(cash)")
-        text = vocab.status(base, self.lang)
-        return f"{text} ({vocab.label('fallback', self.lang).lower()})" if cash else text
+        """``succeeded(cash)`` -> ``Thành công (tiền mặt)``: the ledger status in words, the rail after it."""
+        base, _, rail = key.partition("(")
+        table = next(
+            (t for t in (vocab.STATUSES, vocab.OUTCOMES, vocab.PHRASES) if base in t), vocab.STATUSES
+        )
+        text = vocab.term(table, base, self.lang)
+        rail = rail.rstrip(")")
+        return f"{text} ({vocab.term(vocab.RAILS, rail, self.lang)})" if rail else text
 
     def done(self) -> None:
         if self._p is None or self._finished:
