@@ -62,6 +62,7 @@ def _standard_rows() -> list[list[Any]]:
         row(4, "Chi trả tại nhà"),
         row(5, "Nhận tại điểm chi trả"),
         row(7, "Chi trả tại nhà", **{"Chương trình": "BTXH", "Số tiền": "499.000.000"}),
+        row(6, "Ví điện tử", **{"Số điện thoại": "0912340004"}),  # the wallet is someone else's: held
     ]
 
 
