@@ -96,6 +96,9 @@ LABELS: dict[str, Pair] = {
     "figure": ("Chỉ tiêu báo cáo", "Figure"),
     "value": ("Giá trị", "Value"),
     "no": ("STT", "No."),
+    "paid_twice": ("Chi trả trùng (cần thu hồi)", "Paid twice (to recover)"),
+    "reference": ("Số tham chiếu", "Reference"),
+    "fallback_reference": ("Số tham chiếu tiền mặt", "Cash fallback reference"),
     "signature_maker": ("NGƯỜI LẬP BIỂU", "PREPARED BY"),
     "signature_head": ("THỦ TRƯỞNG ĐƠN VỊ", "HEAD OF UNIT"),
     "signature_hint": ("(Ký, ghi rõ họ tên)", "(signature, full name)"),
@@ -270,6 +273,17 @@ PHRASES: dict[str, Pair] = {
     "sheet_share": ("Tỷ lệ tài khoản", "Account share"),
     "sheet_failures": ("Danh sách không chi trả được", "Failed payouts"),
     "sheet_cash": ("Danh sách chi trả tiền mặt", "Cash list"),
+    "sheet_paid_twice": ("Chi trả trùng", "Paid twice"),
+    "title_paid_twice": (
+        "Khoản chi trùng: chuyển khoản thành công sau khi đã chuyển chi tiền mặt (cần thu hồi một khoản)",
+        "Paid twice: the transfer succeeded after the cash fallback left (recover one payment)",
+    ),
+    "paid_twice_line": (
+        "  CHI TRẢ TRÙNG: khoản {payout} (tham chiếu {reference}) thành công sau khi khoản tiền mặt "
+        "{fallback} (tham chiếu {fallback_reference}, {fallback_status}) đã chi; cần thu hồi một khoản",
+        "  PAID TWICE: payout {payout} (ref {reference}) delivered after its cash fallback {fallback} "
+        "(ref {fallback_reference}, {fallback_status}) left; recover one",
+    ),
     "title_summary": ("Tổng hợp kết quả chi trả theo xã và chương trình", "Results by commune and programme"),
     "title_method": ("Kết quả theo hình thức nhận", "Results by method"),
     "title_provider": ("Kết quả theo đơn vị chi trả", "Results by provider"),

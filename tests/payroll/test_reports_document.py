@@ -169,7 +169,11 @@ def test_account_share_chart_has_each_commune_and_the_target(month: ReportFiles)
 
 def test_detail_lists_are_separate_files_and_the_report_has_no_personal_data(month: ReportFiles) -> None:
     names = sorted(p.name for p in month.details)
-    assert names == ["danh-sach-tien-mat-buu-dien-2026-11.xlsx", "that-bai-2026-11.xlsx"]
+    assert names == [
+        "chi-trung-2026-11.xlsx",
+        "danh-sach-tien-mat-buu-dien-2026-11.xlsx",
+        "that-bai-2026-11.xlsx",
+    ]
     wb = load_workbook(month.xlsx)
     headers = {c.value for ws in wb.worksheets for r in ws.iter_rows(max_row=12) for c in r}
     assert "Số CCCD" not in headers and "Họ và tên" not in headers
