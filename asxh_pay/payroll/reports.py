@@ -333,37 +333,49 @@ def summary_table(
 
 
 def method_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
-    """Per commune, programme, chosen method and outcome: counts and amounts."""
+    """Per commune, programme and chosen method: beneficiaries, amounts and what happened to them.
+
+    One row per method with the outcomes side by side (not one row per outcome): the sheet of a
+    province's month then prints on a page or two.
+    """
     t = Table(
         "theo-hinh-thuc" if lang != "en" else "by-method",
-        ["commune", "programme", "method", "outcome", "count", "amount"],
+        [
+            "commune",
+            "programme",
+            "method",
+            "beneficiaries",
+            "amount_due",
+            "paid",
+            "paid_fallback",
+            "failed",
+            "stopped",
+            "pending",
+            "paid_amount",
+        ],
         sheet=vocab.phrase("sheet_method", lang),
         title=vocab.phrase("title_method", lang),
     )
-    agg: Counter[tuple[str, str, str, str]] = Counter()
-    amt: Counter[tuple[str, str, str, str]] = Counter()
+    groups: dict[tuple[str, str, str], list[Entitlement]] = defaultdict(list)
     for e in fig.entitlements:
-        k: tuple[str, str, str, str] = (
-            _place(e)[1],
-            e.root.request.programme,
-            str(e.root.request.destination.kind),
-            e.outcome,
-        )
-        agg[k] += 1
-        amt[k] += e.root.amount
-    for key in sorted(agg):
-        commune, prog, kind, result = key
-        t.rows.append(
-            [
-                with_name(commune, names),
-                prog,
-                vocab.method(kind, lang),
-                vocab.outcome(result, lang),
-                agg[key],
-                amt[key],
-            ]
-        )
-    t.totals = [label("total", lang), "", "", "", sum(agg.values()), sum(amt.values())]
+        groups[(_place(e)[1], e.root.request.programme, str(e.root.request.destination.kind))].append(e)
+
+    def figures(ents: Sequence[Entitlement]) -> list[int]:
+        out = Counter(e.outcome for e in ents)
+        return [
+            len(ents),
+            sum(e.root.amount for e in ents),
+            out["paid"] + out["paid_fallback"],  # as in the summary: paid in the end, cash included
+            out["paid_fallback"],
+            out["failed"],
+            out["stopped"],
+            out["pending"],
+            sum(e.paid_amount for e in ents),
+        ]
+
+    for (commune, prog, kind), ents in sorted(groups.items()):
+        t.rows.append([with_name(commune, names), prog, vocab.method(kind, lang), *figures(ents)])
+    t.totals = [label("total", lang), "", "", *figures(fig.entitlements)]
     return t
 
 
