@@ -80,7 +80,13 @@ async def main() -> None:
             bank.advance(RUN_AT.date() + timedelta(days=3))
             entries, reports, names = load_files(bank.write_reports(Path(tmp) / "reports"))
             result = await reconcile(
-                ledger, entries=entries, statuses=reports, files=names, provider="treasury", apply=True
+                ledger,
+                entries=entries,
+                statuses=reports,
+                files=names,
+                provider="treasury",
+                apply=True,
+                debtor_accounts=[config.debtor.account],
             )
             print(
                 f"reconciliation: {result.summary()['counts']}, unexplained breaks: {len(result.unexplained)}"

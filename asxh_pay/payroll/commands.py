@@ -527,6 +527,11 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
         args.files = files
         args.ledger = _ledger_url(args)
+        if args.account is None:
+            # The statements of this tool's bank rail are of its one debtor account.
+            from asxh_pay.payroll.rails import DEBTOR_ACCOUNT
+
+            args.account = [DEBTOR_ACCOUNT]
         return reconcile_files_command(args)
 
     async def go() -> Any:
