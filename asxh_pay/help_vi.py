@@ -216,6 +216,16 @@ HELP_VI: dict[str, str] = {
         "ghi báo cáo (.csv, .xlsx hoặc .json); có thể lặp lại"
     ),
     "leave matched lines out of the report": "không ghi các dòng đã khớp vào báo cáo",
+    "the bank rail's debtor account; bookings on other accounts are breaks, and nothing from the "
+    "statements is applied without it (may be repeated)": (
+        "tài khoản chi của đơn vị tại ngân hàng; bút toán trên tài khoản khác là chênh lệch, và không "
+        "áp dụng gì từ sao kê khi thiếu tùy chọn này (có thể lặp lại)"
+    ),
+    "a proprietary bank transaction code (BkTxCd/Prtry/Cd) your bank uses for returned payments, "
+    "besides RtrInf and the ISO RRTN sub-family (may be repeated)": (
+        "mã giao dịch riêng của ngân hàng (BkTxCd/Prtry/Cd) dùng cho khoản bị hoàn trả, ngoài RtrInf "
+        "và nhóm ISO RRTN (có thể lặp lại)"
+    ),
     # registry
     "record a death (stops that person's payouts)": "ghi nhận báo tử (dừng chi trả cho người này)",
     "end a person's entitlement to a programme": (
