@@ -361,6 +361,11 @@ PHRASES: dict[str, Pair] = {
         "{checked} khoản đã đối chiếu, {matched} khớp, {pending} đang xử lý, {breaks} chênh lệch",
         "{checked} payouts checked, {matched} matched, {pending} pending, {breaks} breaks",
     ),
+    "recon_files": (
+        "Đã đối chiếu {payouts} khoản chi với {files} tệp ({entries} bút toán, {statuses} trạng thái)",
+        "reconciled {payouts} payouts against {files} files ({entries} entries, {statuses} statuses)",
+    ),
+    "recon_unexplained": ("Chênh lệch chưa giải thích được: {n}", "unexplained breaks: {n}"),
     "recon_demo": (
         "Đối chiếu với sổ của các đơn vị chi trả: {verdict} ({matched} khớp, {breaks} chênh lệch)",
         "reconciliation with the providers' books: {verdict} ({matched} matched, {breaks} breaks)",
