@@ -118,6 +118,48 @@ HELP_VI: dict[str, str] = {
     "the operator's short name, e.g. lan.nguyen": "tên viết tắt của cán bộ, ví dụ lan.nguyen",
     "where to write the private key": "nơi ghi khóa bí mật",
     "replace an existing key of this operator": "thay khóa hiện có của cán bộ này",
+    "once, at setup: create the office key and the operator roster": (
+        "làm một lần khi cài đặt: tạo khóa văn phòng và danh bạ khóa cán bộ"
+    ),
+    "trust an operator's public key (signed by another operator or the office)": (
+        "tin cậy khóa công khai của một cán bộ (do cán bộ khác hoặc văn phòng ký)"
+    ),
+    "stop trusting an operator (signed by another operator or the office)": (
+        "thôi tin cậy một cán bộ (do cán bộ khác hoặc văn phòng ký)"
+    ),
+    "verify and show the operator roster": "kiểm tra và hiện danh bạ khóa cán bộ",
+    "replace an existing key file (never a key the roster trusts)": (
+        "thay tệp khóa hiện có (không bao giờ thay khóa mà danh bạ đang tin cậy)"
+    ),
+    "Create the office's Ed25519 key, which signs enrolments when no operator can, and start the signed "
+    "operator roster (<data-dir>/keys/roster.jsonl).": (
+        "Tạo khóa Ed25519 của văn phòng, dùng để ký ghi danh khi không cán bộ nào ký được, và lập danh "
+        "bạ khóa cán bộ có chữ ký (<data-dir>/keys/roster.jsonl)."
+    ),
+    "where to write the office's private key": "nơi ghi khóa bí mật của văn phòng",
+    "Trust an operator's public key (signed by another operator or the office). Appended to the signed "
+    "roster.": (
+        "Tin cậy khóa công khai của một cán bộ (do cán bộ khác hoặc văn phòng ký). Ghi thêm vào danh bạ "
+        "khóa có chữ ký."
+    ),
+    "whose key": "khóa của ai",
+    "the operator's public key (from keys generate)": "khóa công khai của cán bộ (do keys generate tạo)",
+    "replace the enrolled operator's key": "thay khóa của cán bộ đã ghi danh",
+    "another enrolled operator, or 'office'": "một cán bộ khác đã ghi danh, hoặc 'office' (văn phòng)",
+    "the signer's private key (default: <data-dir>/keys/SIGNER.pem)": (
+        "khóa bí mật của người ký (mặc định: <data-dir>/keys/SIGNER.pem)"
+    ),
+    "Stop trusting an operator (signed by another operator or the office). Appended to the signed roster.": (
+        "Thôi tin cậy một cán bộ (do cán bộ khác hoặc văn phòng ký). Ghi thêm vào danh bạ khóa có chữ ký."
+    ),
+    "payroll folder whose operator roster is checked too (default: the SQLite ledger's folder)": (
+        "thư mục chi trả có danh bạ khóa cán bộ cần kiểm tra cùng (mặc định: thư mục của sổ cái SQLite)"
+    ),
+    "environment variable holding the --provider-url provider's HMAC secret (without it, the sandbox's "
+    "published secret: sandbox addresses only)": (
+        "biến môi trường chứa khóa bí mật HMAC của đơn vị chi trả tại --provider-url (không có thì dùng "
+        "khóa công bố của môi trường thử nghiệm: chỉ với địa chỉ thử nghiệm)"
+    ),
     # prepare
     "Read the lists (CSV or Excel), reject bad rows, merge duplicates, check every person against the "
     "population register and every account with its provider, then freeze the run and sign it as the "

@@ -383,10 +383,43 @@ PHRASES: dict[str, Pair] = {
     "refused": ("Bị từ chối", "refused"),
     "key_generated": (
         "Khóa của cán bộ {operator}:\n  khóa bí mật (tự giữ, không chia sẻ): {private}\n"
-        "  khóa công khai (đơn vị tin cậy):     {public}",
+        "  khóa công khai: {public}\n"
+        "Chưa được tin cậy: một cán bộ khác (hoặc khóa văn phòng) ghi danh khóa này bằng\n"
+        "  asxh-pay keys enroll --operator {operator} --public-key {public} --signed-by TÊN",
         "key for operator {operator}:\n  private (keep it to yourself): {private}\n"
-        "  public (trusted by the office):  {public}",
+        "  public: {public}\n"
+        "not trusted yet: another operator (or the office) enrolls it with\n"
+        "  asxh-pay keys enroll --operator {operator} --public-key {public} --signed-by NAME",
     ),
+    "office_key_created": (
+        "Đã tạo khóa văn phòng: {path} (vân tay {fingerprint})\n"
+        "  giữ khóa này ngoài máy của cán bộ (thủ trưởng đơn vị, USB cất trong két):\n"
+        "  khóa dùng để ghi danh, thay và thu hồi khóa của cán bộ.\n"
+        "  ghim trên mọi máy: {pin}",
+        "office key created: {path} (fingerprint {fingerprint})\n"
+        "  keep it off the operators' machines (the head of office, a USB stick in the safe):\n"
+        "  it enrolls, replaces and revokes operator keys.\n"
+        "  pin it on every machine: {pin}",
+    ),
+    "roster_enroll": (
+        "Đã ghi danh {operator} (mục {seq} của danh bạ khóa, người ký {signed_by})",
+        "{operator} enrolled (roster entry {seq}, signed by {signed_by})",
+    ),
+    "roster_replace": (
+        "Đã thay khóa của {operator} (mục {seq} của danh bạ khóa, người ký {signed_by})",
+        "{operator} key replaced (roster entry {seq}, signed by {signed_by})",
+    ),
+    "roster_revoke": (
+        "Đã thu hồi khóa của {operator} (mục {seq} của danh bạ khóa, người ký {signed_by})",
+        "{operator} revoked (roster entry {seq}, signed by {signed_by})",
+    ),
+    "roster_head": (
+        "Danh bạ khóa {path}: {entries} mục, đã kiểm tra; khóa văn phòng {fingerprint}",
+        "roster {path}: {entries} entries, verified; office key {fingerprint}",
+    ),
+    "roster_trusted": ("tin cậy", "trusted"),
+    "roster_revoked": ("đã thu hồi", "revoked"),
+    "roster_by": ("bởi {by}", "by {by}"),
     "state_approved": ("đã phê duyệt", "approved"),
     "state_prepared": ("đã lập (chưa phê duyệt)", "prepared (not approved)"),
     "state_paid": ("đã chi trả xong", "paid"),
