@@ -99,6 +99,15 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 # ---------------------------------------------------------------------- ledger verify
 
 
+def _lang_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        default="vi",
+        help="language of messages, help and reports: vi (default) or en",
+    )
+
+
 def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ledger", help="inspect the durable ledger")
     lsub = p.add_subparsers(dest="ledger_command", required=True)
@@ -119,6 +128,7 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="payroll folder whose operator roster is checked too (default: the SQLite ledger's folder)",
     )
     v.add_argument("--json", action="store_true", help="machine-readable output")
+    _lang_option(v)
     v.set_defaults(func=_cmd_ledger_verify)
     a = lsub.add_parser(
         "anchor",
@@ -136,6 +146,7 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     a.add_argument("--operator", required=True, help="who signs (recorded in the anchor)")
     a.add_argument("--out", required=True, help="where to write the anchor")
     a.add_argument("--json", action="store_true", help="machine-readable output")
+    _lang_option(a)
     a.set_defaults(func=_cmd_ledger_anchor)
 
 
@@ -157,9 +168,14 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     report, anchored = asyncio.run(run())
     roster_problems, roster_data = _check_roster(args, anchored)
     ok = report.ok and (anchored is None or anchored.ok) and not roster_problems
-    text = (
-        f"ledger {'OK' if ok else 'BROKEN'}: {report.payouts_checked} payouts, "
-        f"{report.events_checked} events checked"
+    from asxh_pay.vocab import phrase
+
+    lang = args.lang
+    text = phrase(
+        "ledger_ok" if ok else "ledger_broken",
+        lang,
+        payouts=report.payouts_checked,
+        events=report.events_checked,
     )
     problems = list(report.problems)
     data: dict[str, Any] = {
@@ -170,10 +186,15 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     }
     if anchored is not None:
         problems += anchored.problems
-        text += (
-            f"\nanchor of {anchored.taken_at} signed by {anchored.operator} ({anchored.key_fingerprint}): "
-            f"{anchored.payouts_checked} payouts checked, {anchored.grown} with later events, "
-            f"{len(anchored.problems)} rewritten or missing"
+        text += "\n" + phrase(
+            "anchor_checked",
+            lang,
+            taken_at=anchored.taken_at,
+            operator=anchored.operator,
+            fingerprint=anchored.key_fingerprint,
+            payouts=anchored.payouts_checked,
+            grown=anchored.grown,
+            problems=len(anchored.problems),
         )
         data["anchor"] = {
             "ok": anchored.ok,
@@ -188,12 +209,14 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     if roster_data is not None:
         data["roster"] = roster_data
         if roster_data.get("entries"):
-            text += f"\noperator roster: {roster_data['entries']} entries, office key {roster_data['office']}"
+            text += "\n" + phrase(
+                "roster_checked", lang, entries=roster_data["entries"], fingerprint=roster_data["office"]
+            )
     problems += roster_problems
     if problems:
         text += "\n" + "\n".join(f"  - {p}" for p in problems[:50])
         if len(problems) > 50:
-            text += f"\n  ... and {len(problems) - 50} more (--json lists them all)"
+            text += "\n" + phrase("more_problems", lang, n=len(problems) - 50)
     emit(args, data, text)
     return EXIT_OK if ok else EXIT_ATTENTION
 
@@ -264,12 +287,20 @@ def _cmd_ledger_anchor(args: argparse.Namespace) -> int:
         async with open_ledger(args.ledger, exclusive=False, read_only=True) as ledger:
             return await write_anchor(ledger, args.out, key, operator=args.operator, run_id=args.run)
 
+    from asxh_pay.vocab import phrase
+
     done = asyncio.run(run())
     emit(
         args,
         {"path": str(done.path), "payouts": done.payouts, "events": done.events, "root": done.root},
-        f"anchored {done.payouts} payouts ({done.events} events) in {done.path}\n"
-        f"  root {done.root}; keep this file away from the database",
+        phrase(
+            "anchor_written",
+            args.lang,
+            payouts=done.payouts,
+            events=done.events,
+            path=done.path,
+            root=done.root,
+        ),
     )
     return EXIT_OK
 

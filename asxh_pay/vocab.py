@@ -417,6 +417,34 @@ PHRASES: dict[str, Pair] = {
         "Danh bạ khóa {path}: {entries} mục, đã kiểm tra; khóa văn phòng {fingerprint}",
         "roster {path}: {entries} entries, verified; office key {fingerprint}",
     ),
+    "ledger_ok": (
+        "Sổ cái TOÀN VẸN: đã kiểm tra {payouts} khoản chi, {events} sự kiện",
+        "ledger OK: {payouts} payouts, {events} events checked",
+    ),
+    "ledger_broken": (
+        "Sổ cái BỊ SỬA ĐỔI: đã kiểm tra {payouts} khoản chi, {events} sự kiện",
+        "ledger BROKEN: {payouts} payouts, {events} events checked",
+    ),
+    "anchor_checked": (
+        "Mốc ký ngày {taken_at} của {operator} ({fingerprint}): {payouts} khoản chi đã kiểm tra, {grown} có "
+        "sự kiện mới hơn, {problems} bị viết lại hoặc mất",
+        "anchor of {taken_at} signed by {operator} ({fingerprint}): {payouts} payouts checked, {grown} with "
+        "later events, {problems} rewritten or missing",
+    ),
+    "roster_checked": (
+        "Danh bạ khóa cán bộ: {entries} mục, khóa văn phòng {fingerprint}",
+        "operator roster: {entries} entries, office key {fingerprint}",
+    ),
+    "more_problems": (
+        "  ... và {n} lỗi khác (--json liệt kê đủ)",
+        "  ... and {n} more (--json lists them all)",
+    ),
+    "anchor_written": (
+        "Đã ký mốc {payouts} khoản chi ({events} sự kiện) vào {path}\n"
+        "  gốc {root}; lưu tệp này cách xa cơ sở dữ liệu",
+        "anchored {payouts} payouts ({events} events) in {path}\n"
+        "  root {root}; keep this file away from the database",
+    ),
     "roster_trusted": ("tin cậy", "trusted"),
     "roster_revoked": ("đã thu hồi", "revoked"),
     "roster_by": ("bởi {by}", "by {by}"),

@@ -53,7 +53,7 @@ def test_ledger_verify_detects_tampering(
     path = tmp_path / "l.db"
     asyncio.run(_paid_ledger(path))
     assert main(["ledger", "verify", "--ledger", f"sqlite:///{path}"]) == 0
-    assert "ledger OK: 5 payouts, 15 events" in capsys.readouterr().out
+    assert "Sổ cái TOÀN VẸN: đã kiểm tra 5 khoản chi, 15 sự kiện" in capsys.readouterr().out
     db = sqlite3.connect(path)
     db.executescript(tamper)
     db.commit()
