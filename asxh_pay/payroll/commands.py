@@ -55,7 +55,9 @@ SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 # --------------------------------------------------------------------------- shared options
 
 
-def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
+def _common(p: argparse.ArgumentParser) -> None:
+    """The options every payroll command takes. ``--lang`` is on every command: messages,
+    summaries and reports are Vietnamese by default, English with ``--lang en``."""
     p.add_argument(
         "--data-dir",
         type=Path,
@@ -64,9 +66,6 @@ def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
     )
     p.add_argument("--ledger", default=None, help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
     p.add_argument("--json", action="store_true", help="machine-readable output for scripts")
-    # Every command speaks Vietnamese by default (messages, summaries, reports); ``lang`` is kept
-    # for callers that passed it.
-    del lang
     p.add_argument(
         "--lang",
         choices=("vi", "en"),
@@ -830,7 +829,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "approve, pay, reconcile and report the month on the built-in sandboxes. Each demo uses a "
         "fresh folder under <data-dir>/demo/.",
     )
-    _common(d, lang=True)
+    _common(d)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
     d.add_argument(
         "--period", type=period_arg, default="2026-11", help="pay period YYYY-MM (default: %(default)s)"
@@ -899,7 +898,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and sign it as the preparer. Nothing is paid. Reports of rejected and held rows are written "
         "to the run folder.",
     )
-    _common(p, lang=True)
+    _common(p)
     p.add_argument("lists", nargs="+", help="list files (.csv, .xlsx) or folders of them")
     p.add_argument("--period", required=True, help="pay period YYYY-MM, e.g. 2026-11")
     p.add_argument("--operator", required=True, help="who prepares the run (signs it)")
@@ -956,7 +955,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "after a crash or Ctrl-C, run again with --resume. Failed electronic payouts are paid in cash "
         "through the postal service.",
     )
-    _common(r, lang=True)
+    _common(r)
     r.add_argument("run_id", help="the approved run")
     r.add_argument("--resume", action="store_true", help="continue a run that was interrupted")
     r.add_argument(
@@ -976,7 +975,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Recompute every figure from the ledger and write the reports, including the "
         "monthly report for the province and the postal service's cash list.",
     )
-    _common(rp, lang=True)
+    _common(rp)
     rp.add_argument("run_id")
     rp.add_argument("--out", default=None, help="folder for the reports (default: the run's folder)")
     rp.add_argument(
