@@ -206,6 +206,21 @@ REASONS: dict[str, Pair] = {
         "Tự nhận nhưng có ghi người nhận thay",
         "Self payment with an authorised person's details",
     ),
+    "excel_number": ("Excel đã đổi ô này thành số (mất định dạng)", "Excel turned the cell into a number"),
+    "excel_scientific": (
+        "Excel đã đổi số thành dạng khoa học (ví dụ 4.01245E+11): nhập lại dạng văn bản",
+        "Excel wrote the number in scientific form (e.g. 4.01245E+11): re-enter it as text",
+    ),
+    "leading_zero_lost": ("Mất số 0 ở đầu (Excel)", "Leading zero lost (Excel)"),
+    "method_unknown": ("Không nhận ra hình thức nhận", "Unknown payment method"),
+    "period_mismatch": ("Dòng thuộc kỳ chi trả khác", "Row is for another pay period"),
+    "programme_mismatch": ("Dòng thuộc chương trình khác", "Row is for another programme"),
+    "wallet_provider_unknown": ("Không nhận ra ví điện tử", "Unknown e-wallet provider"),
+    "narrative_max_len": ("Nội dung quá dài", "Text too long"),
+    "unknown_run": ("Không có đợt chi này", "No such run"),
+    "missing_key": ("Thiếu khóa của cán bộ", "Operator key missing"),
+    "ledger_not_found": ("Không tìm thấy sổ cái", "Ledger not found"),
+    "programmes_file": ("Tệp khai báo chương trình không hợp lệ", "Invalid programmes file"),
     # Why a row was held (a person decides).
     "duplicate_conflict": ("Trùng đối tượng, thông tin mâu thuẫn", "Duplicates that disagree"),
     "no_rail": ("Không có đơn vị chi trả phù hợp", "No provider can pay this method"),
@@ -240,6 +255,16 @@ REASONS: dict[str, Pair] = {
     "already_in_ledger": ("Đã chi trả trong kỳ này", "Already paid this period"),
     "conflicts_with_ledger": ("Mâu thuẫn với khoản đã ghi sổ", "Conflicts with the ledger"),
     "beneficiary_and_recipient": ("Vừa là đối tượng vừa nhận thay", "Both beneficiary and recipient"),
+    # Why a run cannot be prepared (prepare stops before writing anything).
+    "run_id": ("Mã đợt chi không hợp lệ", "Invalid run id"),
+    "no_key": ("Cán bộ chưa có khóa", "The operator has no key"),
+    "key": ("Khóa của cán bộ không hợp lệ", "The operator's key is not valid"),
+    "operator": ("Tên cán bộ không hợp lệ", "Invalid operator name"),
+    "no_file": ("Không tìm thấy tệp danh sách", "No such list file"),
+    "empty": ("Danh sách không có đối tượng nào", "The lists have no beneficiary"),
+    "all_rejected": ("Mọi dòng đều bị loại", "Every row was rejected"),
+    "district": ("Không còn cấp huyện", "Districts no longer exist"),
+    "unit_mismatch": ("Xã không thuộc tỉnh đã ghi", "Commune not in the given province"),
     # Placement in today's (2025) units.
     "unit_split": (
         "Xã cũ đã chia cho nhiều xã mới: cần xác định xã mới",

@@ -215,12 +215,12 @@ def _key_path(args: argparse.Namespace) -> Path:
     return Path(args.key) if args.key else keys_dir(args.data_dir) / f"{args.operator}.pem"
 
 
-def _reasons_text(title: str, reasons: list[tuple[str, int, str]]) -> list[str]:
+def _reasons_text(title: str, reasons: list[tuple[str, int, str]], lang: str = "vi") -> list[str]:
     if not reasons:
         return []
     lines = [f"  {title}:"]
     for code, n, example in reasons:
-        lines.append(f"    {n:>6}  {code}: {example[:160]}")
+        lines.append(f"    {n:>6}  {vocab.reason(code, lang)} ({code}): {example[:160]}")
     return lines
 
 
@@ -239,7 +239,11 @@ def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any
             "",
         )
     else:
-        lines = [f"error: {message}", *_reasons_text("top reasons", list(reasons))]
+        # What went wrong in the official's words, the checker's own detail after it, then the
+        # most frequent reasons (count, reason in words, code, an example).
+        lang = getattr(args, "lang", "vi")
+        head = f"{phrase('error', lang)}: {vocab.reason(code, lang)}: {message}"
+        lines = [head, *_reasons_text(phrase("top_reasons", lang), list(reasons), lang)]
         print("\n".join(lines), file=sys.stderr)
     return EXIT_USAGE
 
