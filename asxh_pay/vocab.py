@@ -218,6 +218,7 @@ REASONS: dict[str, Pair] = {
     "wallet_provider_unknown": ("Không nhận ra ví điện tử", "Unknown e-wallet provider"),
     "narrative_max_len": ("Nội dung quá dài", "Text too long"),
     "unknown_run": ("Không có đợt chi này", "No such run"),
+    "idempotency_key": ("Khóa chống chi trùng không hợp lệ", "Invalid idempotency key"),
     "missing_key": ("Thiếu khóa của cán bộ", "Operator key missing"),
     "ledger_not_found": ("Không tìm thấy sổ cái", "Ledger not found"),
     "programmes_file": ("Tệp khai báo chương trình không hợp lệ", "Invalid programmes file"),

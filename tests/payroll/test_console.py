@@ -174,3 +174,22 @@ def test_the_month_close_reports_its_progress(ws: Any) -> None:
         )
     )
     assert rounds[0] == (0, 4) and rounds[-1] == (4, 4)
+
+
+def test_every_row_level_reason_code_has_words_in_both_languages() -> None:
+    """A code that rejects or holds a list row (the import, the register, the placement, the
+    account check) is shown to the official in words: rejected.csv, held.csv and the summary."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "asxh_pay"
+    sources = [root / f for f in ("models.py", "identity.py", "money.py", "banks.py")]
+    sources += sorted((root / "payroll").glob("*.py"))
+    patterns = [
+        r'code="([a-z_0-9]+)"',
+        r'errs\.add\([^,]+,\s*"([a-z_0-9]+)"',
+        r'Hold\([^,]+,\s*"([a-z_]+)"',
+        r'reject\([^,]+,\s*"[a-z_]+",\s*"([a-z_]+)"',
+    ]
+    codes = {c for p in sources for pat in patterns for c in re.findall(pat, p.read_text(encoding="utf-8"))}
+    assert len(codes) > 40
+    assert sorted(codes - set(vocab.REASONS)) == []
