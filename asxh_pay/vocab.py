@@ -194,6 +194,7 @@ REASONS: dict[str, Pair] = {
     "file_type": ("Loại tệp không được hỗ trợ", "Unsupported file type"),
     "file_unreadable": ("Không đọc được tệp", "File unreadable"),
     "xlsx_unreadable": ("Không mở được tệp Excel", "Excel file unreadable"),
+    "xls_unreadable": ("Không mở được tệp Excel cũ (.xls)", "Old Excel file (.xls) unreadable"),
     "future": ("Ngày ở tương lai", "Date in the future"),
     "holder_name_length": ("Tên chủ tài khoản quá dài", "Holder name too long"),
     "name_invalid": ("Họ tên không hợp lệ", "Invalid name"),
@@ -333,6 +334,7 @@ PHRASES: dict[str, Pair] = {
     # The console.
     "prepared_head": ("Đợt chi {run_id} đã lập tại {dir}", "run {run_id} prepared in {dir}"),
     "rows_read": ("Số dòng đã đọc", "rows read"),
+    "rows_read_file": ("{file:<40} {rows:>8} dòng đã đọc", "{file:<40} {rows:>8} rows read"),
     "rows_rejected": ("Số dòng bị loại", "rejected rows"),
     "duplicates_merged": ("Số dòng trùng đã gộp", "duplicates merged"),
     "held": ("Số dòng tạm giữ", "held"),
@@ -401,6 +403,12 @@ PHRASES: dict[str, Pair] = {
     "progress_close": ("Đang khóa sổ tháng", "month close"),
     "progress_reconcile": ("Đang đối chiếu", "reconciling"),
     "progress_reports": ("Đang lập báo cáo", "writing reports"),
+    "prepare_interrupted": (
+        "Đã dừng: chưa lập đợt chi nào (không có thư mục đợt chi)",
+        "interrupted: nothing was prepared (no run folder)",
+    ),
+    "progress_import": ("Đang đọc danh sách", "reading lists"),
+    "rows_word": ("dòng", "rows"),
     "interrupted": (
         "Đã dừng: sổ cái vẫn nhất quán; chạy lại với --resume để tiếp tục",
         "interrupted: the ledger is consistent; run again with --resume to continue",

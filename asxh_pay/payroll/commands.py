@@ -34,6 +34,7 @@ from typing import Any
 from asxh_pay import vocab
 from asxh_pay.cli import (
     EXIT_ATTENTION,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -251,7 +252,7 @@ def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any
 @_guard
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from asxh_pay import units
-    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.lists import ListDefaults, import_bar
     from asxh_pay.payroll.prepare import PrepareError, prepare_run
 
     if args.district is not None:
@@ -277,26 +278,33 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        prep = asyncio.run(
-            prepare_run(
-                [Path(p) for p in args.lists],
-                data_dir=args.data_dir,
-                operator=args.operator,
-                key_path=_key_path(args),
-                defaults=defaults,
-                registry=registry,
-                rails=rails,
-                ledger_url=_ledger_url(args),
-                run_id=args.run_id,
-                verify_accounts=not args.no_account_check,
-                encoding=args.encoding,
-                lang=args.lang,
-                unit=unit,
-                codes=args.codes,
+        with import_bar(not args.json and sys.stderr.isatty(), lang=args.lang) as bar:
+            prep = asyncio.run(
+                prepare_run(
+                    [Path(p) for p in args.lists],
+                    data_dir=args.data_dir,
+                    operator=args.operator,
+                    key_path=_key_path(args),
+                    defaults=defaults,
+                    registry=registry,
+                    rails=rails,
+                    ledger_url=_ledger_url(args),
+                    run_id=args.run_id,
+                    verify_accounts=not args.no_account_check,
+                    encoding=args.encoding,
+                    lang=args.lang,
+                    unit=unit,
+                    codes=args.codes,
+                    progress=bar,
+                )
             )
-        )
     except PrepareError as exc:
         return _usage_error(args, str(exc), exc.code, exc.top_reasons)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM (see cli.main): prepare_run removed its staging folder and
+        # temporary file on the way out, so there is nothing half-done to clean up.
+        emit(args, {"ok": False, "interrupted": True}, phrase("prepare_interrupted", args.lang))
+        return EXIT_INTERRUPTED
     finally:
         rails.close()
         registry.close()

@@ -91,6 +91,8 @@ def prepared_text(prep: Any, lang: str) -> str:
         _line(phrase("payouts", lang), c["payouts"]),
         f"  {phrase('total', lang):<{_W}} {format_vnd(c['total_vnd'])}",
     ]
+    for f in m.get("inputs", []):  # rows read per file: a list cut short shows here
+        lines.append("    " + phrase("rows_read_file", lang, file=f["file"], rows=f["rows"]))
     for kind, v in m["totals"]["method"].items():
         lines.append(
             f"    {vocab.method(kind, lang):<{_W - 2}} {v['count']:>9}  {format_vnd(v['amount']):>22}"
