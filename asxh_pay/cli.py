@@ -558,6 +558,18 @@ def report_error(args: argparse.Namespace, code: int, message: str) -> int:
 _lang = "vi"
 
 
+def in_words(args: argparse.Namespace, exc: Exception) -> str:
+    """An error's message, led in Vietnamese by what its code means ("Không có đợt chi này: no
+    run 'x'..."): the library's messages are English, the official reads the first words."""
+    from asxh_pay import vocab
+
+    code = getattr(exc, "code", None)
+    lang = getattr(args, "lang", _lang)
+    if lang != "en" and isinstance(code, str) and code in vocab.REASONS and code != "invalid":
+        return f"{vocab.reason(code, lang)}: {exc}"
+    return str(exc)
+
+
 def _quiet_broken_pipe() -> int:
     """The reader went away (``asxh-pay status | head``): stop without a traceback.
 
@@ -598,9 +610,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except ValidationError as exc:
-        return report_error(args, EXIT_USAGE, str(exc))
+        return report_error(args, EXIT_USAGE, in_words(args, exc))
     except (ConfigurationError, LedgerError) as exc:
-        return report_error(args, EXIT_REFUSED, str(exc))
+        return report_error(args, EXIT_REFUSED, in_words(args, exc))
     except AsxhPayError as exc:
         return report_error(args, EXIT_ATTENTION, f"{type(exc).__name__}: {exc}")
 

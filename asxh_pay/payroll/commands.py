@@ -40,6 +40,7 @@ from asxh_pay.cli import (
     EXIT_USAGE,
     date_arg,
     emit,
+    in_words,
     period_arg,
     positive_int,
     report_error,
@@ -107,7 +108,7 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
         try:
             return fn(args)
         except ValidationError as exc:  # bad input (an unknown run, a missing key): exit 2
-            return report_error(args, EXIT_USAGE, str(exc))
+            return report_error(args, EXIT_USAGE, in_words(args, exc))
         except (ApprovalError, AlreadyStarted, RosterError) as exc:
             return _refused(args, exc)
 
