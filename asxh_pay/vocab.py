@@ -302,8 +302,8 @@ PHRASES: dict[str, Pair] = {
     "sheet_cash": ("Danh sách chi trả tiền mặt", "Cash list"),
     "sheet_paid_twice": ("Chi trả trùng", "Paid twice"),
     "title_paid_twice": (
-        "Khoản chi trùng: chuyển khoản thành công sau khi đã chuyển chi tiền mặt (cần thu hồi một khoản)",
-        "Paid twice: the transfer succeeded after the cash fallback left (recover one payment)",
+        "Chi trả trùng: giao dịch điện tử thành công muộn sau khi đã chi tiền mặt (cần thu hồi một khoản)",
+        "Paid twice: the electronic payout succeeded late, after its cash fallback left (recover one)",
     ),
     "paid_twice_line": (
         "  CHI TRẢ TRÙNG: khoản {payout} (tham chiếu {reference}) thành công sau khi khoản tiền mặt "

@@ -467,6 +467,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
     runs_root = args.data_dir / "runs"
     run_ids = [args.run_id] if args.run_id else sorted(known_runs(runs_root))
 
+    twice: dict[str, list[dict[str, object]]] = {}
+
     async def counts() -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         db = args.data_dir / "ledger.db"
@@ -475,6 +477,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
         async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             for r in run_ids:
                 out[r] = {s.value: n for s, n in (await ledger.counts(r)).items()}
+                # Late truth after the cash fallback left (issue 13): both references, for recovery.
+                twice[r] = [
+                    {
+                        "payout": c.electronic.id,
+                        "reference": c.electronic.provider_ref,
+                        "fallback": c.fallback.id,
+                        "fallback_reference": c.fallback.provider_ref,
+                        "fallback_status": c.fallback.status.value,
+                        "amount_vnd": c.electronic.amount,
+                    }
+                    for c in await ledger.paid_twice(run_id=r)
+                ]
         return out
 
     ledger_counts = asyncio.run(counts())
@@ -495,6 +509,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 "payouts": m["counts"]["payouts"],
                 "total_vnd": m["counts"]["total_vnd"],
                 "ledger": c,
+                "paid_twice": twice.get(r, []),
             }
         )
         lang = args.lang
@@ -512,6 +527,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 or phrase("nothing_in_ledger", lang)
             )
         )
+        for case in twice.get(r, []):
+            fallback_status = vocab.status(str(case["fallback_status"]), lang)
+            lines.append(phrase("paid_twice_line", lang, **{**case, "fallback_status": fallback_status}))
     emit(args, {"runs": data}, "\n".join(lines) or phrase("no_runs", args.lang, dir=runs_root))
     return EXIT_OK
 

@@ -530,13 +530,21 @@ def share_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Ta
     return t
 
 
-# A fallback in one of these may have put cash in someone's hands.
-_LEFT = (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING, PayoutStatus.SUCCEEDED)
+def summary_tables(
+    fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names, programmes: Programmes | None = None
+) -> list[Table]:
+    """The sheets of the monthly report (no personal data)."""
+    return [
+        summary_table(fig, lang, names, programmes),
+        method_table(fig, lang, names),
+        provider_table(fig, lang),
+        share_table(fig, lang, names),
+    ]
 
 
-def paid_twice_table(fig: RunFigures, lang: str) -> Table:
-    """Entitlements paid twice: the electronic payout was found delivered (late truth) after its
-    cash fallback left. Both references, to recover one payment; the CCCD masked."""
+def paid_twice_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
+    """Entitlements paid twice: the electronic payout was found delivered (late truth,
+    issue 13) after its cash fallback left. Both references, to recover one payment."""
     t = Table(
         "chi-trung" if lang != "en" else "paid-twice",
         [
@@ -560,7 +568,7 @@ def paid_twice_table(fig: RunFigures, lang: str) -> Table:
             t.rows.append(
                 [
                     e.root.id,
-                    _place(e)[1],
+                    with_name(_place(e)[1], names),
                     req.programme,
                     mask_cccd(req.beneficiary.cccd),
                     e.root.provider or "-",
@@ -570,25 +578,16 @@ def paid_twice_table(fig: RunFigures, lang: str) -> Table:
                     e.root.amount,
                 ]
             )
-    t.totals = [label("total", lang), "", "", "", "", "", "", "", sum(r[8] for r in t.rows)]
     return t
 
 
-def summary_tables(
-    fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names, programmes: Programmes | None = None
-) -> list[Table]:
-    """The sheets of the monthly report (no personal data)."""
-    return [
-        summary_table(fig, lang, names, programmes),
-        method_table(fig, lang, names),
-        provider_table(fig, lang),
-        share_table(fig, lang, names),
-    ]
+_LEFT = (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING, PayoutStatus.SUCCEEDED)
 
 
 def detail_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
     """The detail lists, each written to a file of its own."""
-    return [failures_table(fig, lang, names), cash_table(fig, lang, names), paid_twice_table(fig, lang)]
+    twice = paid_twice_table(fig, lang, names)  # a file only when a case needs recovering
+    return [failures_table(fig, lang, names), cash_table(fig, lang, names), *([twice] if twice.rows else [])]
 
 
 def all_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:

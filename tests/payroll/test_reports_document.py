@@ -169,8 +169,7 @@ def test_account_share_chart_has_each_commune_and_the_target(month: ReportFiles)
 
 def test_detail_lists_are_separate_files_and_the_report_has_no_personal_data(month: ReportFiles) -> None:
     names = sorted(p.name for p in month.details)
-    assert names == [
-        "chi-trung-2026-11.xlsx",
+    assert names == [  # the paid-twice list only when a case needs recovering (none here)
         "danh-sach-tien-mat-buu-dien-2026-11.xlsx",
         "that-bai-2026-11.xlsx",
     ]
