@@ -1074,6 +1074,7 @@ def reconcile_files_command(args: argparse.Namespace) -> int:
     for out in args.out:
         report.write(out)
     summary = report.summary()
+    from asxh_pay import vocab
     from asxh_pay.vocab import phrase
 
     lang = getattr(args, "lang", "vi")
@@ -1086,7 +1087,7 @@ def reconcile_files_command(args: argparse.Namespace) -> int:
             entries=report.entries_read,
             statuses=report.statuses_read,
         ),
-        *(f"  {k}: {v}" for k, v in summary["counts"].items()),
+        *(f"  {vocab.term(vocab.BREAKS, k, lang)} ({k}): {v}" for k, v in summary["counts"].items()),
         phrase("recon_unexplained", lang, n=summary["unexplained"]),
     ]
     for b in report.unexplained[:20]:

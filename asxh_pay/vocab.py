@@ -542,6 +542,37 @@ PHRASES: dict[str, Pair] = {
     "recon_breaks_short": ("CÓ CHÊNH LỆCH", "BREAKS"),
 }
 
+BREAKS: dict[str, Pair] = {
+    # Reconciliation: what the ledger and the providers' books or the bank's statements disagree on.
+    "matched": ("Khớp", "Matched"),
+    "not_paid": ("Không chi (khớp)", "Not paid (agrees)"),
+    "in_flight": ("Đang xử lý", "In flight"),
+    "ledger_behind": ("Sổ cái chưa cập nhật", "Ledger behind"),
+    "late_return": ("Hoàn trả muộn", "Late return"),
+    "missing_on_statement": ("Không có trên sao kê", "Missing on the statement"),
+    "unknown_on_statement": ("Sao kê có khoản lạ", "Unknown on the statement"),
+    "duplicate_debit": ("Ghi nợ trùng", "Duplicate debit"),
+    "amount_mismatch": ("Lệch số tiền", "Amount mismatch"),
+    "status_disagreement": ("Lệch trạng thái", "Status disagreement"),
+    "status_mismatch": ("Lệch trạng thái", "Status mismatch"),
+    "unknown_report": ("Báo cáo trạng thái không khớp khoản nào", "Unknown status report"),
+    "return_mismatch": ("Hoàn trả không khớp", "Return mismatch"),
+    "wrong_rail": ("Sai kênh chi trả", "Wrong rail"),
+    "unexplained_credit": ("Ghi có không rõ nguồn", "Unexplained credit"),
+    "file_rejected": ("Tệp bị từ chối", "File rejected"),
+    "paid_twice": ("Chi trả trùng (cần thu hồi)", "Paid twice (to recover)"),
+    "unknown_to_ledger": ("Sổ cái không có khoản này", "Unknown to the ledger"),
+    "paid_but_ledger_not_sent": ("Đã chi nhưng sổ cái ghi chưa gửi", "Paid, ledger says not sent"),
+    "ledger_succeeded_not_at_provider": (
+        "Sổ cái ghi thành công, đơn vị chi trả không có",
+        "Ledger succeeded, not at the provider",
+    ),
+    "paid_but_ledger_not_succeeded": (
+        "Đơn vị đã chi, sổ cái ghi không thành công",
+        "Paid, ledger says not succeeded",
+    ),
+}
+
 RAILS: dict[str, Pair] = {
     "cash": ("tiền mặt", "cash"),
     "bank": ("ngân hàng", "bank"),
@@ -563,6 +594,7 @@ TABLES: dict[str, dict[str, Pair]] = {
     "phrases": PHRASES,
     "mappings": MAPPINGS,
     "rails": RAILS,
+    "breaks": BREAKS,
 }
 
 

@@ -205,10 +205,10 @@ def recon_text(res: Any, lang: str, limit: int = 20) -> str:
     )
     lines = [f"{verdict}: {counts}"]
     for kind, n in sorted(res.by_kind().items()):
-        lines.append(f"  {kind}: {n}")
+        lines.append(f"  {vocab.term(vocab.BREAKS, kind, lang)} ({kind}): {n}")
     for b in res.breaks[:limit]:
         lines.append(
-            f"    {b.kind} {b.payout_id or '-'} @ {b.provider}: "
+            f"    {vocab.term(vocab.BREAKS, b.kind, lang)} {b.payout_id or '-'} @ {b.provider}: "
             f"{label('status', lang)} {vocab.status(b.ledger_status or '-', lang)} {b.ledger_amount}, "
             f"{b.provider_state} {b.provider_amount}"
         )
