@@ -81,6 +81,7 @@ OUTPUTS: dict[str, frozenset[str]] = {
     # The paying unit's own stores (never sent anywhere).
     "ledger.db*": IDENTIFIERS,
     "registry.db*": IDENTIFIERS,
+    "tmp/*": IDENTIFIERS,  # prepare's working copy of the lists, removed when it ends
     "keys/*": frozenset(),
     "keys/trusted/*": frozenset(),
     # The bank rail: the credit transfers sent to the bank and its answers (the bank needs
