@@ -48,6 +48,12 @@ def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
     )
     p.add_argument("--ledger", default=None, help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
     p.add_argument("--json", action="store_true", help="machine-readable output for scripts")
+    p.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="the configuration file (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml, else the "
+        "embedded sandboxes)",
+    )
     if lang:
         p.add_argument(
             "--lang",
@@ -57,20 +63,43 @@ def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
         )
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """The configuration (``--config``, ``ASXH_PAY_CONFIG``, ./asxh-pay.toml, or the embedded default)."""
+    from asxh_pay.config import load_settings
+
+    cached = getattr(args, "_settings", None)
+    if cached is None:
+        cached = load_settings(getattr(args, "config", None))
+        args._settings = cached
+    return cached
+
+
 def _ledger_url(args: argparse.Namespace) -> str:
-    return str(args.ledger or f"sqlite:///{args.data_dir / 'ledger.db'}")
+    if args.ledger:
+        return str(args.ledger)
+    configured = _settings(args).ledger_url
+    return str(configured or f"sqlite:///{args.data_dir / 'ledger.db'}")
 
 
-def _registry(data_dir: Path) -> Any:
+def _registry(args: argparse.Namespace) -> Any:
+    """The population register the configuration names (embedded SQLite by default)."""
+    from asxh_pay.payroll.configured import registry_from_settings
+
+    return registry_from_settings(_settings(args), args.data_dir)
+
+
+def _sandbox_registry(args: argparse.Namespace) -> Any:
+    """The sandbox register's file, for ``asxh-pay registry`` (the sandbox's own admin commands)."""
     from asxh_pay.payroll.registry import SandboxPopulationRegistry
 
-    return SandboxPopulationRegistry(data_dir / "registry.db")
+    return SandboxPopulationRegistry(getattr(args, "registry_db", None) or args.data_dir / "registry.db")
 
 
-def _rails(data_dir: Path) -> Any:
-    from asxh_pay.payroll.rails import embedded_rails
+def _rails(args: argparse.Namespace) -> Any:
+    """The rails the configuration names; the embedded sandboxes only when it names them."""
+    from asxh_pay.payroll.configured import rails_from_settings
 
-    return embedded_rails(data_dir)
+    return rails_from_settings(_settings(args), args.data_dir)
 
 
 def _refused(args: argparse.Namespace, exc: Exception) -> int:
@@ -209,8 +238,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         commune_code=unit.code if unit and unit.level == "commune" else None,
         province_code=unit.province_code if unit else None,
     )
-    registry = _registry(args.data_dir)
-    rails = _rails(args.data_dir)
+    registry = _registry(args)
+    rails = _rails(args)
     try:
         prep = asyncio.run(
             prepare_run(
@@ -352,7 +381,7 @@ async def _run_and_report(
             manifest=manifest,
         )
         # Same ledger object: the payouts it already read are not parsed again.
-        recon = await _reconciler(ledger, args.data_dir, run_id, rails) if reconcile else None
+        recon = await _reconciler(ledger, args, run_id, rails) if reconcile else None
     return result, files, recon
 
 
@@ -398,8 +427,8 @@ def _run_json(result: Any, files: Any) -> dict[str, Any]:
 
 @_guard
 def _cmd_run(args: argparse.Namespace) -> int:
-    registry = _registry(args.data_dir)
-    rails = _rails(args.data_dir)
+    registry = _registry(args)
+    rails = _rails(args)
     try:
         result, files, _ = asyncio.run(
             _run_and_report(
@@ -549,12 +578,12 @@ def _anchor_text(args: argparse.Namespace, anchor: Any, operator: str) -> str:
     )
 
 
-async def _reconciler(ledger: Any, data_dir: Path, run_id: str | None, rails: Any = None) -> Any:
+async def _reconciler(ledger: Any, args: argparse.Namespace, run_id: str | None, rails: Any = None) -> Any:
     """The bank rail three ways (ISO 20022 reports), the other rails against their books."""
     from asxh_pay.payroll.books import reconcile_rails
 
     own = rails is None
-    rails = rails or _rails(data_dir)
+    rails = rails or _rails(args)
     try:
         return await reconcile_rails(ledger, rails, run_id)
     finally:
@@ -578,12 +607,15 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             # The statements of this tool's bank rail are of its one debtor account.
             from asxh_pay.payroll.rails import DEBTOR_ACCOUNT
 
-            args.account = [DEBTOR_ACCOUNT]
+            bank = _settings(args).rails.get("treasury")
+            args.account = [
+                bank.debtor_account if bank is not None and bank.debtor_account else DEBTOR_ACCOUNT
+            ]
         return reconcile_files_command(args)
 
     async def go() -> Any:
         async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
-            return await _reconciler(ledger, args.data_dir, args.run_id)
+            return await _reconciler(ledger, args, args.run_id)
 
     res = asyncio.run(go())
     lines = [
@@ -621,7 +653,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.lists import import_lists
     from asxh_pay.payroll.registry import PersonRecord
 
-    reg = _registry(args.data_dir)
+    reg = _sandbox_registry(args)
     try:
         if args.registry_command == "mark-dead":
             cccd = normalize_cccd(args.cccd)
@@ -671,6 +703,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     data_dir = demo.demo_dir(base)
     args.data_dir = data_dir
     args.ledger = None
+    # The demo is the zero-setup path: its own embedded sandboxes and ledger, whatever is configured.
+    from asxh_pay.config import embedded_default
+
+    args._settings = embedded_default()
     period = args.period
 
     def say(message: str) -> None:
