@@ -66,6 +66,8 @@ class ReconResult:
     breaks: list[Break] = field(default_factory=list)
     provider_totals: dict[str, int] = field(default_factory=dict)  # paid per provider (books)
     ledger_totals: dict[str, int] = field(default_factory=dict)  # succeeded per provider (ledger)
+    #: Rails left out: no provider report to compare with (see docs: provider reports).
+    not_reconciled: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -242,8 +244,9 @@ async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> R
     """One summary: the bank rail three ways, every other rail against its provider's books."""
     from asxh_pay.payroll.rails import TREASURY
 
-    skip = (TREASURY,) if rails.treasury is not None else ()
+    skip = ((TREASURY,) if rails.treasury is not None else ()) + tuple(rails.no_books)
     books = await reconcile_run(ledger, rails.books(), run_id, skip_providers=skip)
+    books.not_reconciled = list(rails.no_books)
     _, bank = await reconcile_bank(ledger, rails, run_id)
     books.checked += bank.checked
     books.matched += bank.matched

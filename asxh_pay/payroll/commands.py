@@ -624,6 +624,8 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     ]
     for kind, n in sorted(res.by_kind().items()):
         lines.append(f"  {kind}: {n}")
+    if res.not_reconciled:
+        lines.append(f"  not reconciled (no provider report yet): {', '.join(res.not_reconciled)}")
     for b in res.breaks[:20]:
         lines.append(
             f"    {b.kind} {b.payout_id or '-'} at {b.provider}: ledger {b.ledger_status} "
@@ -639,6 +641,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             "breaks": [b.as_dict() for b in res.breaks],
             "provider_totals": res.provider_totals,
             "ledger_totals": res.ledger_totals,
+            "not_reconciled": res.not_reconciled,
         },
         "\n".join(lines),
     )

@@ -133,6 +133,10 @@ class Rails:
     sandboxes: dict[str, SandboxProvider] = field(default_factory=dict)
     treasury: TreasuryRail | None = None
     cash_clock: SandboxClock | None = None
+    #: Served sandboxes (``asxh-pay sandbox serve``) whose books reconciliation reads, by rail.
+    served_books: dict[str, str] = field(default_factory=dict)
+    #: Rails with no provider report to reconcile against yet (real wallets and post).
+    no_books: tuple[str, ...] = ()
 
     def wire_callbacks(self, handler: Callable[[str, httpx.Request], Awaitable[httpx.Response]]) -> None:
         """Deliver each sandbox's callbacks to ``handler(rail, request)`` (the client's).
@@ -213,14 +217,34 @@ class Rails:
             s.flush_book()
 
     def books(self) -> dict[str, dict[str, SandboxPayment]]:
-        """The SandboxProvider rails' own books (what each says it paid), by rail."""
-        return {n: s.payments for n, s in self.sandboxes.items()}
+        """The SandboxProvider rails' own books (what each says it paid), by rail.
+
+        Embedded sandboxes are read in memory; served ones through their ``/_sandbox/books``.
+        """
+        out = {n: s.payments for n, s in self.sandboxes.items()}
+        for name, url in self.served_books.items():
+            out[name] = served_books(url)
+        return out
 
     def close(self) -> None:
         for s in self.sandboxes.values():
             s.close()
         if self.treasury is not None:
             self.treasury.close()
+
+
+def served_books(base_url: str) -> dict[str, SandboxPayment]:
+    """A served sandbox's books (``GET /_sandbox/books``) as :class:`SandboxPayment` entries."""
+    from asxh_pay.sandbox.base import PaymentState
+    from asxh_pay.sandbox.served import ADMIN_PREFIX
+
+    response = httpx.get(base_url.rstrip("/") + ADMIN_PREFIX + "books", timeout=60.0, trust_env=False)
+    response.raise_for_status()
+    out: dict[str, SandboxPayment] = {}
+    for key, p in response.json()["payments"].items():
+        state = PaymentState(p["state"])
+        out[key] = SandboxPayment(key, p["ref"], int(p["amount"]), "", {}, state, 0.0, 0.0, state)
+    return out
 
 
 _CASH_FINAL = (PostalState.PAID, PostalState.EXPIRED, PostalState.RETURNED, PostalState.REJECTED)
