@@ -1029,7 +1029,7 @@ def reconcile_files_command(args: argparse.Namespace) -> int:
         raise ValidationError(f"cannot read report files: {exc}", field="files") from None
 
     async def run() -> ReconciliationReport:
-        async with open_ledger(args.ledger, exclusive=args.apply) as ledger:
+        async with open_ledger(args.ledger, exclusive=args.apply, read_only=not args.apply) as ledger:
             return await reconcile(
                 ledger,
                 entries=entries,

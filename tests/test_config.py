@@ -162,13 +162,12 @@ def test_a_sandbox_rail_must_be_on_loopback(tmp_path: Path) -> None:
 
 def _rsa_public_pem() -> bytes:
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from asxh_pay.sandbox import keys
-
-    return (
-        keys.momo_rsa_key()
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    # A key of its own: the sandbox's published MoMo key is refused off a sandbox address.
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 

@@ -46,6 +46,9 @@ from asxh_pay.providers.viettel_money import ViettelMoneyProvider
 from asxh_pay.providers.vnpost import VNPostProvider
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
+from asxh_pay.sandbox.momo import momo_sandbox_provider
+from asxh_pay.sandbox.viettel_money import viettel_money_sandbox_provider
+from asxh_pay.sandbox.vnpost import vnpost_sandbox_provider
 from asxh_pay.signing import EcdsaSigner, EcdsaVerifier, load_private_key, load_public_key
 
 #: Where ``asxh-pay sandbox serve treasury`` writes the client key it trusts.
@@ -67,7 +70,7 @@ def build_adapter(name: str, cfg: RailSettings) -> ProviderAdapter:
     url = cfg.base_url
     if name == VIETTEL_MONEY:
         if cfg.sandbox:
-            return ViettelMoneyProvider(url)
+            return viettel_money_sandbox_provider(url)
         partner = _private_key(name, cfg, "partner_key")
         public = _public_key(name, cfg, "provider_public_key")
         if not isinstance(partner, ec.EllipticCurvePrivateKey) or not isinstance(
@@ -84,7 +87,7 @@ def build_adapter(name: str, cfg: RailSettings) -> ProviderAdapter:
     if name == MOMO:
         ipn = cfg.callback_url or "http://127.0.0.1/callbacks/momo"
         if cfg.sandbox:
-            return MomoProvider(url, ipn_url=ipn)
+            return momo_sandbox_provider(url, ipn_url=ipn)
         public = _public_key(name, cfg, "provider_public_key")
         if not isinstance(public, rsa.RSAPublicKey):
             raise ConfigurationError("rails.momo.key_files.provider_public_key must be MoMo's RSA public key")
@@ -98,7 +101,7 @@ def build_adapter(name: str, cfg: RailSettings) -> ProviderAdapter:
         )
     if name == VNPOST:
         if cfg.sandbox:
-            return VNPostProvider(url)
+            return vnpost_sandbox_provider(url)
         return VNPostProvider(
             url,
             secret=require_secret(cfg.secret_key, "rails", name, "secret_key"),
@@ -175,9 +178,7 @@ def rails_from_settings(settings: Settings, data_dir: Path, **embedded: Any) -> 
             adapter.store = store
             treasury = TreasuryRail(adapter, store, None, retry, None)
     router = Router(settings.routes(), fallback_provider=settings.routing.cash_fallback)
-    served = {
-        n: c.base_url for n, c in settings.rails.items() if c.sandbox and c.base_url and n != TREASURY
-    }
+    served = {n: c.base_url for n, c in settings.rails.items() if c.sandbox and c.base_url and n != TREASURY}
     no_books = tuple(n for n, c in settings.rails.items() if not c.sandbox and n != TREASURY)
     return Rails(setups, router, retry, treasury=treasury, served_books=served, no_books=no_books)
 

@@ -107,17 +107,15 @@ def _fail_fast(
     make = f"asxh-pay keys generate --operator {operator} --data-dir {data_dir}"
     if not key_path.exists():
         raise PrepareError(
-            f"operator {operator!r} has no private key at {key_path}; make one with: {make}", code="no_key"
-        )
-    try:
-        trusted = trusted_key_path(data_dir, operator)
-    except ApprovalError as exc:
-        raise PrepareError(str(exc), code="operator") from None
-    if not trusted.exists():
-        raise PrepareError(
-            f"operator {operator!r} has no trusted public key in {trusted.parent}; make one with: {make}",
+            f"operator {operator!r} has no private key at {key_path}; make one with: {make} "
+            "(then another operator or the office enrolls it: asxh-pay keys enroll)",
             code="no_key",
         )
+    try:
+        trusted_key_path(data_dir, operator)  # checks the name
+    except ApprovalError as exc:
+        raise PrepareError(str(exc), code="operator") from None
+    # Whether the key is trusted is the operator roster's to say (check_operator_key, next).
     for p in inputs:
         if not p.exists():
             raise PrepareError(f"no such list file or folder: {p}", code="no_file")

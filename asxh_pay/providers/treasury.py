@@ -117,6 +117,7 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    is_sandbox_url,
     raise_for_transport_status,
     read_json,
 )
@@ -460,12 +461,20 @@ class TreasuryProvider(ProviderAdapter):
         config: TreasuryConfig,
         signer: Signer,
         *,
-        base_url: str = "https://h2h.treasury.sandbox.invalid",
+        base_url: str,
         bank_verifier: Verifier | None = None,
         store: BatchStore | None = None,
         response_tolerance_s: float = 300.0,
     ) -> None:
+        """``bank_verifier`` may be left out only for a sandbox: a real bank's answers
+        (acceptances, pain.002, statements) are always checked against its key."""
         super().__init__(base_url)
+        self.refuse_sandbox_credentials(signer, bank_verifier)
+        if bank_verifier is None and not is_sandbox_url(base_url):
+            raise ConfigurationError(
+                f"{type(self).__name__}: a bank_verifier (the bank's public key) is required at "
+                f"{httpx.URL(base_url).host}: the bank's answers must be verified"
+            )
         self.config = config
         self._signer = signer
         self._auth = H2HAuth(signer, config.client_id)

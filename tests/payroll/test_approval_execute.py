@@ -77,13 +77,27 @@ def test_preparer_cannot_approve_own_run(ws: Workspace) -> None:
 
 def test_approver_using_the_preparers_key_is_refused(ws: Workspace) -> None:
     prep = ws.prepare(_lists(ws))
-    # "mallory" registers the maker's public key as her own.
+    # "mallory" registers the maker's public key as her own: a file in keys/trusted is no trust...
     trusted = ws.data_dir / "keys" / "trusted"
     (trusted / "mallory.pub.pem").write_bytes((trusted / "maker.pub.pem").read_bytes())
     from asxh_pay.payroll.approval import approve
+    from asxh_pay.payroll.roster import RosterError, change, load_operator_public_key
 
-    with pytest.raises(ApprovalError, match="preparer's key"):
+    with pytest.raises(ApprovalError, match="not enrolled in the roster"):
         approve(ws.data_dir, prep.run_id, "mallory", ws.data_dir / "keys" / "maker.pem")
+    # ... and the roster enrols no key twice, even when the office signs.
+    with pytest.raises(RosterError, match="already trusted for maker"):
+        change(
+            ws.data_dir,
+            "enroll",
+            "mallory",
+            signed_by="office",
+            signer_key_path=ws.data_dir.parent / "office.pem",
+            public_key=load_operator_public_key(trusted / "maker.pub.pem"),
+        )
+    # The same key under the same name again is the preparer's key.
+    with pytest.raises(ApprovalError, match="cannot approve"):
+        approve(ws.data_dir, prep.run_id, "Maker", ws.data_dir / "keys" / "maker.pem")
 
 
 def test_edited_run_needs_a_new_approval(ws: Workspace) -> None:
@@ -135,7 +149,7 @@ def test_forged_signature_is_refused(ws: Workspace) -> None:
     generate_operator_key(ws.data_dir / "elsewhere", "eve")
     approval["operator"] = "eve"
     (prep.dir / "approval.json").write_text(json.dumps(approval))
-    with pytest.raises(ApprovalError, match="no trusted public key"):
+    with pytest.raises(ApprovalError, match="not enrolled"):
         load_approved(ws.data_dir, prep.run_id)
 
 

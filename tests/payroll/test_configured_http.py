@@ -19,6 +19,7 @@ import pytest
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, main
 from asxh_pay.payroll import demo
 from asxh_pay.payroll.demo import make_province, seed_registry, write_lists
+from tests.payroll.test_cli import office_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,8 +97,7 @@ def test_the_month_against_served_sandboxes_configured_by_file(
     config.write_text(f'{rails}\n[register]\nsandbox = true\nbase_url = "{served["register"]}"\n', "utf-8")
     monkeypatch.setenv("ASXH_PAY_CONFIG", str(config))  # the commands find it without --config
     data = str(tmp_path / "data")
-    for op in ("lan", "hung"):
-        assert main(["keys", "generate", "--operator", op, "--data-dir", data]) == EXIT_OK
+    office_cli(data, tmp_path / "office.pem", ("lan", "hung"))
     capsys.readouterr()
     code, prep = _json(
         capsys,
