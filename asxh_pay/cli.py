@@ -528,16 +528,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _log_format(args: argparse.Namespace) -> Any:
-    """``--log-format``, else the configuration's ``log_format`` (a broken file is reported later)."""
-    if args.log_format is not None:
-        return args.log_format
+def _apply_config(args: argparse.Namespace) -> Any:
+    """What the configuration sets for the whole process: the log format and the roster's place.
+
+    Returns the log format (``--log-format`` first). A file that cannot be loaded is left
+    for the command that needs it to report (``ledger verify`` must work without one).
+    """
     from asxh_pay.config import load_settings
+    from asxh_pay.payroll import roster
 
     try:
-        return load_settings(getattr(args, "config", None)).log_format
+        settings = load_settings(getattr(args, "config", None))
     except ConfigurationError:
-        return "text"
+        settings = None
+    roster.set_location(settings.roster if settings is not None else None)
+    if args.log_format is not None:
+        return args.log_format
+    return settings.log_format if settings is not None else "text"
 
 
 _T = TypeVar("_T")
@@ -615,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from asxh_pay.logs import configure_logging
 
-    configure_logging(_log_format(args), level=logging.INFO if args.verbose else logging.WARNING)
+    configure_logging(_apply_config(args), level=logging.INFO if args.verbose else logging.WARNING)
     # SIGTERM stops a run like Ctrl-C. SIGINT gets our own handler too: with the default one,
     # asyncio.run() installs a functools.partial holding the main task, and Python 3.11's
     # signal.getsignal() then formats repr(task), i.e. the repr of a finished run's whole

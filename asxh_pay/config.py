@@ -216,8 +216,9 @@ class RoutingSettings(BaseModel):
 
     #: Destination -> rail name, overriding the rails' ``destinations``.
     routes: dict[str, str] = Field(default_factory=dict)
-    #: The rail paying in cash what could not be paid electronically (none: no fallback).
-    cash_fallback: str | None = "vnpost"
+    #: The rail paying in cash what could not be paid electronically. Default: ``vnpost`` when
+    #: that rail is configured; ``""`` turns the fallback off.
+    cash_fallback: str | None = None
 
 
 def _default_rails() -> dict[str, RailSettings]:
@@ -275,6 +276,10 @@ with warnings.catch_warnings():
 
         @model_validator(mode="after")
         def _routing(self) -> Settings:
+            if "cash_fallback" not in self.routing.model_fields_set:
+                self.routing.cash_fallback = "vnpost" if "vnpost" in self.rails else None
+            elif self.routing.cash_fallback == "":
+                self.routing.cash_fallback = None
             fb = self.routing.cash_fallback
             if fb is not None and fb not in self.rails:
                 raise ValueError(f"routing.cash_fallback names {fb!r}, which is not a configured rail")

@@ -238,13 +238,24 @@ def build_app(
         else [s.name for s in setups if s.adapter.capabilities.callbacks]
     )
 
+    async def opened() -> bool:
+        """Open the client (and the ledger) if it is not yet: a ledger down at startup must not
+        stop the process, only keep it unready until the ledger answers."""
+        try:
+            await client.open()
+        except Exception as exc:  # reported by /readyz; the type only, no data
+            log.warning("the ledger is not reachable yet (%s)", type(exc).__name__)
+            return False
+        return True
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await client.open()
+        await opened()
         try:
             yield
         finally:
-            await client.close()
+            with contextlib.suppress(Exception):
+                await client.close()
             for s in setups:
                 assert s.transport is not None
                 await s.transport.aclose()
@@ -255,6 +266,8 @@ def build_app(
 
     async def readyz(request: Request) -> Response:
         try:
+            if not await opened():
+                raise ConnectionError("ledger not open")
             await ledger.counts()
         except Exception as exc:  # any failure to answer is "not ready"; the type only, no data
             return JSONResponse({"status": "unavailable", "ledger": type(exc).__name__}, status_code=503)

@@ -796,8 +796,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     args.ledger = None
     # The demo is the zero-setup path: its own embedded sandboxes and ledger, whatever is configured.
     from asxh_pay.config import embedded_default
+    from asxh_pay.payroll import roster
 
     args._settings = embedded_default()
+    roster.set_location(None)  # the demo's operators are enrolled in the demo's own folder
     period = args.period
 
     def say(message: str) -> None:
