@@ -83,14 +83,17 @@ def configure_logging(
 ) -> logging.Handler:
     """Send the process's logs to ``stream`` (stderr) as text or JSON lines, masked.
 
-    Replaces the root logger's handlers (the command line owns the process's logging).
+    Replaces the handler an earlier call installed (``main`` may run more than once in a
+    process, as in tests); handlers someone else added (pytest's, an application's) stay.
     """
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(MaskingFilter())
+    handler._asxh_pay = True  # type: ignore[attr-defined]
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if getattr(old, "_asxh_pay", False):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     install_masking(root)

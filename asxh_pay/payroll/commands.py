@@ -451,7 +451,9 @@ async def _run_and_report(
 
     manifest = read_manifest(run_dir(args.data_dir, run_id))
     total = int(manifest["counts"]["payouts"])
-    with _Progress(progress, total) as bar:
+    from asxh_pay.logs import log_context
+
+    with _Progress(progress, total) as bar, log_context(run_id=run_id):
         result = await execute_run(
             args.data_dir,
             run_id,
