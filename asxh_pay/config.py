@@ -204,6 +204,8 @@ class RegisterSettings(BaseModel):
     def _check(self) -> RegisterSettings:
         if not self.sandbox and self.base_url is None:
             raise ValueError("base_url is required for a population register that is not the sandbox")
+        if self.sandbox and self.base_url is not None and not is_loopback_url(self.base_url):
+            raise ValueError("a sandbox register must be served on a loopback address")
         return self
 
     @property

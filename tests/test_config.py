@@ -254,3 +254,27 @@ def test_an_invalid_file_is_refused_with_exit_3(tmp_path: Path, capsys: pytest.C
     path = _write(tmp_path / "bad.toml", '[rails.momo]\nprovider = "paypal"\nbase_url = "https://x"\n')
     assert main(["config", "show", "--config", str(path)]) == EXIT_REFUSED
     assert "unknown provider" in capsys.readouterr().err
+
+
+def test_the_readme_example_configuration_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    example = readme.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    s = load_settings(_write(tmp_path / "asxh-pay.toml", example))
+    assert set(s.rails) == {"treasury", "viettel_money", "momo", "vnpost"} and not s.embedded
+    assert s.routes()["bank"] == "treasury" and s.routing.cash_fallback == "vnpost"
+    assert s.log_format == "json" and s.roster == Path("/srv/asxh-pay/roster.jsonl")
+
+
+def test_workers_take_the_configured_rails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from asxh_pay.scaleout_cli import build_providers
+
+    args = argparse.Namespace(providers=None, provider_url=None, sandbox=None, config=None, data_dir=tmp_path)
+    with pytest.raises(ConfigurationError, match="no provider named"):
+        build_providers(args, 8)  # no file: embedded sandboxes cannot be shared by workers
+    path = _write(tmp_path / "w.toml", '[rails.momo]\nsandbox = true\nbase_url = "http://127.0.0.1:9"\n')
+    args.config = str(path)
+    setups, router = build_providers(args, 8)
+    assert [s.name for s in setups] == ["momo"] and router.routes == {"wallet:momo": "momo"}
+    assert router.fallback_provider is None  # no vnpost configured: no cash fallback
