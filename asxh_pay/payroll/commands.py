@@ -677,6 +677,33 @@ async def _reconciler(ledger: Any, args: argparse.Namespace, run_id: str | None,
             rails.close()
 
 
+def _provider_report_files(files: list[str]) -> dict[str, str]:
+    """The files that are wallet/postal settlement reports (by their header): path -> provider."""
+    from asxh_pay.providers.reports import detect
+
+    found: dict[str, str] = {}
+    for f in files:
+        with open(f, "rb") as fh:
+            provider = detect(fh.read(4096))
+        if provider is not None:
+            found[f] = provider
+    return found
+
+
+def _group_reports(reports: dict[str, str]) -> dict[str, list[Any]]:
+    """Every line of the given report files, by provider (a month is several daily files)."""
+    from asxh_pay.errors import ProviderProtocolError
+    from asxh_pay.providers.reports import parse_report
+
+    out: dict[str, list[Any]] = {}
+    for path, provider in reports.items():
+        try:
+            out.setdefault(provider, []).extend(parse_report(provider, Path(path).read_bytes()))
+        except ProviderProtocolError as exc:
+            raise ValidationError(f"{path}: {exc}") from None
+    return out
+
+
 @_guard
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     files = [t for t in args.targets if Path(t).is_file()]
@@ -688,6 +715,13 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         from asxh_pay.payroll.approval import read_manifest, run_dir
 
         read_manifest(run_dir(args.data_dir, args.run_id))  # an unknown run: exit 2, with the known ones
+    reports = _provider_report_files(files)
+    files = [f for f in files if f not in reports]
+    if files and reports:
+        raise ValidationError(
+            "give the bank's ISO 20022 files and the wallet/postal settlement reports in separate runs "
+            "of reconcile"
+        )
     if files:
         from asxh_pay.reconcile import reconcile_files_command
 
@@ -704,8 +738,14 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         return reconcile_files_command(args)
 
     async def go() -> Any:
-        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
-            return await _reconciler(ledger, args, args.run_id)
+        rails = _rails(args)
+        for name, entries in _group_reports(reports).items():
+            rails.report_files[name] = entries
+        try:
+            async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
+                return await _reconciler(ledger, args, args.run_id, rails)
+        finally:
+            rails.close()
 
     res = asyncio.run(go())
     lines = [

@@ -178,9 +178,7 @@ def rails_from_settings(settings: Settings, data_dir: Path, **embedded: Any) -> 
             adapter.store = store
             treasury = TreasuryRail(adapter, store, None, retry, None)
     router = Router(settings.routes(), fallback_provider=settings.routing.cash_fallback)
-    served = {n: c.base_url for n, c in settings.rails.items() if c.sandbox and c.base_url and n != TREASURY}
-    no_books = tuple(n for n, c in settings.rails.items() if not c.sandbox and n != TREASURY)
-    return Rails(setups, router, retry, treasury=treasury, served_books=served, no_books=no_books)
+    return Rails(setups, router, retry, treasury=treasury)
 
 
 def registry_from_settings(settings: Settings, data_dir: Path) -> PopulationRegistry:
