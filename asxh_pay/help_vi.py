@@ -196,10 +196,13 @@ HELP_VI: dict[str, str] = {
         "khóa bí mật của người ký (mặc định: <data-dir>/keys/OPERATOR.pem)"
     ),
     # reconcile
-    "With a run id only: compare the run's payouts with the providers' books. With files (pain.002, "
-    "camt.053/camt.054, provider status lists as JSON/CSV): three-way reconciliation of the ledger, the "
-    "status reports and the bank statements. Exit code 1 when a break needs a person.": (
-        "Chỉ với mã đợt chi: đối chiếu các khoản chi của đợt với sổ của các đơn vị chi trả. Kèm tệp "
+    "With a run id only: compare the run's payouts with the providers' settlement reports (downloaded "
+    "from each rail, or given as files: MoMo and VNPost CSV, Viettel Money JSON). With ISO 20022 files "
+    "(pain.002, camt.053/camt.054, provider status lists as JSON/CSV): three-way reconciliation of the "
+    "ledger, the status reports and the bank statements. Exit code 1 when a break needs a person.": (
+        "Chỉ với mã đợt chi: đối chiếu các khoản chi của đợt với báo cáo đối soát của các đơn vị chi "
+        "trả (tải về từ từng kênh, hoặc kèm tệp: CSV của MoMo và VNPost, JSON của Viettel Money). "
+        "Kèm tệp ISO 20022 "
         "(pain.002, camt.053/camt.054, danh sách trạng thái JSON/CSV): đối chiếu ba bên giữa sổ cái, "
         "báo cáo trạng thái và sao kê ngân hàng. Mã thoát 1 khi có chênh lệch cần người xử lý."
     ),

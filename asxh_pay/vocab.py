@@ -331,8 +331,9 @@ PHRASES: dict[str, Pair] = {
         "{checked} payouts checked, {matched} matched, {pending} pending, {breaks} breaks",
     ),
     "recon_demo": (
-        "Đối chiếu với sổ của các đơn vị chi trả: {verdict} ({matched} khớp, {breaks} chênh lệch)",
-        "reconciliation with the providers' books: {verdict} ({matched} matched, {breaks} breaks)",
+        "Đối chiếu với báo cáo đối soát của các đơn vị chi trả: {verdict} "
+        "({matched} khớp, {breaks} chênh lệch)",
+        "reconciliation with the providers' reports: {verdict} ({matched} matched, {breaks} breaks)",
     ),
     "progress_prepare": ("Đang lập danh sách", "preparing"),
     "progress_pay": ("Đang chi trả", "paying"),

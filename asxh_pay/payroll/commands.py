@@ -926,7 +926,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     text = "\n".join(
         [
             _run_text(result, report_files),
-            f"  reconciliation with the providers' books: {'OK' if recon.ok else 'BREAKS'} "
+            f"  reconciliation with the providers' reports: {'OK' if recon.ok else 'BREAKS'} "
             f"({recon.matched} matched, {len(recon.breaks)} breaks)",
             f"  monthly report for the province: {report_files.xlsx}",
             _anchor_text(args, anchor, checker),
@@ -1117,9 +1117,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reconcile",
         help="compare the ledger with what providers and banks say was paid",
         description=(
-            "With a run id only: compare the run's payouts with the providers' books. With files "
-            "(pain.002, camt.053/camt.054, provider status lists as JSON/CSV): three-way "
-            "reconciliation of the ledger, the status reports and the bank statements. "
+            "With a run id only: compare the run's payouts with the providers' settlement reports "
+            "(downloaded from each rail, or given as files: MoMo and VNPost CSV, Viettel Money JSON). "
+            "With ISO 20022 files (pain.002, camt.053/camt.054, provider status lists as JSON/CSV): "
+            "three-way reconciliation of the ledger, the status reports and the bank statements. "
             "Exit code 1 when a break needs a person."
         ),
     )
