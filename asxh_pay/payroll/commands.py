@@ -33,6 +33,7 @@ from typing import Any
 
 from asxh_pay.cli import (
     EXIT_ATTENTION,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -263,6 +264,8 @@ def _prepared_text(prep: Any) -> str:
         f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
         f"  payouts   {c['payouts']:>8}   total {format_vnd(c['total_vnd'])}",
     ]
+    for f in prep.manifest["inputs"]:  # rows read per file: a list cut short shows here
+        lines.append(f"    {f['file']:<40} {f['rows']:>8} rows read")
     for k, v in prep.manifest["totals"]["method"].items():
         lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
     placement = prep.placement
@@ -305,7 +308,7 @@ def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any
 @_guard
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from asxh_pay import units
-    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.lists import ListDefaults, import_bar
     from asxh_pay.payroll.prepare import PrepareError, prepare_run
 
     if args.district is not None:
@@ -331,26 +334,33 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     registry = _registry(args)
     rails = _rails(args)
     try:
-        prep = asyncio.run(
-            prepare_run(
-                [Path(p) for p in args.lists],
-                data_dir=args.data_dir,
-                operator=args.operator,
-                key_path=_key_path(args),
-                defaults=defaults,
-                registry=registry,
-                rails=rails,
-                ledger_url=_ledger_url(args),
-                run_id=args.run_id,
-                verify_accounts=not args.no_account_check,
-                encoding=args.encoding,
-                lang=args.lang,
-                unit=unit,
-                codes=args.codes,
+        with import_bar(not args.json and sys.stderr.isatty()) as bar:
+            prep = asyncio.run(
+                prepare_run(
+                    [Path(p) for p in args.lists],
+                    data_dir=args.data_dir,
+                    operator=args.operator,
+                    key_path=_key_path(args),
+                    defaults=defaults,
+                    registry=registry,
+                    rails=rails,
+                    ledger_url=_ledger_url(args),
+                    run_id=args.run_id,
+                    verify_accounts=not args.no_account_check,
+                    encoding=args.encoding,
+                    lang=args.lang,
+                    unit=unit,
+                    codes=args.codes,
+                    progress=bar,
+                )
             )
-        )
     except PrepareError as exc:
         return _usage_error(args, str(exc), exc.code, exc.top_reasons)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM (see cli.main): prepare_run removed its staging folder and
+        # temporary file on the way out, so there is nothing half-done to clean up.
+        emit(args, {"ok": False, "interrupted": True}, "interrupted: nothing was prepared (no run folder)")
+        return EXIT_INTERRUPTED
     finally:
         rails.close()
         registry.close()
