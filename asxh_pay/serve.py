@@ -325,6 +325,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = load_settings(getattr(args, "config", None))
     ledger_url = args.ledger or settings.ledger_url or f"sqlite:///{args.data_dir / 'ledger.db'}"
     app = build_app(settings, args.data_dir, ledger_url=ledger_url)
+    if not ledger_url.startswith(("postgresql://", "postgres://")):
+        # The SQLite ledger caches the rows of the payouts a run drives: another writer during a
+        # run would make that cache lie. Callbacks then wait (the providers resend) or use PostgreSQL.
+        print(
+            "note: SQLite ledger: do not run 'asxh-pay run' while serve is up on the same file; "
+            "use PostgreSQL to receive callbacks during a run",
+            flush=True,
+        )
     print(
         f"asxh-pay serve on http://{args.host}:{args.port}: callbacks for "
         f"{', '.join(app.state.callback_rails) or 'no rail'}; /healthz /readyz /metrics",
