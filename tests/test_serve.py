@@ -103,7 +103,11 @@ def _start(argv: list[str], cwd: Path, ready: str) -> subprocess.Popen[str]:
         text=True,
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline()
+    line = ""
+    for _ in range(5):  # notes may come first
+        line = proc.stdout.readline()
+        if ready in line or not line:
+            break
     assert ready in line, line
     return proc
 
