@@ -108,6 +108,9 @@ def _start(argv: list[str], cwd: Path, ready: str) -> subprocess.Popen[str]:
         line = proc.stdout.readline()
         if ready in line or not line:
             break
+    if ready not in line:
+        proc.kill()
+        proc.wait()
     assert ready in line, line
     return proc
 

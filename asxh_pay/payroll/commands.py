@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 from collections import Counter
@@ -834,9 +835,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll import demo
-    from asxh_pay.payroll.approval import approve, setup_office
-    from asxh_pay.payroll.lists import ListDefaults
-    from asxh_pay.payroll.prepare import prepare_run
+    from asxh_pay.payroll.approval import setup_office
 
     if args.beneficiaries < 10:
         print("error: --beneficiaries must be at least 10", file=sys.stderr)
@@ -878,10 +877,64 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
-    # The month as it goes: 2% of cash recipients never come, one home visit in five fails,
-    # and a few booked bank transfers come back from the beneficiary's bank a day later.
-    cash = CashSimulation(auto=True, no_show_rate=0.02, delivery_failure_rate=0.2, seed=2026)
-    rails = embedded_rails(data_dir, cash=cash, bank_return_rate=0.003)
+    stack_cm: Any = contextlib.nullcontext(None)
+    if args.served:
+        from asxh_pay.payroll.served_stack import served_stack
+
+        # SQLite: serve starts once the run has stopped writing (one writer at a time).
+        stack_cm = served_stack(
+            data_dir / "served",
+            registry_db=data_dir / "registry.db",
+            ledger_url=_ledger_url(args),
+            start_serve=False,
+        )
+    with stack_cm as stack:
+        if stack is None:
+            # The month as it goes: 2% of cash recipients never come, one home visit in five fails,
+            # and a few booked bank transfers come back from the beneficiary's bank a day later.
+            cash = CashSimulation(auto=True, no_show_rate=0.02, delivery_failure_rate=0.2, seed=2026)
+            rails = embedded_rails(data_dir, cash=cash, bank_return_rate=0.003)
+            checks: Any = registry
+        else:
+            from asxh_pay.config import load_settings
+            from asxh_pay.payroll.configured import rails_from_settings, registry_from_settings
+
+            args._settings = load_settings(stack.config)
+            rails = rails_from_settings(args._settings, data_dir)
+            checks = registry_from_settings(args._settings, data_dir)
+            say(f"  served over HTTP on 127.0.0.1 (config {stack.config}, logs {stack.workdir / 'logs'})")
+        return _demo_month(
+            args,
+            say,
+            stack,
+            province,
+            unit,
+            prep_registry=checks,
+            registry=registry,
+            rails=rails,
+            started=started,
+        )
+
+
+def _demo_month(
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+    stack: Any,
+    province: Any,
+    unit: Any,
+    *,
+    prep_registry: Any,
+    registry: Any,
+    rails: Any,
+    started: float,
+) -> int:
+    """Prepare, approve, pay, reconcile and report the demo's month (embedded or served)."""
+    from asxh_pay.payroll.approval import approve
+    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.prepare import prepare_run
+
+    data_dir, period = args.data_dir, args.period
+    maker, checker = "lap.nguyen", "hung.tran"
     try:
         prep = asyncio.run(
             prepare_run(
@@ -891,7 +944,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 key_path=data_dir / "keys" / f"{maker}.pem",
                 defaults=ListDefaults(period=period),
                 unit=unit,
-                registry=registry,
+                registry=prep_registry,
                 rails=rails,
                 ledger_url=_ledger_url(args),
                 lang=args.lang,
@@ -908,16 +961,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 args,
                 prep.run_id,
                 resume=False,
-                registry=registry,
+                registry=prep_registry,
                 rails=rails,
                 progress=not args.json and sys.stderr.isatty(),
-                reconcile=True,
+                reconcile=stack is None,
             )
         )
+        if stack is not None:
+            report_files, recon = _served_month_end(args, say, stack, prep.run_id, rails)
+            if not _outcomes(report_files)["pending"]:
+                # The cash the run left open was settled by serve since: not an error any more.
+                result.errors = [e for e in result.errors if "still open after" not in e]
         anchor = asyncio.run(_demo_anchor(args, prep.run_id, checker, report_files.xlsx.parent))
     finally:
         rails.close()
         registry.close()
+        if prep_registry is not registry:
+            prep_registry.close()
     elapsed = time.perf_counter() - started
     data = {
         "data_dir": str(data_dir),
@@ -949,6 +1009,37 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if recon.ok and not out["pending"] and not result.errors else EXIT_ATTENTION
 
 
+def _served_month_end(
+    args: argparse.Namespace, say: Callable[[str], None], stack: Any, run_id: str, rails: Any
+) -> tuple[Any, Any]:
+    """The served demo's month end: serve takes the callbacks while the post office's month
+    passes, then the reports are written and reconciled against the providers' reports."""
+    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.reports import write_reports
+
+    stack.start_serve()
+    days = stack.pass_cash_window()
+    say(f"  asxh-pay serve at {stack.urls['serve']}: the post office's month passed ({days} days)")
+    final = {"succeeded", "failed", "cancelled", "returned"}
+
+    async def finish() -> tuple[Any, Any]:
+        deadline = time.monotonic() + 300
+        while True:
+            async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
+                still = {s.value for s, n in (await ledger.counts(run_id)).items() if n} - final
+            if not still or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        manifest = read_manifest(run_dir(args.data_dir, run_id))
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            files = await write_reports(
+                ledger, run_id, run_dir(args.data_dir, run_id) / "reports", lang=args.lang, manifest=manifest
+            )
+            return files, await _reconciler(ledger, args, run_id, rails)
+
+    return asyncio.run(finish())
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -974,6 +1065,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="how many of the province's communes pay (default: 6; 0: all, a province-scale run)",
     )
     d.add_argument("--concurrency", type=positive_int, default=128, help=argparse.SUPPRESS)
+    d.add_argument(
+        "--served",
+        action="store_true",
+        help="run every sandbox, the population register and 'asxh-pay serve' as separate processes "
+        "over HTTP on 127.0.0.1, configured by a generated asxh-pay.toml (started and stopped by the demo)",
+    )
     d.set_defaults(func=_cmd_demo)
 
     k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")

@@ -44,6 +44,16 @@ class ServedStack:
     config: Path
     urls: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def start_serve(self) -> None:
+        """Start ``asxh-pay serve`` (later than the sandboxes when a SQLite ledger must not see
+        two writers during a run: the providers resend their callbacks until it answers)."""
+        if "serve" in self.procs:
+            return
+        argv = ["--config", str(self.config), "serve", "--port", str(self.ports["serve"])]
+        _start(self, "serve", [*argv, "--data-dir", str(self.workdir / "serve")], "asxh-pay serve on")
+        _wait_http(self.urls["serve"] + "/healthz")
 
     def pass_cash_window(self) -> int:
         """Let the served post office's month pass (its callbacks go to ``serve``); days passed."""
@@ -104,6 +114,7 @@ def served_stack(
     registry_db: Path,
     ledger_url: str | None = None,
     settle_after_s: float = 0.2,
+    start_serve: bool = True,
 ) -> Iterator[ServedStack]:
     """Start the stack, write ``<workdir>/asxh-pay.toml`` naming it, stop everything at the end.
 
@@ -111,6 +122,11 @@ def served_stack(
     decides). With a SQLite ledger, ``serve`` and ``run`` write the same file: use
     PostgreSQL when both run at once (see README, "Serving callbacks").
     """
+    # Every path absolute: the processes run in ``workdir``, the caller maybe elsewhere.
+    workdir = workdir.resolve()
+    registry_db = registry_db.resolve()
+    if ledger_url is not None and ledger_url.startswith("sqlite:///"):
+        ledger_url = "sqlite:///" + str(Path(ledger_url.removeprefix("sqlite:///")).resolve())
     workdir.mkdir(parents=True, exist_ok=True)
     ports = {name: free_port() for name in (*RAIL_SANDBOXES, "register", "serve")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -124,7 +140,7 @@ def served_stack(
             lines.append(f'key_files = {{ client_key = "{treasury_key}" }}')
     lines += ["[register]", "sandbox = true", f'base_url = "{urls["register"]}"']
     config.write_text("\n".join(lines) + "\n", "utf-8")
-    stack = ServedStack(workdir, config, urls)
+    stack = ServedStack(workdir, config, urls, ports=ports)
     try:
         for rail, sandbox in RAIL_SANDBOXES.items():
             argv = ["sandbox", "serve", sandbox, "--port", str(ports[rail])]
@@ -147,21 +163,8 @@ def served_stack(
             ],
             "listening",
         )
-        _start(
-            stack,
-            "serve",
-            [
-                "--config",
-                str(config),
-                "serve",
-                "--port",
-                str(ports["serve"]),
-                "--data-dir",
-                str(workdir / "serve"),
-            ],
-            "asxh-pay serve on",
-        )
-        _wait_http(urls["serve"] + "/healthz")
+        if start_serve:
+            stack.start_serve()
         yield stack
     finally:
         stack.stop()

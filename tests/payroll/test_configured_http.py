@@ -47,6 +47,9 @@ def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
         line = proc.stdout.readline()
         if "listening" in line or not line:
             break
+    if "listening" not in line:
+        proc.kill()
+        proc.wait()
     assert "listening" in line, line
     return proc, f"http://127.0.0.1:{port}"
 
