@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -148,3 +149,21 @@ def test_the_month_against_served_sandboxes_configured_by_file(
     assert rc["pending"] == sum(
         v for k, v in counts.items() if k not in ("succeeded", "failed", "cancelled", "returned")
     )
+
+
+def test_demo_served_starts_pays_reconciles_and_stops_its_processes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["demo", "-n", "120", "--served", "--data-dir", str(tmp_path), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK, out
+    assert out["reconciliation"]["ok"] and out["reconciliation"]["breaks"] == 0
+    assert "pending" not in out["run"]["outcomes"] and out["run"]["outcomes"]["paid"] > 0
+    logs = list(Path(out["data_dir"]).glob("served/logs/*.log"))
+    assert {p.stem for p in logs} == {"treasury", "viettel_money", "momo", "vnpost", "register", "serve"}
+    config = (Path(out["data_dir"]) / "served" / "asxh-pay.toml").read_text()
+    assert "secret" not in config and "token" not in config  # sandboxes' credentials never in the file
+    for port in re.findall(r"127\.0\.0\.1:(\d+)", config):  # every process stopped with the demo
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0)
