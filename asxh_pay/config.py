@@ -213,6 +213,17 @@ class RegisterSettings(BaseModel):
         return self.sandbox and self.base_url is None
 
 
+class EventsSettings(BaseModel):
+    """Payout state changes sent to the integrator's backend (asxh_pay.events); off without ``url``."""
+
+    model_config = ConfigDict(extra="forbid")
+    SECRETS: ClassVar[tuple[str, ...]] = ("secret",)
+
+    url: str | None = None
+    secret: SecretStr | None = None  # the Standard Webhooks whsec_... secret
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+
 class RoutingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -250,6 +261,7 @@ with warnings.catch_warnings():
         rails: dict[str, RailSettings] = Field(default_factory=_default_rails)
         routing: RoutingSettings = Field(default_factory=RoutingSettings)
         register: RegisterSettings = Field(default_factory=RegisterSettings)
+        events: EventsSettings = Field(default_factory=EventsSettings)
         roster: Path | None = None  # the operator roster (default: <data-dir>/keys/trusted)
         log_format: Literal["text", "json"] = "text"
         #: Where the file was read from (None: no file, the embedded defaults).
@@ -342,6 +354,7 @@ with warnings.catch_warnings():
                 for s in RailSettings.SECRETS:
                     data["rails"][name][s] = "**********" if getattr(rail, s) is not None else "(not set)"
             data["register"]["token"] = "**********" if self.register.token is not None else "(not set)"
+            data["events"]["secret"] = "**********" if self.events.secret is not None else "(not set)"
             return data
 
 
@@ -374,6 +387,9 @@ def _walk_secrets(data: Mapping[str, Any], path: tuple[str, ...] = ()) -> Iterat
     reg = data.get("register")
     if not path and isinstance(reg, Mapping) and reg.get("token") not in (None, ""):
         yield ("register", "token")
+    events = data.get("events")
+    if not path and isinstance(events, Mapping) and events.get("secret") not in (None, ""):
+        yield ("events", "secret")
     url = data.get("ledger_url")
     if not path and isinstance(url, str):
         try:

@@ -33,6 +33,7 @@ The ASGI adapter for integrators::
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import time
 from collections import Counter
@@ -248,12 +249,31 @@ def build_app(
             return False
         return True
 
+    sender = None
+    if settings.events.url:
+        from asxh_pay.config import require_secret
+        from asxh_pay.events import EventSender
+
+        sender = EventSender(
+            ledger,
+            settings.events.url,
+            require_secret(settings.events.secret, "events", "secret"),
+            timeout_s=settings.events.timeout_s,
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await opened()
+        stop = asyncio.Event()
+        task = asyncio.create_task(sender.run(stop)) if sender is not None else None
         try:
             yield
         finally:
+            stop.set()
+            if task is not None:
+                await task
+                assert sender is not None
+                await sender.aclose()
             with contextlib.suppress(Exception):
                 await client.close()
             for s in setups:

@@ -40,17 +40,20 @@ from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
+    OUTBOX_SELECT,
     PAYOUT_COLUMNS,
     SENDABLE,
     ChainHead,
     ChainReport,
     Ledger,
+    OutboxEvent,
     RequestCache,
     TransitionResult,
     event_from_row,
     event_hash,
     genesis_hash,
     mask_key,
+    outbox_event,
     payout_from_row,
     verify_payout_events,
 )
@@ -732,6 +735,30 @@ class PostgresLedger(Ledger):
                 (provider, callback_id),
             )
             return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ the event outbox
+
+    async def outbox_due(self, limit: int, now: float) -> list[OutboxEvent]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(OUTBOX_SELECT.format(mark="%s"), (now, limit))
+            return [outbox_event(r) for r in await cur.fetchall()]
+
+    async def outbox_delivered(self, event_id: int) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute("UPDATE event_outbox SET delivered_at=now() WHERE id=%s", (event_id,))
+
+    async def outbox_retry(self, event_id: int, next_at: float, error: str) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "UPDATE event_outbox SET attempts=attempts+1, next_at=%s, last_error=%s WHERE id=%s",
+                (next_at, error[:300], event_id),
+            )
+
+    async def outbox_pending(self) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT count(*) FROM event_outbox WHERE delivered_at IS NULL")
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     # ------------------------------------------------------------------ work distribution
 
