@@ -100,6 +100,11 @@ class Metrics:
             buckets=_SEND_BUCKETS,
             registry=self.registry,
         )
+        self.events_pending = Gauge(
+            "asxh_pay_events_pending",
+            "Payout events the backend has not acknowledged yet (the ledger's outbox)",
+            registry=self.registry,
+        )
         self.callbacks = Counter(
             "asxh_pay_callbacks",
             "Provider callbacks received, by rail and HTTP status class",
@@ -125,6 +130,8 @@ class Metrics:
         self.retries.clear()
         for rail, n in retries.items():
             self.retries.labels(rail=rail).set(n)
+        with contextlib.suppress(NotImplementedError):
+            self.events_pending.set(await ledger.outbox_pending())
         self._refreshed = now
 
 

@@ -190,4 +190,7 @@ async def test_serve_receives_a_signed_callback_over_http_and_reports_it(
     assert 'asxh_pay_payouts{rail="momo",state="succeeded"} 1.0' in metrics
     assert 'asxh_pay_callbacks_total{rail="momo",result="2xx"}' in metrics
     assert "asxh_pay_payout_retries" in metrics and "asxh_pay_send_seconds" in metrics
+    # No events URL: every event is kept in the outbox for a sender configured later.
+    pending = [line for line in metrics.splitlines() if line.startswith("asxh_pay_events_pending ")]
+    assert pending and float(pending[0].split()[1]) >= 3
     assert "0912345678" not in metrics and "001203012345" not in metrics

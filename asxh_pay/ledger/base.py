@@ -106,9 +106,10 @@ LEFT = frozenset(
 )
 
 #: Parent/child pairs of a paid-twice case (both dialects; ``{run}`` is a run filter or empty).
-#: A parent in ``succeeded``/``returned`` was paid; a fallback child that has left pays again.
+#: A parent in ``succeeded`` was paid; a fallback child that has left pays again. A ``returned``
+#: parent's money came back from the bank: its cash fallback is the one payment, not a second.
 PAID_TWICE_WHERE = (
-    "parent.status IN ('succeeded', 'returned') "
+    "parent.status = 'succeeded' "
     "AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
 )
 

@@ -280,7 +280,10 @@ class PostgresLedger(Ledger):
     # ------------------------------------------------------------------ lifecycle
 
     def _conn_kwargs(self) -> dict[str, Any]:
-        options = "-c timezone=UTC"
+        # The URL's own ``options`` (e.g. ``?options=-csearch_path%3Dasxh``, a DBA's choice)
+        # come first: passing ``options`` below would otherwise drop them silently.
+        given = str(psycopg.conninfo.conninfo_to_dict(self.url).get("options") or "")
+        options = (given + " " if given else "") + "-c timezone=UTC"
         if self._read_only:
             # Every transaction of every pooled connection is read-only: the server refuses
             # a write, whatever code path tries one.
