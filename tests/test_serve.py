@@ -4,6 +4,8 @@ mounted in an integrator's own Starlette application."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import socket
 import subprocess
@@ -11,15 +13,18 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from asxh_pay.client import AsyncPayoutClient
 from asxh_pay.config import load_settings
 from asxh_pay.ledger import SqliteLedger, open_ledger
+from asxh_pay.localserver import serve
 from asxh_pay.payroll.configured import rails_from_settings
 from asxh_pay.sandbox.generic import GenericSandbox
 from asxh_pay.serve import build_app, callback_app
@@ -125,16 +130,46 @@ def _wait_http(url: str) -> None:
     raise AssertionError(f"{url} never answered")
 
 
+EVENTS_SECRET = "whsec_" + base64.b64encode(b"backend-shared-secret-32-bytes!!").decode()
+
+
+class Backend:
+    """The integrator's backend: takes signed payout events (refuses forged ones)."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.webhook = Webhook(EVENTS_SECRET)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        try:
+            body = self.webhook.verify(request.content, dict(request.headers))
+        except Exception:
+            return httpx.Response(401)
+        self.events.append({"id": request.headers["webhook-id"], **body})
+        return httpx.Response(204)
+
+
 @pytest.fixture
-def served_momo_and_serve(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def backend() -> Iterator[tuple[Backend, str]]:
+    b = Backend()
+    with serve(b.handle) as server:
+        yield b, server.url
+
+
+@pytest.fixture
+def served_momo_and_serve(
+    tmp_path: Path, backend: tuple[Backend, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Path, str]]:
     serve_port, momo_port = _port(), _port()
     config = tmp_path / "asxh-pay.toml"
     config.write_text(
         f'ledger_url = "sqlite:///{tmp_path / "ledger.db"}"\n'
         f'[rails.momo]\nsandbox = true\nbase_url = "http://127.0.0.1:{momo_port}"\n'
-        f'callback_url = "http://127.0.0.1:{serve_port}/callbacks/momo"\n',
+        f'callback_url = "http://127.0.0.1:{serve_port}/callbacks/momo"\n'
+        f'[events]\nurl = "{backend[1]}/hooks"\n',
         "utf-8",
     )
+    monkeypatch.setenv("ASXH_PAY_EVENTS__SECRET", EVENTS_SECRET)  # serve's secret from its environment
     procs = [
         _start(
             [
@@ -164,7 +199,7 @@ def served_momo_and_serve(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
 
 async def test_serve_receives_a_signed_callback_over_http_and_reports_it(
-    served_momo_and_serve: tuple[Path, str], tmp_path: Path
+    served_momo_and_serve: tuple[Path, str], tmp_path: Path, backend: tuple[Backend, str]
 ) -> None:
     config, serve_url = served_momo_and_serve
     settings = load_settings(config)
@@ -194,3 +229,15 @@ async def test_serve_receives_a_signed_callback_over_http_and_reports_it(
     pending = [line for line in metrics.splitlines() if line.startswith("asxh_pay_events_pending ")]
     assert pending and float(pending[0].split()[1]) >= 3
     assert "0912345678" not in metrics and "001203012345" not in metrics
+    # The backend got the payout's every state change, signed, with no personal data.
+    received = backend[0]
+    for _ in range(100):
+        if any(e["data"]["status"] == "succeeded" for e in received.events):
+            break
+        await asyncio.sleep(0.1)
+    mine = sorted(
+        (e for e in received.events if e["data"]["payout_id"] == payout.id), key=lambda e: e["data"]["seq"]
+    )
+    assert [e["data"]["status"] for e in mine] == [ev.to_status.value for ev in events]
+    assert len({e["id"] for e in mine}) == len(mine)
+    assert "001203012345" not in json.dumps(received.events, ensure_ascii=False)
