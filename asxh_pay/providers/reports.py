@@ -29,8 +29,11 @@ vnpost         CSV     ``ma_doi_tac,ma_tham_chieu,ma_giao_dich,so_tien,trang_tha
 =============  ======  ==========================================================
 
 ``orderId`` / ``ma_tham_chieu`` is our idempotency key, as on the wire. Reports are
-fetched with ``GET {base_url}/reports/settlement?from=YYYY-MM-DD&to=YYYY-MM-DD`` signed
-by the adapter's own auth (:func:`report_request`), or given as files
+fetched with ``GET {base_url}/reports/settlement?from=YYYY-MM-DD&to=YYYY-MM-DD``
+(:func:`report_request`) carrying the adapter's own request auth where it has one
+(Viettel Money's bearer token and signature, VNPost's HMAC; MoMo signs inside request
+bodies, so its download goes unsigned and a real MoMo file is given as a file), or given
+as files
 (``asxh-pay reconcile RUN_ID momo_20261130.csv``), recognised by their header
 (:func:`detect`).
 """
