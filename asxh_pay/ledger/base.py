@@ -109,8 +109,7 @@ LEFT = frozenset(
 #: A parent in ``succeeded`` was paid; a fallback child that has left pays again. A ``returned``
 #: parent's money came back from the bank: its cash fallback is the one payment, not a second.
 PAID_TWICE_WHERE = (
-    "parent.status = 'succeeded' "
-    "AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
+    "parent.status = 'succeeded' AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
 )
 
 
