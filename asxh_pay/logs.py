@@ -50,6 +50,15 @@ def log_context(**fields: str | None) -> Iterator[None]:
         _CONTEXT.reset(token)
 
 
+_ONLY_DIGITS = re.compile(r"[\d .\-+]+")
+
+
+def _id_field(value: str) -> str:
+    """An id as it is (run ids carry dates and times: digits that are not personal data),
+    unless it is nothing but digits, as a CCCD, phone or account passed by mistake would be."""
+    return mask_text(value) if _ONLY_DIGITS.fullmatch(value) else value[:100]
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; the message already masked by :class:`MaskingFilter`."""
 
@@ -70,7 +79,7 @@ class JsonFormatter(logging.Formatter):
             if value is None and name == "rail":
                 value = getattr(record, "provider", None)
             if value is not None:
-                line[name] = mask_text(str(value))
+                line[name] = _id_field(str(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:

@@ -38,17 +38,18 @@ def _lines(out: io.StringIO) -> list[dict[str, object]]:
 
 def test_json_lines_are_masked_and_carry_run_payout_and_rail(stream: io.StringIO) -> None:
     log = get_logger("asxh_pay.test")
-    with log_context(run_id="2026-11-08-R1", rail="momo"):
+    with log_context(run_id="2026-11-08-20261202T142343685", rail="momo"):
         log.warning("payout %s for CCCD %s, phone %s failed", "po_18a0b1c2d3e4f5a6", CCCD, PHONE)
-    log.info("account %s booked", ACCOUNT, extra={"rail": "treasury", "payout_id": "po_1"})
+    log.info("account %s booked", ACCOUNT, extra={"rail": "treasury", "payout_id": "po_1", "run_id": CCCD})
     try:
         raise ValueError(f"bad account {ACCOUNT}")
     except ValueError:
         log.exception("could not apply")
     first, second, third = _lines(stream)
-    assert first["run_id"] == "2026-11-08-R1" and first["rail"] == "momo"
+    assert first["run_id"] == "2026-11-08-20261202T142343685" and first["rail"] == "momo"  # ids kept
     assert first["payout_id"] == "po_18a0b1c2d3e4f5a6" and first["level"] == "warning"
-    assert second["rail"] == "treasury" and second["payout_id"] == "po_1" and "run_id" not in second
+    assert second["rail"] == "treasury" and second["payout_id"] == "po_1"
+    assert second["run_id"] == "0012******45"  # a CCCD passed as an id by mistake is still masked
     raw = stream.getvalue()
     for secret in (CCCD, PHONE, ACCOUNT):
         assert secret not in raw
