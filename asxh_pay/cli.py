@@ -369,7 +369,11 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="serve a provider sandbox over HTTP on localhost",
         description="Serve a stateful fake provider on 127.0.0.1 until Ctrl-C.",
     )
-    s.add_argument("provider", choices=sorted(SANDBOXES), help="which provider's sandbox")
+    s.add_argument(
+        "provider",
+        choices=[*sorted(SANDBOXES), "register"],
+        help="which provider's sandbox, or 'register': the population register's JSON API (docs/register.md)",
+    )
     s.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (default: %(default)s)")
     s.add_argument("--latency-ms", type=float, default=None, help="delay every answer by this much")
     s.add_argument("--settle-after-s", type=float, default=None, help="settle payments after this delay")
@@ -386,13 +390,70 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="how long a timeout fault holds the answer (exceed the client's timeout)",
     )
     s.add_argument("--seed", type=int, default=0, help="fault random seed")
+    s.add_argument(
+        "--callback-url",
+        default=None,
+        help="POST the sandbox's signed callbacks to this URL (e.g. http://127.0.0.1:8000/callbacks/momo, "
+        "served by 'asxh-pay serve')",
+    )
+    s.add_argument(
+        "--registry-db",
+        type=Path,
+        default=Path("asxh-pay-data/registry.db"),
+        help="register only: the sandbox register's SQLite file (default: %(default)s)",
+    )
     s.set_defaults(func=_cmd_sandbox_serve)
 
 
+def _serve_register(args: argparse.Namespace) -> int:
+    from asxh_pay.localserver import serve
+    from asxh_pay.payroll.register_http import SANDBOX_TOKEN, RegisterService
+    from asxh_pay.payroll.registry import SandboxPopulationRegistry
+
+    registry = SandboxPopulationRegistry(args.registry_db)
+    server = serve(RegisterService(registry, SANDBOX_TOKEN).handle, port=args.port)
+    print(
+        f"register sandbox listening on {server.url} ({registry.count()} people in {args.registry_db}; "
+        "sandbox bearer token: see asxh_pay.payroll.register_http.SANDBOX_TOKEN) (Ctrl-C to stop)",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        registry.close()
+    return EXIT_OK
+
+
+def _callback_poster(url: str) -> Callable[[Any], Any]:
+    """A sandbox callback sink that POSTs each signed callback, bytes and headers unchanged, to ``url``."""
+    import httpx
+
+    holder: dict[str, httpx.AsyncClient] = {}
+
+    async def sink(request: httpx.Request) -> httpx.Response:
+        http = holder.get("client")
+        if http is None:
+            http = holder["client"] = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        response = await http.post(url, content=request.content, headers=headers)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RuntimeError(f"receiver answered {response.status_code}")  # the sandbox resends later
+        return response
+
+    return sink
+
+
 def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    import asyncio as _asyncio
+
     from asxh_pay.localserver import serve
     from asxh_pay.sandbox.served import HttpFaults, ServedSandbox, served_fault_plan
 
+    if args.provider == "register":
+        return _serve_register(args)
     sandbox = SANDBOXES[args.provider]()
     if args.latency_ms is not None:
         sandbox.latency_s = args.latency_ms / 1000
@@ -402,6 +463,10 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
         sandbox.faults = served_fault_plan(args.faults, seed=args.seed)
     served = ServedSandbox(sandbox, HttpFaults.every_kind(args.faults, hang_s=args.hang_s, seed=args.seed))
     server = serve(served.handle, port=args.port)
+    if args.callback_url:
+        # Settlements and callbacks run on the server's own loop, beside the requests.
+        sandbox.callback_sink = _callback_poster(args.callback_url)
+        _asyncio.run_coroutine_threadsafe(sandbox.run(interval_s=0.1), server._event_loop())
     print(f"{args.provider} sandbox listening on {server.url} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
@@ -425,7 +490,25 @@ def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 # ``reconcile`` is registered by the payroll commands: one command for a run's books and
 # for ISO 20022 report files (asxh_pay.reconcile).
-COMMANDS: list[Register] = [_register_ledger, _register_sandbox, _register_scaleout]
+def _register_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from asxh_pay.config_cli import register_config
+
+    register_config(sub)
+
+
+def _register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from asxh_pay.serve import register_serve
+
+    register_serve(sub)
+
+
+COMMANDS: list[Register] = [
+    _register_ledger,
+    _register_sandbox,
+    _register_scaleout,
+    _register_config,
+    _register_serve,
+]
 
 
 def _register_optional() -> None:
@@ -482,6 +565,19 @@ def build_parser(lang: str = "vi") -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)"
     )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="PATH",
+        help="the configuration file asxh-pay.toml (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml if "
+        "present, else the embedded sandboxes)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="log lines as text or JSON (default: log_format of the configuration, else text)",
+    )
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
         parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
@@ -491,6 +587,25 @@ def build_parser(lang: str = "vi") -> argparse.ArgumentParser:
         register(sub)
     _in_workflow_order(sub)
     return localise(parser, lang)
+
+
+def _apply_config(args: argparse.Namespace) -> Any:
+    """What the configuration sets for the whole process: the log format and the roster's place.
+
+    Returns the log format (``--log-format`` first). A file that cannot be loaded is left
+    for the command that needs it to report (``ledger verify`` must work without one).
+    """
+    from asxh_pay.config import load_settings
+    from asxh_pay.payroll import roster
+
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigurationError:
+        settings = None
+    roster.set_location(settings.roster if settings is not None else None)
+    if args.log_format is not None:
+        return args.log_format
+    return settings.log_format if settings is not None else "text"
 
 
 _T = TypeVar("_T")
@@ -591,10 +706,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _Parser.json_errors = "--json" in command_line
     args = parser.parse_args(argv)
     _lang = getattr(args, "lang", _lang)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from asxh_pay.logs import configure_logging
+
+    configure_logging(_apply_config(args), level=logging.INFO if args.verbose else logging.WARNING)
     # SIGTERM stops a run like Ctrl-C. SIGINT gets our own handler too: with the default one,
     # asyncio.run() installs a functools.partial holding the main task, and Python 3.11's
     # signal.getsignal() then formats repr(task), i.e. the repr of a finished run's whole

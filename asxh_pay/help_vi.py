@@ -238,10 +238,13 @@ HELP_VI: dict[str, str] = {
         "khóa bí mật của người ký (mặc định: <data-dir>/keys/OPERATOR.pem)"
     ),
     # reconcile
-    "With a run id only: compare the run's payouts with the providers' books. With files (pain.002, "
-    "camt.053/camt.054, provider status lists as JSON/CSV): three-way reconciliation of the ledger, the "
-    "status reports and the bank statements. Exit code 1 when a break needs a person.": (
-        "Chỉ với mã đợt chi: đối chiếu các khoản chi của đợt với sổ của các đơn vị chi trả. Kèm tệp "
+    "With a run id only: compare the run's payouts with the providers' settlement reports (downloaded "
+    "from each rail, or given as files: MoMo and VNPost CSV, Viettel Money JSON). With ISO 20022 files "
+    "(pain.002, camt.053/camt.054, provider status lists as JSON/CSV): three-way reconciliation of the "
+    "ledger, the status reports and the bank statements. Exit code 1 when a break needs a person.": (
+        "Chỉ với mã đợt chi: đối chiếu các khoản chi của đợt với báo cáo đối soát của các đơn vị chi "
+        "trả (tải về từ từng kênh, hoặc kèm tệp: CSV của MoMo và VNPost, JSON của Viettel Money). "
+        "Kèm tệp ISO 20022 "
         "(pain.002, camt.053/camt.054, danh sách trạng thái JSON/CSV): đối chiếu ba bên giữa sổ cái, "
         "báo cáo trạng thái và sao kê ngân hàng. Mã thoát 1 khi có chênh lệch cần người xử lý."
     ),
@@ -369,6 +372,57 @@ HELP_VI: dict[str, str] = {
     "HTTP timeout per request": "thời gian chờ HTTP mỗi yêu cầu",
     "in-process sandbox latency": "độ trễ của môi trường thử nghiệm trong tiến trình",
     "in-process sandbox fault rate per kind (0..1)": "tỷ lệ lỗi giả lập mỗi loại (0..1)",
+    # configuration, serve, served sandboxes
+    "POST the sandbox's signed callbacks to this URL (e.g. http://127.0.0.1:8000/callbacks/momo, served by "
+    "'asxh-pay serve')": (
+        "gửi các thông báo có chữ ký của môi trường thử nghiệm đến URL này (ví dụ "
+        "http://127.0.0.1:8000/callbacks/momo, do 'asxh-pay serve' phục vụ)"
+    ),
+    "Run the callback endpoint of every configured rail (POST /callbacks/RAIL), /healthz, /readyz "
+    "(the ledger answers) and /metrics (Prometheus) until Ctrl-C.": (
+        "Chạy điểm nhận thông báo của mọi kênh đã cấu hình (POST /callbacks/KÊNH), /healthz, "
+        "/readyz (sổ cái trả lời) và /metrics (Prometheus) cho đến khi nhấn Ctrl-C."
+    ),
+    "TCP port (default: %(default)s)": "cổng TCP (mặc định: %(default)s)",
+    "address to bind (default: %(default)s)": "địa chỉ lắng nghe (mặc định: %(default)s)",
+    "ledger URL (default: the configuration's, else the data folder's)": (
+        "URL sổ cái (mặc định: theo cấu hình, nếu không thì trong thư mục dữ liệu)"
+    ),
+    "log lines as text or JSON (default: log_format of the configuration, else text)": (
+        "dòng nhật ký dạng văn bản hoặc JSON (mặc định: log_format trong cấu hình, nếu không thì văn bản)"
+    ),
+    "print the effective configuration, secrets masked": "in cấu hình đang áp dụng, các bí mật được che",
+    "register only: the sandbox register's SQLite file (default: %(default)s)": (
+        "chỉ cho register: tệp SQLite của cơ sở dữ liệu dân cư thử nghiệm (mặc định: %(default)s)"
+    ),
+    "run every sandbox, the population register and 'asxh-pay serve' as separate processes over HTTP "
+    "on 127.0.0.1, configured by a generated asxh-pay.toml (started and stopped by the demo)": (
+        "chạy mọi môi trường thử nghiệm, cơ sở dữ liệu dân cư và 'asxh-pay serve' thành các "
+        "tiến trình riêng qua HTTP trên 127.0.0.1, cấu hình bằng một tệp asxh-pay.toml được tạo "
+        "ra (bản trình diễn tự khởi động và dừng chúng)"
+    ),
+    "serve the provider callbacks, health, readiness and metrics (ASGI, uvicorn)": (
+        "phục vụ thông báo từ đơn vị chi trả, kiểm tra hoạt động, sẵn sàng và số liệu (ASGI, uvicorn)"
+    ),
+    "show or check the configuration (asxh-pay.toml)": "xem hoặc kiểm tra cấu hình (asxh-pay.toml)",
+    "the configuration file": "tệp cấu hình",
+    "the configuration file (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml, else the embedded sandboxes)": (
+        "tệp cấu hình (mặc định: $ASXH_PAY_CONFIG, nếu không thì ./asxh-pay.toml, nếu không thì các môi "
+        "trường thử nghiệm tích hợp)"
+    ),
+    "the configuration file asxh-pay.toml (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml if present, else "
+    "the embedded sandboxes)": (
+        "tệp cấu hình asxh-pay.toml (mặc định: $ASXH_PAY_CONFIG, nếu không thì ./asxh-pay.toml nếu có, nếu "
+        "không thì các môi trường thử nghiệm tích hợp)"
+    ),
+    "the data folder": "thư mục dữ liệu",
+    "validate the configuration and contact every rail and the register": (
+        "kiểm tra cấu hình và liên hệ thử mọi kênh chi trả cùng cơ sở dữ liệu dân cư"
+    ),
+    "which provider's sandbox, or 'register': the population register's JSON API (docs/register.md)": (
+        "môi trường thử nghiệm của đơn vị nào, hoặc 'register': API JSON của cơ sở dữ liệu dân cư "
+        "(docs/register.md)"
+    ),
 }
 
 # argparse's headings, set on each parser.

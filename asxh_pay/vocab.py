@@ -393,10 +393,15 @@ PHRASES: dict[str, Pair] = {
         "Đã đối chiếu {payouts} khoản chi với {files} tệp ({entries} bút toán, {statuses} trạng thái)",
         "reconciled {payouts} payouts against {files} files ({entries} entries, {statuses} statuses)",
     ),
+    "recon_not_reconciled": (
+        "Chưa đối chiếu (chưa có báo cáo của đơn vị chi trả): {names}",
+        "not reconciled (no provider report yet): {names}",
+    ),
     "recon_unexplained": ("Chênh lệch chưa giải thích được: {n}", "unexplained breaks: {n}"),
     "recon_demo": (
-        "Đối chiếu với sổ của các đơn vị chi trả: {verdict} ({matched} khớp, {breaks} chênh lệch)",
-        "reconciliation with the providers' books: {verdict} ({matched} matched, {breaks} breaks)",
+        "Đối chiếu với báo cáo đối soát của các đơn vị chi trả: {verdict} "
+        "({matched} khớp, {breaks} chênh lệch)",
+        "reconciliation with the providers' reports: {verdict} ({matched} matched, {breaks} breaks)",
     ),
     "progress_prepare": ("Đang lập danh sách", "preparing"),
     "progress_pay": ("Đang chi trả", "paying"),

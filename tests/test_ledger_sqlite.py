@@ -86,4 +86,4 @@ async def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
         await ledger.open()
         await ledger.close()
     versions = sqlite3.connect(path).execute("SELECT version FROM schema_migrations").fetchall()
-    assert versions == [(1,)]
+    assert versions == [(1,), (2,)]  # 2: the event outbox

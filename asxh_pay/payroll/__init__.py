@@ -11,6 +11,6 @@ One concept per module:
 * :mod:`~asxh_pay.payroll.rails`: the one place where providers are built;
 * :mod:`~asxh_pay.payroll.execute`: pay the approved run, resumable, with cash fallback;
 * :mod:`~asxh_pay.payroll.reports`: commune/district/province reports from the ledger;
-* :mod:`~asxh_pay.payroll.books`: compare the ledger with the providers' books;
+* :mod:`~asxh_pay.payroll.books`: compare the ledger with the providers' settlement reports;
 * :mod:`~asxh_pay.payroll.demo` and :mod:`~asxh_pay.payroll.commands`: the ``asxh-pay`` command.
 """

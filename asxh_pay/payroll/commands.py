@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 from collections import Counter
@@ -69,6 +70,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", default=None, help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
     p.add_argument("--json", action="store_true", help="machine-readable output for scripts")
     p.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="the configuration file (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml, else the "
+        "embedded sandboxes)",
+    )
+    p.add_argument(
         "--lang",
         choices=("vi", "en"),
         default="vi",
@@ -76,20 +83,43 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _settings(args: argparse.Namespace) -> Any:
+    """The configuration (``--config``, ``ASXH_PAY_CONFIG``, ./asxh-pay.toml, or the embedded default)."""
+    from asxh_pay.config import load_settings
+
+    cached = getattr(args, "_settings", None)
+    if cached is None:
+        cached = load_settings(getattr(args, "config", None))
+        args._settings = cached
+    return cached
+
+
 def _ledger_url(args: argparse.Namespace) -> str:
-    return str(args.ledger or f"sqlite:///{args.data_dir / 'ledger.db'}")
+    if args.ledger:
+        return str(args.ledger)
+    configured = _settings(args).ledger_url
+    return str(configured or f"sqlite:///{args.data_dir / 'ledger.db'}")
 
 
-def _registry(data_dir: Path) -> Any:
+def _registry(args: argparse.Namespace) -> Any:
+    """The population register the configuration names (embedded SQLite by default)."""
+    from asxh_pay.payroll.configured import registry_from_settings
+
+    return registry_from_settings(_settings(args), args.data_dir)
+
+
+def _sandbox_registry(args: argparse.Namespace) -> Any:
+    """The sandbox register's file, for ``asxh-pay registry`` (the sandbox's own admin commands)."""
     from asxh_pay.payroll.registry import SandboxPopulationRegistry
 
-    return SandboxPopulationRegistry(data_dir / "registry.db")
+    return SandboxPopulationRegistry(getattr(args, "registry_db", None) or args.data_dir / "registry.db")
 
 
-def _rails(data_dir: Path) -> Any:
-    from asxh_pay.payroll.rails import embedded_rails
+def _rails(args: argparse.Namespace) -> Any:
+    """The rails the configuration names; the embedded sandboxes only when it names them."""
+    from asxh_pay.payroll.configured import rails_from_settings
 
-    return embedded_rails(data_dir)
+    return rails_from_settings(_settings(args), args.data_dir)
 
 
 def _refused(args: argparse.Namespace, exc: Exception) -> int:
@@ -276,8 +306,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         commune_code=unit.code if unit and unit.level == "commune" else None,
         province_code=unit.province_code if unit else None,
     )
-    registry = _registry(args.data_dir)
-    rails = _rails(args.data_dir)
+    registry = _registry(args)
+    rails = _rails(args)
     try:
         with import_bar(not args.json and sys.stderr.isatty(), lang=args.lang) as bar:
             prep = asyncio.run(
@@ -366,7 +396,9 @@ async def _run_and_report(
     manifest = read_manifest(run_dir(args.data_dir, run_id))
     total = int(manifest["counts"]["payouts"])
     lang = getattr(args, "lang", "vi")
-    with Progress(progress, lang) as bars:
+    from asxh_pay.logs import log_context
+
+    with Progress(progress, lang) as bars, log_context(run_id=run_id):
         # One bar per phase: paying, the month close (bank days, cash window, fallbacks), the
         # reports and, for the demo, the reconciliation.
         pay = bars.start("progress_pay", total)
@@ -406,7 +438,7 @@ async def _run_and_report(
             recon = None
             if reconcile:
                 with bars.phase("progress_reconcile"):
-                    recon = await _reconciler(ledger, args.data_dir, run_id, rails)
+                    recon = await _reconciler(ledger, args, run_id, rails)
     return result, files, recon
 
 
@@ -436,8 +468,8 @@ def _run_json(result: Any, files: Any) -> dict[str, Any]:
 
 @_guard
 def _cmd_run(args: argparse.Namespace) -> int:
-    registry = _registry(args.data_dir)
-    rails = _rails(args.data_dir)
+    registry = _registry(args)
+    rails = _rails(args)
     try:
         result, files, _ = run_interruptible(
             _run_and_report(
@@ -619,17 +651,44 @@ def _anchor_text(args: argparse.Namespace, anchor: Any, operator: str) -> str:
     )
 
 
-async def _reconciler(ledger: Any, data_dir: Path, run_id: str | None, rails: Any = None) -> Any:
+async def _reconciler(ledger: Any, args: argparse.Namespace, run_id: str | None, rails: Any = None) -> Any:
     """The bank rail three ways (ISO 20022 reports), the other rails against their books."""
     from asxh_pay.payroll.books import reconcile_rails
 
     own = rails is None
-    rails = rails or _rails(data_dir)
+    rails = rails or _rails(args)
     try:
         return await reconcile_rails(ledger, rails, run_id)
     finally:
         if own:
             rails.close()
+
+
+def _provider_report_files(files: list[str]) -> dict[str, str]:
+    """The files that are wallet/postal settlement reports (by their header): path -> provider."""
+    from asxh_pay.providers.reports import detect
+
+    found: dict[str, str] = {}
+    for f in files:
+        with open(f, "rb") as fh:
+            provider = detect(fh.read(4096))
+        if provider is not None:
+            found[f] = provider
+    return found
+
+
+def _group_reports(reports: dict[str, str]) -> dict[str, list[Any]]:
+    """Every line of the given report files, by provider (a month is several daily files)."""
+    from asxh_pay.errors import ProviderProtocolError
+    from asxh_pay.providers.reports import parse_report
+
+    out: dict[str, list[Any]] = {}
+    for path, provider in reports.items():
+        try:
+            out.setdefault(provider, []).extend(parse_report(provider, Path(path).read_bytes()))
+        except ProviderProtocolError as exc:
+            raise ValidationError(f"{path}: {exc}") from None
+    return out
 
 
 @_guard
@@ -643,6 +702,13 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         from asxh_pay.payroll.approval import read_manifest, run_dir
 
         read_manifest(run_dir(args.data_dir, args.run_id))  # an unknown run: exit 2, with the known ones
+    reports = _provider_report_files(files)
+    files = [f for f in files if f not in reports]
+    if files and reports:
+        raise ValidationError(
+            "give the bank's ISO 20022 files and the wallet/postal settlement reports in separate runs "
+            "of reconcile"
+        )
     if files:
         from asxh_pay.reconcile import reconcile_files_command
 
@@ -652,12 +718,21 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             # The statements of this tool's bank rail are of its one debtor account.
             from asxh_pay.payroll.rails import DEBTOR_ACCOUNT
 
-            args.account = [DEBTOR_ACCOUNT]
+            bank = _settings(args).rails.get("treasury")
+            args.account = [
+                bank.debtor_account if bank is not None and bank.debtor_account else DEBTOR_ACCOUNT
+            ]
         return reconcile_files_command(args)
 
     async def go() -> Any:
-        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
-            return await _reconciler(ledger, args.data_dir, args.run_id)
+        rails = _rails(args)
+        for name, entries in _group_reports(reports).items():
+            rails.report_files[name] = entries
+        try:
+            async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
+                return await _reconciler(ledger, args, args.run_id, rails)
+        finally:
+            rails.close()
 
     from asxh_pay.payroll.console import Progress, recon_text
 
@@ -675,6 +750,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             "breaks": [b.as_dict() for b in res.breaks],
             "provider_totals": res.provider_totals,
             "ledger_totals": res.ledger_totals,
+            "not_reconciled": res.not_reconciled,
         },
         "\n".join(lines),
     )
@@ -689,7 +765,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.lists import import_lists
     from asxh_pay.payroll.registry import PersonRecord
 
-    reg = _registry(args.data_dir)
+    reg = _sandbox_registry(args)
     try:
         if args.registry_command == "mark-dead":
             cccd = normalize_cccd(args.cccd)
@@ -723,9 +799,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll import demo
-    from asxh_pay.payroll.approval import approve, setup_office
-    from asxh_pay.payroll.lists import ListDefaults
-    from asxh_pay.payroll.prepare import prepare_run
+    from asxh_pay.payroll.approval import setup_office
 
     if args.beneficiaries < 10:
         print(f"{phrase('error', args.lang)}: {phrase('demo_min', args.lang)}", file=sys.stderr)
@@ -735,6 +809,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     data_dir = demo.demo_dir(base)
     args.data_dir = data_dir
     args.ledger = None
+    # The demo is the zero-setup path: its own embedded sandboxes and ledger, whatever is configured.
+    from asxh_pay.config import embedded_default
+    from asxh_pay.payroll import roster
+
+    args._settings = embedded_default()
+    roster.set_location(None)  # the demo's operators are enrolled in the demo's own folder
     period = args.period
 
     def say(message: str) -> None:
@@ -768,10 +848,64 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
-    # The month as it goes: 2% of cash recipients never come, one home visit in five fails,
-    # and a few booked bank transfers come back from the beneficiary's bank a day later.
-    cash = CashSimulation(auto=True, no_show_rate=0.02, delivery_failure_rate=0.2, seed=2026)
-    rails = embedded_rails(data_dir, cash=cash, bank_return_rate=0.003)
+    stack_cm: Any = contextlib.nullcontext(None)
+    if args.served:
+        from asxh_pay.payroll.served_stack import served_stack
+
+        # SQLite: serve starts once the run has stopped writing (one writer at a time).
+        stack_cm = served_stack(
+            data_dir / "served",
+            registry_db=data_dir / "registry.db",
+            ledger_url=_ledger_url(args),
+            start_serve=False,
+        )
+    with stack_cm as stack:
+        if stack is None:
+            # The month as it goes: 2% of cash recipients never come, one home visit in five fails,
+            # and a few booked bank transfers come back from the beneficiary's bank a day later.
+            cash = CashSimulation(auto=True, no_show_rate=0.02, delivery_failure_rate=0.2, seed=2026)
+            rails = embedded_rails(data_dir, cash=cash, bank_return_rate=0.003)
+            checks: Any = registry
+        else:
+            from asxh_pay.config import load_settings
+            from asxh_pay.payroll.configured import rails_from_settings, registry_from_settings
+
+            args._settings = load_settings(stack.config)
+            rails = rails_from_settings(args._settings, data_dir)
+            checks = registry_from_settings(args._settings, data_dir)
+            say(f"  served over HTTP on 127.0.0.1 (config {stack.config}, logs {stack.workdir / 'logs'})")
+        return _demo_month(
+            args,
+            say,
+            stack,
+            province,
+            unit,
+            prep_registry=checks,
+            registry=registry,
+            rails=rails,
+            started=started,
+        )
+
+
+def _demo_month(
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+    stack: Any,
+    province: Any,
+    unit: Any,
+    *,
+    prep_registry: Any,
+    registry: Any,
+    rails: Any,
+    started: float,
+) -> int:
+    """Prepare, approve, pay, reconcile and report the demo's month (embedded or served)."""
+    from asxh_pay.payroll.approval import approve
+    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.prepare import prepare_run
+
+    data_dir, period = args.data_dir, args.period
+    maker, checker = "lap.nguyen", "hung.tran"
     try:
         prep = asyncio.run(
             prepare_run(
@@ -781,7 +915,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 key_path=data_dir / "keys" / f"{maker}.pem",
                 defaults=ListDefaults(period=period),
                 unit=unit,
-                registry=registry,
+                registry=prep_registry,
                 rails=rails,
                 ledger_url=_ledger_url(args),
                 lang=args.lang,
@@ -798,16 +932,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 args,
                 prep.run_id,
                 resume=False,
-                registry=registry,
+                registry=prep_registry,
                 rails=rails,
                 progress=not args.json and sys.stderr.isatty(),
-                reconcile=True,
+                reconcile=stack is None,
             )
         )
+        if stack is not None:
+            report_files, recon = _served_month_end(args, say, stack, prep.run_id, rails)
+            if not _outcomes(report_files)["pending"]:
+                # The cash the run left open was settled by serve since: not an error any more.
+                result.errors = [e for e in result.errors if "still open after" not in e]
         anchor = asyncio.run(_demo_anchor(args, prep.run_id, checker, report_files.xlsx.parent))
     finally:
         rails.close()
         registry.close()
+        if prep_registry is not registry:
+            prep_registry.close()
     elapsed = time.perf_counter() - started
     data = {
         "data_dir": str(data_dir),
@@ -847,6 +988,37 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if recon.ok and not out["pending"] and not result.errors else EXIT_ATTENTION
 
 
+def _served_month_end(
+    args: argparse.Namespace, say: Callable[[str], None], stack: Any, run_id: str, rails: Any
+) -> tuple[Any, Any]:
+    """The served demo's month end: serve takes the callbacks while the post office's month
+    passes, then the reports are written and reconciled against the providers' reports."""
+    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.reports import write_reports
+
+    stack.start_serve()
+    days = stack.pass_cash_window()
+    say(f"  asxh-pay serve at {stack.urls['serve']}: the post office's month passed ({days} days)")
+    final = {"succeeded", "failed", "cancelled", "returned"}
+
+    async def finish() -> tuple[Any, Any]:
+        deadline = time.monotonic() + 300
+        while True:
+            async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
+                still = {s.value for s, n in (await ledger.counts(run_id)).items() if n} - final
+            if not still or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        manifest = read_manifest(run_dir(args.data_dir, run_id))
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            files = await write_reports(
+                ledger, run_id, run_dir(args.data_dir, run_id) / "reports", lang=args.lang, manifest=manifest
+            )
+            return files, await _reconciler(ledger, args, run_id, rails)
+
+    return asyncio.run(finish())
+
+
 # --------------------------------------------------------------------------- registration
 
 
@@ -872,6 +1044,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="how many of the province's communes pay (default: 6; 0: all, a province-scale run)",
     )
     d.add_argument("--concurrency", type=positive_int, default=128, help=argparse.SUPPRESS)
+    d.add_argument(
+        "--served",
+        action="store_true",
+        help="run every sandbox, the population register and 'asxh-pay serve' as separate processes "
+        "over HTTP on 127.0.0.1, configured by a generated asxh-pay.toml (started and stopped by the demo)",
+    )
     d.set_defaults(func=_cmd_demo)
 
     k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")
@@ -1025,9 +1203,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reconcile",
         help="compare the ledger with what providers and banks say was paid",
         description=(
-            "With a run id only: compare the run's payouts with the providers' books. With files "
-            "(pain.002, camt.053/camt.054, provider status lists as JSON/CSV): three-way "
-            "reconciliation of the ledger, the status reports and the bank statements. "
+            "With a run id only: compare the run's payouts with the providers' settlement reports "
+            "(downloaded from each rail, or given as files: MoMo and VNPost CSV, Viettel Money JSON). "
+            "With ISO 20022 files (pain.002, camt.053/camt.054, provider status lists as JSON/CSV): "
+            "three-way reconciliation of the ledger, the status reports and the bank statements. "
             "Exit code 1 when a break needs a person."
         ),
     )

@@ -206,6 +206,8 @@ def recon_text(res: Any, lang: str, limit: int = 20) -> str:
     lines = [f"{verdict}: {counts}"]
     for kind, n in sorted(res.by_kind().items()):
         lines.append(f"  {vocab.term(vocab.BREAKS, kind, lang)} ({kind}): {n}")
+    if getattr(res, "not_reconciled", None):
+        lines.append("  " + phrase("recon_not_reconciled", lang, names=", ".join(res.not_reconciled)))
     for b in res.breaks[:limit]:
         lines.append(
             f"    {vocab.term(vocab.BREAKS, b.kind, lang)} {b.payout_id or '-'} @ {b.provider}: "

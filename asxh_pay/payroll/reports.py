@@ -91,6 +91,9 @@ OUTPUTS: dict[str, frozenset[str]] = {
     "treasury/*": frozenset(),
     # The embedded providers' books and keys (what each provider itself holds).
     "sandbox/*": IDENTIFIERS,
+    # demo --served: the generated asxh-pay.toml (no secret), the served processes' logs
+    # (masked), the served bank's client key.
+    "served/*": frozenset(),
 }
 """Every file the payroll writes, by path under the data folder (fnmatch patterns, first
 match wins), and the personal identifiers it may carry in full. A test runs a month on a
