@@ -684,6 +684,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"conflicting; {province.old_coded_rows} rows in pre-2025 codes)"
     )
     registry = demo.seed_registry(province, data_dir / "registry.db")
+    # Only the lists on disk matter from here: a province-scale month must not carry the
+    # generator's rows (nor, below, the preparation's) through the paying run.
+    die_after_prepare = list(province.die_after_prepare)
+    del province
     maker, checker = "lap.nguyen", "hung.tran"
     generate_operator_key(data_dir, maker)
     generate_operator_key(data_dir, checker)
@@ -710,15 +714,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             )
         )
         say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
-        approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
+        run_id, manifest, prep_dir = prep.run_id, prep.manifest, prep.dir
+        del prep
+        approve(data_dir, run_id, checker, data_dir / "keys" / f"{checker}.pem")
         say(f"  approved by {checker} (prepared by {maker})")
-        for cccd in province.die_after_prepare:
+        for cccd in die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
-        say(f"  {len(province.die_after_prepare)} deaths recorded in the register after preparation")
+        say(f"  {len(die_after_prepare)} deaths recorded in the register after preparation")
         result, report_files, recon = asyncio.run(
             _run_and_report(
                 args,
-                prep.run_id,
+                run_id,
                 resume=False,
                 registry=registry,
                 rails=rails,
@@ -726,20 +732,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 reconcile=True,
             )
         )
-        anchor = asyncio.run(_demo_anchor(args, prep.run_id, checker, report_files.xlsx.parent))
+        anchor = asyncio.run(_demo_anchor(args, run_id, checker, report_files.xlsx.parent))
     finally:
         rails.close()
         registry.close()
     elapsed = time.perf_counter() - started
     data = {
         "data_dir": str(data_dir),
-        "run_id": prep.run_id,
-        "prepared": prep.manifest["counts"],
-        "paying_unit": prep.manifest["paying_unit"],
-        "communes": sorted(prep.manifest["totals"]["commune"]),
-        "programmes": sorted(prep.manifest["totals"]["programme"]),
-        "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
-        "old_coded_files": prep.manifest["units"]["old_coded_files"],
+        "run_id": run_id,
+        "prepared": manifest["counts"],
+        "paying_unit": manifest["paying_unit"],
+        "communes": sorted(manifest["totals"]["commune"]),
+        "programmes": sorted(manifest["totals"]["programme"]),
+        "unit_mapping": manifest["units"]["rows_by_mapping"],
+        "old_coded_files": manifest["units"]["old_coded_files"],
         "run": _run_json(result, report_files),
         "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
         "anchor": _anchor_json(anchor, checker),
@@ -752,7 +758,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"({recon.matched} matched, {len(recon.breaks)} breaks)",
             f"  monthly report for the province: {report_files.xlsx}",
             _anchor_text(args, anchor, checker),
-            f"  rejected/held rows for the communes: {prep.dir / 'rejected.csv'}, {prep.dir / 'held.csv'}",
+            f"  rejected/held rows for the communes: {prep_dir / 'rejected.csv'}, {prep_dir / 'held.csv'}",
             f"demo finished in {elapsed:.1f}s; inspect it with: asxh-pay status --data-dir {data_dir}",
         ]
     )
