@@ -318,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="asxh-pay",
         description=(
             "Pay social benefits (ASXH) without cash: prepare, approve and run the monthly payroll, "
-            "reconcile with providers, and report per commune and district."
+            "reconcile with providers, and report per commune and province."
         ),
     )
     parser.add_argument("--version", action="version", version=f"asxh-pay {__version__}")

@@ -420,7 +420,12 @@ async def prepare_run(
         "province": paying.province_code if paying else defaults.province_code,
         "units": placement.summary(),
         "programmes": {
-            code: {"name": info.name_vi, "agency": info.agency_vi}
+            code: {
+                "name": info.name_vi,
+                "agency": info.agency_vi,
+                "name_en": info.name_en,
+                "agency_en": info.agency_en,
+            }
             for code, info in sorted(programmes.by_code.items())
             if code in {p.request.programme for p in payouts}
         },
