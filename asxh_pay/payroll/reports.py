@@ -36,7 +36,7 @@ from asxh_pay import units
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd, mask_name
 from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
-from asxh_pay.programmes import load_programmes
+from asxh_pay.programmes import Programmes, load_programmes, programmes_of_run
 from asxh_pay.status import PayoutStatus
 
 ACCOUNT_TARGET = 0.30
@@ -252,21 +252,10 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def agencies_of(manifest: dict[str, Any] | None, lang: str) -> dict[str, str]:
-    """Each programme's responsible agency: as the run recorded it when prepared (a programme
-    added by a deployment's programmes.json included), else the built-in table."""
-    out = {p.code: p.agency(lang) for p in load_programmes().by_code.values()}
-    for code, info in ((manifest or {}).get("programmes") or {}).items():
-        agency = info.get("agency_en" if lang == "en" else "agency") or info.get("agency")
-        if agency:
-            out[code] = str(agency)
-    return out
-
-
-def summary_table(fig: RunFigures, lang: str, agencies: dict[str, str] | None = None) -> Table:
+def summary_table(fig: RunFigures, lang: str, programmes: Programmes | None = None) -> Table:
     """Province and commune totals (commune -> province), each for all programmes and per
     programme, with unit names and each programme's responsible agency."""
-    agencies = agencies if agencies is not None else agencies_of(None, lang)
+    progs = programmes or load_programmes()
     t = Table("tong-hop" if lang != "en" else "summary", SUMMARY_COLUMNS)
     all_label = "Tất cả" if lang != "en" else "All"
     for level, depth in LEVELS:
@@ -282,7 +271,7 @@ def summary_table(fig: RunFigures, lang: str, agencies: dict[str, str] | None = 
             for e in ents:
                 by_prog[e.root.request.programme].append(e)
             for prog in sorted(by_prog):
-                agency = agencies.get(prog, "")
+                agency = progs.agency(prog, lang)
                 t.rows.append(_summary_row(label(level, lang), code, prog, by_prog[prog], name, agency))
     return t
 
@@ -463,9 +452,9 @@ def share_table(fig: RunFigures, lang: str) -> Table:
     return t
 
 
-def all_tables(fig: RunFigures, lang: str = "vi", manifest: dict[str, Any] | None = None) -> list[Table]:
+def all_tables(fig: RunFigures, lang: str = "vi", programmes: Programmes | None = None) -> list[Table]:
     return [
-        summary_table(fig, lang, agencies_of(manifest, lang)),
+        summary_table(fig, lang, programmes),
         method_table(fig, lang),
         provider_table(fig, lang),
         failures_table(fig, lang),
@@ -521,7 +510,7 @@ async def write_reports(
 ) -> ReportFiles:
     """Compute every table from the ledger and write them (CSV each, one XLSX workbook)."""
     fig = await collect(ledger, run_id)
-    tables = all_tables(fig, lang, manifest)
+    tables = all_tables(fig, lang, programmes_of_run(manifest))
     csvs = [write_csv(out_dir / f"{t.name}.csv", t.columns, t.rows, lang) for t in tables]
     manifest = manifest or {}
     period = manifest.get("period", "")

@@ -12,8 +12,7 @@ import pytest
 from asxh_pay import units
 from asxh_pay.payroll.approval import read_payouts
 from asxh_pay.payroll.prepare import PrepareError
-from asxh_pay.payroll.reports import agencies_of
-from asxh_pay.programmes import load_programmes
+from asxh_pay.programmes import load_programmes, programmes_of_run
 from tests.payroll.conftest import HEADERS, Workspace, row, write_list
 
 OLD_HEADERS = [*HEADERS, "Mã huyện"]
@@ -170,5 +169,5 @@ def test_a_programme_is_added_by_data_without_code(ws: Workspace) -> None:
     after = ws.prepare([lst], verify_accounts=False, run_id="after")
     assert after.manifest["totals"]["programme"]["TCMC"]["count"] == 2
     assert after.manifest["programmes"]["TCMC"]["agency"] == "Sở Y tế"
-    assert agencies_of(after.manifest, "vi")["TCMC"] == "Sở Y tế"  # the reports name it
-    assert agencies_of(after.manifest, "en")["NCC"] == "Provincial Department of Home Affairs"
+    assert programmes_of_run(after.manifest).agency("TCMC") == "Sở Y tế"  # the reports name it
+    assert programmes_of_run(after.manifest).agency("NCC", "en") == "Provincial Department of Home Affairs"
