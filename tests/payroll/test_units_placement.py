@@ -105,6 +105,15 @@ def test_list_without_district_column_but_old_only_codes_is_mapped(ws: Workspace
     assert prep.manifest["units"]["rows_by_mapping"] == {"mapped": 2}
 
 
+def test_old_coded_list_without_commune_column_is_the_paying_communes(ws: Workspace) -> None:
+    headers = [h for h in OLD_HEADERS if h != "Mã xã"]
+    rows = [[v for h, v in zip(OLD_HEADERS, _old_row(0, ""), strict=True) if h != "Mã xã"]]
+    lst = write_list(ws.data_dir.parent / "x.csv", rows, headers=headers)
+    # 00097 is today's Phường Hồng Hà; as an old code it was Tứ Liên (Tây Hồ), split.
+    prep = ws.prepare([lst], verify_accounts=False, unit=units.paying_unit(commune_code="00097"))
+    assert _communes(prep)["001080000001"] == ("00097", "01")
+
+
 def test_rows_outside_the_paying_unit_are_rejected(ws: Workspace) -> None:
     lst = write_list(
         ws.data_dir.parent / "x.csv",
