@@ -6,97 +6,104 @@ Tet (when banks close for a week or more) is executed on the next business day; 
 benefit run planned for the last days before Tet must be sent early, and the
 reports ("paid by the 10th") must know which day the money really moves.
 
-Public holidays (Labour Code 45/2019/QH14, Article 112):
+Which days are off comes from the maintained ``holidays`` package
+(``holidays.country_holidays("VN")``), not from tables kept here. It has:
 
-* New Year: 1 January (solar).
-* Tet (Lunar New Year): 5 days. The Prime Minister fixes the exact days every
-  year; the default here is the last day of the old lunar year plus the first four
-  days of the new one, the split used in most years.
-* Hung Kings' Commemoration: 10th day of the 3rd lunar month.
-* Reunification Day 30 April and International Labour Day 1 May (solar).
-* National Day: 2 September and one adjacent day, 1 or 3 September, chosen every
-  year by the Prime Minister (:data:`NATIONAL_DAY_ADJACENT`; default 3 September).
+* the Labour Code's holidays (45/2019/QH14, Article 112): New Year, Tet (computed on the
+  Vietnamese lunar calendar, UTC+7, so Tet 2030 is 2 February, not China's 3 February),
+  Hung Kings' Day, 30 April, 1 May, 2 September and its adjacent day, and from 2026
+  Vietnam Cultural Day (24 November, Resolution 80-NQ/TW);
+* the compensatory day for a holiday on a weekend (Article 112(3)), and for Tet the
+  split the government uses every year (a Saturday holiday moves to the working day
+  before, a Sunday to the one after: 2024's Tet was 8-14 February);
+* the government's yearly swap days, with their make-up working Saturdays (29 April
+  2024 off, Saturday 4 May worked; 2 May 2025 off, Saturday 26 April worked; 31 August
+  2026 off, Saturday 22 August worked), each citing its official dispatch.
 
-A holiday that falls on a Saturday or Sunday gives a compensatory day off on the
-next working day (Article 112(3)). Government decisions that add bridge days or
-move Tet (for example the nine-day Tet of 2025) are not derivable: pass them as
-``extra_days_off`` (and make-up working Saturdays as ``extra_working_days``).
-
-Lunar dates are a table of their solar dates, 2024-2030, not a computation: the
-table is small, auditable and has no astronomical code to get wrong. Source: the
-Vietnamese lunar calendar (Ho Ngoc Duc's algorithm, UTC+7 meridian, as published
-at informatik.uni-leipzig.de/~duc/amlich/); ``tests/treasury/test_calendar.py``
-recomputes every entry with that algorithm. Do not copy Chinese New Year dates:
-the calendars use different meridians and differ in 2030 (Tet is 2 February in
-Vietnam, New Year 3 February in China). Outside 2024-2030 the calendar refuses
-(:class:`~asxh_pay.errors.ConfigurationError`) rather than guess.
+What stays the project's own: the bank's cut-off and the value-date rules below, and the
+overrides a bank or a new government decision needs before the package has it:
+``extra_days_off`` (a bridge day, a bank closure) and ``extra_working_days`` (a make-up
+Saturday, or a day the package has off that the decision keeps working), and
+``national_day_adjacent``. Years the package cannot compute (its lunar calendar ends in
+2100) are refused (:class:`~asxh_pay.errors.ConfigurationError`) rather than guessed.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from types import MappingProxyType
 from zoneinfo import ZoneInfo
+
+import holidays as holidays_pkg
 
 from asxh_pay.errors import ConfigurationError
 
 __all__ = [
-    "HUNG_KINGS_DAY",
-    "NATIONAL_DAY_ADJACENT",
-    "TET",
     "VN_TZ",
     "VietnamCalendar",
+    "hung_kings_day",
+    "official_days_off",
+    "official_working_days",
+    "tet",
 ]
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
-#: Solar date of the first day of the lunar year (Mung 1 Tet).
-TET: Mapping[int, date] = MappingProxyType(
-    {
-        2024: date(2024, 2, 10),
-        2025: date(2025, 1, 29),
-        2026: date(2026, 2, 17),
-        2027: date(2027, 2, 6),
-        2028: date(2028, 1, 26),
-        2029: date(2029, 2, 13),
-        2030: date(2030, 2, 2),  # the new moon is at 23:07 in Hanoi: China's New Year is 3 Feb
-    }
-)
 
-#: Solar date of the 10th day of the 3rd lunar month (Gio To Hung Vuong).
-HUNG_KINGS_DAY: Mapping[int, date] = MappingProxyType(
-    {
-        2024: date(2024, 4, 18),
-        2025: date(2025, 4, 7),
-        2026: date(2026, 4, 26),
-        2027: date(2027, 4, 16),
-        2028: date(2028, 4, 4),
-        2029: date(2029, 4, 23),
-        2030: date(2030, 4, 12),
-    }
-)
+@functools.lru_cache(maxsize=64)
+def _package(year: int) -> holidays_pkg.HolidayBase:
+    """The ``holidays`` package's Vietnam for ``year`` (English names, for lookups by name)."""
+    days = holidays_pkg.country_holidays("VN", years=year, language="en_US")
+    if not days.get_named("Lunar New Year", lookup="exact"):
+        raise ConfigurationError(f"no Vietnamese calendar data for {year} in the holidays package")
+    return days
 
-#: The day next to 2 September chosen by the government (2024: 31/8-3/9 off;
-#: 2025: 30/8-2/9 off). Years not listed use 3 September until announced.
-NATIONAL_DAY_ADJACENT: Mapping[int, date] = MappingProxyType(
-    {
-        2024: date(2024, 9, 3),
-        2025: date(2025, 9, 1),
-    }
-)
 
-_TET_DAYS_BEFORE = 1
-_TET_DAYS_FROM = 4
+def _named(year: int, name: str) -> date:
+    return min(_package(year).get_named(name, lookup="exact"))
+
+
+def tet(year: int) -> date:
+    """Mùng 1 Tết: the first day of the lunar year (solar date)."""
+    return _named(year, "Lunar New Year")
+
+
+def hung_kings_day(year: int) -> date:
+    """Giỗ Tổ Hùng Vương: the 10th day of the 3rd lunar month (solar date)."""
+    return _named(year, "Hung Kings' Commemoration Day")
+
+
+def official_days_off(year: int) -> frozenset[date]:
+    """Every day off in ``year`` by law and government decision, as the package knows them."""
+    return frozenset(d for d in _package(year) if d.year == year)
+
+
+@functools.lru_cache(maxsize=64)
+def official_working_days(year: int) -> frozenset[date]:
+    """The make-up Saturdays of ``year`` (worked in exchange for a swapped day off).
+
+    A swap may cross the year (Saturday 27 December 2014 for 2 January 2015), so the
+    neighbouring years' decisions are read too.
+    """
+    out: set[date] = set()
+    for y in (year - 1, year, year + 1):
+        try:
+            out.update(_package(y).weekend_workdays)
+        except ConfigurationError:
+            continue
+    return frozenset(d for d in out if d.year == year)
 
 
 class VietnamCalendar:
     """Which days banks settle on, and when a file sent now is executed.
 
     ``cutoff`` is the bank's cut-off in Vietnam time (files received later are
-    executed on the next business day). ``extra_days_off`` adds government bridge
-    days or bank-specific closures; ``extra_working_days`` marks make-up Saturdays.
-    ``national_day_adjacent`` overrides :data:`NATIONAL_DAY_ADJACENT` per year.
+    executed on the next business day). ``extra_days_off`` adds bridge days or
+    bank-specific closures the ``holidays`` package does not have yet;
+    ``extra_working_days`` marks days worked although the package has them off (and
+    make-up Saturdays it does not know). ``national_day_adjacent`` sets the day next to
+    2 September (1 or 3 September) for a year, replacing the package's.
     """
 
     def __init__(
@@ -112,8 +119,7 @@ class VietnamCalendar:
         self.cutoff = cutoff
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_working_days = frozenset(extra_working_days)
-        adjacent = dict(NATIONAL_DAY_ADJACENT)
-        adjacent.update(national_day_adjacent or {})
+        adjacent = dict(national_day_adjacent or {})
         for year, day in adjacent.items():
             if day not in (date(year, 9, 1), date(year, 9, 3)):
                 raise ConfigurationError(f"the National Day adjacent day of {year} must be 1 or 3 September")
@@ -122,36 +128,17 @@ class VietnamCalendar:
 
     # ------------------------------------------------------------------ holidays
 
-    def statutory_holidays(self, year: int) -> frozenset[date]:
-        """The Labour Code's holidays of ``year`` (before compensatory days)."""
-        if year not in TET or year not in HUNG_KINGS_DAY:
-            raise ConfigurationError(
-                f"no lunar calendar data for {year} (have {min(TET)}-{max(TET)}): extend calendar_vn.TET"
-            )
-        days = {date(year, 1, 1), HUNG_KINGS_DAY[year], date(year, 4, 30), date(year, 5, 1), date(year, 9, 2)}
-        days.add(self._adjacent.get(year, date(year, 9, 3)))
-        tet = TET[year]
-        days.update(tet + timedelta(days=d) for d in range(-_TET_DAYS_BEFORE, _TET_DAYS_FROM))
-        # The eve of next year's Tet can fall in this solar year only if Tet is on 1 January;
-        # never in 2024-2030, but keep the rule honest for the table's edges.
-        nxt = TET.get(year + 1)
-        if nxt is not None and (nxt - timedelta(days=1)).year == year:
-            days.add(nxt - timedelta(days=1))
-        return frozenset(d for d in days if d.year == year)
-
     def holidays(self, year: int) -> frozenset[date]:
-        """Statutory holidays plus compensatory days (Article 112(3)) plus extra days off."""
+        """Days off in ``year``: the package's (holidays, compensatory and swapped days) and ours."""
         cached = self._cache.get(year)
         if cached is not None:
             return cached
-        statutory = set(self.statutory_holidays(year))
-        off = set(statutory)
-        for day in sorted(statutory):
-            if day.weekday() >= 5:
-                comp = day + timedelta(days=1)
-                while comp.weekday() >= 5 or comp in off:
-                    comp += timedelta(days=1)
-                off.add(comp)
+        off = set(official_days_off(year))
+        if year in self._adjacent:
+            off -= {date(year, 9, 1), date(year, 9, 3)} & set(
+                _package(year).get_named("National Day", lookup="exact")
+            )
+            off.add(self._adjacent[year])
         off.update(d for d in self.extra_days_off if d.year == year)
         result = frozenset(off)
         self._cache[year] = result
@@ -161,7 +148,7 @@ class VietnamCalendar:
         if day in self.extra_working_days:
             return True
         if day.weekday() >= 5:
-            return False
+            return day in official_working_days(day.year)
         return day not in self.holidays(day.year)
 
     def next_business_day(self, day: date, *, include: bool = True) -> date:

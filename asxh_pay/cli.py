@@ -16,11 +16,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import re
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar, cast
 
 from asxh_pay import __version__
 from asxh_pay.errors import AsxhPayError, ConfigurationError, LedgerError, ValidationError
@@ -34,6 +37,55 @@ EXIT_INTERRUPTED = 4
 DEFAULT_LEDGER = "sqlite:///asxh-pay-data/ledger.db"
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error under ``--json`` is a JSON object on stdout (exit 2)."""
+
+    json_errors = False  # set by main() when the command line asks for --json
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            _print_json(
+                {"ok": False, "error": message, "exit_code": EXIT_USAGE, "usage": self.format_usage()}
+            )
+            sys.exit(EXIT_USAGE)
+        super().error(message)
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+# Argument types: bad values are usage errors (exit 2) with the value and the expected form.
+
+
+def date_arg(text: str) -> date:
+    """A calendar date YYYY-MM-DD (``2026-13-45`` is refused, not a traceback)."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: expected YYYY-MM-DD, e.g. 2026-11-02"
+        ) from None
+
+
+def period_arg(text: str) -> str:
+    """A pay period YYYY-MM."""
+    text = text.strip()
+    if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pay period: expected YYYY-MM, e.g. 2026-11")
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -60,6 +112,12 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     v.add_argument("--ledger", default=DEFAULT_LEDGER, help="ledger URL (default: %(default)s)")
     v.add_argument("--anchor", default=None, help="an anchor file written by 'asxh-pay ledger anchor'")
     v.add_argument("--public-key", default=None, help="PEM public key of the anchor's signer")
+    v.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="payroll folder whose operator roster is checked too (default: the SQLite ledger's folder)",
+    )
     v.add_argument("--json", action="store_true", help="machine-readable output")
     v.set_defaults(func=_cmd_ledger_verify)
     a = lsub.add_parser(
@@ -91,13 +149,14 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     public = _ed25519_public(args.public_key) if args.public_key else None
 
     async def run() -> tuple[Any, AnchorReport | None]:
-        async with open_ledger(args.ledger, exclusive=False) as ledger:
+        async with open_ledger(args.ledger, exclusive=False, read_only=True) as ledger:
             chains = await ledger.verify_chain()
             anchored = await verify_anchor(ledger, args.anchor, public) if public is not None else None
             return chains, anchored
 
     report, anchored = asyncio.run(run())
-    ok = report.ok and (anchored is None or anchored.ok)
+    roster_problems, roster_data = _check_roster(args, anchored)
+    ok = report.ok and (anchored is None or anchored.ok) and not roster_problems
     text = (
         f"ledger {'OK' if ok else 'BROKEN'}: {report.payouts_checked} payouts, "
         f"{report.events_checked} events checked"
@@ -126,12 +185,50 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
             "grown": anchored.grown,
             "problems": anchored.problems,
         }
+    if roster_data is not None:
+        data["roster"] = roster_data
+        if roster_data.get("entries"):
+            text += f"\noperator roster: {roster_data['entries']} entries, office key {roster_data['office']}"
+    problems += roster_problems
     if problems:
         text += "\n" + "\n".join(f"  - {p}" for p in problems[:50])
         if len(problems) > 50:
             text += f"\n  ... and {len(problems) - 50} more (--json lists them all)"
     emit(args, data, text)
     return EXIT_OK if ok else EXIT_ATTENTION
+
+
+def _check_roster(args: argparse.Namespace, anchored: Any) -> tuple[list[str], dict[str, Any] | None]:
+    """The payroll's operator roster next to the ledger: its signed history must verify, and
+    an anchor must be signed by a key it trusts (or trusted) for the anchor's operator."""
+    from asxh_pay.payroll.roster import RosterError, load_roster, roster_path
+
+    data_dir: Path | None = args.data_dir
+    if data_dir is None:
+        if args.ledger.startswith(("postgresql://", "postgres://")):
+            return [], None
+        data_dir = Path(args.ledger.removeprefix("sqlite:///").removeprefix("sqlite://")).parent
+        if not roster_path(data_dir).exists():
+            return [], None  # a ledger without a payroll folder (library use)
+    try:
+        roster = load_roster(data_dir)
+    except RosterError as exc:
+        return [f"operator roster: {exc}"], {"ok": False, "problem": str(exc)}
+    problems: list[str] = []
+    if anchored is not None:
+        op = roster.operators.get(anchored.operator)
+        if op is None or anchored.key_fingerprint not in op.history:
+            problems.append(
+                f"the anchor is signed by key {anchored.key_fingerprint}, which the operator roster "
+                f"never trusted for {anchored.operator}"
+            )
+    return problems, {
+        "ok": not problems,
+        "problems": problems,
+        "entries": roster.entries,
+        "office": roster.office_fingerprint,
+        "head": roster.head,
+    }
 
 
 def _ed25519_public(path: str) -> Any:
@@ -164,7 +261,7 @@ def _cmd_ledger_anchor(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"{args.key} is not an Ed25519 private key: anchors are signed with Ed25519")
 
     async def run() -> Any:
-        async with open_ledger(args.ledger, exclusive=False) as ledger:
+        async with open_ledger(args.ledger, exclusive=False, read_only=True) as ledger:
             return await write_anchor(ledger, args.out, key, operator=args.operator, run_id=args.run)
 
     done = asyncio.run(run())
@@ -314,7 +411,7 @@ def _register_optional() -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="asxh-pay",
         description=(
             "Pay social benefits (ASXH) without cash: prepare, approve and run the monthly payroll, "
@@ -325,19 +422,88 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", required=True, metavar="COMMAND"),
+    )
     _register_optional()
     for register in COMMANDS:
         register(sub)
     return parser
 
 
+_T = TypeVar("_T")
+_running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
+_interrupted = False
+
+
+def run_interruptible(coro: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run`` for long work (a payroll run): Ctrl-C or SIGTERM *cancels* it.
+
+    Why: a KeyboardInterrupt raised at an arbitrary bytecode inside the event loop can stop
+    the ledger's group commit half-way, and asyncio then waits forever for the tasks that
+    awaited it. Cancelling the main task unwinds every await in order (what asyncio's own
+    runner does for Ctrl-C); KeyboardInterrupt is raised once the loop is closed. A second
+    Ctrl-C stops at once.
+    """
+    global _running
+
+    async def main() -> _T:
+        global _running
+        task = asyncio.current_task()
+        assert task is not None
+        _running = (asyncio.get_running_loop(), task)
+        return await coro
+
+    try:
+        result = asyncio.run(main())
+    except asyncio.CancelledError:
+        if _interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        _running = None
+    if _interrupted:  # the work caught the cancellation and returned early
+        raise KeyboardInterrupt
+    return result
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+    global _interrupted
+    # Tasks ended by the interrupt would each be logged by asyncio with a traceback; the
+    # stop is on purpose and the ledger consistent, so only the one-line message is printed.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+    running = _running
+    if running is None or _interrupted:
+        raise KeyboardInterrupt
+    _interrupted = True
+    loop, task = running
+    loop.call_soon_threadsafe(task.cancel)
+
+
+def report_error(args: argparse.Namespace, code: int, message: str) -> int:
+    """An error, as JSON on stdout with --json (scripts read one place), else on stderr."""
+    if getattr(args, "json", False):
+        _print_json({"ok": False, "error": message, "exit_code": code})
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``asxh-pay status | head``): stop without a traceback.
+
+    Why dup2: Python flushes stdout again at exit, which would raise once more.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else list(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -351,19 +517,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
         return code
     except KeyboardInterrupt:
-        print("interrupted: the ledger is consistent; run again with --resume to continue", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _report_interrupt(args)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except ValidationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return report_error(args, EXIT_USAGE, str(exc))
     except (ConfigurationError, LedgerError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
+        return report_error(args, EXIT_REFUSED, str(exc))
     except AsxhPayError as exc:
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_ATTENTION
+        return report_error(args, EXIT_ATTENTION, f"{type(exc).__name__}: {exc}")
+
+
+def _report_interrupt(args: argparse.Namespace) -> int:
+    # A second Ctrl-C while this is printed must not end in a traceback either.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    message = "interrupted: the ledger is consistent; run again with --resume to continue"
+    try:
+        if getattr(args, "json", False):
+            _print_json({"ok": False, "interrupted": True, "error": message, "exit_code": EXIT_INTERRUPTED})
+        else:
+            print(message, file=sys.stderr)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

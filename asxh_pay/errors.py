@@ -55,6 +55,14 @@ class LedgerError(AsxhPayError):
     """The durable ledger could not record or read something."""
 
 
+class LedgerNotFound(LedgerError, ValidationError):
+    """A read-only command was pointed at a ledger that is not there, or at a file that is
+    not an asxh-pay ledger: bad input (exit 2), and nothing was created."""
+
+    def __init__(self, message: str) -> None:
+        ValidationError.__init__(self, message, code="ledger_not_found")
+
+
 class LedgerIntegrityError(LedgerError):
     """The hash chain of the status history does not verify: an event was edited or removed."""
 

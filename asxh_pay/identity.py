@@ -30,6 +30,9 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Literal
 
+import phonenumbers
+from phonenumbers import carrier as phonenumbers_carrier
+
 from asxh_pay.errors import ValidationError
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "carrier_of",
     "check_cccd_birth_date",
     "fold",
+    "is_mobile_number",
     "match_names",
     "narrative",
     "normalize_cccd",
@@ -164,19 +168,24 @@ def check_cccd_birth_date(cccd: str, birth_date: date) -> None:
 # Phone numbers
 # ---------------------------------------------------------------------------
 
-_CARRIER_PREFIXES: dict[str, tuple[str, ...]] = {
-    "Viettel": ("86", "96", "97", "98", "32", "33", "34", "35", "36", "37", "38", "39"),
-    "Vinaphone": ("88", "91", "94", "81", "82", "83", "84", "85"),
-    "MobiFone": ("89", "90", "93", "70", "76", "77", "78", "79"),
-    "Vietnamobile": ("92", "56", "58"),
-    "Gmobile": ("99", "59"),
-    "Itel": ("87",),
-    "Reddi": ("55",),
-}
-_PREFIX_TO_CARRIER: Mapping[str, str] = MappingProxyType(
-    {prefix: carrier for carrier, prefixes in _CARRIER_PREFIXES.items() for prefix in prefixes}
-)
+#: Carrier names where phonenumbers' carrier data only knows the host network. 087 was
+#: allocated to Indochina Telecom (Đông Dương Telecom) for its Itel network, which runs
+#: on VinaPhone's radio network; phonenumbers names the whole 848 block "Vinaphone".
+_CARRIER_OVERRIDES: Mapping[str, str] = MappingProxyType({"87": "Indochina Telecom"})
 _PHONE_SEPARATORS = re.compile(r"[ .\-\u00a0]")
+
+
+def is_mobile_number(national: str) -> bool:
+    """True when the 9-digit national number is in one of Vietnam's mobile ranges.
+
+    The ranges are phonenumbers' (Google's libphonenumber metadata, number type MOBILE for
+    region VN), kept up to date by that project as ranges are allocated; this module keeps
+    no table of its own.
+    """
+    if len(national) != 9 or not national.isascii() or not national.isdigit():
+        return False
+    number = phonenumbers.PhoneNumber(country_code=84, national_number=int(national))
+    return bool(phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.MOBILE)
 
 
 def normalize_phone(value: str) -> str:
@@ -185,8 +194,9 @@ def normalize_phone(value: str) -> str:
     Accepted: ``0xxxxxxxxx``, ``84xxxxxxxxx``, ``+84xxxxxxxxx`` (also the common
     ``+84 0xxxxxxxxx`` slip), with spaces, dots or dashes anywhere. The result is the
     form wallets key on (MSISDN), so the same person always maps to one string.
-    Refused: anything else (``phone_format``) and numbers outside the current mobile
-    prefixes (``phone_prefix``), e.g. landlines or retired 11-digit numbers. A 9-digit
+    Refused: anything else (``phone_format``) and numbers outside Vietnam's mobile ranges
+    (``phone_prefix``, see :func:`is_mobile_number`), e.g. landlines, service numbers or
+    retired 11-digit numbers. A 9-digit
     value is refused: it is usually an Excel number column that lost its leading 0, and
     guessing would risk paying a different phone.
     """
@@ -215,7 +225,7 @@ def normalize_phone(value: str) -> str:
         raise ValidationError(
             "phone number must be 0 + 9 digits or 84 + 9 digits", field="phone", code="phone_format"
         )
-    if national[:2] not in _PREFIX_TO_CARRIER:
+    if not is_mobile_number(national):
         raise ValidationError("not a current Vietnamese mobile prefix", field="phone", code="phone_prefix")
     return "84" + national
 
@@ -224,9 +234,16 @@ def carrier_of(phone: str) -> str:
     """Name of the carrier that *issued* the number's prefix (any accepted phone form).
 
     Since mobile number portability (2018) a subscriber may have moved to another
-    carrier: use this for statistics and hints, never to route a payment.
+    carrier: use this for statistics and hints, never to route a payment. The names are
+    phonenumbers' (``Viettel``, ``Vinaphone``, ``MobiFone``, ``Vietnamobile``,
+    ``G-Mobile``, ``Reddi``...); ``"unknown"`` for a mobile range it names no carrier for.
     """
-    return _PREFIX_TO_CARRIER[normalize_phone(phone)[2:4]]
+    msisdn = normalize_phone(phone)
+    override = _CARRIER_OVERRIDES.get(msisdn[2:4])
+    if override is not None:
+        return override
+    number = phonenumbers.PhoneNumber(country_code=84, national_number=int(msisdn[2:]))
+    return phonenumbers_carrier.name_for_number(number, "en") or "unknown"
 
 
 # ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from asxh_pay.cli import positive_int
 from asxh_pay.errors import ConfigurationError
 
 DEFAULT_PROVIDER = "generic"
@@ -96,6 +97,13 @@ def _add_provider_args(p: argparse.ArgumentParser) -> None:
         help="a function returning a list of ProviderSetup, or (list, Router)",
     )
     g.add_argument("--provider-url", help="the generic JSON provider at this URL (e.g. a served sandbox)")
+    p.add_argument(
+        "--provider-secret-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable holding the --provider-url provider's HMAC secret "
+        "(without it, the sandbox's published secret: sandbox addresses only)",
+    )
     g.add_argument("--sandbox", choices=["generic"], help="an in-process sandbox (one process only)")
     p.add_argument("--provider-name", default=DEFAULT_PROVIDER, help="provider name (default: %(default)s)")
     p.add_argument("--provider-timeout-s", type=float, default=30.0, help="HTTP timeout per request")
@@ -106,8 +114,8 @@ def _add_provider_args(p: argparse.ArgumentParser) -> None:
 def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[Any], Any]:
     """ProviderSetups (and a Router or None) named by the command line."""
     from asxh_pay.client import ProviderSetup
-    from asxh_pay.providers.generic import GenericProvider
     from asxh_pay.retry import RetryBudget
+    from asxh_pay.sandbox.generic import generic_sandbox_provider
 
     chosen = [x for x in (args.providers, args.provider_url, args.sandbox) if x]
     if len(chosen) != 1:
@@ -126,7 +134,18 @@ def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[An
             return list(made[0]), made[1]
         return list(made), None
     if args.provider_url:
-        adapter = GenericProvider(args.provider_url, name=args.provider_name)
+        secret_env = getattr(args, "provider_secret_env", None)
+        if secret_env:
+            import os
+
+            from asxh_pay.providers.generic import GenericProvider
+
+            secret = os.environ.get(secret_env)
+            if not secret:
+                raise ConfigurationError(f"environment variable {secret_env} is not set")
+            adapter: Any = GenericProvider(args.provider_url, secret=secret, name=args.provider_name)
+        else:
+            adapter = generic_sandbox_provider(args.provider_url, name=args.provider_name)
         setup = ProviderSetup(
             adapter, concurrency=concurrency, timeout_s=args.provider_timeout_s, retry_budget=budget
         )
@@ -138,7 +157,7 @@ def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[An
         settle_after_s=0.0, latency_s=args.sandbox_latency_ms / 1000, faults=FaultPlan.every_kind(args.faults)
     )
     setup = ProviderSetup(
-        GenericProvider(name=args.provider_name),
+        generic_sandbox_provider(name=args.provider_name),
         transport=sandbox.transport(),
         concurrency=concurrency,
         timeout_s=args.provider_timeout_s,
@@ -161,8 +180,12 @@ def register_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_ledger_args(p)
     p.add_argument("--run-id", default=None, help="only payouts of this run")
     p.add_argument("--worker-id", default=None, help="default: host:pid")
-    p.add_argument("--concurrency", type=int, default=64, help="payouts in flight (default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=100, help="payouts per claim (default: %(default)s)")
+    p.add_argument(
+        "--concurrency", type=positive_int, default=64, help="payouts in flight (default: %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size", type=positive_int, default=100, help="payouts per claim (default: %(default)s)"
+    )
     p.add_argument("--lease-s", type=float, default=30.0, help="lease length (default: %(default)s)")
     p.add_argument("--follow", action="store_true", help="keep waiting for new payouts")
     p.add_argument("--grace-s", type=float, default=5.0, help="on stop, time in-flight payouts get")
@@ -253,7 +276,7 @@ def _cmd_enqueue(args: argparse.Namespace) -> int:
     from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, emit
     from asxh_pay.client import AsyncPayoutClient, ProviderSetup
     from asxh_pay.ledger import open_ledger
-    from asxh_pay.providers.generic import GenericProvider
+    from asxh_pay.sandbox.generic import generic_sandbox_provider
     from asxh_pay.worker import enqueue
 
     async def main() -> Any:
@@ -263,7 +286,7 @@ def _cmd_enqueue(args: argparse.Namespace) -> int:
             ledger: Any = PostgresLedger(args.ledger, schema=args.schema)
         else:
             ledger = open_ledger(args.ledger)
-        client = AsyncPayoutClient(ledger, [ProviderSetup(GenericProvider(name=args.provider_name))])
+        client = AsyncPayoutClient(ledger, [ProviderSetup(generic_sandbox_provider(name=args.provider_name))])
         if args.synthetic is not None:
             from asxh_pay.synthetic import synthetic_requests
 

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
+import os
+import tempfile
 import time
 from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
@@ -60,6 +63,7 @@ __all__ = [
     "rsa_decrypt_pkcs1v15",
     "rsa_encrypt_pkcs1v15",
     "timestamped_message",
+    "write_private_key",
 ]
 
 PrivateKey: TypeAlias = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -552,6 +556,27 @@ def private_key_to_pem(key: PrivateKey, password: SecretStr | str | bytes | None
             raise ConfigurationError("key password is empty")
         encryption = serialization.BestAvailableEncryption(pw)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def write_private_key(path: Path, pem: bytes) -> None:
+    """Write a private key so that it is never readable by others, not even for a moment.
+
+    Why a temp file and a rename: ``open(O_CREAT, 0o600)`` keeps the mode of a file that
+    already exists (perhaps 0644), and a chmod after writing leaves a window. ``mkstemp``
+    creates the file 0600 whatever the umask; the rename replaces the old file atomically.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def public_key_to_pem(key: PublicKey) -> bytes:

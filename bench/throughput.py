@@ -47,8 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.generic import GenericProvider
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
 
 SECRET = b"generic-sandbox-secret"
 
@@ -89,7 +88,10 @@ async def run_ours(
     sandbox = GenericSandbox(latency_s=latency_s)
     with tempfile.TemporaryDirectory() as tmp:
         setup = ProviderSetup(
-            GenericProvider(), transport=sandbox.transport(), concurrency=concurrency, rate_per_s=rate
+            generic_sandbox_provider(),
+            transport=sandbox.transport(),
+            concurrency=concurrency,
+            rate_per_s=rate,
         )
         client = AsyncPayoutClient(
             SqliteLedger(Path(tmp) / "ledger.db"), [setup], poll=PollPolicy(initial_s=0.0)

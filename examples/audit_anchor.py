@@ -23,8 +23,7 @@ from asxh_pay.ledger import SqliteLedger
 from asxh_pay.ledger.anchor import verify_anchor, write_anchor
 from asxh_pay.ledger.base import event_hash
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.generic import GenericProvider
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
 from asxh_pay.status import PayoutStatus
 
 
@@ -75,7 +74,7 @@ async def main() -> None:
     key = ed25519.Ed25519PrivateKey.generate()  # in a district: the approver's key (asxh-pay keys)
     with tempfile.TemporaryDirectory() as tmp:
         db, anchor = Path(tmp) / "ledger.db", Path(tmp) / "ledger-anchor.jsonl"
-        provider = ProviderSetup(GenericProvider(), transport=sandbox.transport())
+        provider = ProviderSetup(generic_sandbox_provider(), transport=sandbox.transport())
         async with AsyncPayoutClient(SqliteLedger(db), [provider]) as client:
             # Accounts ending in 0002 are closed in the sandbox: that payout fails.
             accounts = ["1234560002"] + [f"98765{i:04d}9" for i in range(1, 8)]

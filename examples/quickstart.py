@@ -11,13 +11,12 @@ from pathlib import Path
 from asxh_pay.client import PayoutClient, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.generic import GenericProvider
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
 
 
 def main() -> None:
     sandbox = GenericSandbox()  # a stateful fake provider, in-process
-    provider = ProviderSetup(GenericProvider(), transport=sandbox.transport(), concurrency=32)
+    provider = ProviderSetup(generic_sandbox_provider(), transport=sandbox.transport(), concurrency=32)
     with (
         tempfile.TemporaryDirectory() as tmp,
         PayoutClient(SqliteLedger(Path(tmp) / "ledger.db"), [provider]) as client,

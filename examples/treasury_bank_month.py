@@ -27,7 +27,7 @@ from asxh_pay.providers.treasury import (
     end_to_end_id,
 )
 from asxh_pay.reconcile import load_files, reconcile
-from asxh_pay.sandbox.treasury import TreasurySandbox
+from asxh_pay.sandbox.treasury import SANDBOX_URL, TreasurySandbox
 from asxh_pay.signing import EcdsaSigner, EcdsaVerifier, generate_ec_key
 from asxh_pay.synthetic import synthetic_requests
 
@@ -54,7 +54,11 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = BatchStore(Path(tmp) / "files")
         adapter = TreasuryProvider(
-            config, EcdsaSigner(client_key), bank_verifier=EcdsaVerifier(bank_key.public_key()), store=store
+            config,
+            EcdsaSigner(client_key),
+            base_url=SANDBOX_URL,
+            bank_verifier=EcdsaVerifier(bank_key.public_key()),
+            store=store,
         )
         async with SqliteLedger(Path(tmp) / "ledger.db") as ledger:
             channel = TreasuryChannel(
@@ -80,7 +84,13 @@ async def main() -> None:
             bank.advance(RUN_AT.date() + timedelta(days=3))
             entries, reports, names = load_files(bank.write_reports(Path(tmp) / "reports"))
             result = await reconcile(
-                ledger, entries=entries, statuses=reports, files=names, provider="treasury", apply=True
+                ledger,
+                entries=entries,
+                statuses=reports,
+                files=names,
+                provider="treasury",
+                apply=True,
+                debtor_accounts=[config.debtor.account],
             )
             print(
                 f"reconciliation: {result.summary()['counts']}, unexplained breaks: {len(result.unexplained)}"

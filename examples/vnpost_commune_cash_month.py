@@ -21,9 +21,9 @@ import httpx
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.vnpost import VN_TZ, ManifestSender, VNPostProvider, build_manifests
+from asxh_pay.providers.vnpost import VN_TZ, ManifestSender, build_manifests
 from asxh_pay.sandbox.base import SandboxClock
-from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox
+from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox, vnpost_sandbox_provider
 
 PERIOD = "2026-11"
 DAY = 86_400.0
@@ -65,7 +65,7 @@ async def main() -> int:
         require_manifest=True,
         simulation=CashSimulation(auto=True, no_show_rate=0.1, delivery_failure_rate=0.3, seed=2026),
     )
-    adapter = VNPostProvider()
+    adapter = vnpost_sandbox_provider()
     with tempfile.TemporaryDirectory() as tmp:
         client = AsyncPayoutClient(
             SqliteLedger(Path(tmp) / "ledger.db"),

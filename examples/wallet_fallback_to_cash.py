@@ -18,12 +18,11 @@ from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.masking import mask_cccd
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.generic import GenericProvider
-from asxh_pay.providers.vnpost import VN_TZ, VNPostProvider
+from asxh_pay.providers.vnpost import VN_TZ
 from asxh_pay.routing import Router
 from asxh_pay.sandbox.base import SandboxClock
-from asxh_pay.sandbox.generic import GenericSandbox
-from asxh_pay.sandbox.vnpost import VNPostSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
+from asxh_pay.sandbox.vnpost import VNPostSandbox, vnpost_sandbox_provider
 
 PERIOD = "2026-11"
 
@@ -55,8 +54,8 @@ async def main() -> int:
         client = AsyncPayoutClient(
             SqliteLedger(Path(tmp) / "ledger.db"),
             [
-                ProviderSetup(GenericProvider(name="wallet"), transport=wallet.transport()),
-                ProviderSetup(VNPostProvider(), transport=vnpost.transport()),
+                ProviderSetup(generic_sandbox_provider(name="wallet"), transport=wallet.transport()),
+                ProviderSetup(vnpost_sandbox_provider(), transport=vnpost.transport()),
             ],
             router=router,
             poll=PollPolicy(initial_s=0.0, deadline_s=0.0),

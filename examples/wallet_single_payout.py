@@ -14,8 +14,7 @@ from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.masking import mask_phone
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.momo import MomoProvider
-from asxh_pay.sandbox.momo import MomoSandbox
+from asxh_pay.sandbox.momo import MomoSandbox, momo_sandbox_provider
 
 
 async def main() -> int:
@@ -29,7 +28,7 @@ async def main() -> int:
     )
     with tempfile.TemporaryDirectory() as tmp:
         ledger = SqliteLedger(Path(tmp) / "ledger.db")
-        setup = ProviderSetup(MomoProvider(), transport=sandbox.transport())
+        setup = ProviderSetup(momo_sandbox_provider(), transport=sandbox.transport())
         async with AsyncPayoutClient(ledger, [setup], poll=PollPolicy(initial_s=0.2, max_s=0.5)) as client:
             check = await client.verify_account(request)
             print(

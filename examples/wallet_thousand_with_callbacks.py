@@ -24,9 +24,8 @@ from asxh_pay.errors import WebhookVerificationError
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.localserver import serve
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.viettel_money import ViettelMoneyProvider
 from asxh_pay.retry import RetryBudget
-from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
+from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox, viettel_money_sandbox_provider
 
 N = 1000
 NAMES = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hữu Châu", "Phạm Đức Dũng", "Hoàng Thị Hà", "Đặng Minh Hải"]
@@ -96,7 +95,7 @@ async def main() -> int:
             settle_after_s=0.5, callback_sink=deliver, callback_url=f"{receiver.url}/callbacks/viettel_money"
         )
         setup = ProviderSetup(
-            ViettelMoneyProvider(),
+            viettel_money_sandbox_provider(),
             transport=sandbox.transport(),
             concurrency=200,
             retry_budget=RetryBudget(ratio=1.0, min_per_s=500),

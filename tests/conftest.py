@@ -26,9 +26,8 @@ from typing import Any  # noqa: E402
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup  # noqa: E402
 from asxh_pay.ledger import SqliteLedger  # noqa: E402
 from asxh_pay.models import Beneficiary, PayoutRequest  # noqa: E402
-from asxh_pay.providers.generic import GenericProvider  # noqa: E402
 from asxh_pay.retry import RetryBudget, RetryPolicy  # noqa: E402
-from asxh_pay.sandbox.generic import GenericSandbox  # noqa: E402
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider  # noqa: E402
 
 
 def cccd_for(i: int) -> str:
@@ -68,7 +67,7 @@ FAST_POLL = PollPolicy(initial_s=0.0, max_s=0.01, deadline_s=30, not_found_grace
 
 def generic_setup(sandbox: GenericSandbox, **kw: Any) -> ProviderSetup:
     kw.setdefault("retry_budget", RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000))
-    return ProviderSetup(GenericProvider(), transport=sandbox.transport(), **kw)
+    return ProviderSetup(generic_sandbox_provider(), transport=sandbox.transport(), **kw)
 
 
 @pytest.fixture

@@ -14,14 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
-from asxh_pay.providers.generic import GenericProvider
 from asxh_pay.retry import RetryBudget, RetryPolicy
+from asxh_pay.sandbox.generic import generic_sandbox_provider
 from tests.conftest import make_request
 
 
 async def main(ledger: str, url: str, n: int) -> int:
     setup = ProviderSetup(
-        GenericProvider(base_url=url),
+        generic_sandbox_provider(base_url=url),
         concurrency=32,
         timeout_s=2.0,
         retry_budget=RetryBudget(ratio=5.0, min_per_s=1000, capacity=1000),

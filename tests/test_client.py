@@ -24,7 +24,8 @@ from asxh_pay.providers.generic import GenericProvider
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
 from asxh_pay.sandbox.base import Fault, FaultPlan
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.generic import SANDBOX_URL, GenericSandbox, generic_sandbox_provider
+from asxh_pay.sandbox.keys import GENERIC_SANDBOX_SECRET
 from asxh_pay.status import FailureReason, PayoutStatus
 from tests.conftest import FAST_POLL, FAST_RETRY, cccd_for, generic_setup, make_request
 
@@ -130,7 +131,7 @@ async def test_a_500_on_submit_is_ambiguous_not_retried(tmp_path: Path) -> None:
             return httpx.Response(500, text="internal error")
         return await sandbox.handle(request)
 
-    setup = ProviderSetup(GenericProvider(), transport=httpx.MockTransport(handler))
+    setup = ProviderSetup(generic_sandbox_provider(), transport=httpx.MockTransport(handler))
     async with AsyncPayoutClient(
         SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL
     ) as c:
@@ -155,7 +156,9 @@ async def test_amount_over_the_provider_limit_is_failed_without_sending(tmp_path
         )
 
     sandbox = GenericSandbox()
-    setup = ProviderSetup(SmallProvider(), transport=sandbox.transport())
+    setup = ProviderSetup(
+        SmallProvider(SANDBOX_URL, secret=GENERIC_SANDBOX_SECRET), transport=sandbox.transport()
+    )
     async with AsyncPayoutClient(
         SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL
     ) as c:
@@ -198,7 +201,7 @@ async def test_retry_budget_stops_a_retry_storm(tmp_path: Path) -> None:
     sandbox = GenericSandbox()
     sandbox.inject("pay", *[Fault.SERVER_ERROR] * 50)
     setup = ProviderSetup(
-        GenericProvider(),
+        generic_sandbox_provider(),
         transport=sandbox.transport(),
         retry_budget=RetryBudget(ratio=0.0, min_per_s=1.0, capacity=2),
     )
@@ -372,8 +375,8 @@ async def test_reversal_after_success_is_recorded_as_returned(tmp_path: Path) ->
 
 async def test_failed_electronic_payout_falls_back_to_cash_once(tmp_path: Path) -> None:
     bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
-    bank = ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport())
-    cash = ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport())
+    bank = ProviderSetup(generic_sandbox_provider(name="bank"), transport=bank_sb.transport())
+    cash = ProviderSetup(generic_sandbox_provider(name="cash"), transport=cash_sb.transport())
     router = Router({"bank": "bank", "cash_pickup": "cash", "cash_home": "cash"}, fallback_provider="cash")
 
     async def run() -> list[str]:
@@ -396,8 +399,8 @@ async def test_failed_electronic_payout_falls_back_to_cash_once(tmp_path: Path) 
 async def test_before_fallback_can_stop_the_cash_and_the_ledger_says_why(tmp_path: Path) -> None:
     """A death recorded between a decline and its cash fallback stops the cash, for good."""
     bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
-    bank = ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport())
-    cash = ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport())
+    bank = ProviderSetup(generic_sandbox_provider(name="bank"), transport=bank_sb.transport())
+    cash = ProviderSetup(generic_sandbox_provider(name="cash"), transport=cash_sb.transport())
     router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
     asked: list[tuple[str | None, str]] = []
     dead = {"001050000001"}
@@ -435,8 +438,8 @@ async def test_a_fallback_left_unsent_by_a_crash_is_asked_about_before_resume_se
 ) -> None:
     bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
     setups = [
-        ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport()),
-        ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport()),
+        ProviderSetup(generic_sandbox_provider(name="bank"), transport=bank_sb.transport()),
+        ProviderSetup(generic_sandbox_provider(name="cash"), transport=cash_sb.transport()),
     ]
     router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
     db = tmp_path / "l.db"
@@ -467,8 +470,8 @@ async def test_a_fallback_left_unsent_by_a_crash_is_asked_about_before_resume_se
 async def test_a_register_that_is_down_leaves_the_fallback_unsent_and_reported(tmp_path: Path) -> None:
     bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
     setups = [
-        ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport()),
-        ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport()),
+        ProviderSetup(generic_sandbox_provider(name="bank"), transport=bank_sb.transport()),
+        ProviderSetup(generic_sandbox_provider(name="cash"), transport=cash_sb.transport()),
     ]
     router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
     up = False
@@ -523,7 +526,7 @@ async def test_a_freed_provider_slot_sends_the_next_request_before_recording(tmp
             return await inner.handle_async_request(request)
 
     setup = ProviderSetup(
-        GenericProvider(),
+        generic_sandbox_provider(),
         transport=Recording(),
         concurrency=1,
         retry_budget=RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000),
@@ -585,7 +588,7 @@ def test_a_stale_but_genuinely_signed_response_is_refused() -> None:
     from asxh_pay.errors import ProviderProtocolError
     from asxh_pay.signing import HmacKey, timestamped_message
 
-    adapter = GenericProvider()
+    adapter = generic_sandbox_provider()
     body = _json.dumps({"id": "X1", "reference": "AX0000000000", "status": "succeeded"}).encode()
     old = str(int(time.time()) - 3600)
     sig = HmacKey("generic-sandbox-secret").sign(timestamped_message(old, body)).hex()
@@ -609,8 +612,8 @@ async def test_a_deceased_return_is_not_paid_in_cash(tmp_path: Path) -> None:
     from asxh_pay.providers.base import ProviderOutcome, ProviderResult
 
     bank_sb, cash_sb = GenericSandbox(), GenericSandbox()
-    bank = ProviderSetup(GenericProvider(name="bank"), transport=bank_sb.transport())
-    cash = ProviderSetup(GenericProvider(name="cash"), transport=cash_sb.transport())
+    bank = ProviderSetup(generic_sandbox_provider(name="bank"), transport=bank_sb.transport())
+    cash = ProviderSetup(generic_sandbox_provider(name="cash"), transport=cash_sb.transport())
     router = Router({"bank": "bank", "cash_pickup": "cash"}, fallback_provider="cash")
     async with AsyncPayoutClient(
         SqliteLedger(tmp_path / "l.db"), [bank, cash], router=router, retry=FAST_RETRY, poll=FAST_POLL
@@ -641,7 +644,9 @@ async def test_a_contradiction_is_reported_per_payout_not_fatal(tmp_path: Path) 
             return super().parse_submit(payout, response)
 
     sandbox = GenericSandbox()
-    setup = ProviderSetup(Contradicting(), transport=sandbox.transport())
+    setup = ProviderSetup(
+        Contradicting(SANDBOX_URL, secret=GENERIC_SANDBOX_SECRET), transport=sandbox.transport()
+    )
     async with AsyncPayoutClient(
         SqliteLedger(tmp_path / "l.db"), [setup], retry=FAST_RETRY, poll=FAST_POLL
     ) as c:
@@ -715,12 +720,17 @@ async def test_the_send_deadline_counts_from_the_first_attempt(tmp_path: Path) -
 @pytest.mark.parametrize("url", ["https://api.momo.vn", "https://10.0.0.5/pay", "http://bank.example.com"])
 def test_sandbox_credentials_are_refused_outside_a_sandbox(url: str) -> None:
     from asxh_pay.errors import ConfigurationError
-    from asxh_pay.providers.momo import MomoProvider
-    from asxh_pay.providers.viettel_money import ViettelMoneyProvider
-    from asxh_pay.providers.vnpost import VNPostProvider
+    from asxh_pay.sandbox.momo import momo_sandbox_provider
+    from asxh_pay.sandbox.viettel_money import viettel_money_sandbox_provider
+    from asxh_pay.sandbox.vnpost import vnpost_sandbox_provider
 
-    for adapter in (GenericProvider, MomoProvider, ViettelMoneyProvider, VNPostProvider):
-        with pytest.raises(ConfigurationError, match="sandbox credentials"):
-            adapter(url)
+    for factory in (
+        generic_sandbox_provider,
+        momo_sandbox_provider,
+        viettel_money_sandbox_provider,
+        vnpost_sandbox_provider,
+    ):
+        with pytest.raises(ConfigurationError, match="published credentials"):
+            factory(url)
     GenericProvider(url, secret="a-real-secret-from-the-provider")  # real credentials: fine
-    GenericProvider("http://127.0.0.1:8080")  # a served sandbox: fine
+    generic_sandbox_provider("http://127.0.0.1:8080")  # a served sandbox: fine

@@ -166,25 +166,68 @@ def test_provinces_table() -> None:
 
 # --------------------------------------------------------------------------- Phones
 
+# Carrier names as phonenumbers' carrier data gives them (issue 17.6: the ranges and names
+# come from that maintained package, not from a table here).
 CARRIER_PREFIXES = {
     "Viettel": ["086", "096", "097", "098", "032", "033", "034", "035", "036", "037", "038", "039"],
     "Vinaphone": ["088", "091", "094", "081", "082", "083", "084", "085"],
-    "MobiFone": ["089", "090", "093", "070", "076", "077", "078", "079"],
+    "MobiFone": ["0896", "090", "093", "070", "076", "077", "078", "079"],
     "Vietnamobile": ["092", "056", "058"],
-    "Gmobile": ["099", "059"],
-    "Itel": ["087"],
-    "Reddi": ["055"],
+    "G-Mobile": ["0993", "059"],
+    "Indochina Telecom": ["087"],
+    "Reddi": ["0559"],
 }
 ALL_PREFIXES = [(c, p) for c, ps in CARRIER_PREFIXES.items() for p in ps]
 
 
 @pytest.mark.parametrize(("carrier", "prefix"), ALL_PREFIXES)
 def test_every_carrier_prefix(carrier: str, prefix: str) -> None:
-    local = prefix + "1234567"
+    local = (prefix + "1234567")[:10]
     expected = "84" + local[1:]
     assert normalize_phone(local) == expected
     assert carrier_of(local) == carrier
     assert carrier_of(expected) == carrier
+
+
+# Where phonenumbers (libphonenumber's VN metadata, number type MOBILE) and the table this
+# module had until issue 17.6 disagree. The package decides: its ranges follow the numbering
+# allocations and are updated with every release; the table was typed once. Each line says
+# which way it went and why.
+PREFIX_DISAGREEMENTS = [
+    # Mobile in phonenumbers, refused by the old table: now accepted.
+    ("0301234567", "84301234567", "libphonenumber: 03x is wholly mobile; 030 is MobiFone's"),
+    ("0311234567", "84311234567", "libphonenumber: 031 is in Viettel's 03x block"),
+    ("0511234567", "84511234567", "libphonenumber: 051 mobile (MobiFone)"),
+    ("0522234567", "84522234567", "libphonenumber: 0522/0523/0528 mobile (Vietnamobile)"),
+    ("0952345678", "84952345678", "libphonenumber: 095 mobile (ex S-Fone range; no carrier named)"),
+    ("0121012345", "84121012345", "libphonenumber: 0121[0-3] mobile (MobiFone)"),
+    ("0160123456", "84160123456", "libphonenumber: 0160 mobile (Viettel)"),
+    # Accepted by the old table, not mobile in phonenumbers: now refused (phone_prefix).
+    ("0551234567", None, "libphonenumber: of 055 only 0559 is allocated (Reddi)"),
+    ("0891234567", None, "libphonenumber: of 089 only 0896-0899 are allocated (MobiFone)"),
+    ("0992345678", None, "libphonenumber: 0992 is not allocated (099 is G-Mobile's otherwise)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "source"), PREFIX_DISAGREEMENTS, ids=[v for v, _, _ in PREFIX_DISAGREEMENTS]
+)
+def test_prefixes_where_phonenumbers_and_the_old_table_disagree(
+    value: str, expected: str | None, source: str
+) -> None:
+    if expected is None:
+        with pytest.raises(ValidationError) as exc:
+            normalize_phone(value)
+        assert code_of(exc) == "phone_prefix", source
+    else:
+        assert normalize_phone(value) == expected, source
+
+
+def test_itel_carrier_name_is_its_operators_not_the_host_networks() -> None:
+    # 087 was allocated to Indochina Telecom (Đông Dương Telecom) for Itel, an MVNO on
+    # VinaPhone's network: phonenumbers' carrier data names the whole 848 block Vinaphone.
+    assert carrier_of("0871234567") == "Indochina Telecom"
+    assert carrier_of("0952345678") == "unknown"  # a mobile range with no carrier named
 
 
 @pytest.mark.parametrize(
@@ -219,9 +262,8 @@ def test_phone_forms(value: str) -> None:
         ("02438234567", "phone_format"),  # 11-digit landline
         ("0243823456", "phone_prefix"),  # landline-like 10 digits
         ("0112345678", "phone_prefix"),
-        ("0952345678", "phone_prefix"),
         ("0802345678", "phone_prefix"),
-        ("0512345678", "phone_prefix"),
+        ("0182345678", "phone_prefix"),  # a toll-free range, not a mobile
         ("84112345678", "phone_prefix"),
     ],
 )

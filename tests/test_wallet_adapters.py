@@ -13,6 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pydantic
@@ -28,10 +29,9 @@ from asxh_pay.models import Beneficiary, Payout, PayoutRequest
 from asxh_pay.providers import momo as momo_wire
 from asxh_pay.providers.base import ProviderOutcome
 from asxh_pay.providers.momo import MomoProvider
-from asxh_pay.providers.viettel_money import ViettelMoneyProvider
 from asxh_pay.sandbox import keys
-from asxh_pay.sandbox.momo import MomoSandbox
-from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
+from asxh_pay.sandbox.momo import MomoSandbox, momo_sandbox_provider
+from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox, viettel_money_sandbox_provider
 from asxh_pay.status import FailureReason, PayoutStatus
 from asxh_pay.testing import Harness, request_with
 from tests.contract.test_momo_contract import momo_contract, momo_request
@@ -60,7 +60,7 @@ async def signed(auth: httpx.Auth, request: httpx.Request) -> httpx.Request:
 
 
 def test_viettel_signature_header_is_ecdsa_p256_sha256_over_raw_body() -> None:
-    adapter = ViettelMoneyProvider()
+    adapter = viettel_money_sandbox_provider()
     payout = payout_for(vtm_request("001090012345", "Nguyễn Văn An", "0961234567"), "viettel_money")
     request = adapter.build_submit(payout)
     request = next(adapter.auth().sync_auth_flow(request))
@@ -78,7 +78,7 @@ def test_viettel_signature_header_is_ecdsa_p256_sha256_over_raw_body() -> None:
 
 
 def test_momo_signature_is_hmac_sha256_over_sorted_key_value_string() -> None:
-    adapter = MomoProvider()
+    adapter = momo_sandbox_provider()
     payout = payout_for(momo_request("001090012345", "Nguyễn Văn An", "0901234567"), "momo")
     body = json.loads(adapter.build_submit(payout).content)
     expected_string = (
@@ -96,7 +96,7 @@ def test_momo_signature_is_hmac_sha256_over_sorted_key_value_string() -> None:
 
 
 def test_momo_disbursement_method_is_rsa_pkcs1v15_of_wallet_json() -> None:
-    adapter = MomoProvider()
+    adapter = momo_sandbox_provider()
     payout = payout_for(momo_request("001090012345", "Nguyễn Văn An", "+84 90 123 4567"), "momo")
     body = json.loads(adapter.build_submit(payout).content)
     plain = keys.momo_rsa_key().decrypt(base64.b64decode(body["disbursementMethod"]), padding.PKCS1v15())
@@ -151,7 +151,7 @@ def test_phone_is_normalised_and_invalid_phones_refused() -> None:
     with pytest.raises(pydantic.ValidationError, match="phone"):
         vtm_request("001090012345", "Nguyễn Văn An", "961234567")  # lost leading 0
     req = vtm_request("001090012345", "Nguyễn Văn An", "+84 (0)96-123-4567".replace("(0)", ""))
-    body = json.loads(ViettelMoneyProvider().build_submit(payout_for(req, "viettel_money")).content)
+    body = json.loads(viettel_money_sandbox_provider().build_submit(payout_for(req, "viettel_money")).content)
     assert body["msisdn"] == "84961234567"
 
 
@@ -191,7 +191,7 @@ def _momo_payout() -> Payout:
 
 
 def test_momo_hostile_responses_raise_specific_errors() -> None:
-    adapter, sandbox, payout = MomoProvider(), MomoSandbox(), _momo_payout()
+    adapter, sandbox, payout = momo_sandbox_provider(), MomoSandbox(), _momo_payout()
     good = {
         "orderId": payout.idempotency_key,
         "requestId": payout.idempotency_key,
@@ -223,7 +223,7 @@ def test_momo_hostile_responses_raise_specific_errors() -> None:
 
 
 def test_viettel_hostile_responses_raise_specific_errors() -> None:
-    adapter, sandbox = ViettelMoneyProvider(), ViettelMoneySandbox()
+    adapter, sandbox = viettel_money_sandbox_provider(), ViettelMoneySandbox()
     payout = payout_for(vtm_request("001090012345", "Nguyễn Văn An", "0961234567"), "viettel_money")
     data = {"orderId": payout.idempotency_key, "transId": "VIE1", "status": "SUCCESS", "errorCode": None}
     cases = {
@@ -312,7 +312,7 @@ async def test_momo_batch_build_parse_and_books(tmp_path: Path) -> None:
 
 
 def test_momo_batch_limits() -> None:
-    adapter = MomoProvider()
+    adapter = momo_sandbox_provider()
     one = _momo_payout()
     with pytest.raises(ValidationError):
         adapter.build_batch([])
@@ -339,14 +339,14 @@ def _free_port() -> int:
     [
         (
             "viettel-money",
-            ViettelMoneyProvider,
+            viettel_money_sandbox_provider,
             lambda: vtm_request("001090012345", "Nguyễn Văn An", "0961234567"),
         ),
-        ("momo", MomoProvider, lambda: momo_request("001090012345", "Nguyễn Văn An", "0901234567")),
+        ("momo", momo_sandbox_provider, lambda: momo_request("001090012345", "Nguyễn Văn An", "0901234567")),
     ],
 )
 async def test_cli_sandbox_serve_round_trip(
-    tmp_path: Path, cli_name: str, adapter_cls: type, make_request: object
+    tmp_path: Path, cli_name: str, adapter_cls: Any, make_request: object
 ) -> None:
     """``asxh-pay sandbox serve NAME --port N`` in another process, paid over real HTTP."""
     port = _free_port()

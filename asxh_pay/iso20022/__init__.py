@@ -7,7 +7,7 @@ hardened parser (:mod:`asxh_pay.iso20022.safe`). What we write is checked
 against the official XSDs in ``xsd/`` (:func:`validate`).
 """
 
-from asxh_pay.iso20022.camt import amount_to_minor, read_camt053, read_camt054
+from asxh_pay.iso20022.camt import amount_to_minor, is_return_code, read_camt053, read_camt054
 from asxh_pay.iso20022.errors import (
     Iso20022Error,
     MalformedMessage,
@@ -31,7 +31,7 @@ from asxh_pay.iso20022.model import (
 )
 from asxh_pay.iso20022.pain001 import NAPAS_CLEARING_SYSTEM, NAPAS_MAX_AMOUNT_VND, write_pain001
 from asxh_pay.iso20022.pain002 import read_pain002, status_reason_to_failure, transaction_outcome
-from asxh_pay.iso20022.safe import DEFAULT_MAX_BYTES, MessageInfo, MessageStream
+from asxh_pay.iso20022.safe import DEFAULT_MAX_BYTES, MessageInfo, MessageStream, identify
 from asxh_pay.iso20022.schema import validate
 from asxh_pay.iso20022.text import remittance_ascii, strip_diacritics
 
@@ -59,6 +59,8 @@ __all__ = [
     "UnexpectedMessage",
     "UnsafeXmlError",
     "amount_to_minor",
+    "identify",
+    "is_return_code",
     "read_camt053",
     "read_camt054",
     "read_pain002",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from asxh_pay.status import FailureReason
@@ -138,7 +138,10 @@ class TransactionStatus:
 
     ``reason`` is the first reason code mapped onto :class:`FailureReason`;
     ``additional_info`` joins the bank's free-text lines (often the only
-    human-readable explanation).
+    human-readable explanation). ``original_amount_*`` is the amount the bank says
+    the transfer was for (``OrgnlTxRef/Amt/InstdAmt``), when it echoes one: a
+    status about a transfer of another amount is not about ours, and the caller
+    checks it against what was sent.
     """
 
     original_end_to_end_id: str | None
@@ -150,6 +153,9 @@ class TransactionStatus:
     original_payment_info_id: str | None = None
     original_message_id: str | None = None
     status_id: str | None = None
+    original_amount_vnd: int | None = None
+    original_amount_minor: int | None = None
+    original_currency: str | None = None
 
 
 Pain002Record = GroupStatus | PaymentInfoStatus | TransactionStatus
@@ -167,6 +173,14 @@ class Entry:
     details is yielded once with ``tx_index=None`` and empty transaction fields.
     ``amount_vnd`` is set only for VND; otherwise ``amount_minor`` and ``currency``
     carry the amount exactly.
+
+    ``credit_debit`` is the *transaction's* own indicator when it states one, else
+    the entry's (``entry_credit_debit``). ``is_return`` is set only on a credit the
+    statement marks as a return (``RtrInf``, or an ``RRTN`` bank transaction
+    code); ``has_return_info`` says ``RtrInf`` was present whatever the direction.
+    ``only_tx`` marks the sole transaction of its entry: only then may the entry's
+    amount stand for a transaction that states none. ``booking_date`` is the day in
+    Vietnam; ``booking_datetime`` (Vietnam time) is set when the bank gave a time.
     """
 
     message_id: str | None
@@ -196,3 +210,10 @@ class Entry:
     return_reason: FailureReason | None = None
     return_additional_info: str | None = None
     remittance: str | None = None
+    entry_credit_debit: CreditDebit | None = None
+    booking_datetime: datetime | None = None
+    bank_tx_proprietary: str | None = None
+    tx_bank_tx_code: str | None = None
+    tx_bank_tx_proprietary: str | None = None
+    has_return_info: bool = False
+    only_tx: bool = False

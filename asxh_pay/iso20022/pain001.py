@@ -46,6 +46,13 @@ pass ``unicode_names=False`` if a bank asks otherwise. Names longer than 70
 characters are refused rather than truncated: a truncated name can fail the
 name check. The remittance text is ASCII, letters/digits/spaces, at most 25
 characters by default (NAPAS), and *is* truncated: it is informative only.
+
+Schema limits are checked before a byte is written, so a parameter that would
+make the file schema-invalid is refused with a clear error rather than found by
+the bank: ``remittance_max_len`` above 140 (``Ustrd`` is a ``Max140Text``), a
+control sum over 18 digits (``DecimalNumber``), a ``created_at`` whose offset
+``xs:dateTime`` cannot carry, besides the identifier, name, account, agent,
+code and amount rules of every transfer.
 """
 
 from __future__ import annotations
@@ -78,8 +85,14 @@ NAPAS_MAX_AMOUNT_VND = 499_999_999
 NAPAS_CLEARING_SYSTEM = "NAPAS"
 #: Name length we accept (EPC practice; the schemas allow 140).
 MAX_NAME_LEN = 70
+#: ``RmtInf/Ustrd`` is a ``Max140Text``.
+MAX_REMITTANCE_LEN = 140
 #: ``InstdAmt`` allows 18 digits in total.
 _MAX_SCHEMA_AMOUNT = 10**13 - 1
+#: ``CtrlSum`` is a ``DecimalNumber``: at most 18 digits.
+_MAX_CTRL_SUM = 10**18 - 1
+#: ``xs:dateTime`` offsets are whole minutes from -14:00 to +14:00.
+_MAX_OFFSET_S = 14 * 3600
 _CACHE_SIZE = 50_000
 
 _NS = {
@@ -115,8 +128,11 @@ class _Rules:
         # bounded caches make the text rules nearly free without holding a run in memory.
         self._names: dict[str, str] = {}
         self._rmts: dict[str, str] = {}
-        if rmt_len < 1:
-            raise ValidationError("must be at least 1", field="remittance_max_len")
+        if type(rmt_len) is not int or not 1 <= rmt_len <= MAX_REMITTANCE_LEN:
+            raise ValidationError(
+                f"must be a whole number from 1 to {MAX_REMITTANCE_LEN} (Ustrd is a Max140Text)",
+                field="remittance_max_len",
+            )
         self.rmt_len = rmt_len
         self.max_amount = _MAX_SCHEMA_AMOUNT if max_amount is None else min(max_amount, _MAX_SCHEMA_AMOUNT)
 
@@ -255,6 +271,11 @@ def write_pain001(
     check_id(message_id, "message_id")
     if not isinstance(created_at, datetime):
         raise ValidationError("must be a datetime", field="created_at")
+    offset = created_at.utcoffset()
+    if offset is not None and (offset.total_seconds() % 60 or abs(offset.total_seconds()) > _MAX_OFFSET_S):
+        raise ValidationError(
+            "its UTC offset must be whole minutes within +/-14:00 (xs:dateTime)", field="created_at"
+        )
     initiator = _check_name(rules, initiating_party, "initiating_party")
     batch_list = list(batches)
     if not batch_list:
@@ -286,6 +307,10 @@ def write_pain001(
                 ctgys.add(tx.category_purpose)
         if count == 0:
             raise ValidationError("a payment batch needs at least one transfer", field=where)
+        if total > _MAX_CTRL_SUM:
+            raise ValidationError(
+                f"control sum {total} VND has more than 18 digits: split the batch", field=where
+            )
         summaries.append(BatchSummary(batch.payment_info_id, count, total))
         uniform_ctgy.append(next(iter(ctgys)) if len(ctgys) == 1 else None)
 
@@ -294,6 +319,10 @@ def write_pain001(
         ctrl_sum_vnd=sum(s.ctrl_sum_vnd for s in summaries),
         batch_summaries=tuple(summaries),
     )
+    if summary.ctrl_sum_vnd > _MAX_CTRL_SUM:
+        raise ValidationError(
+            f"control sum {summary.ctrl_sum_vnd} VND has more than 18 digits: split the file", field="batches"
+        )
     created = created_at.replace(microsecond=0).isoformat()
 
     def emit(stream: BinaryIO) -> None:

@@ -11,6 +11,10 @@ details means every transfer it covers was rejected: the caller applies it.
 
 A transaction without ``TxSts`` (allowed in .03) inherits the status of its
 payment information block, else of the group, else is reported ``PDNG``.
+
+The original amount (``OrgnlTxRef/Amt/InstdAmt``, else ``EqvtAmt/Amt``) is read
+strictly, like every amount (:func:`~asxh_pay.iso20022.camt.amount_to_minor`),
+and handed on so the caller can check it against what it sent.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Literal
 
 from lxml import etree
 
+from asxh_pay.iso20022.camt import amount_to_minor
 from asxh_pay.iso20022.model import (
     GroupStatus,
     Pain002Record,
@@ -181,6 +186,7 @@ def _transaction(
     reason: FailureReason | None = None
     if transaction_outcome(status) == "failed" or code is not None:
         reason = status_reason_to_failure(code)
+    amount = _original_amount(elem)
     return TransactionStatus(
         original_end_to_end_id=child_text(elem, "OrgnlEndToEndId"),
         original_instruction_id=child_text(elem, "OrgnlInstrId"),
@@ -191,4 +197,24 @@ def _transaction(
         original_payment_info_id=pmt_id,
         original_message_id=original_msg_id,
         status_id=child_text(elem, "StsId"),
+        original_amount_vnd=amount[0] if amount is not None and amount[1] == "VND" else None,
+        original_amount_minor=amount[0] if amount is not None else None,
+        original_currency=amount[1] if amount is not None else None,
     )
+
+
+def _original_amount(elem: etree._Element) -> tuple[int, str] | None:
+    """``OrgnlTxRef/Amt/InstdAmt`` (or ``EqvtAmt/Amt``) in minor units, or None when not echoed."""
+    ref = next((c for c in elem if local_name(c.tag) == "OrgnlTxRef"), None)
+    amt = next((c for c in ref if local_name(c.tag) == "Amt"), None) if ref is not None else None
+    if amt is None:
+        return None
+    for node in amt:
+        name = local_name(node.tag)
+        if name == "InstdAmt":
+            return amount_to_minor(node.text, node.get("Ccy"))
+        if name == "EqvtAmt":
+            inner = next((c for c in node if local_name(c.tag) == "Amt"), None)
+            if inner is not None:
+                return amount_to_minor(inner.text, inner.get("Ccy"))
+    return None

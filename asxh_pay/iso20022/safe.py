@@ -64,6 +64,7 @@ __all__ = [
     "UnexpectedMessage",
     "UnsafeXmlError",
     "child_text",
+    "identify",
     "local_name",
     "release",
 ]
@@ -306,12 +307,26 @@ class MessageStream:
         msg_local = local_name(msg_el.tag)
         if _MESSAGE_ELEMENTS.get(msg_local) != message:
             raise UnexpectedMessage(f"namespace says {version} but the message element is {msg_local!r}")
-        if message != self._expected:
+        if self._expected and message != self._expected:
             raise UnexpectedMessage(f"expected a {self._expected} message, got {version}")
         number = int(match.group(3))
-        if number not in self._versions:
+        if self._expected and number not in self._versions:
             raise UnexpectedMessage(f"{version} is not a supported version of {message}")
         return MessageInfo(message, version, number, ns, msg_local, match.group(4))
+
+    def identify(self) -> MessageInfo:
+        """Read only as far as the message element and say what the file is (no expectation)."""
+        self._too_large(self._declared, "declared size")
+        src = self._source
+        if isinstance(src, bytes):
+            self._too_large(len(src), "message")
+            return self._sniff(io.BytesIO(src))[2]
+        if isinstance(src, str | Path):
+            self._too_large(os.stat(src).st_size, "file")
+            with open(src, "rb") as fh:
+                return self._sniff(fh)[2]
+        self._too_large(_declared_size(src), "stream")
+        return self._sniff(src)[2]
 
     def _run(self, raw: BinaryIO) -> Iterator[tuple[str, etree._Element]]:
         prefix, already, info = self._sniff(raw)
@@ -333,3 +348,16 @@ class MessageStream:
             yield from events
         except etree.XMLSyntaxError as exc:
             raise MalformedMessage(f"not well-formed XML (truncated?): {exc}") from None
+
+
+def identify(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> MessageInfo:
+    """What ISO 20022 message a file is, from its root element's namespace and its message element.
+
+    Why not a text search: a comment, a long prologue or a quoted namespace can put
+    any text near the top of a file, and a bank variant namespace (the Swiss
+    ``...pain.002.001.03.ch.02.xsd``) need not contain ``xsd:pain.002``. This reads
+    with the hardened parser (no DTD, size limit) up to the second start element,
+    wherever it sits in the file, and no further. Raises the
+    :class:`Iso20022Error` family like the readers.
+    """
+    return MessageStream(source, expected="", versions=(), tags=(), max_bytes=max_bytes).identify()

@@ -9,10 +9,14 @@ from asxh_pay.ledger.sqlite import SqliteLedger
 __all__ = ["ChainReport", "Ledger", "SqliteLedger", "TransitionResult", "open_ledger"]
 
 
-def open_ledger(url: str, *, exclusive: bool = True) -> Ledger:
+def open_ledger(url: str, *, exclusive: bool = True, read_only: bool = False) -> Ledger:
     """A ledger for a URL: ``sqlite:///path``, a plain path, or ``postgresql://...``.
 
     The ledger is returned unopened; use ``async with`` or ``await ledger.open()``.
+    ``read_only`` (for commands that only look: verify, status, reports, a dry
+    reconciliation) never writes, creates or migrates anything: SQLite is opened with
+    ``mode=ro``, PostgreSQL in read-only transactions, and a missing ledger or a file
+    that is not one raises :class:`~asxh_pay.errors.LedgerNotFound`.
     """
     if url.startswith(("postgresql://", "postgres://")):
         try:
@@ -21,7 +25,7 @@ def open_ledger(url: str, *, exclusive: bool = True) -> Ledger:
             raise ConfigurationError(
                 "the PostgreSQL ledger needs the 'postgres' extra: pip install 'asxh_pay[postgres]'"
             ) from exc
-        ledger: Ledger = PostgresLedger(url)
+        ledger: Ledger = PostgresLedger(url, read_only=read_only)
         return ledger
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://")
-    return SqliteLedger(path, exclusive=exclusive)
+    return SqliteLedger(path, exclusive=exclusive and not read_only, read_only=read_only)

@@ -36,7 +36,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
+from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError, LedgerNotFound
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
@@ -250,6 +250,7 @@ class PostgresLedger(Ledger):
         max_size: int = 10,
         schema: str | None = None,
         auto_migrate: bool = True,
+        read_only: bool = False,
     ) -> None:
         if schema is not None and not _SCHEMA_RE.match(schema):
             raise ConfigurationError("schema name must be lower-case letters, digits and '_' (max 63)")
@@ -259,7 +260,8 @@ class PostgresLedger(Ledger):
         self.schema = schema
         self._min_size = min_size
         self._max_size = max_size
-        self._auto_migrate = auto_migrate
+        self._auto_migrate = auto_migrate and not read_only
+        self._read_only = read_only
         self._pool: AsyncConnectionPool | None = None
         self._group = _Group()
         self._flusher: asyncio.Task[None] | None = None
@@ -273,6 +275,10 @@ class PostgresLedger(Ledger):
 
     def _conn_kwargs(self) -> dict[str, Any]:
         options = "-c timezone=UTC"
+        if self._read_only:
+            # Every transaction of every pooled connection is read-only: the server refuses
+            # a write, whatever code path tries one.
+            options += " -c default_transaction_read_only=on"
         if self.schema:
             options += f" -c search_path={self.schema}"
         return {"autocommit": True, "options": options}
@@ -282,17 +288,22 @@ class PostgresLedger(Ledger):
             return
         try:
             async with await psycopg.AsyncConnection.connect(self.url, **self._conn_kwargs()) as conn:
-                if self.schema:
-                    await ensure_schema(conn, self.schema)
-                if self._auto_migrate:
-                    await upgrade(conn)
-                else:
+                if self._read_only:
                     missing = await pending_migrations(conn)
+                    if missing == [m.version for m in load_migrations("postgresql")]:
+                        raise LedgerNotFound(
+                            "no asxh-pay ledger in this PostgreSQL database"
+                            + (f" (schema {self.schema})" if self.schema else "")
+                        )
                     if missing:
                         raise LedgerError(
                             f"ledger schema is behind (migrations {missing} pending): "
                             "run 'asxh-pay db upgrade'"
                         )
+                else:
+                    if self.schema:
+                        await ensure_schema(conn, self.schema)
+                    await self._migrate_or_check(conn)
         except psycopg.OperationalError as exc:
             raise LedgerError(f"cannot connect to the PostgreSQL ledger: {_pg_message(exc)}") from None
         pool = AsyncConnectionPool(
@@ -305,6 +316,16 @@ class PostgresLedger(Ledger):
         )
         await pool.open(wait=True, timeout=30)
         self._pool = pool
+
+    async def _migrate_or_check(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        if self._auto_migrate:
+            await upgrade(conn)
+            return
+        missing = await pending_migrations(conn)
+        if missing:
+            raise LedgerError(
+                f"ledger schema is behind (migrations {missing} pending): run 'asxh-pay db upgrade'"
+            )
 
     async def close(self) -> None:
         if self._flusher is not None:

@@ -24,8 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from asxh_pay.errors import IdempotencyConflict, LedgerError
+from asxh_pay.errors import IdempotencyConflict, LedgerError, LedgerNotFound
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
@@ -58,15 +59,25 @@ def _now() -> datetime:
 class SqliteLedger(Ledger):
     """SQLite ledger. ``path`` may be ``":memory:"`` for throwaway tests."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", exclusive: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        exclusive: bool = True,
+        read_only: bool = False,
+    ) -> None:
         """``exclusive`` takes an OS lock so that only one process pays from this file.
 
         Why: the embedded store has no leases; two processes paying from one SQLite
         file could both pick up the same unsent payout. Read-only tools (status,
         reports, verify) open with ``exclusive=False``. Many workers need PostgreSQL.
         The OS drops the lock when a process dies, so a restart resumes at once.
+        ``read_only`` opens an existing ledger with SQLite's ``mode=ro``: nothing is created,
+        migrated or written (see :func:`asxh_pay.ledger.open_ledger`).
         """
         self.path = str(path)
+        self._read_only = read_only
         self._exclusive = exclusive
         self._lock_fd: int | None = None
         self.url = f"sqlite:///{self.path}"
@@ -87,6 +98,10 @@ class SqliteLedger(Ledger):
     async def open(self) -> None:
         if self._conn is not None:
             return
+        if self._read_only:
+            self._conn = self._open_read_only()
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asxh-ledger-commit")
+            return
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             if self._exclusive:
@@ -102,6 +117,38 @@ class SqliteLedger(Ledger):
         self._conn = conn
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asxh-ledger-commit")
         self._migrate()
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open for reading only; refuse a missing path or a file that is not a ledger."""
+        path = Path(self.path)
+        if not path.is_file():
+            raise LedgerNotFound(
+                f"no ledger at {self.path}"
+                + (" (that is a folder)" if path.is_dir() else "")
+                + ": check --ledger / --data-dir; a read-only command never creates one"
+            )
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA query_only=ON")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"schema_migrations", "payouts"} <= tables:
+                raise LedgerNotFound(f"{self.path} is an SQLite database but not an asxh-pay ledger")
+            done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+            missing = [m.version for m in load_migrations("sqlite") if m.version not in done]
+            if missing:
+                raise LedgerError(
+                    f"ledger {self.path} is from an older version (migrations {missing} pending); "
+                    "a command that writes (run, reconcile --apply) upgrades it"
+                )
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise LedgerNotFound(f"{self.path} is not an asxh-pay ledger ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def _migrate(self) -> None:
         conn = self._db

@@ -7,15 +7,18 @@ idempotency key, beneficiary, recipient, destination and amount; the preparer si
 at preparation, the approver signs it at approval, each with their own Ed25519 key.
 
 Execution (:func:`load_approved`) recomputes the hash from ``payouts.jsonl`` and refuses
-unless both signatures verify against the *trusted* public keys (``<data>/keys/trusted``;
-a key embedded in the run would prove nothing), the approver is not the preparer (by
-name and by key), and the hash is the one both signed. Any edit to the frozen payouts
+unless both signatures verify against the keys the operator roster trusts now
+(:mod:`asxh_pay.payroll.roster`; a key embedded in the run would prove nothing), the
+approver is not the preparer (by name, by key, or through the roster: neither enrolled
+the other's key), and the hash is the one both signed. Any edit to the frozen payouts
 after approval changes the hash, so the run must be prepared and approved again.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import difflib
 import hashlib
 import json
 import os
@@ -27,17 +30,17 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from asxh_pay.errors import AsxhPayError, SignatureError
+from asxh_pay.errors import AsxhPayError, SignatureError, ValidationError
 from asxh_pay.models import PayoutRequest
+from asxh_pay.payroll import roster
 from asxh_pay.signing import (
     Ed25519Signer,
     Ed25519Verifier,
     generate_ed25519_key,
-    load_private_key,
-    load_public_key,
     private_key_to_pem,
     public_key_fingerprint,
     public_key_to_pem,
+    write_private_key,
 )
 
 FORMAT = "asxh-pay-run/1"
@@ -45,6 +48,14 @@ FORMAT = "asxh-pay-run/1"
 
 class ApprovalError(AsxhPayError):
     """The run may not be executed (or approved) as it is; nothing was paid."""
+
+
+class UnknownRun(ValidationError):
+    """No prepared run by that id (a typo, or another --data-dir): bad input, exit 2."""
+
+
+class MissingOperatorKey(ValidationError):
+    """The operator's private key file is not there: bad input, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -61,53 +72,115 @@ def keys_dir(data_dir: Path) -> Path:
 
 
 def trusted_dir(data_dir: Path) -> Path:
+    """Exported copies of the enrolled operators' public keys (for ``ledger verify
+    --public-key``); trust itself comes from the roster, never from these files."""
     return keys_dir(data_dir) / "trusted"
 
 
 def _check_operator(name: str) -> str:
-    name = name.strip()
-    if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
-        raise ApprovalError("operator name must be 1-64 letters, digits, '.', '_' or '-'")
-    return name
+    try:
+        return roster.check_operator_name(name)
+    except roster.RosterError as exc:
+        raise ApprovalError(str(exc)) from None
 
 
 def generate_operator_key(
     data_dir: Path, operator: str, *, private_path: Path | None = None, overwrite: bool = False
 ) -> tuple[Path, Path]:
-    """Create an operator's Ed25519 key pair: private PEM (0600) and trusted public PEM."""
+    """Create an operator's Ed25519 key pair: private PEM (0600) and public PEM beside it.
+
+    The new key is trusted by nobody: another operator or the office enrolls it
+    (:func:`asxh_pay.payroll.roster.change`). ``overwrite`` replaces an old key file, never
+    one whose key the roster trusts: that would lock its operator out, and a replacement
+    must go through the roster anyway.
+    """
     operator = _check_operator(operator)
     priv = private_path or keys_dir(data_dir) / f"{operator}.pem"
-    pub = trusted_dir(data_dir) / f"{operator}.pub.pem"
-    if not overwrite and (priv.exists() or pub.exists()):
-        raise ApprovalError(f"a key for operator {operator!r} already exists ({pub}); refusing to replace it")
+    pub = priv.with_name(priv.name.removesuffix(".pem") + ".pub.pem")
+    if priv.exists() or pub.exists():
+        if not overwrite:
+            raise ApprovalError(
+                f"a key for operator {operator!r} already exists ({priv}); refusing to replace it"
+            )
+        owner = _trusted_owner(data_dir, priv, pub)
+        if owner is not None:
+            raise ApprovalError(
+                f"{priv} holds the trusted key of {owner}; --force never replaces a trusted key. Write "
+                "the new key elsewhere (--out) and have another operator or the office enroll it "
+                f"with 'asxh-pay keys enroll --operator {operator} --replace'"
+            )
     key = generate_ed25519_key()
-    priv.parent.mkdir(parents=True, exist_ok=True)
-    pub.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(private_key_to_pem(key))
+    write_private_key(priv, private_key_to_pem(key))
     pub.write_bytes(public_key_to_pem(key.public_key()))
     return priv, pub
 
 
-def _load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
+def setup_office(data_dir: Path, operators: Iterable[str], *, office_key: Path) -> str:
+    """Set up an office in one go (the demo, tests): the office key, then each operator's
+    key generated and enrolled by the office. Returns the office key's fingerprint."""
+    fp = roster.init_office(data_dir, office_key)
+    for op in operators:
+        _, pub = generate_operator_key(data_dir, op)
+        roster.change(
+            data_dir,
+            "enroll",
+            op,
+            signed_by=roster.OFFICE,
+            signer_key_path=office_key,
+            public_key=roster.load_operator_public_key(pub),
+        )
+    export_trusted(data_dir)
+    return fp
+
+
+def _trusted_owner(data_dir: Path, priv: Path, pub: Path) -> str | None:
+    """Whose trusted key the files ``priv``/``pub`` hold, if anyone's.
+
+    The private key is read when it can be (it may be password-protected), else the public
+    key beside it; a file that is neither (damaged) identifies nobody's key.
+    """
+    fps: list[str] = []
+    with contextlib.suppress(ApprovalError, ValidationError):
+        fps.append(public_key_fingerprint(_load_signing_key(priv).public_key()))
+    with contextlib.suppress(roster.RosterError, ValidationError):
+        fps.append(public_key_fingerprint(roster.load_operator_public_key(pub)))
+    if not fps:
+        return None
     try:
-        key = load_private_key(path)
-    except SignatureError as exc:
-        raise ApprovalError(f"cannot use key {path}: {exc}") from None
-    if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise ApprovalError(f"key {path} is not an Ed25519 key (use 'asxh-pay keys generate')")
-    return key
+        rost = roster.load_roster(data_dir)
+    except roster.RosterError:
+        return None if not roster.roster_path(data_dir).exists() else "an operator (the roster is unreadable)"
+    return next((o for o in map(rost.owner_of, fps) if o is not None), None)
 
 
-def _trusted_key(data_dir: Path, operator: str) -> ed25519.Ed25519PublicKey:
-    path = trusted_key_path(data_dir, operator)
+def _load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     if not path.exists():
-        raise ApprovalError(f"operator {operator!r} has no trusted public key ({path})")
-    key = load_public_key(path)
-    if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise ApprovalError(f"trusted key of {operator!r} is not Ed25519")
-    return key
+        raise MissingOperatorKey(
+            f"no private key at {path}: create one with 'asxh-pay keys generate --operator NAME' and have "
+            "it enrolled ('asxh-pay keys enroll'), or give its path with --key",
+            code="missing_key",
+        )
+    try:
+        return roster.load_signing_key(path)
+    except roster.RosterError as exc:
+        raise ApprovalError(str(exc)) from None
+
+
+def load_roster(data_dir: Path) -> roster.Roster:
+    try:
+        return roster.load_roster(data_dir)
+    except roster.RosterError as exc:
+        raise ApprovalError(str(exc)) from None
+
+
+def _trusted_key(
+    data_dir: Path, operator: str, rost: roster.Roster | None = None
+) -> ed25519.Ed25519PublicKey:
+    rost = rost or load_roster(data_dir)
+    try:
+        return rost.trusted_key(operator)
+    except roster.RosterError as exc:
+        raise ApprovalError(str(exc)) from None
 
 
 def check_operator_key(data_dir: Path, operator: str, key_path: Path) -> str:
@@ -116,8 +189,8 @@ def check_operator_key(data_dir: Path, operator: str, key_path: Path) -> str:
 
 
 def operator_key(data_dir: Path, operator: str, key_path: Path) -> ed25519.Ed25519PrivateKey:
-    """``operator``'s private key, refused unless it is the one trusted under their name, so
-    that what it signs (a run, a ledger anchor) can be checked against ``keys/trusted``."""
+    """``operator``'s private key, refused unless the roster trusts it under their name, so
+    that what it signs (a run, a ledger anchor) can be checked against the roster."""
     key = _load_signing_key(key_path)
     fp = public_key_fingerprint(key.public_key())
     if public_key_fingerprint(_trusted_key(data_dir, operator)) != fp:
@@ -129,12 +202,27 @@ def trusted_key_path(data_dir: Path, operator: str) -> Path:
     return trusted_dir(data_dir) / f"{_check_operator(operator)}.pub.pem"
 
 
+def export_trusted(data_dir: Path) -> None:
+    """Rewrite ``keys/trusted`` from the roster (a convenience copy, see :func:`trusted_dir`)."""
+    rost = load_roster(data_dir)
+    tdir = trusted_dir(data_dir)
+    tdir.mkdir(parents=True, exist_ok=True)
+    for name, op in rost.operators.items():
+        path = tdir / f"{name}.pub.pem"
+        if op.key is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(public_key_to_pem(op.key))
+
+
 # --------------------------------------------------------------------------- the frozen run
 
 
 def run_dir(data_dir: Path, run_id: str) -> Path:
     if not run_id or not all(c.isalnum() or c in "._-" for c in run_id):
-        raise ApprovalError(f"invalid run id {run_id!r}")
+        raise UnknownRun(
+            f"invalid run id {run_id!r}: letters, digits, '.', '_' and '-' only", code="unknown_run"
+        )
     return data_dir / "runs" / run_id
 
 
@@ -223,15 +311,23 @@ def sign(run_id: str, digest: str, role: str, operator: str, key_path: Path) -> 
     }
 
 
-def verify_signature(data_dir: Path, run_id: str, digest: str, role: str, sig: dict[str, Any]) -> str:
-    """Check one signature block against the trusted key; returns the key fingerprint."""
+def verify_signature(
+    data_dir: Path,
+    run_id: str,
+    digest: str,
+    role: str,
+    sig: dict[str, Any],
+    rost: roster.Roster | None = None,
+) -> str:
+    """Check one signature block against the operator's key in the roster *now*; returns the
+    key fingerprint. A key replaced or revoked since it signed no longer counts."""
     try:
         operator = str(sig["operator"])
         raw = base64.b64decode(str(sig["signature"]), validate=True)
         signed_hash = str(sig["run_hash"])
     except (KeyError, ValueError, TypeError):
         raise ApprovalError(f"the {role} signature block is malformed") from None
-    public = _trusted_key(data_dir, operator)
+    public = _trusted_key(data_dir, operator, rost)
     if signed_hash != digest:
         raise ApprovalError(
             f"the run was changed after it was {role} by {operator}: the frozen payouts no longer match "
@@ -240,6 +336,11 @@ def verify_signature(data_dir: Path, run_id: str, digest: str, role: str, sig: d
     try:
         Ed25519Verifier(public).verify(_message(run_id, digest, role, operator), raw)
     except SignatureError:
+        if sig.get("key_fingerprint") != public_key_fingerprint(public):
+            raise ApprovalError(
+                f"the {role} signature of {operator} was made with a key the roster no longer trusts "
+                f"for {operator} (replaced or never enrolled): sign the run again with the current key"
+            ) from None
         raise ApprovalError(
             f"the {role} signature of {operator} does not verify (forged or damaged)"
         ) from None
@@ -250,12 +351,39 @@ def read_manifest(rdir: Path) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads((rdir / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ApprovalError(f"no prepared run at {rdir}") from None
+        raise UnknownRun(_unknown_run_message(rdir), code="unknown_run") from None
     except ValueError:
         raise ApprovalError(f"manifest of {rdir.name} is damaged") from None
     if data.get("format") != FORMAT:
         raise ApprovalError(f"{rdir.name}: unknown run format {data.get('format')!r}")
     return data
+
+
+def known_runs(runs_root: Path) -> list[str]:
+    """Prepared runs under ``runs_root``, oldest first (run ids end with their time)."""
+    if not runs_root.is_dir():
+        return []
+    return sorted(
+        (p.name for p in runs_root.iterdir() if (p / "manifest.json").is_file()),
+        key=lambda name: (name.rsplit("-", 1)[-1], name),
+    )
+
+
+def _unknown_run_message(rdir: Path) -> str:
+    known = known_runs(rdir.parent)
+    if not known:
+        return (
+            f"no run {rdir.name!r}: no runs prepared in {rdir.parent} yet (asxh-pay prepare; or is it "
+            "another --data-dir?)"
+        )
+    close = difflib.get_close_matches(rdir.name, known, n=3, cutoff=0.6)
+    shown = close or known[-5:]
+    return (
+        f"no run {rdir.name!r} in {rdir.parent}; "
+        + ("did you mean " if close else "known runs (latest last): ")
+        + ", ".join(shown)
+        + ("?" if close else "")
+    )
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -264,7 +392,9 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _check_prepared(data_dir: Path, rdir: Path) -> tuple[dict[str, Any], str, str, list[FrozenPayout]]:
+def _check_prepared(
+    data_dir: Path, rdir: Path, rost: roster.Roster
+) -> tuple[dict[str, Any], str, str, list[FrozenPayout]]:
     manifest = read_manifest(rdir)
     run_id = str(manifest["run_id"])
     payouts = list(read_payouts(rdir / "payouts.jsonl"))
@@ -274,18 +404,26 @@ def _check_prepared(data_dir: Path, rdir: Path) -> tuple[dict[str, Any], str, st
         raise ApprovalError("the run carries no preparer signature")
     if digest != manifest.get("run_hash") or count != manifest.get("counts", {}).get("payouts"):
         raise ApprovalError("the frozen payouts were edited after preparation; prepare the run again")
-    fp = verify_signature(data_dir, run_id, digest, "prepared", prep)
+    fp = verify_signature(data_dir, run_id, digest, "prepared", prep, rost)
     return manifest, digest, fp, payouts
+
+
+def _check_independent(rost: roster.Roster, preparer: str, approver: str) -> None:
+    try:
+        rost.check_independent(preparer, approver)
+    except roster.RosterError as exc:
+        raise ApprovalError(str(exc)) from None
 
 
 def approve(data_dir: Path, run_id: str, operator: str, key_path: Path) -> dict[str, Any]:
     """Approve a prepared run as ``operator`` (who must not be its preparer)."""
     operator = _check_operator(operator)
     rdir = run_dir(data_dir, run_id)
-    manifest, digest, prep_fp, _ = _check_prepared(data_dir, rdir)
+    read_manifest(rdir)  # an unknown run is bad input, whatever the roster says
+    rost = load_roster(data_dir)
+    manifest, digest, prep_fp, _ = _check_prepared(data_dir, rdir, rost)
     preparer = str(manifest["signatures"]["prepared"]["operator"])
-    if preparer.casefold() == operator.casefold():
-        raise ApprovalError(f"{operator} prepared this run and cannot approve it: another operator must")
+    _check_independent(rost, preparer, operator)
     if check_operator_key(data_dir, operator, key_path) == prep_fp:
         raise ApprovalError("the approval key is the preparer's key: another operator must approve")
     block = sign(run_id, digest, "approved", operator, key_path)
@@ -311,7 +449,9 @@ class ApprovedRun:
 def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     """Everything execution must check before paying one dong; raises ApprovalError."""
     rdir = run_dir(data_dir, run_id)
-    manifest, digest, prep_fp, frozen = _check_prepared(data_dir, rdir)
+    read_manifest(rdir)
+    rost = load_roster(data_dir)
+    manifest, digest, prep_fp, frozen = _check_prepared(data_dir, rdir, rost)
     try:
         approval = json.loads((rdir / "approval.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -322,8 +462,9 @@ def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
         raise ApprovalError("approval.json is damaged") from None
     if approval.get("role") != "approved":
         raise ApprovalError("approval.json is not an approval")
-    appr_fp = verify_signature(data_dir, run_id, digest, "approved", approval)
+    appr_fp = verify_signature(data_dir, run_id, digest, "approved", approval, rost)
     preparer = str(manifest["signatures"]["prepared"]["operator"])
     if preparer.casefold() == str(approval["operator"]).casefold() or appr_fp == prep_fp:
         raise ApprovalError("the run was approved by its own preparer: another operator must approve it")
+    _check_independent(rost, preparer, str(approval["operator"]))
     return ApprovedRun(run_id, rdir, manifest, approval, digest, frozen)

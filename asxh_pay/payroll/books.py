@@ -205,7 +205,13 @@ async def reconcile_bank(
     paths = rails.treasury.reports()
     entries, statuses, names = load_files(paths)
     report = await reconcile(
-        ledger, entries=entries, statuses=statuses, files=names, provider=TREASURY, run_id=run_id
+        ledger,
+        entries=entries,
+        statuses=statuses,
+        files=names,
+        provider=TREASURY,
+        run_id=run_id,
+        debtor_accounts=[rails.treasury.adapter.config.debtor.account],
     )
     res.checked = report.payouts_checked
     for line in report.lines:

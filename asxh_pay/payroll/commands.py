@@ -3,7 +3,10 @@ reconcile, registry and demo.
 
 The monthly cycle at a paying unit (a commune, or a province paying centrally), as commands::
 
-    asxh-pay keys generate --operator lan          # once per operator
+    asxh-pay keys init-office --out /media/usb/office.pem   # once, at setup
+    asxh-pay keys generate --operator lan          # once per operator, then:
+    asxh-pay keys enroll --operator lan --public-key asxh-pay-data/keys/lan.pub.pem \\
+        --signed-by office --key /media/usb/office.pem
     asxh-pay prepare lists/ --period 2026-11 --operator lan --province 08   # or --commune 02215
     asxh-pay approve RUN_ID --operator hung         # another operator
     asxh-pay run RUN_ID                             # Ctrl-C is safe: run RUN_ID --resume
@@ -28,7 +31,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, emit
+from asxh_pay.cli import (
+    EXIT_ATTENTION,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    date_arg,
+    emit,
+    period_arg,
+    positive_int,
+    report_error,
+    run_interruptible,
+)
 from asxh_pay.errors import ValidationError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
@@ -84,10 +99,13 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
     def wrapped(args: argparse.Namespace) -> int:
         from asxh_pay.payroll.approval import ApprovalError
         from asxh_pay.payroll.execute import AlreadyStarted
+        from asxh_pay.payroll.roster import RosterError
 
         try:
             return fn(args)
-        except (ApprovalError, AlreadyStarted) as exc:
+        except ValidationError as exc:  # bad input (an unknown run, a missing key): exit 2
+            return report_error(args, EXIT_USAGE, str(exc))
+        except (ApprovalError, AlreadyStarted, RosterError) as exc:
             return _refused(args, exc)
 
     return wrapped
@@ -104,9 +122,82 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     )
     emit(
         args,
-        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub)},
+        {"operator": args.operator, "private_key": str(priv), "public_key": str(pub), "trusted": False},
         f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
-        f"  public (trusted by the office):  {pub}",
+        f"  public: {pub}\n"
+        "not trusted yet: another operator (or the office) enrolls it with\n"
+        f"  asxh-pay keys enroll --operator {args.operator} --public-key {pub} --signed-by NAME",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_init_office(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.roster import PIN_ENV, init_office, roster_path
+
+    fp = init_office(args.data_dir, args.out)
+    emit(
+        args,
+        {"office_fingerprint": fp, "office_key": str(args.out), "roster": str(roster_path(args.data_dir))},
+        f"office key created: {args.out} (fingerprint {fp})\n"
+        "  keep it off the operators' machines (the head of office, a USB stick in the safe):\n"
+        "  it enrolls, replaces and revokes operator keys.\n"
+        f"  pin it on every machine: export {PIN_ENV}={fp}",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_change(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.approval import export_trusted, keys_dir
+    from asxh_pay.payroll.roster import OFFICE, change, load_operator_public_key
+
+    action = "revoke" if args.keys_command == "revoke" else "replace" if args.replace else "enroll"
+    if args.key:
+        signer_key = Path(args.key)
+    elif args.signed_by.strip().casefold() == OFFICE:
+        return report_error(args, EXIT_USAGE, "--signed-by office needs --key (the office key file)")
+    else:
+        signer_key = keys_dir(args.data_dir) / f"{args.signed_by}.pem"
+    public = load_operator_public_key(Path(args.public_key)) if action != "revoke" else None
+    entry = change(
+        args.data_dir,
+        action,
+        args.operator,
+        signed_by=args.signed_by,
+        signer_key_path=signer_key,
+        public_key=public,
+    )
+    export_trusted(args.data_dir)
+    done = {"enroll": "enrolled", "replace": "key replaced", "revoke": "revoked"}[action]
+    emit(
+        args,
+        {"ok": True, **{k: entry[k] for k in ("seq", "action", "operator", "signed_by", "hash")}},
+        f"{args.operator} {done} (roster entry {entry['seq']}, signed by {entry['signed_by']})",
+    )
+    return EXIT_OK
+
+
+def _cmd_keys_roster(args: argparse.Namespace) -> int:
+    from asxh_pay.payroll.roster import load_roster
+
+    r = load_roster(args.data_dir)
+    ops = [
+        {
+            "operator": o.name,
+            "fingerprint": o.fingerprint,
+            "state": "trusted" if o.key is not None else "revoked",
+            "by": o.enrolled_by,
+            "sponsors": sorted(o.sponsors),
+        }
+        for o in sorted(r.operators.values(), key=lambda o: o.name)
+    ]
+    lines = [f"roster {r.path}: {r.entries} entries, verified; office key {r.office_fingerprint}"]
+    lines += [
+        f"  {o['operator']:<20} {o['state']:<8} {o['fingerprint'] or '-':<32}  by {o['by']}" for o in ops
+    ]
+    emit(
+        args,
+        {"ok": True, "office_fingerprint": r.office_fingerprint, "head": r.head, "operators": ops},
+        "\n".join(lines),
     )
     return EXIT_OK
 
@@ -144,6 +235,8 @@ def _prepared_text(prep: Any) -> str:
         f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
         f"  payouts   {c['payouts']:>8}   total {format_vnd(c['total_vnd'])}",
     ]
+    for f in prep.manifest["inputs"]:  # rows read per file: a list cut short shows here
+        lines.append(f"    {f['file']:<40} {f['rows']:>8} rows read")
     for k, v in prep.manifest["totals"]["method"].items():
         lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
     placement = prep.placement
@@ -186,7 +279,7 @@ def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any
 @_guard
 def _cmd_prepare(args: argparse.Namespace) -> int:
     from asxh_pay import units
-    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.lists import ListDefaults, import_bar
     from asxh_pay.payroll.prepare import PrepareError, prepare_run
 
     if args.district is not None:
@@ -212,26 +305,33 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        prep = asyncio.run(
-            prepare_run(
-                [Path(p) for p in args.lists],
-                data_dir=args.data_dir,
-                operator=args.operator,
-                key_path=_key_path(args),
-                defaults=defaults,
-                registry=registry,
-                rails=rails,
-                ledger_url=_ledger_url(args),
-                run_id=args.run_id,
-                verify_accounts=not args.no_account_check,
-                encoding=args.encoding,
-                lang=args.lang,
-                unit=unit,
-                codes=args.codes,
+        with import_bar(not args.json and sys.stderr.isatty()) as bar:
+            prep = asyncio.run(
+                prepare_run(
+                    [Path(p) for p in args.lists],
+                    data_dir=args.data_dir,
+                    operator=args.operator,
+                    key_path=_key_path(args),
+                    defaults=defaults,
+                    registry=registry,
+                    rails=rails,
+                    ledger_url=_ledger_url(args),
+                    run_id=args.run_id,
+                    verify_accounts=not args.no_account_check,
+                    encoding=args.encoding,
+                    lang=args.lang,
+                    unit=unit,
+                    codes=args.codes,
+                    progress=bar,
+                )
             )
-        )
     except PrepareError as exc:
         return _usage_error(args, str(exc), exc.code, exc.top_reasons)
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM (see cli.main): prepare_run removed its staging folder and
+        # temporary file on the way out, so there is nothing half-done to clean up.
+        emit(args, {"ok": False, "interrupted": True}, "interrupted: nothing was prepared (no run folder)")
+        return EXIT_INTERRUPTED
     finally:
         rails.close()
         registry.close()
@@ -401,7 +501,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     registry = _registry(args.data_dir)
     rails = _rails(args.data_dir)
     try:
-        result, files, _ = asyncio.run(
+        result, files, _ = run_interruptible(
             _run_and_report(
                 args,
                 args.run_id,
@@ -424,23 +524,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 @_guard
 def _cmd_status(args: argparse.Namespace) -> int:
-    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.approval import known_runs, read_manifest, run_dir
 
     runs_root = args.data_dir / "runs"
-    run_ids = (
-        [args.run_id]
-        if args.run_id
-        else sorted(p.name for p in runs_root.iterdir())
-        if runs_root.exists()
-        else []
-    )
+    run_ids = [args.run_id] if args.run_id else sorted(known_runs(runs_root))
 
     async def counts() -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         db = args.data_dir / "ledger.db"
         if args.ledger is None and not db.exists():
             return {r: {} for r in run_ids}
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             for r in run_ids:
                 out[r] = {s.value: n for s, n in (await ledger.counts(r)).items()}
         return out
@@ -485,7 +579,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     signer: str | None = args.sign_as
 
     async def go() -> tuple[Any, Any]:
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             files = await write_reports(ledger, args.run_id, out_dir, lang=args.lang, manifest=manifest)
             if signer is None:
                 return files, None
@@ -569,15 +663,24 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         raise ValidationError(f"one run id at most, got {len(runs)} (or a file that does not exist)")
     args.run_id = runs[0] if runs else None
+    if args.run_id is not None and (args.data_dir / "runs").is_dir():
+        from asxh_pay.payroll.approval import read_manifest, run_dir
+
+        read_manifest(run_dir(args.data_dir, args.run_id))  # an unknown run: exit 2, with the known ones
     if files:
         from asxh_pay.reconcile import reconcile_files_command
 
         args.files = files
         args.ledger = _ledger_url(args)
+        if args.account is None:
+            # The statements of this tool's bank rail are of its one debtor account.
+            from asxh_pay.payroll.rails import DEBTOR_ACCOUNT
+
+            args.account = [DEBTOR_ACCOUNT]
         return reconcile_files_command(args)
 
     async def go() -> Any:
-        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             return await _reconciler(ledger, args.data_dir, args.run_id)
 
     res = asyncio.run(go())
@@ -620,7 +723,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
     try:
         if args.registry_command == "mark-dead":
             cccd = normalize_cccd(args.cccd)
-            on = date.fromisoformat(args.on) if args.on else None
+            on: date | None = args.on
             if not reg.mark_dead(cccd, on):
                 emit(args, {"ok": False}, "no such CCCD in the sandbox register")
                 return EXIT_USAGE
@@ -654,7 +757,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll import demo
-    from asxh_pay.payroll.approval import approve, generate_operator_key
+    from asxh_pay.payroll.approval import approve, setup_office
     from asxh_pay.payroll.lists import ListDefaults
     from asxh_pay.payroll.prepare import prepare_run
 
@@ -689,8 +792,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     die_after_prepare = list(province.die_after_prepare)
     del province
     maker, checker = "lap.nguyen", "hung.tran"
-    generate_operator_key(data_dir, maker)
-    generate_operator_key(data_dir, checker)
+    # The office key enrolls both operators, as at a real setup (kept in the demo folder
+    # here; an office keeps it away from the operators' machines).
+    setup_office(data_dir, [maker, checker], office_key=data_dir / "keys" / "office.pem")
+    say(f"  office key made; {maker} and {checker} enrolled by it (signed roster: keys/roster.jsonl)")
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
@@ -721,7 +826,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for cccd in die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
         say(f"  {len(die_after_prepare)} deaths recorded in the register after preparation")
-        result, report_files, recon = asyncio.run(
+        result, report_files, recon = run_interruptible(
             _run_and_report(
                 args,
                 run_id,
@@ -782,14 +887,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _common(d, lang=True)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
-    d.add_argument("--period", default="2026-11", help="pay period YYYY-MM (default: %(default)s)")
+    d.add_argument(
+        "--period", type=period_arg, default="2026-11", help="pay period YYYY-MM (default: %(default)s)"
+    )
     d.add_argument(
         "--communes",
         type=int,
         default=None,
         help="how many of the province's communes pay (default: 6; 0: all, a province-scale run)",
     )
-    d.add_argument("--concurrency", type=int, default=128, help=argparse.SUPPRESS)
+    d.add_argument("--concurrency", type=positive_int, default=128, help=argparse.SUPPRESS)
     d.set_defaults(func=_cmd_demo)
 
     k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")
@@ -803,8 +910,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(kg)
     kg.add_argument("--operator", required=True, help="the operator's short name, e.g. lan.nguyen")
     kg.add_argument("--out", type=Path, default=None, help="where to write the private key")
-    kg.add_argument("--force", action="store_true", help="replace an existing key of this operator")
-    kg.set_defaults(func=_cmd_keys_generate)
+    kg.add_argument(
+        "--force", action="store_true", help="replace an existing key file (never a key the roster trusts)"
+    )
+    kg.set_defaults(func=_guard(_cmd_keys_generate))
+    ki = ksub.add_parser(
+        "init-office",
+        help="once, at setup: create the office key and the operator roster",
+        description="Create the office's Ed25519 key, which signs enrolments when no operator can, "
+        "and start the signed operator roster (<data-dir>/keys/roster.jsonl).",
+    )
+    _common(ki)
+    ki.add_argument("--out", type=Path, required=True, help="where to write the office's private key")
+    ki.set_defaults(func=_guard(_cmd_keys_init_office))
+    for name, text in (
+        ("enroll", "trust an operator's public key (signed by another operator or the office)"),
+        ("revoke", "stop trusting an operator (signed by another operator or the office)"),
+    ):
+        kc = ksub.add_parser(
+            name, help=text, description=text.capitalize() + ". Appended to the signed roster."
+        )
+        _common(kc)
+        kc.add_argument("--operator", required=True, help="whose key")
+        if name == "enroll":
+            kc.add_argument(
+                "--public-key", required=True, help="the operator's public key (from keys generate)"
+            )
+            kc.add_argument("--replace", action="store_true", help="replace the enrolled operator's key")
+        kc.add_argument("--signed-by", required=True, help="another enrolled operator, or 'office'")
+        kc.add_argument(
+            "--key", default=None, help="the signer's private key (default: <data-dir>/keys/SIGNER.pem)"
+        )
+        kc.set_defaults(func=_guard(_cmd_keys_change))
+    kr = ksub.add_parser("roster", help="verify and show the operator roster")
+    _common(kr)
+    kr.set_defaults(func=_guard(_cmd_keys_roster))
 
     p = sub.add_parser(
         "prepare",
@@ -874,7 +1014,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _common(r, lang=True)
     r.add_argument("run_id", help="the approved run")
     r.add_argument("--resume", action="store_true", help="continue a run that was interrupted")
-    r.add_argument("--concurrency", type=int, default=128, help="payouts in flight (default: %(default)s)")
+    r.add_argument(
+        "--concurrency", type=positive_int, default=128, help="payouts in flight (default: %(default)s)"
+    )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
 
@@ -931,7 +1073,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gd = gsub.add_parser("mark-dead", help="record a death (stops that person's payouts)")
     _common(gd)
     gd.add_argument("cccd")
-    gd.add_argument("--on", default=None, help="date of death YYYY-MM-DD (default: today)")
+    gd.add_argument("--on", type=date_arg, default=None, help="date of death YYYY-MM-DD (default: today)")
     gd.set_defaults(func=_cmd_registry)
     gs = gsub.add_parser("stop", help="end a person's entitlement to a programme")
     _common(gs)

@@ -101,8 +101,13 @@ async def execute_run(
     resume: bool = False,
     concurrency: int = 128,
     on_update: Callable[[Counter[str], int], None] | None = None,
+    on_close: Callable[[int, int], None] | None = None,
 ) -> ExecutionResult:
-    """Pay an approved run. Raises ApprovalError (refused) or AlreadyStarted (use resume)."""
+    """Pay an approved run. Raises ApprovalError (refused) or AlreadyStarted (use resume).
+
+    ``on_update(tally, total)`` follows the paying phase; ``on_close(done, rounds)`` the month
+    close that follows it (the bank's days, the cash window, fallbacks), for a progress bar.
+    """
     started = time.perf_counter()
     approved = load_approved(data_dir, run_id)
     total = int(approved.manifest["counts"]["payouts"])
@@ -230,6 +235,7 @@ async def execute_run(
                     channel,
                     run_id,
                     concurrency=concurrency,
+                    on_round=on_close,
                 )
             )
             result.counts = {s.value: n for s, n in (await ledger.counts(run_id)).items()}
@@ -255,6 +261,7 @@ async def finish_month(
     *,
     concurrency: int = 128,
     rounds: int = 4,
+    on_round: Callable[[int, int], None] | None = None,
 ) -> list[str]:
     """Let the month pass until every payout of the run is final; returns masked errors.
 
@@ -271,7 +278,9 @@ async def finish_month(
     """
     ledger = client.ledger
     errors: list[str] = []
-    for _ in range(rounds):
+    for done in range(rounds):
+        if on_round is not None:
+            on_round(done, rounds)
         if channel is not None and rails.treasury is not None:
             rep = await channel.resume()
             errors.extend(f"batch {b}: {e}" for b, e in rep.not_uploaded)
@@ -306,6 +315,8 @@ async def finish_month(
         left = sum(1 for _ in [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)])
         if left:
             errors.append(f"{left} payouts still open after {rounds} rounds; resume the run later")
+    if on_round is not None:
+        on_round(rounds, rounds)
     return errors
 
 

@@ -20,10 +20,18 @@ reason, and never stops the good rows. Nothing is guessed:
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
 import functools
 import io
+import itertools
+import os
 import re
+import sqlite3
+import sys
+import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +44,7 @@ import pydantic
 from asxh_pay.banks import resolve_bank
 from asxh_pay.errors import ValidationError
 from asxh_pay.identity import fold as _fold_uncached
+from asxh_pay.identity import is_mobile_number
 from asxh_pay.models import (
     ELECTRONIC_KINDS,
     BankAccount,
@@ -342,6 +351,19 @@ class ListFileError(ValidationError):
     """A whole file cannot be read (encoding, no header, unsupported type)."""
 
 
+@dataclass(frozen=True)
+class ImportProgress:
+    """How far the reading of one file is: for a progress bar or a log."""
+
+    file: str
+    done: int  # bytes read (CSV) or rows read (Excel)
+    total: int | None  # the file's size in bytes (CSV); None when unknown (Excel)
+    rows: int  # lines or sheet rows read so far
+
+
+ProgressCallback = Callable[[ImportProgress], None]
+
+
 # --------------------------------------------------------------------------- cells
 
 
@@ -396,6 +418,8 @@ def text_cell(value: str) -> Cell:
 # --------------------------------------------------------------------------- encodings
 
 _VN_PUNCT = frozenset("–—‘’“”…°№·€")
+#: cp1258's tone marks, left combining when a chunk boundary splits them from their letter.
+_VN_TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 
 
 def _plausible_vietnamese(text: str) -> bool:
@@ -405,7 +429,7 @@ def _plausible_vietnamese(text: str) -> bool:
             if ch < " " and ch not in "\r\n\t":
                 return False
             continue
-        if ch in _VN_PUNCT:
+        if ch in _VN_PUNCT or ch in _VN_TONES:
             continue
         if not ch.isalpha() or not fold(ch).isascii():
             return False
@@ -453,6 +477,9 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- reading tables
 
+#: A table as read: (spreadsheet row number, cells), one row at a time.
+Rows = Iterator[tuple[int, list[Cell]]]
+
 
 def _header_row(rows: Sequence[Sequence[Cell]]) -> int | None:
     """Index of the first row that names a name and a CCCD column (title rows come first)."""
@@ -474,26 +501,126 @@ def _delimiter(text: str) -> str:
 
 #: A commune list is a few thousand rows; anything far larger is not one (or is hostile).
 MAX_LIST_BYTES = 64 * 1024 * 1024
+_CHUNK = 1 << 20
 
 
-def _read_csv(path: Path, encoding: str | None) -> tuple[list[tuple[int, list[Cell]]], str]:
-    if path.stat().st_size > MAX_LIST_BYTES:
+def _check_size(path: Path) -> int:
+    size = path.stat().st_size
+    if size > MAX_LIST_BYTES:
         raise ListFileError(
             f"file larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB: not a commune list",
             field="file",
             code="file_too_large",
         )
-    text, enc = decode_bytes(path.read_bytes(), encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    try:
-        return [(i, [text_cell(v) for v in row]) for i, row in enumerate(reader, start=1)], enc
-    except csv.Error as exc:  # e.g. a field over the csv module's limit: the file is damaged
-        raise ListFileError(
-            f"malformed CSV at line {reader.line_num}: {exc}", field="file", code="csv_malformed"
-        ) from None
+    return size
 
 
-def _read_xlsx(path: Path) -> Iterator[tuple[str, list[tuple[int, list[Cell]]]]]:
+def detect_encoding(path: Path, encoding: str | None = None) -> str:
+    """The encoding of a CSV file, checked over the whole file in 1 MiB chunks.
+
+    Why a separate pass: the rows are then read as a stream, and a file that turns out not
+    to be UTF-8 on its last line must be refused (or read as Windows-1258) before any row
+    is used. The rules are :func:`decode_bytes`'s; memory stays one chunk.
+    """
+    with path.open("rb") as f:
+        head = f.read(4)
+        f.seek(0)
+        if encoding:
+            candidates = [encoding]
+        elif head.startswith(b"\xef\xbb\xbf"):
+            candidates = ["utf-8-sig"]
+        elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            candidates = ["utf-16"]
+        else:
+            candidates = ["utf-8", "cp1258"]
+        for enc in candidates:
+            f.seek(0)
+            try:
+                dec = codecs.getincrementaldecoder(enc)("strict")
+            except LookupError as exc:
+                raise ListFileError(
+                    f"file is not valid {enc}: {exc}", field="file", code="encoding"
+                ) from None
+            ok = True
+            try:
+                while chunk := f.read(_CHUNK):
+                    text = dec.decode(chunk)
+                    vietnamese = enc != "cp1258" or bool(encoding)
+                    if not vietnamese and not _plausible_vietnamese(unicodedata.normalize("NFC", text)):
+                        ok = False
+                        break
+                dec.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                if encoding:
+                    raise ListFileError(
+                        f"file is not valid {encoding}: {exc}", field="file", code="encoding"
+                    ) from None
+                if enc == "utf-8-sig":
+                    raise ListFileError(
+                        "file starts with a UTF-8 mark but is not valid UTF-8", field="file", code="encoding"
+                    ) from None
+                if enc == "utf-16":
+                    raise ListFileError("file is not valid UTF-16", field="file", code="encoding") from None
+                ok = False
+            if ok:
+                return enc
+    raise ListFileError(
+        "file encoding not recognised (not UTF-8, UTF-16 or Windows-1258 Vietnamese): save it as "
+        "'CSV UTF-8' or give --encoding",
+        field="file",
+        code="encoding_unknown",
+    )
+
+
+class _Progress:
+    """Reports reading progress to a callback at most every 0.2 s (and at the end)."""
+
+    def __init__(self, callback: ProgressCallback | None, file: str, total: int | None) -> None:
+        self.callback, self.file, self.total = callback, file, total
+        self._next = 0.0
+
+    def __call__(self, done: int, rows: int, *, final: bool = False) -> None:
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if final or now >= self._next:
+            self._next = now + 0.2
+            self.callback(ImportProgress(self.file, done, self.total, rows))
+
+
+def _read_csv(path: Path, encoding: str | None, progress: _Progress | None = None) -> tuple[Rows, str]:
+    """The CSV rows as a stream (the whole file is never held: see :data:`MAX_LIST_BYTES`)."""
+    _check_size(path)
+    enc = detect_encoding(path, encoding)
+    with path.open(encoding=enc, newline="") as f:
+        delimiter = _delimiter("".join(itertools.islice(f, 30)))
+
+    def rows() -> Rows:
+        with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=enc, newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            i = 0
+            try:
+                for i, row in enumerate(reader, start=1):
+                    if progress is not None and not i % 1024:
+                        progress(raw.tell(), i)
+                    yield i, [text_cell(v) for v in row]
+            except csv.Error as exc:  # e.g. a field over the csv module's limit: the file is damaged
+                raise ListFileError(
+                    f"malformed CSV at line {reader.line_num}: {exc}", field="file", code="csv_malformed"
+                ) from None
+            if progress is not None:
+                progress(raw.tell(), i, final=True)
+
+    return rows(), enc
+
+
+def _read_xlsx(path: Path, progress: _Progress | None = None) -> Iterator[tuple[str, Rows]]:
+    """Each sheet's rows, streamed by openpyxl's read-only mode.
+
+    ``reset_dimensions()`` matters: read-only mode otherwise trusts the ``<dimension>`` the
+    writing program declared, and a file that declares ``A1:R3`` over 500 rows of data
+    silently loses 497 people. Every row that exists is read.
+    """
     import openpyxl
 
     try:
@@ -504,14 +631,86 @@ def _read_xlsx(path: Path) -> Iterator[tuple[str, list[tuple[int, list[Cell]]]]]
         ) from None
     try:
         for ws in wb.worksheets:
-            rows: list[tuple[int, list[Cell]]] = []
-            for row in ws.iter_rows():
-                cells = [xlsx_cell(getattr(c, "value", None), getattr(c, "number_format", None)) for c in row]
-                rownum = next((c.row for c in row if getattr(c, "row", None)), len(rows) + 1)
-                rows.append((int(rownum or len(rows) + 1), cells))
-            yield ws.title, rows
+            reset = getattr(ws, "reset_dimensions", None)
+            if reset is not None:
+                reset()
+
+            def rows(ws: Any = ws) -> Rows:
+                for n, row in enumerate(ws.iter_rows(), start=1):
+                    cells = [
+                        xlsx_cell(getattr(c, "value", None), getattr(c, "number_format", None)) for c in row
+                    ]
+                    rownum = next((c.row for c in row if getattr(c, "row", None)), n)
+                    if progress is not None and not n % 1024:
+                        progress(n, n)
+                    yield int(rownum or n), cells
+
+            yield ws.title, rows()
     finally:
         wb.close()
+
+
+def xls_cell(value: object, ctype: int, number_format: str | None, datemode: int) -> Cell:
+    """An xlrd cell (old ``.xls``) as a :class:`Cell`: same rules as :func:`xlsx_cell`."""
+    import xlrd
+
+    if ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return EMPTY
+    if ctype == xlrd.XL_CELL_BOOLEAN:
+        return xlsx_cell(bool(value), None)
+    if ctype == xlrd.XL_CELL_DATE and isinstance(value, float):
+        try:
+            return xlsx_cell(xlrd.xldate_as_datetime(value, 1 if datemode else 0), None)
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return xlsx_cell(value, number_format)
+    if ctype == xlrd.XL_CELL_NUMBER and isinstance(value, float):
+        # .xls stores every number as a float; a whole number typed as 1500000 is 1500000.0.
+        # It stays a float cell so identifiers typed as numbers are refused as they are for .xlsx.
+        return xlsx_cell(value, number_format)
+    return xlsx_cell(value, number_format)
+
+
+def _read_xls(path: Path, progress: _Progress | None = None) -> Iterator[tuple[str, Rows]]:
+    """Each sheet of an old Excel 97-2003 ``.xls`` file (xlrd reads the whole file; it is small)."""
+    _check_size(path)
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
+    except Exception as exc:  # xlrd.XLRDError, CompDocError, struct.error...
+        raise ListFileError(
+            f"cannot open the Excel 97-2003 file ({type(exc).__name__})", field="file", code="xls_unreadable"
+        ) from None
+    try:
+        for idx in range(book.nsheets):
+            sheet = book.sheet_by_index(idx)
+
+            def fmt(xf_index: int) -> str | None:
+                try:
+                    xf = book.xf_list[xf_index]
+                    return str(book.format_map[xf.format_key].format_str)
+                except (IndexError, KeyError, AttributeError):
+                    return None
+
+            def rows(sheet: Any = sheet, fmt: Callable[[int], str | None] = fmt) -> Rows:
+                for r in range(sheet.nrows):
+                    cells = [
+                        xls_cell(
+                            sheet.cell_value(r, c),
+                            sheet.cell_type(r, c),
+                            fmt(sheet.cell_xf_index(r, c)),
+                            book.datemode,
+                        )
+                        for c in range(sheet.ncols)
+                    ]
+                    if progress is not None and not (r + 1) % 1024:
+                        progress(r + 1, r + 1)
+                    yield r + 1, cells
+
+            yield sheet.name, rows()
+            book.unload_sheet(idx)
+    finally:
+        book.release_resources()
 
 
 # --------------------------------------------------------------------------- row parsing
@@ -597,7 +796,7 @@ def _identifier(errs: _RowErrors, column: str, cell: Cell, *, expected_len: int 
         if cell.number and not cell.padded:
             lost_zero = True
     elif column == "phone":
-        lost_zero = digits.isdigit() and len(digits) == 9 and digits[0] in "35789"
+        lost_zero = len(digits) == 9 and is_mobile_number(digits)
     elif column == "account_number" and cell.number and not cell.padded:
         errs.add(
             column,
@@ -923,6 +1122,21 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
 
 # --------------------------------------------------------------------------- entry points
 
+#: File types read as lists (a directory is read for these, sorted by name).
+LIST_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls")
+
+
+def list_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The list files named by ``paths``: files as given, directories' list files sorted."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(x for x in p.iterdir() if x.suffix.lower() in LIST_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
 
 def _total_row(cells: Iterable[Cell]) -> bool:
     for c in cells:
@@ -933,24 +1147,33 @@ def _total_row(cells: Iterable[Cell]) -> bool:
 
 
 def _import_table(
-    display: str, kind: str, encoding: str | None, rows: list[tuple[int, list[Cell]]], defaults: ListDefaults
-) -> ImportResult:
-    result = ImportResult()
-    info = FileInfo(display, kind, encoding)
-    result.files.append(info)
-    hdr = _header_row([cells for _, cells in rows[:30]])
+    display: str,
+    kind: str,
+    encoding: str | None,
+    rows: Rows,
+    defaults: ListDefaults,
+    files: list[FileInfo],
+) -> Iterator[ListRow | Rejection]:
+    """One table's rows as requests and rejections, read as they come (nothing is kept)."""
+    head = list(itertools.islice(rows, 30))
+    hdr = _header_row([cells for _, cells in head])
     if hdr is None:
-        result.rejected.append(
-            Rejection(
-                display,
-                0,
-                COLUMN_LABELS["full_name"],
-                "no_header",
-                "no header row with a name and a CCCD column was found",
-            )
+        if not any(not c.empty for _, cells in head for c in cells) and not any(
+            not c.empty for _, cells in rows for c in cells
+        ):
+            return  # an empty sheet (Excel adds Sheet2, Sheet3)
+        files.append(FileInfo(display, kind, encoding))
+        yield Rejection(
+            display,
+            0,
+            COLUMN_LABELS["full_name"],
+            "no_header",
+            "no header row with a name and a CCCD column was found",
         )
-        return result
-    header_num, header_cells = rows[hdr]
+        return
+    info = FileInfo(display, kind, encoding)
+    files.append(info)
+    header_num, header_cells = head[hdr]
     info.header_row = header_num
     index: dict[int, str] = {}
     for i, c in enumerate(header_cells):
@@ -960,20 +1183,18 @@ def _import_table(
         if col is None:
             info.unknown_columns.append(c.text)
         elif col in info.columns:
-            result.rejected.append(
-                Rejection(
-                    display,
-                    header_num,
-                    c.text,
-                    "duplicate_column",
-                    f"two columns mean {COLUMN_LABELS[col]!r}; remove one",
-                )
+            yield Rejection(
+                display,
+                header_num,
+                c.text,
+                "duplicate_column",
+                f"two columns mean {COLUMN_LABELS[col]!r}; remove one",
             )
-            return result
+            return
         else:
             info.columns[col] = c.text
             index[i] = col
-    for rownum, cells in rows[hdr + 1 :]:
+    for rownum, cells in itertools.chain(head[hdr + 1 :], rows):
         if all(c.empty for c in cells):
             continue
         mapped = {col: cells[i] for i, col in index.items() if i < len(cells)}
@@ -986,55 +1207,395 @@ def _import_table(
         if req is None or errs.items:
             if not errs.items:  # pragma: no cover - every None path records a reason
                 errs.add("full_name", "invalid", "row could not be read")
-            result.rejected.extend(errs.items)
+            yield from errs.items
             continue
         district = "".join(mapped.get("district_code", EMPTY).text.split()) or None
-        result.rows.append(ListRow(req, display, rownum, tuple(errs.warnings), district))
-    return result
+        yield ListRow(req, display, rownum, tuple(errs.warnings), district)
+
+
+def iter_file(
+    path: str | Path,
+    defaults: ListDefaults | None = None,
+    *,
+    encoding: str | None = None,
+    files: list[FileInfo] | None = None,
+    progress: ProgressCallback | None = None,
+) -> Iterator[ListRow | Rejection]:
+    """Stream one list file's valid rows and rejections, in file order.
+
+    Raises :class:`ListFileError` (or ``OSError``) when the file cannot be read, possibly
+    after some rows were given: a damaged file is refused whole, so the caller drops what
+    it already took from it. ``files`` receives one :class:`FileInfo` per table read
+    (its ``rows_read`` grows as rows are read).
+    """
+    path = Path(path)
+    defaults = defaults or ListDefaults()
+    files = files if files is not None else []
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        bar = _Progress(progress, path.name, path.stat().st_size)
+        rows, enc = _read_csv(path, encoding, bar)
+        yield from _import_table(path.name, "csv", enc, rows, defaults, files)
+    elif suffix in (".xlsx", ".xlsm"):
+        bar = _Progress(progress, path.name, None)
+        for title, sheet in _read_xlsx(path, bar):
+            yield from _import_table(f"{path.name}[{title}]", "xlsx", None, sheet, defaults, files)
+    elif suffix == ".xls":
+        bar = _Progress(progress, path.name, None)
+        for title, sheet in _read_xls(path, bar):
+            yield from _import_table(f"{path.name}[{title}]", "xls", None, sheet, defaults, files)
+    else:
+        raise ListFileError(
+            f"unsupported list file type {suffix!r} (use .csv, .xlsx or .xls)", field="file", code="file_type"
+        )
+
+
+def _refused_file(path: Path, exc: Exception) -> ImportResult:
+    """The whole file as one row-0 rejection (what it was, and why it cannot be read)."""
+    r = ImportResult()
+    if isinstance(exc, ListFileError):
+        r.files.append(FileInfo(path.name, path.suffix.lower().lstrip("."), None))
+        r.rejected.append(Rejection(path.name, 0, "(file)", exc.code, exc.detail))
+    else:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        r.rejected.append(Rejection(path.name, 0, "(file)", "file_unreadable", f"cannot read file: {reason}"))
+    return r
 
 
 def import_file(
-    path: str | Path, defaults: ListDefaults | None = None, *, encoding: str | None = None
+    path: str | Path,
+    defaults: ListDefaults | None = None,
+    *,
+    encoding: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportResult:
-    """Read one list file (``.csv``/``.txt``/``.xlsx``); file problems become a row-0 rejection."""
+    """Read one list file (``.csv``/``.txt``/``.xlsx``/``.xls``) into memory.
+
+    File problems become a row-0 rejection. For big lists use :class:`SpilledImport`,
+    which keeps the rows on disk.
+    """
     path = Path(path)
-    defaults = defaults or ListDefaults()
-    suffix = path.suffix.lower()
+    result = ImportResult()
     try:
-        if suffix in (".csv", ".txt", ".tsv"):
-            rows, enc = _read_csv(path, encoding)
-            return _import_table(path.name, "csv", enc, rows, defaults)
-        if suffix in (".xlsx", ".xlsm"):
-            result = ImportResult()
-            for title, rows in _read_xlsx(path):
-                if not any(not c.empty for _, cells in rows for c in cells):
-                    continue  # an empty sheet (Excel adds Sheet2, Sheet3)
-                result.extend(_import_table(f"{path.name}[{title}]", "xlsx", None, rows, defaults))
-            return result
-        raise ListFileError(
-            f"unsupported list file type {suffix!r} (use .csv or .xlsx)", field="file", code="file_type"
-        )
-    except ListFileError as exc:
-        r = ImportResult()
-        r.files.append(FileInfo(path.name, suffix.lstrip("."), None))
-        r.rejected.append(Rejection(path.name, 0, "(file)", exc.code, exc.detail))
-        return r
-    except OSError as exc:
-        r = ImportResult()
-        r.rejected.append(
-            Rejection(path.name, 0, "(file)", "file_unreadable", f"cannot read file: {exc.strerror}")
-        )
-        return r
+        for item in iter_file(path, defaults, encoding=encoding, files=result.files, progress=progress):
+            if isinstance(item, ListRow):
+                result.rows.append(item)
+            else:
+                result.rejected.append(item)
+    except (ListFileError, OSError) as exc:
+        return _refused_file(path, exc)
+    return result
 
 
 def import_lists(
-    paths: Iterable[str | Path], defaults: ListDefaults | None = None, *, encoding: str | None = None
+    paths: Iterable[str | Path],
+    defaults: ListDefaults | None = None,
+    *,
+    encoding: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportResult:
-    """Read several list files (a directory is read for its .csv/.xlsx files, sorted)."""
+    """Read several list files into memory (a directory is read for its list files, sorted)."""
     result = ImportResult()
-    for p in paths:
-        p = Path(p)
-        files = sorted(x for x in p.iterdir() if x.suffix.lower() in (".csv", ".xlsx")) if p.is_dir() else [p]
-        for f in files:
-            result.extend(import_file(f, defaults, encoding=encoding))
+    for f in list_files(paths):
+        result.extend(import_file(f, defaults, encoding=encoding, progress=progress))
     return result
+
+
+# --------------------------------------------------------------------------- progress
+
+
+@contextlib.contextmanager
+def import_bar(enabled: bool | None = None, *, console: Any = None) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr for reading lists, as a :data:`ProgressCallback`.
+
+    ``enabled`` defaults to "stderr is a terminal": a bar in a log file or a pipe is noise.
+    Yields None when disabled, so the callers pass it on as "no progress". ``console``: a
+    rich Console to draw on instead of stderr.
+    """
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:>10,} rows"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console or Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(p: ImportProgress) -> None:
+        task = tasks.get(p.file)
+        if task is None:
+            task = tasks[p.file] = bar.add_task(p.file, total=p.total, rows=0)
+        bar.update(task, completed=p.done, rows=p.rows)
+
+    with bar:
+        yield update
+
+
+# --------------------------------------------------------------------------- big lists on disk
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn a SQLite statement aborted by Ctrl-C/SIGTERM back into KeyboardInterrupt.
+
+    Why: a long statement (an index over a million rows) runs in C, where Python's signal
+    handlers wait. :class:`SpilledImport` sets a progress handler, so the handler runs
+    inside the statement; its KeyboardInterrupt aborts the statement, and sqlite3 reports
+    that as ``OperationalError("interrupted")``.
+    """
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc):
+            raise KeyboardInterrupt from None
+        raise
+
+
+def _let_signals_in() -> int:
+    return 0
+
+
+_SEP = "\x1f"
+
+
+def what_is_paid(request: PayoutRequest) -> str:
+    """What two rows of one entitlement must agree on to be one payout (see dedupe)."""
+    return _SEP.join(
+        (
+            str(request.amount),
+            request.destination.model_dump_json(),
+            request.recipient.kind.value,
+            request.recipient.cccd or "",
+        )
+    )
+
+
+class _RejectedView:
+    """The spilled rejections, read back in file order (a Sequence-like, lazily)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __iter__(self) -> Iterator[Rejection]:
+        with interruptible():
+            cur = self._db.execute("SELECT file, row, col, code, reason FROM rejected ORDER BY seq")
+            while batch := cur.fetchmany(2048):
+                for file, row, col, code, reason in batch:
+                    yield Rejection(file, row, col, code, reason)
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
+
+    def __bool__(self) -> bool:
+        return self._db.execute("SELECT 1 FROM rejected LIMIT 1").fetchone() is not None
+
+
+#: The columns :func:`row_from_db` takes, in its order.
+ROW_COLUMNS = "data, file, row, warnings, district"
+
+
+def row_from_db(data: str, file: str, row: int, warnings: str, district: str | None = None) -> ListRow:
+    return ListRow(
+        PayoutRequest.model_validate_json(data),
+        file,
+        row,
+        tuple(warnings.split(_SEP)) if warnings else (),
+        district,
+    )
+
+
+class SpilledImport:
+    """An import whose rows and rejections wait in a temporary SQLite file, not in memory.
+
+    Why: a million-row list held as validated requests takes gigabytes. Here each row is
+    validated, written to disk and forgotten; de-duplication then works on the small
+    per-row keys kept beside it (:func:`asxh_pay.payroll.dedupe.dedupe_spilled`). The file
+    is deleted by :meth:`close` (or the ``with`` block).
+    """
+
+    BATCH = 2000
+
+    def __init__(self, directory: Path | None = None) -> None:
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f"asxh-import-{os.getpid()}-", suffix=".sqlite", dir=directory)
+        os.close(fd)
+        self.path = Path(name)
+        self.db = sqlite3.connect(name)
+        self.db.executescript(
+            """
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;
+            PRAGMA temp_store=FILE;
+            CREATE TABLE rows (seq INTEGER PRIMARY KEY, src INTEGER, gkey TEXT, bcccd TEXT, rcccd TEXT,
+                               paid TEXT, file TEXT, row INTEGER, warnings TEXT, data TEXT,
+                               district TEXT, commune TEXT, province TEXT, programme TEXT);
+            CREATE TABLE rejected (seq INTEGER PRIMARY KEY, src INTEGER, file TEXT, row INTEGER, col TEXT,
+                                   code TEXT, reason TEXT);
+            """
+        )
+        self.db.set_progress_handler(_let_signals_in, 20_000)
+        self.files: list[FileInfo] = []
+        self._src = 0
+
+    # -- reading
+    def add(
+        self,
+        path: str | Path,
+        defaults: ListDefaults | None = None,
+        *,
+        encoding: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Read one file into the store; a file refused midway leaves none of its rows."""
+        path = Path(path)
+        src = self._src
+        self._src += 1
+        files: list[FileInfo] = []
+        rows: list[tuple[Any, ...]] = []
+        rejected: list[tuple[Any, ...]] = []
+        try:
+            for item in iter_file(path, defaults, encoding=encoding, files=files, progress=progress):
+                if isinstance(item, ListRow):
+                    req = item.request
+                    rows.append(
+                        (
+                            src,
+                            _SEP.join((req.programme, req.period, req.beneficiary.cccd)),
+                            req.beneficiary.cccd,
+                            req.recipient.cccd,
+                            what_is_paid(req),
+                            item.file,
+                            item.row,
+                            _SEP.join(item.warnings),
+                            req.model_dump_json(),
+                            item.district_code,
+                            req.beneficiary.commune_code,
+                            req.beneficiary.province_code,
+                            req.programme,
+                        )
+                    )
+                    if len(rows) >= self.BATCH:
+                        self._flush(rows, rejected)
+                else:
+                    rejected.append((src, item.file, item.row, item.column, item.code, item.reason))
+                    if len(rejected) >= self.BATCH:
+                        self._flush(rows, rejected)
+            self._flush(rows, rejected)
+        except (ListFileError, OSError) as exc:
+            self.db.execute("DELETE FROM rows WHERE src = ?", (src,))
+            self.db.execute("DELETE FROM rejected WHERE src = ?", (src,))
+            refused = _refused_file(path, exc)
+            self.files.extend(refused.files)
+            self._flush([], [(src, r.file, r.row, r.column, r.code, r.reason) for r in refused.rejected])
+            return
+        self.files.extend(files)
+
+    def add_all(
+        self,
+        paths: Iterable[str | Path],
+        defaults: ListDefaults | None = None,
+        *,
+        encoding: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> SpilledImport:
+        for f in list_files(paths):
+            self.add(f, defaults, encoding=encoding, progress=progress)
+        return self
+
+    def _flush(self, rows: list[tuple[Any, ...]], rejected: list[tuple[Any, ...]]) -> None:
+        with interruptible(), self.db:
+            if rows:
+                self.db.executemany(
+                    "INSERT INTO rows (src, gkey, bcccd, rcccd, paid, file, row, warnings, data, district, "
+                    "commune, province, programme) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            if rejected:
+                self.db.executemany(
+                    "INSERT INTO rejected (src, file, row, col, code, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                    rejected,
+                )
+        rows.clear()
+        rejected.clear()
+
+    # -- results (the same names as ImportResult's)
+    @property
+    def rejected(self) -> _RejectedView:
+        return _RejectedView(self.db)
+
+    @property
+    def rejected_rows(self) -> int:
+        q = "SELECT count(*) FROM (SELECT DISTINCT file, row FROM rejected)"
+        return int(self.db.execute(q).fetchone()[0])
+
+    @property
+    def row_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM rows").fetchone()[0])
+
+    def rows(self) -> Iterator[ListRow]:
+        with interruptible():
+            cur = self.db.execute(f"SELECT {ROW_COLUMNS} FROM rows ORDER BY seq")
+            while batch := cur.fetchmany(1024):
+                for values in batch:
+                    yield row_from_db(*values)
+
+    def rows_with_seq(self, where: str = "1") -> Iterator[tuple[int, ListRow]]:
+        """(row id in the store, row) in list order, for the steps that rewrite or drop rows."""
+        with interruptible():
+            cur = self.db.execute(f"SELECT seq, {ROW_COLUMNS} FROM rows WHERE {where} ORDER BY seq")
+            while batch := cur.fetchmany(1024):
+                for seq, *values in batch:
+                    yield seq, row_from_db(*values)
+
+    def reject(self, rejections: Iterable[Rejection]) -> None:
+        """Add rejections found after the import (they go to rejected.csv with the others)."""
+        self._flush([], [(-1, r.file, r.row, r.column, r.code, r.reason) for r in rejections])
+
+    def drop(self, seqs: Iterable[int]) -> None:
+        with interruptible(), self.db:
+            self.db.executemany("DELETE FROM rows WHERE seq = ?", [(s,) for s in seqs])
+
+    def replace(self, changed: Iterable[tuple[int, ListRow]]) -> None:
+        """Store rewritten rows (same person, programme and period; place or destination changed)."""
+        with interruptible(), self.db:
+            self.db.executemany(
+                "UPDATE rows SET data = ?, paid = ?, commune = ?, province = ? WHERE seq = ?",
+                [
+                    (
+                        r.request.model_dump_json(),
+                        what_is_paid(r.request),
+                        r.request.beneficiary.commune_code,
+                        r.request.beneficiary.province_code,
+                        seq,
+                    )
+                    for seq, r in changed
+                ],
+            )
+
+    def close(self) -> None:
+        self.db.close()
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> SpilledImport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

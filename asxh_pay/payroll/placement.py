@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -95,6 +95,11 @@ def _old_coded(rows: Sequence[ListRow], files: Sequence[FileInfo], codes: Codes)
     return old
 
 
+def old_coded_files(rows: Sequence[ListRow], files: Sequence[FileInfo], codes: Codes) -> set[str]:
+    """The files read as pre-2025 lists (see the module docstring): decided per file."""
+    return _old_coded(rows, files, codes)
+
+
 def _by_name(name_slug: str, province_code: str | None) -> str | None:
     """A 2025 commune named in the list instead of coded, when its name is unique."""
     if not province_code:
@@ -115,11 +120,15 @@ def place_rows(
     unit: PayingUnit | None,
     programmes: Programmes,
     codes: Codes = "auto",
+    old_files: Collection[str] | None = None,
 ) -> Placement:
     """See the module docstring. Raises :class:`UnitError` when no paying unit was given and
-    the lists do not name exactly one province."""
+    the lists do not name exactly one province.
+
+    ``old_files``: the files in pre-2025 codes when the caller decided it over all the rows
+    (prepare places a big list a chunk at a time); else decided here from ``rows``."""
     out = Placement(unit=unit)
-    old_files = _old_coded(rows, files, codes)
+    old_files = set(old_files) if old_files is not None else _old_coded(rows, files, codes)
     out.old_coded_files = sorted(old_files)
     mapping_rows: Counter[tuple[str, str, str]] = Counter()  # (file, listed, status) -> rows
     mapping_of: dict[tuple[str, str, str], units.UnitMapping] = {}

@@ -13,34 +13,49 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import itertools
+import os
+import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from asxh_pay import vocab
 from asxh_pay.client import AsyncPayoutClient
 from asxh_pay.errors import AsxhPayError, ConfigurationError, ValidationError
 from asxh_pay.ledger import SqliteLedger, open_ledger
-from asxh_pay.masking import mask_cccd
+from asxh_pay.masking import mask_cccd, mask_text
 from asxh_pay.models import ELECTRONIC_KINDS, Payout, _period
 from asxh_pay.payroll.approval import (
     FORMAT,
     ApprovalError,
     FrozenPayout,
     check_operator_key,
+    payout_line,
+    read_payouts,
     run_dir,
     run_hash,
     sign,
     trusted_key_path,
     verify_signature,
     write_json,
-    write_payouts,
 )
-from asxh_pay.payroll.dedupe import DedupeResult, Hold, dedupe
-from asxh_pay.payroll.lists import ImportResult, ListDefaults, ListRow, Rejection, import_lists
-from asxh_pay.payroll.placement import Codes, Placement, place_rows
+from asxh_pay.payroll.dedupe import DedupeResult, Hold, dedupe_spilled
+from asxh_pay.payroll.lists import (
+    LIST_SUFFIXES,
+    ImportResult,
+    ListDefaults,
+    ListRow,
+    ProgressCallback,
+    Rejection,
+    SpilledImport,
+    interruptible,
+    list_files,
+)
+from asxh_pay.payroll.placement import Codes, MappingLine, Placement, old_coded_files, place_rows
 from asxh_pay.payroll.rails import Rails
 from asxh_pay.payroll.registry import PopulationRegistry, owner_matches, verify_rows
 from asxh_pay.payroll.reports import write_csv
@@ -48,6 +63,7 @@ from asxh_pay.programmes import Programmes, load_programmes
 from asxh_pay.units import PayingUnit, UnitError
 
 INQUIRY_CONCURRENCY = 128
+T = TypeVar("T")
 
 
 class PrepareError(AsxhPayError):
@@ -106,17 +122,15 @@ def _fail_fast(
     make = f"asxh-pay keys generate --operator {operator} --data-dir {data_dir}"
     if not key_path.exists():
         raise PrepareError(
-            f"operator {operator!r} has no private key at {key_path}; make one with: {make}", code="no_key"
-        )
-    try:
-        trusted = trusted_key_path(data_dir, operator)
-    except ApprovalError as exc:
-        raise PrepareError(str(exc), code="operator") from None
-    if not trusted.exists():
-        raise PrepareError(
-            f"operator {operator!r} has no trusted public key in {trusted.parent}; make one with: {make}",
+            f"operator {operator!r} has no private key at {key_path}; make one with: {make} "
+            "(then another operator or the office enrolls it: asxh-pay keys enroll)",
             code="no_key",
         )
+    try:
+        trusted_key_path(data_dir, operator)  # checks the name
+    except ApprovalError as exc:
+        raise PrepareError(str(exc), code="operator") from None
+    # Whether the key is trusted is the operator roster's to say (check_operator_key, next).
     for p in inputs:
         if not p.exists():
             raise PrepareError(f"no such list file or folder: {p}", code="no_file")
@@ -129,7 +143,7 @@ def _fail_fast(
 
 
 #: What the importer reads (a folder is read for these too).
-SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+SUPPORTED_SUFFIXES = LIST_SUFFIXES
 
 
 @dataclass
@@ -139,6 +153,9 @@ class Prepared:
     manifest: dict[str, Any]
     imported: ImportResult
     deduped: DedupeResult
+    # Bounded for big lists: held, warnings and imported.rejected keep the first MAX_KEPT
+    # (the run's CSV files and the manifest's counts have them all), and the frozen payouts
+    # are read from dir / "payouts.jsonl" (approval.read_payouts), not kept here.
     held: list[Hold]
     warnings: list[tuple[str, str, str]] = field(default_factory=list)  # (where, code, text)
     payouts: list[FrozenPayout] = field(default_factory=list)
@@ -270,17 +287,19 @@ async def _against_ledger(
     return ok, held, warnings
 
 
-def _totals(payouts: Sequence[FrozenPayout], rails: Rails) -> dict[str, Any]:
-    by: dict[str, Counter[str]] = {
-        "commune": Counter(),
-        "method": Counter(),
-        "provider": Counter(),
-        "programme": Counter(),
-    }
-    amounts: dict[str, Counter[str]] = {k: Counter() for k in by}
-    for p in payouts:
+class _Totals:
+    """Counts and amounts by commune, method, provider and programme, added up in one pass."""
+
+    def __init__(self, rails: Rails) -> None:
+        self.rails = rails
+        self.by: dict[str, Counter[str]] = {
+            k: Counter() for k in ("commune", "method", "provider", "programme")
+        }
+        self.amounts: dict[str, Counter[str]] = {k: Counter() for k in self.by}
+
+    def add(self, p: FrozenPayout) -> None:
         r = p.request
-        route = rails.router.routes
+        route = self.rails.router.routes
         dest = r.destination
         provider = route.get(f"wallet:{getattr(dest, 'provider', '')}") or route.get(dest.kind, "-")
         for k, v in (
@@ -289,9 +308,87 @@ def _totals(payouts: Sequence[FrozenPayout], rails: Rails) -> dict[str, Any]:
             ("provider", provider),
             ("programme", r.programme),
         ):
-            by[k][v] += 1
-            amounts[k][v] += r.amount
-    return {k: {v: {"count": by[k][v], "amount": amounts[k][v]} for v in sorted(by[k])} for k in by}
+            self.by[k][v] += 1
+            self.amounts[k][v] += r.amount
+
+    def tap(self, payouts: Iterable[FrozenPayout]) -> Iterator[FrozenPayout]:
+        for p in payouts:
+            self.add(p)
+            yield p
+
+    def result(self) -> dict[str, Any]:
+        by, amounts = self.by, self.amounts
+        return {k: {v: {"count": by[k][v], "amount": amounts[k][v]} for v in sorted(by[k])} for k in by}
+
+
+#: Rows verified, inquired and frozen at a time: bounds the requests held in memory.
+CHUNK_ROWS = 5_000
+#: Holds and warnings kept in :class:`Prepared` (all of them are in the run's CSV files).
+MAX_KEPT = 1000
+
+
+def _chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(rows)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+class _Outcomes:
+    """Held rows and warnings of a run, kept in the import's temporary file, not in memory.
+
+    Why: with an empty or stale register every row of a million-row list is held; as
+    ``Hold`` objects that is gigabytes. Each is written as its CSV line and counted; only
+    the first :data:`MAX_KEPT` are kept as objects.
+    """
+
+    def __init__(self, spill: SpilledImport) -> None:
+        self.db = spill.db
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS held_out (seq INTEGER PRIMARY KEY, source TEXT, programme TEXT,
+                                                 cccd TEXT, code TEXT, reason TEXT, amount INTEGER);
+            CREATE TABLE IF NOT EXISTS warnings_out (seq INTEGER PRIMARY KEY, source TEXT, code TEXT,
+                                                     detail TEXT);
+            """
+        )
+        self.held: list[Hold] = []
+        self.held_count = 0
+        self.warning_count = 0
+        self.held_by_code: Counter[str] = Counter()
+
+    def hold(self, holds: Iterable[Hold]) -> None:
+        rows = []
+        for h in holds:
+            if len(self.held) < MAX_KEPT:
+                self.held.append(h)
+            self.held_count += 1
+            self.held_by_code[h.code] += 1
+            req = h.row.request
+            rows.append(
+                (h.row.where, req.programme, mask_cccd(req.beneficiary.cccd), h.code, h.reason, req.amount)
+            )
+        with interruptible(), self.db:
+            self.db.executemany(
+                "INSERT INTO held_out (source, programme, cccd, code, reason, amount) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def warn(self, warnings: Sequence[tuple[str, str, str]]) -> None:
+        self.warning_count += len(warnings)
+        with interruptible(), self.db:
+            self.db.executemany("INSERT INTO warnings_out (source, code, detail) VALUES (?, ?, ?)", warnings)
+
+    def held_rows(self) -> Iterator[list[Any]]:
+        with interruptible():
+            for row in self.db.execute(
+                "SELECT source, programme, cccd, code, reason, amount FROM held_out ORDER BY seq"
+            ):
+                yield list(row)
+
+    def warnings(self) -> Iterator[tuple[str, str, str]]:
+        with interruptible():
+            yield from self.db.execute("SELECT source, code, detail FROM warnings_out ORDER BY seq")
 
 
 async def prepare_run(
@@ -311,11 +408,18 @@ async def prepare_run(
     unit: PayingUnit | None = None,
     codes: Codes = "auto",
     programmes: Programmes | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Prepared:
     """Prepare a run of ``unit`` (a commune, or a province paying centrally; inferred from the
     lists when None and they name one province). Raises :class:`PrepareError` before writing
     anything when the run cannot be prepared (see :func:`_fail_fast`) or nothing in the lists
-    can be paid."""
+    can be paid.
+
+    The run's folder appears whole at the end or not at all: an interrupted prepare (Ctrl-C,
+    SIGTERM, a crash) must not leave a run an operator could approve. Everything is written
+    to a staging folder under ``<data-dir>/tmp`` and renamed into ``runs/`` last. The lists'
+    rows wait in a temporary SQLite file meanwhile, so that a big list is placed, de-duplicated,
+    verified and frozen in bounded memory; the file is deleted whatever happens."""
     _fail_fast(inputs, data_dir, operator, key_path, defaults.period, run_id)
     try:
         check_operator_key(data_dir, operator, key_path)
@@ -335,60 +439,167 @@ async def prepare_run(
             province_code=unit.province_code,
         )
     defaults = dataclasses.replace(defaults, programmes=programmes)
-    imported = import_lists(inputs, defaults, encoding=encoding)
-    _check_file_types(imported)
+    _remove_leftovers(data_dir / "tmp")
+    staging = data_dir / "tmp" / f"prepare-{os.getpid()}-{datetime.now(UTC).strftime('%H%M%S%f')}"
     try:
-        placement = place_rows(imported.rows, imported.files, unit=unit, programmes=programmes, codes=codes)
+        with SpilledImport(data_dir / "tmp") as spill:
+            spill.add_all(inputs, defaults, encoding=encoding, progress=progress)
+            return await _prepare(
+                spill,
+                staging,
+                inputs,
+                data_dir=data_dir,
+                operator=operator,
+                key_path=key_path,
+                defaults=defaults,
+                registry=registry,
+                rails=rails,
+                ledger_url=ledger_url,
+                run_id=run_id,
+                verify_accounts=verify_accounts,
+                lang=lang,
+                unit=unit,
+                codes=codes,
+                programmes=programmes,
+            )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _place(
+    spill: SpilledImport,
+    out: _Outcomes,
+    *,
+    unit: PayingUnit | None,
+    programmes: Programmes,
+    codes: Codes,
+) -> Placement:
+    """:func:`place_rows` over the import's file, a chunk at a time, with the same decisions.
+
+    Whether a file is in pre-2025 codes, and which unit pays when none was given, are
+    decided over all its rows; both depend only on each row's file, codes and programme, so
+    they are decided on one row of each such combination. Placed rows are written back,
+    held and rejected rows leave the file.
+    """
+    db = spill.db
+    with interruptible():
+        firsts = [
+            seq
+            for (seq,) in db.execute(
+                "SELECT min(seq) FROM rows GROUP BY file, district, commune, province, programme"
+            )
+        ]
+    sample = [row for _, row in spill.rows_with_seq(f"seq IN ({','.join(map(str, firsts)) or 'NULL'})")]
+    old_files = old_coded_files(sample, spill.files, codes)
+    try:
+        decided = place_rows(sample, spill.files, unit=unit, programmes=programmes, old_files=old_files)
     except UnitError as exc:
         raise PrepareError(str(exc), code=exc.code) from None
-    imported.rejected.extend(placement.rejected)
-    _check_something_to_pay(imported, placement)
-    deduped = dedupe(placement.rows)
-    rows, held = await verify_rows(deduped.unique, registry)
-    warnings: list[tuple[str, str, str]] = [(r.where, w.split(":")[0], w) for r in rows for w in r.warnings]
-    if verify_accounts:
-        rows, held2, warn2 = await _inquire(rows, rails)
-        held.extend(held2)
-        warnings.extend(warn2)
-    rows, held3, warn3 = await _against_ledger(rows, ledger_url)
-    held.extend(held3)
-    warnings.extend(warn3)
-    held = placement.held + deduped.held + held
+    placement = Placement(unit=decided.unit, unit_inferred=decided.unit_inferred)
+    placement.old_coded_files = sorted(old_files)
+    mappings: dict[tuple[str, str, str], MappingLine] = {}
+    placed = 0
+    for chunk in _chunks(spill.rows_with_seq(), CHUNK_ROWS):
+        rows = [r for _, r in chunk]
+        # unit=unit, not decided.unit: each row is placed exactly as place_rows over all rows
+        # would (a commune named by name is looked up in its own province). A chunk's communes
+        # are some of all the rows', so a unit a chunk infers covers each of them, and the
+        # paying unit is the one decided above.
+        p = place_rows(rows, spill.files, unit=unit, programmes=programmes, old_files=old_files)
+        spill.reject(p.rejected)
+        placement.rejected.extend(p.rejected[: max(0, MAX_KEPT - len(placement.rejected))])
+        out.hold(p.held)
+        kept = {(r.file, r.row): r for r in p.rows}
+        spill.drop(seq for seq, r in chunk if (r.file, r.row) not in kept)
+        spill.replace((seq, kept[r.file, r.row]) for seq, r in chunk if kept.get((r.file, r.row), r) is not r)
+        placed += len(p.rows)
+        for m in p.mappings:
+            key = (m.file, m.listed, m.status)
+            had = mappings.get(key)
+            mappings[key] = m if had is None else dataclasses.replace(had, rows=had.rows + m.rows)
+    placement.mappings = [mappings[k] for k in sorted(mappings)]
+    placement.held = out.held[: len(out.held)]
+    placement.rows = []  # in the import's file: spill.row_count of them
+    if not placed and not out.held_count:
+        _nothing_to_pay(spill)
+    return placement
+
+
+async def _prepare(
+    spill: SpilledImport,
+    staging: Path,
+    inputs: Sequence[Path],
+    *,
+    data_dir: Path,
+    operator: str,
+    key_path: Path,
+    defaults: ListDefaults,
+    registry: PopulationRegistry,
+    rails: Rails,
+    ledger_url: str | None,
+    run_id: str | None,
+    verify_accounts: bool,
+    lang: str,
+    unit: PayingUnit | None,
+    codes: Codes,
+    programmes: Programmes,
+) -> Prepared:
+    imported = spill
+    _check_file_types(imported.rejected)
+    out = _Outcomes(spill)
+    placement = _place(spill, out, unit=unit, programmes=programmes, codes=codes)
+    deduped = dedupe_spilled(spill)
+    out.hold(deduped.held)
 
     paying = placement.unit
     run_id = run_id or new_run_id(defaults.period or "", paying.code if paying else None)
     rdir = run_dir(data_dir, run_id)
     if rdir.exists():
         raise ApprovalError(f"run {run_id} already exists; prepare a new run instead of overwriting it")
-    rdir.mkdir(parents=True)
-    payouts = [FrozenPayout(r.request.key(), r.request.model_copy(update={"run_id": run_id})) for r in rows]
-    write_payouts(rdir / "payouts.jsonl", payouts)
-    digest, count, total = run_hash(run_id, payouts)
+    staging.mkdir(parents=True)
+    with (staging / "payouts.jsonl").open("w", encoding="utf-8") as frozen:
+        # In chunks, so that a big list never has all its requests in memory at once.
+        for chunk in _chunks(deduped.unique, CHUNK_ROWS):
+            rows, held1 = await verify_rows(chunk, registry)
+            out.hold(held1)
+            out.warn([(r.where, w.split(":")[0], w) for r in rows for w in r.warnings])
+            if verify_accounts:
+                rows, held2, warn2 = await _inquire(rows, rails)
+                out.hold(held2)
+                out.warn(warn2)
+            rows, held3, warn3 = await _against_ledger(rows, ledger_url)
+            out.hold(held3)
+            out.warn(warn3)
+            for r in rows:
+                p = FrozenPayout(r.request.key(), r.request.model_copy(update={"run_id": run_id}))
+                frozen.write(payout_line(p) + "\n")
+        frozen.flush()
+        os.fsync(frozen.fileno())
+    totals = _Totals(rails)
+    digest, count, total = run_hash(run_id, totals.tap(read_payouts(staging / "payouts.jsonl")))
+    held = out.held
 
+    # Reasons in the official's language (the shared vocabulary), the checker's own words as detail.
     write_csv(
-        rdir / "rejected.csv",
-        ["file", "row", "column", "code", "reason"],
-        ([r.file, r.row, r.column, r.code, r.reason] for r in imported.rejected),
-        lang,
-    )
-    write_csv(
-        rdir / "held.csv",
-        ["source", "programme", "cccd", "code", "reason", "amount"],
+        staging / "rejected.csv",
+        ["file", "row", "column", "code", "reason", "detail"],
         (
-            [
-                h.row.where,
-                h.row.request.programme,
-                mask_cccd(h.row.request.beneficiary.cccd),
-                h.code,
-                h.reason,
-                h.row.request.amount,
-            ]
-            for h in held
+            [r.file, r.row, r.column, r.code, vocab.reason(r.code, lang), mask_text(r.reason)]
+            for r in imported.rejected
         ),
         lang,
     )
     write_csv(
-        rdir / "unit-mapping.csv",
+        staging / "held.csv",
+        ["source", "programme", "cccd", "code", "reason", "detail", "amount"],
+        (
+            [source, programme, cccd, code, vocab.reason(code, lang), mask_text(reason), amount]
+            for source, programme, cccd, code, reason, amount in out.held_rows()
+        ),
+        lang,
+    )
+    write_csv(
+        staging / "unit-mapping.csv",
         ["file", "listed_unit", "old_unit", "mapping", "new_unit", "unit_name", "rows", "reason"],
         (
             [m.file, m.listed, m.old_name, m.status, m.new_code, m.new_name, m.rows, m.reason]
@@ -397,12 +608,12 @@ async def prepare_run(
         lang,
     )
     write_csv(
-        rdir / "warnings.csv",
-        ["source", "code", "detail"],
+        staging / "warnings.csv",
+        ["source", "code", "reason", "detail"],
         (
-            [w[0], w[1], w[2]]
+            [w[0], w[1], vocab.reason(w[1], lang), mask_text(w[2])]
             for w in [
-                *warnings,
+                *out.warnings(),
                 *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),
                 *((", ".join(n.own_rows), "beneficiary_and_recipient", n.reason) for n in deduped.roles),
             ]
@@ -427,7 +638,7 @@ async def prepare_run(
                 "agency_en": info.agency_en,
             }
             for code, info in sorted(programmes.by_code.items())
-            if code in {p.request.programme for p in payouts}
+            if code in totals.by["programme"]
         },
         "inputs": [
             {
@@ -445,41 +656,88 @@ async def prepare_run(
             "rows_read": sum(f.rows_read for f in imported.files),
             "rows_rejected": imported.rejected_rows,
             "duplicates_merged": len(deduped.duplicates),
-            "held": len(held),
-            "warnings": len(warnings),
+            "held": out.held_count,
+            "warnings": out.warning_count,
             "beneficiary_and_recipient": len(deduped.roles),
             "payouts": count,
             "total_vnd": total,
         },
-        "held_by_code": dict(Counter(h.code for h in held)),
+        "held_by_code": dict(out.held_by_code),
         "rejected_by_code": dict(Counter(r.code for r in imported.rejected)),
-        "totals": _totals(payouts, rails),
+        "totals": totals.result(),
         "run_hash": digest,
         "signatures": {},
     }
     manifest["signatures"]["prepared"] = sign(run_id, digest, "prepared", operator, key_path)
     # The preparer's key must be the one the office trusts for that name, or approval would fail later.
     verify_signature(data_dir, run_id, digest, "prepared", manifest["signatures"]["prepared"])
-    write_json(rdir / "manifest.json", manifest)
-    return Prepared(run_id, rdir, manifest, imported, deduped, held, warnings, payouts, placement)
+    write_json(staging / "manifest.json", manifest)
+    rdir.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staging, rdir)  # the run appears whole, or not at all
+    summary = ImportResult(rejected=list(itertools.islice(imported.rejected, MAX_KEPT)), files=imported.files)
+    deduped.unique = []  # read from the import's temporary file, deleted on return
+    # Holds, warnings and rejections: the first MAX_KEPT (all of them are in the run's CSV
+    # files); the frozen payouts are read from payouts.jsonl (approval.read_payouts).
+    warnings = list(itertools.islice(out.warnings(), MAX_KEPT))
+    return Prepared(run_id, rdir, manifest, summary, deduped, held, warnings, [], placement)
 
 
-def _check_file_types(imported: ImportResult) -> None:
-    bad = [r for r in imported.rejected if r.row == 0 and r.code == "file_type"]
-    if bad:
-        raise PrepareError(f"{bad[0].file}: {bad[0].reason}", code="file_type")
+def _remove_leftovers(tmp: Path) -> None:
+    """Delete what a prepare killed outright (SIGKILL, power loss) left in ``<data-dir>/tmp``.
 
-
-def _check_something_to_pay(imported: ImportResult, placement: Placement) -> None:
-    """Fail before writing a run when no row of the lists can be paid or decided on."""
-    if placement.rows or placement.held:
+    Such leftovers are never a run (runs appear in ``runs/`` only when whole), only disk
+    space. Each name carries its process id; those of a live process are another prepare's.
+    """
+    if not tmp.is_dir():
         return
-    reasons = top_reasons([(r.code, _where(r) + r.reason) for r in imported.rejected])
-    if not imported.rejected and not sum(f.rows_read for f in imported.files):
-        files = ", ".join(f.name for f in imported.files) or "(no .csv/.xlsx files found)"
+    for p in tmp.iterdir():
+        parts = p.name.split("-")
+        if not (p.name.startswith(("prepare-", "asxh-import-")) and len(parts) > 2):
+            continue
+        pid_text = parts[1] if p.name.startswith("prepare-") else parts[2]
+        if not pid_text.isdigit() or _alive(int(pid_text)):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _check_file_types(rejected: Iterable[Rejection]) -> None:
+    bad = next((r for r in rejected if r.row == 0 and r.code == "file_type"), None)
+    if bad is not None:
+        raise PrepareError(f"{bad.file}: {bad.reason}", code="file_type")
+
+
+def _nothing_to_pay(spill: SpilledImport) -> None:
+    """Fail before writing a run when no row of the lists can be paid or decided on."""
+    rows_read = sum(f.rows_read for f in spill.files)
+    if not spill.rejected and not rows_read:
+        files = ", ".join(f.name for f in spill.files) or "(no list files found)"
         raise PrepareError(f"the lists have no beneficiary rows: {files}", code="empty")
+    with interruptible():
+        top = spill.db.execute(
+            "SELECT code, count(*), min(seq) FROM rejected GROUP BY code "
+            "ORDER BY count(*) DESC, min(seq) LIMIT 5"
+        ).fetchall()
+        reasons = []
+        for code, n, first in top:
+            file, row, column, reason = spill.db.execute(
+                "SELECT file, row, col, reason FROM rejected WHERE seq = ?", (first,)
+            ).fetchone()
+            reasons.append((code, n, _where(Rejection(file, row, column, code, reason)) + reason))
     raise PrepareError(
-        f"every row was rejected ({imported.rejected_rows} rows); nothing to pay. Fix the lists and "
+        f"every row was rejected ({spill.rejected_rows} rows); nothing to pay. Fix the lists and "
         "prepare again",
         code="all_rejected",
         top_reasons=reasons,
@@ -491,14 +749,9 @@ def _where(r: Rejection) -> str:
 
 
 def _files(inputs: Sequence[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in inputs:
-        if p.is_dir():
-            out.extend(sorted(x for x in p.iterdir() if x.suffix.lower() in (".csv", ".xlsx")))
-        elif p.exists():
-            out.append(p)
-    return out
+    return [p for p in list_files(inputs) if p.exists()]
 
 
 def _file_hash(p: Path) -> str:
-    return hashlib.sha256(p.read_bytes()).hexdigest()
+    with p.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -50,23 +50,23 @@ from asxh_pay.client import ProviderSetup
 from asxh_pay.errors import WebhookVerificationError
 from asxh_pay.iso20022 import Party
 from asxh_pay.ledger.base import Ledger
-from asxh_pay.providers.momo import MomoProvider
 from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
-from asxh_pay.providers.viettel_money import ViettelMoneyProvider
-from asxh_pay.providers.vnpost import PostalState, VNPostProvider, day_start
+from asxh_pay.providers.vnpost import PostalState, day_start
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
 from asxh_pay.sandbox.base import FaultPlan, SandboxClock, SandboxPayment, SandboxProvider
-from asxh_pay.sandbox.momo import MomoSandbox
+from asxh_pay.sandbox.momo import MomoSandbox, momo_sandbox_provider
+from asxh_pay.sandbox.treasury import SANDBOX_URL as TREASURY_SANDBOX_URL
 from asxh_pay.sandbox.treasury import TreasurySandbox
-from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
-from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox
+from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox, viettel_money_sandbox_provider
+from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox, vnpost_sandbox_provider
 from asxh_pay.signing import (
     EcdsaSigner,
     EcdsaVerifier,
     generate_ec_key,
     load_private_key,
     private_key_to_pem,
+    write_private_key,
 )
 
 TREASURY, VIETTEL_MONEY, MOMO, VNPOST = "treasury", "viettel_money", "momo", "vnpost"
@@ -246,9 +246,7 @@ def _ec_key(path: Path | None) -> ec.EllipticCurvePrivateKey:
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
     key = generate_ec_key()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(private_key_to_pem(key))
-    path.chmod(0o600)
+    write_private_key(path, private_key_to_pem(key))
     return key
 
 
@@ -282,7 +280,11 @@ def treasury_rail(
         max_txs_per_file=FILE_SIZE,
     )
     adapter = TreasuryProvider(
-        config, EcdsaSigner(client_key), bank_verifier=EcdsaVerifier(bank_key.public_key()), store=store
+        config,
+        EcdsaSigner(client_key),
+        base_url=TREASURY_SANDBOX_URL,
+        bank_verifier=EcdsaVerifier(bank_key.public_key()),
+        store=store,
     )
     retry = RetryPolicy(base_delay_s=0.005, max_delay_s=0.2, max_attempts=10, deadline_s=60)
     return TreasuryRail(adapter, store, sandbox, retry, sandbox.transport(), tmp)
@@ -332,9 +334,9 @@ def embedded_rails(
 
     setups = [
         setup(bank.adapter, bank.transport, TREASURY),
-        setup(ViettelMoneyProvider(), viettel.transport(), VIETTEL_MONEY),
-        setup(MomoProvider(), momo.transport(), MOMO),
-        setup(VNPostProvider(), vnpost.transport(), VNPOST),
+        setup(viettel_money_sandbox_provider(), viettel.transport(), VIETTEL_MONEY),
+        setup(momo_sandbox_provider(), momo.transport(), MOMO),
+        setup(vnpost_sandbox_provider(), vnpost.transport(), VNPOST),
     ]
     router = Router(routes(), fallback_provider=VNPOST if cash_fallback else None)
     retry = RetryPolicy(base_delay_s=0.005, max_delay_s=0.2, max_attempts=10, deadline_s=60)

@@ -1,4 +1,4 @@
-"""Reports per commune and province, computed from the ledger.
+"""Reports per commune and province, computed from the ledger, as documents an official prints.
 
 Why from the ledger: it is the source of truth (every status change is recorded there
 before anything else happens); a report built from what a run *remembers* would be wrong
@@ -15,119 +15,121 @@ payout of the same entitlement):
 * account share: beneficiaries paid into an account (bank, wallet, postal account) divided
   by all beneficiaries of the run; the provincial target is at least 30%.
 
-Tables are written as CSV (UTF-8 with BOM, so Excel shows Vietnamese correctly) and as one
-XLSX workbook, the monthly report the paying unit sends to the province before the 5th. Since
-the 2025 reform there are two tiers: rows roll up from commune to province (no district),
-each with its name beside its code, and each programme with the provincial agency that
-answers for it (:mod:`asxh_pay.programmes`).
-Headers are Vietnamese by default, English with ``lang="en"``.
+What is written, and for whom (:data:`OUTPUTS` declares which identifiers each may hold):
+
+* the monthly report, one XLSX workbook for the province (``bao-cao-thang-PERIOD.xlsx``):
+  a cover page with the national heading, the paying unit and the agencies, then summary
+  sheets (by commune and programme, by method, by provider, account share with a chart
+  against the 30% target). It holds counts and amounts only, no personal data, and prints
+  on a few landscape pages;
+* the detail lists, each its own file, never inside the monthly report: the payouts that
+  failed (identifiers masked, for the communes to follow up) and the cash list, the one file
+  with full CCCDs and names, meant only for the postal service that pays in cash;
+* every table also as CSV (UTF-8 with BOM, so Excel shows Vietnamese correctly).
+
+Words come from :mod:`asxh_pay.vocab` (the console uses the same); Vietnamese by default,
+English with ``lang="en"``. Every cell goes through :mod:`asxh_pay.cells` (no formula
+injection from a name, an address or a list file name).
 """
 
 from __future__ import annotations
 
-import csv
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from asxh_pay import units
+from asxh_pay import units, vocab
+from asxh_pay.cells import write_csv_file, xlsx_text, xlsx_value
 from asxh_pay.ledger.base import Ledger
-from asxh_pay.masking import mask_cccd, mask_name
+from asxh_pay.masking import mask_cccd, mask_name, mask_text
 from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
 from asxh_pay.programmes import Programmes, load_programmes, programmes_of_run
 from asxh_pay.status import PayoutStatus
+from asxh_pay.vocab import label
 
 ACCOUNT_TARGET = 0.30
+TARGET_PERCENT = int(ACCOUNT_TARGET * 100)
 
-LABELS: dict[str, tuple[str, str]] = {
-    # key: (Vietnamese, English)
-    "level": ("Cấp", "Level"),
-    "place": ("Mã đơn vị (tỉnh/xã)", "Place (province/commune)"),
-    "place_name": ("Tên đơn vị", "Unit name"),
-    "province": ("Tỉnh", "Province"),
-    "commune": ("Xã", "Commune"),
-    "paying_unit": ("Đơn vị chi trả", "Paying unit"),
-    "programme": ("Chương trình", "Programme"),
-    "agency": ("Cơ quan quản lý", "Responsible agency"),
-    "listed_unit": ("Mã đơn vị trong danh sách", "Unit code as listed"),
-    "old_unit": ("Đơn vị cũ (trước 1/7/2025)", "Former unit (before 1 July 2025)"),
-    "mapping": ("Chuyển đổi", "Mapping"),
-    "new_unit": ("Mã xã mới", "2025 commune code"),
-    "unit_name": ("Tên xã mới", "2025 commune name"),
-    "rows": ("Số dòng", "Rows"),
-    "method": ("Hình thức nhận", "Method"),
-    "provider": ("Đơn vị chi trả", "Provider"),
-    "status": ("Trạng thái", "Status"),
-    "count": ("Số lượt", "Count"),
-    "amount": ("Số tiền (đồng)", "Amount (VND)"),
-    "beneficiaries": ("Số đối tượng", "Beneficiaries"),
-    "amount_due": ("Tổng số tiền phải trả", "Amount due (VND)"),
-    "paid": ("Đã chi trả", "Paid"),
-    "paid_amount": ("Số tiền đã chi trả", "Amount paid (VND)"),
-    "paid_account": ("Chi trả qua tài khoản", "Paid into an account"),
-    "paid_fallback": ("Chuyển chi tiền mặt", "Paid in cash (fallback)"),
-    "failed": ("Không chi trả được", "Failed"),
-    "stopped": ("Dừng chi trả", "Stopped"),
-    "pending": ("Đang xử lý", "Pending"),
-    "account_share": ("Tỷ lệ qua tài khoản (%)", "Account share (%)"),
-    "target": ("Chỉ tiêu (%)", "Target (%)"),
-    "target_met": ("Đạt chỉ tiêu", "Target met"),
-    "payout_id": ("Mã giao dịch", "Payout id"),
-    "cccd": ("Số CCCD", "CCCD"),
-    "full_name": ("Họ và tên", "Full name"),
-    "recipient": ("Người nhận", "Recipient"),
-    "reason": ("Lý do", "Reason"),
-    "detail": ("Chi tiết", "Detail"),
-    "fallback": ("Chuyển tiền mặt", "Cash fallback"),
-    "payment_point": ("Điểm chi trả", "Payment point"),
-    "address": ("Địa chỉ", "Address"),
-    "source": ("Nguồn (danh sách:dòng)", "Source (list:row)"),
-    "file": ("Tệp", "File"),
-    "row": ("Dòng", "Row"),
-    "column": ("Cột", "Column"),
-    "code": ("Mã lỗi", "Code"),
-    "period": ("Kỳ chi trả", "Period"),
-    "run_id": ("Mã đợt chi", "Run id"),
-    "figure": ("Chỉ tiêu báo cáo", "Figure"),
-    "value": ("Giá trị", "Value"),
+# Kept for callers of the earlier API: the same pairs as the shared vocabulary.
+LABELS = vocab.LABELS
+METHOD_LABELS = vocab.METHODS
+STATUS_LABELS = vocab.STATUSES
+
+# --------------------------------------------------------------------------- who may read what
+
+CCCD, PHONE, ACCOUNT, NAME = "cccd", "phone", "account", "name"
+IDENTIFIERS = frozenset({CCCD, PHONE, ACCOUNT, NAME})
+
+OUTPUTS: dict[str, frozenset[str]] = {
+    # The run folder, kept at the paying unit.
+    "runs/*/payouts.jsonl": IDENTIFIERS,  # the frozen run itself: what is paid, to whom
+    "runs/*/manifest.json": frozenset(),
+    "runs/*/approval.json": frozenset(),
+    "runs/*/rejected.csv": frozenset(),  # back to the commune: row numbers, not the data
+    "runs/*/held.csv": frozenset(),
+    "runs/*/warnings.csv": frozenset(),
+    "runs/*/unit-mapping.csv": frozenset(),  # old unit codes and what they became
+    # The postal service's own file: the only report with full identifiers.
+    "runs/*/reports*/danh-sach-tien-mat-buu-dien*": frozenset({CCCD, NAME}),
+    "runs/*/reports*/cash-list-postal*": frozenset({CCCD, NAME}),
+    # Everything else in the reports goes to the province or is published.
+    "runs/*/reports*/*": frozenset(),
+    # The paying unit's own stores (never sent anywhere).
+    "ledger.db*": IDENTIFIERS,
+    "registry.db*": IDENTIFIERS,
+    "keys/*": frozenset(),
+    "keys/trusted/*": frozenset(),
+    # The bank rail: the credit transfers sent to the bank and its answers (the bank needs
+    # the account and the holder's name; the CCCD never leaves in them).
+    "treasury/batches/*": frozenset({ACCOUNT, NAME}),
+    "treasury/inbox/*": frozenset({ACCOUNT, NAME}),
+    "treasury/*": frozenset(),
+    # The embedded providers' books and keys (what each provider itself holds).
+    "sandbox/*": IDENTIFIERS,
 }
-
-METHOD_LABELS: dict[str, tuple[str, str]] = {
-    "bank": ("Tài khoản ngân hàng", "Bank account"),
-    "wallet": ("Ví điện tử", "E-wallet"),
-    "postal_account": ("Tài khoản bưu điện", "Postal account"),
-    "cash_pickup": ("Tiền mặt tại điểm chi trả", "Cash at payment point"),
-    "cash_home": ("Tiền mặt tại nhà", "Cash at home"),
-}
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "created": ("Chưa gửi", "Created"),
-    "submitted": ("Đã gửi", "Submitted"),
-    "processing": ("Đang xử lý", "Processing"),
-    "unknown": ("Chưa rõ kết quả", "Unknown"),
-    "succeeded": ("Thành công", "Succeeded"),
-    "failed": ("Thất bại", "Failed"),
-    "cancelled": ("Đã dừng", "Cancelled"),
-    "returned": ("Bị hoàn trả", "Returned"),
-}
+"""Every file the payroll writes, by path under the data folder (fnmatch patterns, first
+match wins), and the personal identifiers it may carry in full. A test runs a month on a
+small list and fails for any file not declared here or holding more than it may."""
 
 
-def label(key: str, lang: str) -> str:
-    pair = LABELS.get(key)
-    return (pair[1] if lang == "en" else pair[0]) if pair else key
+def allowed_identifiers(relative_path: str) -> frozenset[str] | None:
+    """What a written file may carry (None: the file is not declared, which is a bug)."""
+    from fnmatch import fnmatch
+
+    for pattern, kinds in OUTPUTS.items():
+        if fnmatch(relative_path, pattern):
+            return kinds
+    return None
 
 
-def _value(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
-    pair = table.get(key)
-    return (pair[1] if lang == "en" else pair[0]) if pair else key
+# --------------------------------------------------------------------------- names beside codes
+
+UnitNames = Callable[[str], str | None]
 
 
-@dataclass
-class Table:
-    name: str  # file stem and sheet name
-    columns: list[str]  # LABELS keys
-    rows: list[list[Any]] = field(default_factory=list)
+def _no_names(code: str) -> str | None:
+    return None
+
+
+def unit_names(code: str) -> str | None:
+    """Today's (2025) commune or province name of a code, from :mod:`asxh_pay.units`.
+
+    A province the data names bare ("Tuyên Quang") gets its kind, as a heading writes it
+    ("Tỉnh Tuyên Quang"); cities keep theirs ("Thành phố Hà Nội").
+    """
+    name = units.unit_name(code)
+    if name and units.province(code) is not None and not name.startswith(("Tỉnh ", "Thành phố ")):
+        name = "Tỉnh " + name
+    return name or None
+
+
+def with_name(code: str, names: UnitNames) -> str:
+    """``"00004 - Phường Ba Đình"``: the code an office types, the name an official reads."""
+    name = names(code) if code and code != "-" else None
+    return f"{code} - {name}" if name else code
 
 
 # --------------------------------------------------------------------------- collecting
@@ -189,8 +191,25 @@ async def collect(ledger: Ledger, run_id: str) -> RunFigures:
 # --------------------------------------------------------------------------- tables
 
 
+@dataclass
+class Table:
+    """One report table: a CSV file, a sheet of the monthly report or a detail file of its own."""
+
+    name: str  # file stem
+    columns: list[str]  # vocabulary LABELS keys
+    rows: list[list[Any]] = field(default_factory=list)
+    sheet: str = ""  # sheet name (readable, <= 31 characters)
+    title: str = ""  # the heading line above the table
+    totals: list[Any] | None = None  # the totals row, printed bold after the rows
+    strong: set[int] = field(default_factory=set)  # indexes of subtotal rows (bold)
+    chart: bool = False  # the account share against the target, drawn under the table
+
+    def all_rows(self) -> list[list[Any]]:
+        return [*self.rows, *([self.totals] if self.totals is not None else [])]
+
+
 def _place(e: Entitlement) -> tuple[str, str]:
-    """(province, commune) of an entitlement: the two tiers a report rolls up."""
+    """(province, commune) of an entitlement: the two tiers a report rolls up (no district since 2025)."""
     b = e.root.request.beneficiary
     province = b.province_code
     if not province and b.commune_code:
@@ -203,19 +222,16 @@ def _place(e: Entitlement) -> tuple[str, str]:
 LEVELS: tuple[tuple[str, int], ...] = (("province", 1), ("commune", 2))
 
 
-def _summary_row(
-    level: str, code: str, programme: str, ents: Sequence[Entitlement], name: str = "", agency: str = ""
-) -> list[Any]:
+def _share(account: int, n: int) -> float:
+    return round(100.0 * account / n, 2) if n else 0.0
+
+
+def _figures(ents: Sequence[Entitlement]) -> list[Any]:
+    """The summary's numbers for a group: counts, amounts, share, target and verdict."""
     outcomes = Counter(e.outcome for e in ents)
     n = len(ents)
     account = sum(1 for e in ents if e.paid_into_account)
-    share = round(100.0 * account / n, 2) if n else 0.0
     return [
-        level,
-        code,
-        name,
-        programme,
-        agency,
         n,
         sum(e.root.amount for e in ents),
         outcomes["paid"] + outcomes["paid_fallback"],
@@ -225,9 +241,8 @@ def _summary_row(
         outcomes["failed"],
         outcomes["stopped"],
         outcomes["pending"],
-        share,
-        int(ACCOUNT_TARGET * 100),
-        share >= ACCOUNT_TARGET * 100,
+        _share(account, n),
+        TARGET_PERCENT,
     ]
 
 
@@ -252,35 +267,77 @@ SUMMARY_COLUMNS = [
 ]
 
 
-def summary_table(fig: RunFigures, lang: str, programmes: Programmes | None = None) -> Table:
-    """Province and commune totals (commune -> province), each for all programmes and per
-    programme, with unit names and each programme's responsible agency."""
+def _summary_row(
+    level: str,
+    code: str,
+    names: UnitNames,
+    programme: str,
+    agency: str,
+    ents: Sequence[Entitlement],
+    lang: str,
+) -> list[Any]:
+    figures = _figures(ents)
+    met = figures[-2] >= ACCOUNT_TARGET * 100
+    return [level, code, names(code) or "", programme, agency, *figures, vocab.target_met(met, lang)]
+
+
+def summary_table(
+    fig: RunFigures, lang: str, names: UnitNames = unit_names, programmes: Programmes | None = None
+) -> Table:
+    """Each commune per programme with its subtotal, then the province per programme, then the total;
+    names beside codes, and each programme's responsible agency (:mod:`asxh_pay.programmes`)."""
     progs = programmes or load_programmes()
-    t = Table("tong-hop" if lang != "en" else "summary", SUMMARY_COLUMNS)
-    all_label = "Tất cả" if lang != "en" else "All"
-    for level, depth in LEVELS:
-        groups: dict[tuple[str, ...], list[Entitlement]] = defaultdict(list)
-        for e in fig.entitlements:
-            groups[_place(e)[:depth]].append(e)
-        for key in sorted(groups):
-            ents = groups[key]
-            code = key[-1]
-            name = units.unit_name(code)
-            t.rows.append(_summary_row(label(level, lang), code, all_label, ents, name))
-            by_prog: dict[str, list[Entitlement]] = defaultdict(list)
-            for e in ents:
-                by_prog[e.root.request.programme].append(e)
-            for prog in sorted(by_prog):
-                agency = progs.agency(prog, lang)
-                t.rows.append(_summary_row(label(level, lang), code, prog, by_prog[prog], name, agency))
+    t = Table(
+        "tong-hop" if lang != "en" else "summary",
+        SUMMARY_COLUMNS,
+        sheet=vocab.phrase("sheet_summary", lang),
+        title=vocab.phrase("title_summary", lang),
+    )
+    all_label = label("all_programmes", lang)
+
+    def by_programme(ents: Sequence[Entitlement]) -> dict[str, list[Entitlement]]:
+        out: dict[str, list[Entitlement]] = defaultdict(list)
+        for e in ents:
+            out[e.root.request.programme].append(e)
+        return dict(sorted(out.items()))
+
+    communes: dict[tuple[str, str], list[Entitlement]] = defaultdict(list)
+    provinces: dict[str, list[Entitlement]] = defaultdict(list)
+    for e in fig.entitlements:
+        province, commune = _place(e)
+        communes[(province, commune)].append(e)
+        provinces[province].append(e)
+    for (_, commune), ents in sorted(communes.items()):
+        for prog, group in by_programme(ents).items():
+            t.rows.append(
+                _summary_row(
+                    label("commune", lang), commune, names, prog, progs.agency(prog, lang), group, lang
+                )
+            )
+        t.strong.add(len(t.rows))
+        t.rows.append(_summary_row(label("commune", lang), commune, names, all_label, "", ents, lang))
+    for province, ents in sorted(provinces.items()):
+        for prog, group in by_programme(ents).items():
+            t.rows.append(
+                _summary_row(
+                    label("province", lang), province, names, prog, progs.agency(prog, lang), group, lang
+                )
+            )
+        if len(provinces) > 1:
+            t.strong.add(len(t.rows))
+            t.rows.append(_summary_row(label("province", lang), province, names, all_label, "", ents, lang))
+    t.totals = _summary_row(label("total", lang), "", _no_names, all_label, "", fig.entitlements, lang)
+    t.totals[1] = ""
     return t
 
 
-def method_table(fig: RunFigures, lang: str) -> Table:
+def method_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
     """Per commune, programme, chosen method and outcome: counts and amounts."""
     t = Table(
         "theo-hinh-thuc" if lang != "en" else "by-method",
-        ["commune", "programme", "method", "status", "count", "amount"],
+        ["commune", "programme", "method", "outcome", "count", "amount"],
+        sheet=vocab.phrase("sheet_method", lang),
+        title=vocab.phrase("title_method", lang),
     )
     agg: Counter[tuple[str, str, str, str]] = Counter()
     amt: Counter[tuple[str, str, str, str]] = Counter()
@@ -294,10 +351,18 @@ def method_table(fig: RunFigures, lang: str) -> Table:
         agg[k] += 1
         amt[k] += e.root.amount
     for key in sorted(agg):
-        commune, prog, method, outcome = key
+        commune, prog, kind, result = key
         t.rows.append(
-            [commune, prog, _value(METHOD_LABELS, method, lang), label(outcome, lang), agg[key], amt[key]]
+            [
+                with_name(commune, names),
+                prog,
+                vocab.method(kind, lang),
+                vocab.outcome(result, lang),
+                agg[key],
+                amt[key],
+            ]
         )
+    t.totals = [label("total", lang), "", "", "", sum(agg.values()), sum(amt.values())]
     return t
 
 
@@ -306,6 +371,8 @@ def provider_table(fig: RunFigures, lang: str) -> Table:
     t = Table(
         "theo-don-vi-chi-tra" if lang != "en" else "by-provider",
         ["provider", "programme", "status", "count", "amount"],
+        sheet=vocab.phrase("sheet_provider", lang),
+        title=vocab.phrase("title_provider", lang),
     )
     agg: Counter[tuple[str, str, str]] = Counter()
     amt: Counter[tuple[str, str, str]] = Counter()
@@ -314,12 +381,13 @@ def provider_table(fig: RunFigures, lang: str) -> Table:
         agg[key] += 1
         amt[key] += p.amount
     for key in sorted(agg):
-        t.rows.append([key[0], key[1], _value(STATUS_LABELS, key[2], lang), agg[key], amt[key]])
+        t.rows.append([key[0], key[1], vocab.status(key[2], lang), agg[key], amt[key]])
+    t.totals = [label("total", lang), "", "", sum(agg.values()), sum(amt.values())]
     return t
 
 
-def failures_table(fig: RunFigures, lang: str) -> Table:
-    """Every payout that did not succeed, with its reason and what happened next."""
+def failures_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
+    """Every payout that did not succeed, its reason and what happened next; identifiers masked."""
     t = Table(
         "that-bai" if lang != "en" else "failures",
         [
@@ -331,11 +399,14 @@ def failures_table(fig: RunFigures, lang: str) -> Table:
             "method",
             "provider",
             "status",
+            "code",
             "reason",
             "detail",
             "fallback",
             "source",
         ],
+        sheet=vocab.phrase("sheet_failures", lang),
+        title=vocab.phrase("title_failures", lang),
     )
     for e in fig.entitlements:
         for p in (e.root, e.fallback):
@@ -344,19 +415,21 @@ def failures_table(fig: RunFigures, lang: str) -> Table:
             req = p.request
             fb = ""
             if p is e.root and e.fallback is not None:
-                fb = f"{e.fallback.id} ({_value(STATUS_LABELS, e.fallback.status.value, lang)})"
+                fb = f"{e.fallback.id} ({vocab.status(e.fallback.status.value, lang)})"
+            code = p.failure_reason.value if p.failure_reason else ""
             t.rows.append(
                 [
                     p.id,
-                    _place(e)[1],
+                    with_name(_place(e)[1], names),
                     req.programme,
                     mask_cccd(req.beneficiary.cccd),
                     mask_name(req.beneficiary.full_name),
-                    _value(METHOD_LABELS, req.destination.kind, lang),
+                    vocab.method(req.destination.kind, lang),
                     p.provider or "-",
-                    _value(STATUS_LABELS, p.status.value, lang),
-                    p.failure_reason.value if p.failure_reason else "",
-                    p.failure_detail or "",
+                    vocab.status(p.status.value, lang),
+                    code,
+                    vocab.reason(code, lang) if code else "",
+                    mask_text(p.failure_detail or ""),
                     fb,
                     req.source or "",
                 ]
@@ -364,11 +437,12 @@ def failures_table(fig: RunFigures, lang: str) -> Table:
     return t
 
 
-def cash_table(fig: RunFigures, lang: str) -> Table:
+def cash_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
     """The list the postal service pays in cash from: cash methods and cash fallbacks.
 
     It carries full names and CCCDs on purpose: the postal service needs them to pay the
-    right person. It is the one report that must go only to the postal service.
+    right person. It is the one report that must go only to the postal service, so it is
+    a file of its own and never a sheet of the monthly report.
     """
     t = Table(
         "danh-sach-tien-mat-buu-dien" if lang != "en" else "cash-list-postal",
@@ -386,6 +460,8 @@ def cash_table(fig: RunFigures, lang: str) -> Table:
             "status",
             "fallback",
         ],
+        sheet=vocab.phrase("sheet_cash", lang),
+        title=vocab.phrase("title_cash", lang),
     )
     for e in fig.entitlements:
         for p in (e.root, e.fallback):
@@ -398,100 +474,404 @@ def cash_table(fig: RunFigures, lang: str) -> Table:
             t.rows.append(
                 [
                     p.id,
-                    _place(e)[1],
+                    with_name(_place(e)[1], names),
                     req.programme,
                     req.beneficiary.cccd,
                     req.beneficiary.full_name,
                     req.recipient_name,
-                    _value(METHOD_LABELS, dest.kind, lang),
+                    vocab.method(dest.kind, lang),
                     getattr(dest, "payment_point", ""),
                     getattr(dest, "address", ""),
                     p.amount,
-                    _value(STATUS_LABELS, p.status.value, lang),
+                    vocab.status(p.status.value, lang),
                     "x" if p.parent_id else "",
                 ]
             )
+    t.totals = [label("total", lang), "", "", "", "", "", "", "", "", sum(r[9] for r in t.rows), "", ""]
     return t
 
 
-def share_table(fig: RunFigures, lang: str) -> Table:
+def share_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
+    """Each commune's share of beneficiaries paid into an account, against the target."""
     t = Table(
         "ty-le-tai-khoan" if lang != "en" else "account-share",
-        [
-            "level",
-            "place",
-            "place_name",
-            "beneficiaries",
-            "paid_account",
-            "account_share",
-            "target",
-            "target_met",
-        ],
+        ["place", "place_name", "beneficiaries", "paid_account", "account_share", "target", "target_met"],
+        sheet=vocab.phrase("sheet_share", lang),
+        title=vocab.phrase("title_share", lang, target=TARGET_PERCENT),
+        chart=True,
     )
-    for level, depth in LEVELS:
-        groups: dict[tuple[str, ...], list[Entitlement]] = defaultdict(list)
-        for e in fig.entitlements:
-            groups[_place(e)[:depth]].append(e)
-        for key in sorted(groups):
-            ents = groups[key]
-            n = len(ents)
-            acc = sum(1 for e in ents if e.paid_into_account)
-            share = round(100.0 * acc / n, 2) if n else 0.0
-            t.rows.append(
-                [
-                    label(level, lang),
-                    key[-1],
-                    units.unit_name(key[-1]),
-                    n,
-                    acc,
-                    share,
-                    int(ACCOUNT_TARGET * 100),
-                    share >= ACCOUNT_TARGET * 100,
-                ]
-            )
+
+    def line(code: str, name: str, ents: Sequence[Entitlement]) -> list[Any]:
+        n = len(ents)
+        acc = sum(1 for e in ents if e.paid_into_account)
+        share = _share(acc, n)
+        met = vocab.target_met(share >= ACCOUNT_TARGET * 100, lang)
+        return [code, name, n, acc, share, TARGET_PERCENT, met]
+
+    groups: dict[str, list[Entitlement]] = defaultdict(list)
+    for e in fig.entitlements:
+        groups[_place(e)[1]].append(e)
+    for code in sorted(groups):
+        t.rows.append(line(code, names(code) or code, groups[code]))
+    t.totals = line(label("total", lang), "", fig.entitlements)
     return t
 
 
-def all_tables(fig: RunFigures, lang: str = "vi", programmes: Programmes | None = None) -> list[Table]:
+def summary_tables(
+    fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names, programmes: Programmes | None = None
+) -> list[Table]:
+    """The sheets of the monthly report (no personal data)."""
     return [
-        summary_table(fig, lang, programmes),
-        method_table(fig, lang),
+        summary_table(fig, lang, names, programmes),
+        method_table(fig, lang, names),
         provider_table(fig, lang),
-        failures_table(fig, lang),
-        cash_table(fig, lang),
-        share_table(fig, lang),
+        share_table(fig, lang, names),
     ]
+
+
+def detail_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
+    """The detail lists, each written to a file of its own."""
+    return [failures_table(fig, lang, names), cash_table(fig, lang, names)]
+
+
+def all_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
+    return [*summary_tables(fig, lang, names), *detail_tables(fig, lang, names)]
 
 
 # --------------------------------------------------------------------------- writing
 
+FORMAT_INT = "#,##0"
+FORMAT_SHARE = "0.00"
+FORMAT_TEXT = "@"
+INT_COLUMNS = frozenset(
+    {
+        "beneficiaries",
+        "amount_due",
+        "paid",
+        "paid_amount",
+        "paid_account",
+        "paid_fallback",
+        "failed",
+        "stopped",
+        "pending",
+        "count",
+        "amount",
+        "row",
+        "target",
+    }
+)
+SHARE_COLUMNS = frozenset({"account_share"})
+MAX_WIDTH = 42
+# Short words read best centred ("Đạt", "NCC", "Xã").
+CENTER_COLUMNS = frozenset({"level", "programme", "target_met", "fallback"})
+# Widths where the content alone would mislead.
+FIXED_WIDTHS: dict[str, float] = {"agency": 20}
+
+
+def number_format(column: str) -> str | None:
+    if column in INT_COLUMNS:
+        return FORMAT_INT
+    if column in SHARE_COLUMNS:
+        return FORMAT_SHARE
+    return None
+
 
 def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]], lang: str = "vi") -> Path:
-    """CSV in UTF-8 with BOM (Excel opens Vietnamese correctly); headers in ``lang``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8-sig", newline="") as f:
-        w = csv.writer(f)
-        w.writerow([label(c, lang) for c in columns])
-        for r in rows:
-            w.writerow(["" if v is None else v for v in r])
+    """CSV in UTF-8 with BOM (Excel opens Vietnamese correctly); headers in ``lang``; cells neutralised."""
+    write_csv_file(path, [label(c, lang) for c in columns], rows)
     return path
 
 
+def _shown(value: Any, column: str) -> int:
+    """How many characters a value takes once formatted (what the column width must hold)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return 9
+    if isinstance(value, int) and column in INT_COLUMNS:
+        return len(f"{value:,}")
+    if isinstance(value, float):
+        return len(f"{value:,.2f}")
+    return max((len(part) for part in str(value).splitlines()), default=0)
+
+
+def column_widths(table: Table, lang: str) -> list[float]:
+    """Wide enough for the longest formatted value (so numbers never print as ``###`` or
+    ``3.99E+09``), the header wrapping onto two lines, and never wider than ``MAX_WIDTH``."""
+    widths: list[float] = []
+    sample = table.all_rows()[:5000]
+    for i, col in enumerate(table.columns):
+        if col in FIXED_WIDTHS:
+            widths.append(FIXED_WIDTHS[col])
+            continue
+        header = label(col, lang)
+        longest_word = max((len(w) for w in header.split()), default=4)
+        need = max([min(len(header), 14), longest_word, *(_shown(r[i], col) for r in sample if i < len(r))])
+        widths.append(float(min(MAX_WIDTH, need + 2)))
+    return widths
+
+
+class _Styles:
+    """The few styles of an official table (built once: openpyxl shares them by value)."""
+
+    def __init__(self) -> None:
+        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+        thin = Side(style="thin", color="808080")
+        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        self.bold = Font(name="Times New Roman", size=11, bold=True)
+        self.normal = Font(name="Times New Roman", size=11)
+        self.title = Font(name="Times New Roman", size=13, bold=True)
+        self.italic = Font(name="Times New Roman", size=11, italic=True)
+        self.header_fill = PatternFill("solid", fgColor="D9E1F2")
+        self.total_fill = PatternFill("solid", fgColor="F2F2F2")
+        self.header_align = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        self.wrap = Alignment(vertical="top", wrap_text=True)
+        self.top = Alignment(vertical="top")
+        self.center = Alignment(horizontal="center", vertical="top")
+
+
+def _print_setup(ws: Any, header_row: int, lang: str) -> None:
+    """Landscape A4, every column on the page width, the header repeated on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4 if hasattr(ws, "PAPERSIZE_A4") else "9"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.oddFooter.center.text = vocab.phrase("page_footer", lang)
+    ws.oddFooter.center.size = 9
+
+
+def _write_table(ws: Any, table: Table, lang: str, heading: Sequence[str], st: _Styles) -> int:
+    """Heading lines, a bold frozen header, formatted rows and a bold totals row; returns the header row."""
+    from openpyxl.utils import get_column_letter
+
+    widths = column_widths(table, lang)
+    for i, w in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    n_cols = len(table.columns)
+    formats = [number_format(c) for c in table.columns]
+    wrap = [c == "agency" for c in table.columns]
+    center = [c in CENTER_COLUMNS for c in table.columns]
+
+    def cell(value: Any, font: Any, fmt: str | None = None, align: Any = None, fill: Any = None) -> Any:
+        c = xlsx_value(ws, value)
+        c.font = font
+        if align is not None:
+            c.alignment = align
+        if fill is not None:
+            c.fill = fill
+        if fmt is not None and isinstance(value, int | float) and not isinstance(value, bool):
+            c.number_format = fmt
+        return c
+
+    lines = [table.title, *heading]
+    header_row = len(lines) + 2
+    # Before the first row: a streamed (write-only) sheet writes its views and properties then.
+    ws.freeze_panes = f"A{header_row + 1}"
+    _print_setup(ws, header_row, lang)
+    for i, text in enumerate(lines):
+        ws.append([cell(text, st.title if i == 0 else st.italic)])
+    ws.append([])
+    head = [cell(label(c, lang), st.bold, align=st.header_align, fill=st.header_fill) for c in table.columns]
+    for c in head:
+        c.border = st.border
+    ws.append(head)
+    # Headers wrap onto as many lines as their longest one needs; set the height so none is cut.
+    lines_needed = max(
+        (-(-len(label(c, lang)) // max(1, int(w) - 1)) for c, w in zip(table.columns, widths, strict=True)),
+        default=1,
+    )
+    ws.row_dimensions[header_row].height = 15 * max(1, lines_needed) + 3
+    total_index = len(table.rows) if table.totals is not None else -1
+    for index, row in enumerate(table.all_rows()):
+        strong = index == total_index or index in table.strong
+        font = st.bold if strong else st.normal
+        fill = st.total_fill if strong else None
+        cells = []
+        for i in range(n_cols):
+            value = row[i] if i < len(row) else None
+            align = st.wrap if wrap[i] else st.center if center[i] else st.top
+            c = cell(None if value == "" else value, font, formats[i], align, fill)
+            c.border = st.border
+            cells.append(c)
+        ws.append(cells)
+    last = get_column_letter(n_cols)
+    ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(1, len(table.rows))}"
+    return header_row
+
+
+def _share_chart(ws: Any, table: Table, header_row: int, lang: str) -> None:
+    """Bars: each commune's account share; a line: the target, so a shortfall is seen at once."""
+    from openpyxl.chart import BarChart, LineChart, Reference
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.chart.series import SeriesLabel
+
+    n = len(table.rows)
+    if n == 0:
+        return
+    col = {c: i + 1 for i, c in enumerate(table.columns)}
+    first, last = header_row + 1, header_row + n
+    cats = Reference(ws, min_col=col["place_name"], min_row=first, max_row=last)
+    bar = BarChart()
+    bar.type = "col"
+    bar.title = vocab.phrase("chart_title", lang)
+    bar.add_data(
+        Reference(ws, min_col=col["account_share"], min_row=header_row, max_row=last), titles_from_data=True
+    )
+    bar.set_categories(cats)
+    # Values only: LibreOffice otherwise prints series and category names on every bar.
+    bar.dataLabels = DataLabelList(
+        showVal=True, showSerName=False, showCatName=False, showLegendKey=False, showPercent=False
+    )
+    bar.y_axis.scaling.min = 0
+    bar.y_axis.scaling.max = 100
+    bar.y_axis.majorUnit = 10
+    bar.y_axis.title = "%"
+    bar.y_axis.number_format = "0"
+    bar.y_axis.delete = False
+    bar.x_axis.delete = False
+    bar.legend.position = "b"
+    target = LineChart()
+    target.add_data(Reference(ws, min_col=col["target"], min_row=first, max_row=last), titles_from_data=False)
+    target.set_categories(cats)
+    target.series[0].tx = SeriesLabel(v=vocab.phrase("chart_target", lang, target=TARGET_PERCENT))
+    target.series[0].graphicalProperties.line.solidFill = "C00000"
+    target.series[0].graphicalProperties.line.width = 28575
+    target.series[0].smooth = False
+    bar += target
+    bar.width = 24
+    bar.height = 10
+    ws.add_chart(bar, f"A{last + 4}")
+
+
+@dataclass
+class ReportHeading:
+    """What the document says about itself: who pays, for which period, under which agencies."""
+
+    run_id: str
+    period: str
+    unit: str  # "code - name" of the paying unit (commune, or province paying centrally)
+    agencies: list[str]  # "NCC: Sở Nội vụ"...
+    issuer: str = ""  # the cover's top-left line: "UBND THÀNH PHỐ HÀ NỘI"
+
+    def lines(self, lang: str) -> list[str]:
+        parts = [f"{label('period', lang)}: {self.period}", f"{label('paying_unit', lang)}: {self.unit}"]
+        return ["; ".join(parts)]
+
+
+def _cover(ws: Any, heading: ReportHeading, figures: list[tuple[str, Any]], lang: str, st: _Styles) -> None:
+    """The first page: national heading, title, the key figures and the signature block."""
+    from openpyxl.styles import Alignment, Font
+
+    for col, w in zip("ABCD", (46, 22, 6, 46), strict=True):
+        ws.column_dimensions[col].width = w
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    def put(ref: str, text: str, font: Any, merge: str | None = None) -> None:
+        cell = ws[ref]
+        cell.value = text
+        xlsx_text(cell)
+        cell.font = font
+        cell.alignment = center
+        if merge:
+            ws.merge_cells(merge)
+
+    underlined = Font(name="Times New Roman", size=12, bold=True, underline="single")
+    put("A1", heading.issuer or heading.unit or label("paying_unit", lang).upper(), st.bold, "A1:B1")
+    put("A2", "; ".join(heading.agencies), st.normal, "A2:B2")
+    if heading.unit:
+        put("A3", f"{label('place', lang)}: {heading.unit}", st.italic, "A3:B3")
+    put("C1", vocab.phrase("nation", lang), st.bold, "C1:D1")
+    put("C2", vocab.phrase("motto", lang), underlined, "C2:D2")
+    put("C3", vocab.phrase("place_date", lang, year=date.today().year), st.italic, "C3:D3")
+    put("A5", vocab.phrase("report_title", lang), Font(name="Times New Roman", size=14, bold=True), "A5:D5")
+    put("A6", vocab.phrase("report_subtitle", lang, period=heading.period), st.bold, "A6:D6")
+    put("A7", f"{label('run_id', lang)}: {heading.run_id}", st.italic, "A7:D7")
+    ws.row_dimensions[1].height = 30
+    ws.row_dimensions[2].height = 30
+    start = 9
+    for col, key in (("A", "figure"), ("B", "value")):
+        cell = ws[f"{col}{start}"]
+        cell.value = label(key, lang)
+        cell.font, cell.fill, cell.border, cell.alignment = (
+            st.bold,
+            st.header_fill,
+            st.border,
+            st.header_align,
+        )
+    for i, (name, value) in enumerate(figures, start + 1):
+        a, b = ws[f"A{i}"], ws[f"B{i}"]
+        a.value, b.value = name, value
+        xlsx_text(a)
+        xlsx_text(b)
+        a.font = b.font = st.normal
+        a.border = b.border = st.border
+        if isinstance(value, float):
+            b.number_format = FORMAT_SHARE
+        elif isinstance(value, int):
+            b.number_format = FORMAT_INT
+    sign = start + len(figures) + 3
+    for col, who, hint in (
+        ("A", "signature_maker", "signature_hint"),
+        ("D", "signature_head", "signature_hint_seal"),
+    ):
+        put(f"{col}{sign}", label(who, lang), st.bold)
+        put(f"{col}{sign + 1}", label(hint, lang), st.italic)
+    ws.print_options.horizontalCentered = True
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
 def write_xlsx(
-    path: Path, tables: Sequence[Table], lang: str = "vi", *, title: list[list[Any]] | None = None
+    path: Path,
+    tables: Sequence[Table],
+    lang: str = "vi",
+    *,
+    heading: ReportHeading | None = None,
+    figures: list[tuple[str, Any]] | None = None,
+    chart: bool = True,
 ) -> Path:
+    """The monthly report: a cover page, then one formatted, printable sheet per table.
+
+    An ordinary (not write-only) workbook: the report holds summaries only, and the cover
+    needs merged cells. The detail lists, which can be long, go through :func:`write_detail_xlsx`.
+    """
+    from openpyxl import Workbook
+
+    st = _Styles()
+    wb = Workbook()
+    for default in list(wb.worksheets):
+        wb.remove(default)
+    if heading is not None:
+        _cover(wb.create_sheet(vocab.phrase("sheet_cover", lang)), heading, figures or [], lang, st)
+    lines = heading.lines(lang) if heading is not None else []
+    for t in tables:
+        ws = wb.create_sheet((t.sheet or t.name)[:31])
+        header_row = _write_table(ws, t, lang, lines, st)
+        if chart and t.chart:
+            _share_chart(ws, t, header_row, lang)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def write_detail_xlsx(
+    path: Path, table: Table, lang: str = "vi", *, heading: ReportHeading | None = None
+) -> Path:
+    """One detail list as its own workbook (streamed: a cash list may have thousands of rows)."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-    if title:
-        ws = wb.create_sheet("bao-cao" if lang != "en" else "report")
-        for r in title:
-            ws.append(r)
-    for t in tables:
-        ws = wb.create_sheet(t.name[:31])
-        ws.append([label(c, lang) for c in t.columns])
-        for r in t.rows:
-            ws.append(list(r))
+    ws = wb.create_sheet((table.sheet or table.name)[:31])
+    _write_table(ws, table, lang, heading.lines(lang) if heading is not None else [], _Styles())
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -501,47 +881,99 @@ def write_xlsx(
 class ReportFiles:
     directory: Path
     csv: list[Path]
-    xlsx: Path
+    xlsx: Path  # the monthly report for the province
     figures: RunFigures
+    details: list[Path] = field(default_factory=list)  # detail lists, one XLSX each
 
 
-async def write_reports(
-    ledger: Ledger, run_id: str, out_dir: Path, *, lang: str = "vi", manifest: dict[str, Any] | None = None
-) -> ReportFiles:
-    """Compute every table from the ledger and write them (CSV each, one XLSX workbook)."""
-    fig = await collect(ledger, run_id)
-    tables = all_tables(fig, lang, programmes_of_run(manifest))
-    csvs = [write_csv(out_dir / f"{t.name}.csv", t.columns, t.rows, lang) for t in tables]
-    manifest = manifest or {}
-    period = manifest.get("period", "")
-    unit = manifest.get("paying_unit") or {}
-    unit_text = f"{unit['name']} ({unit['code']})" if unit else "-"
+def _cover_figures(fig: RunFigures, lang: str) -> list[tuple[str, Any]]:
     ents = fig.entitlements
     n = len(ents)
     acc = sum(1 for e in ents if e.paid_into_account)
     outcomes = Counter(e.outcome for e in ents)
-    head_vi = (
-        "BÁO CÁO KẾT QUẢ CHI TRẢ KHÔNG DÙNG TIỀN MẶT" if lang != "en" else "MONTHLY CASHLESS PAYMENT REPORT"
-    )
-    title: list[list[Any]] = [
-        [head_vi],
-        [label("run_id", lang), run_id],
-        [label("period", lang), period],
-        [label("paying_unit", lang), unit_text],
-        [],
-        [label("figure", lang), label("value", lang)],
-        [label("beneficiaries", lang), n],
-        [label("amount_due", lang), sum(e.root.amount for e in ents)],
-        [label("paid", lang), outcomes["paid"] + outcomes["paid_fallback"]],
-        [label("paid_amount", lang), sum(e.paid_amount for e in ents)],
-        [label("paid_account", lang), acc],
-        [label("paid_fallback", lang), outcomes["paid_fallback"]],
-        [label("failed", lang), outcomes["failed"]],
-        [label("stopped", lang), outcomes["stopped"]],
-        [label("pending", lang), outcomes["pending"]],
-        [label("account_share", lang), round(100.0 * acc / n, 2) if n else 0.0],
-        [label("target", lang), int(ACCOUNT_TARGET * 100)],
+    share = _share(acc, n)
+    return [
+        (label("beneficiaries", lang), n),
+        (label("amount_due", lang), sum(e.root.amount for e in ents)),
+        (label("paid", lang), outcomes["paid"] + outcomes["paid_fallback"]),
+        (label("paid_amount", lang), sum(e.paid_amount for e in ents)),
+        (label("paid_account", lang), acc),
+        (label("paid_fallback", lang), outcomes["paid_fallback"]),
+        (label("failed", lang), outcomes["failed"]),
+        (label("stopped", lang), outcomes["stopped"]),
+        (label("pending", lang), outcomes["pending"]),
+        (label("account_share", lang), share),
+        (label("target", lang), TARGET_PERCENT),
+        (label("target_met", lang), vocab.target_met(share >= ACCOUNT_TARGET * 100, lang)),
     ]
+
+
+def report_heading(
+    fig: RunFigures,
+    run_id: str,
+    manifest: Mapping[str, Any],
+    lang: str,
+    names: UnitNames,
+    programmes: Programmes | None = None,
+) -> ReportHeading:
+    """The paying unit (the manifest's, else the province of the payouts) and the agencies."""
+    progs = programmes or load_programmes()
+    paying = manifest.get("paying_unit") or {}
+    code = str(paying.get("code") or manifest.get("province") or "")
+    if not code:
+        provinces = {_place(e)[0] for e in fig.entitlements}
+        code = provinces.pop() if len(provinces) == 1 else ""
+    name = str(names(code) or paying.get("name") or "") if code else ""
+    used = sorted({e.root.request.programme for e in fig.entitlements})
+    agencies = [f"{p}: {a}" for p in used if (a := progs.agency(p, lang))]
+    unit = f"{code} - {name}" if name else code
+    issuer = vocab.phrase("unit_line", lang, name=name).upper() if name else unit
+    return ReportHeading(run_id, str(manifest.get("period") or ""), unit, agencies, issuer)
+
+
+async def write_reports(
+    ledger: Ledger,
+    run_id: str,
+    out_dir: Path,
+    *,
+    lang: str = "vi",
+    manifest: dict[str, Any] | None = None,
+    names: UnitNames | None = None,
+    programmes: Programmes | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> ReportFiles:
+    """Compute every table from the ledger and write them: CSV each, the monthly report, the detail lists.
+
+    The CSV files hold the data rows only (a program reads them); totals are for the printed XLSX.
+    ``on_step(done, steps)`` follows the work, for a progress bar.
+    """
+    steps = 5
+
+    def step(done: int) -> None:
+        if on_step is not None:
+            on_step(done, steps)
+
+    step(0)
+    fig = await collect(ledger, run_id)
+    step(1)
+    names = names or unit_names
+    manifest = manifest or {}
+    # The agencies as the run recorded them (a programme added by data keeps its agency).
+    programmes = programmes or programmes_of_run(manifest)
+    summaries = summary_tables(fig, lang, names, programmes)
+    details = detail_tables(fig, lang, names)
+    step(2)
+    csvs = [write_csv(out_dir / f"{t.name}.csv", t.columns, t.rows, lang) for t in (*summaries, *details)]
+    step(3)
+    heading = report_heading(fig, run_id, manifest, lang, names, programmes)
     stem = "bao-cao-thang" if lang != "en" else "monthly-report"
-    xlsx = write_xlsx(out_dir / f"{stem}-{period or run_id}.xlsx", tables, lang, title=title)
-    return ReportFiles(out_dir, csvs, xlsx, fig)
+    period = heading.period or run_id
+    xlsx = write_xlsx(
+        out_dir / f"{stem}-{period}.xlsx", summaries, lang, heading=heading, figures=_cover_figures(fig, lang)
+    )
+    step(4)
+    detail_files = [
+        write_detail_xlsx(out_dir / f"{t.name}-{period}.xlsx", t, lang, heading=heading) for t in details
+    ]
+    step(5)
+    return ReportFiles(out_dir, csvs, xlsx, fig, detail_files)

@@ -19,6 +19,7 @@ Outcomes of parsing, by design:
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -131,15 +132,24 @@ class ProviderAdapter(ABC):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.base_url}>"
 
-    def refuse_sandbox_credentials(self, using_sandbox_credentials: bool) -> None:
-        """Adapters default to their sandbox's public test credentials, for the examples
-        and tests. Signing real traffic with a key everyone knows would be worse than
-        failing: outside a sandbox address they are refused."""
-        if using_sandbox_credentials and not is_sandbox_url(self.base_url):
+    def refuse_sandbox_credentials(self, *credentials: object) -> None:
+        """Refuse the sandboxes' published credentials outside a sandbox address.
+
+        Why: their secrets and private keys ship with the library, so anyone could sign
+        (or forge a provider's callbacks) with them. Adapters take no credential defaults;
+        the sandbox factories (``asxh_pay.sandbox.*``) pass these, and only a sandbox
+        address (loopback, ``localhost``, ``*.invalid``) may receive them. Compared by
+        value, whatever the Python type (``str``, ``bytes``, ``SecretStr``, key objects).
+        """
+        from asxh_pay.sandbox.keys import is_published
+
+        if is_sandbox_url(self.base_url):
+            return
+        if any(is_published(c) for c in credentials):
             raise ConfigurationError(
-                f"{type(self).__name__}: the built-in sandbox credentials may only be used with a "
-                f"sandbox (a *.invalid or loopback address), not {httpx.URL(self.base_url).host}; "
-                "pass the provider's credentials"
+                f"{type(self).__name__}: the sandbox's published credentials may only be used with a "
+                f"sandbox (a *.invalid, localhost or loopback address), not {httpx.URL(self.base_url).host}; "
+                "pass the provider's own credentials"
             )
 
     # -- signing -------------------------------------------------------------
@@ -207,9 +217,21 @@ class ProviderAdapter(ABC):
 
 
 def is_sandbox_url(url: str) -> bool:
-    """A sandbox's address: the reserved ``.invalid`` domain (in-process) or loopback (served)."""
-    host = httpx.URL(url).host
-    return host.endswith(".invalid") or host in ("localhost", "::1") or host.startswith("127.")
+    """A sandbox's address: the reserved ``.invalid`` domain (in-process) or loopback (served).
+
+    Decided on the parsed host, never on the text: ``https://127.0.0.1.evil.example`` and
+    ``https://localhost@evil.example`` are someone else's machines.
+    """
+    try:
+        host = httpx.URL(url).host.lower().rstrip(".")
+    except (httpx.InvalidURL, TypeError):
+        return False
+    if host == "localhost" or host.endswith(".invalid"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def raise_for_transport_status(response: httpx.Response, *, provider: str) -> None:

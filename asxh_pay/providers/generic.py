@@ -110,14 +110,16 @@ class GenericProvider(ProviderAdapter):
 
     def __init__(
         self,
-        base_url: str = "https://generic.sandbox.invalid",
+        base_url: str,
         *,
-        secret: SecretStr | str = "generic-sandbox-secret",
+        secret: SecretStr | str,
         callback_tolerance_s: float = 300,
         name: str | None = None,
     ) -> None:
+        """No credential defaults: the sandbox's come from
+        :func:`asxh_pay.sandbox.generic.generic_sandbox_provider`."""
         super().__init__(base_url)
-        self.refuse_sandbox_credentials(secret == "generic-sandbox-secret")
+        self.refuse_sandbox_credentials(secret)
         if name:
             self.name = name  # type: ignore[misc]
         self._key = HmacKey(secret if isinstance(secret, SecretStr) else SecretStr(secret))

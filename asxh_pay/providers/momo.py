@@ -74,7 +74,6 @@ from asxh_pay.providers.base import (
     read_json,
     require,
 )
-from asxh_pay.sandbox import keys
 from asxh_pay.signing import HmacKey, canonical_query, rsa_encrypt_pkcs1v15
 from asxh_pay.status import FailureReason
 from asxh_pay.webhooks import CallbackVerifier, ReplayGuard
@@ -203,24 +202,25 @@ class MomoProvider(ProviderAdapter):
 
     def __init__(
         self,
-        base_url: str = "https://momo.sandbox.invalid",
+        base_url: str,
         *,
-        partner_code: str = keys.MOMO_SANDBOX_PARTNER_CODE,
-        access_key: str = keys.MOMO_SANDBOX_ACCESS_KEY,
-        secret_key: SecretStr | str = keys.MOMO_SANDBOX_SECRET_KEY,
-        momo_public_key: rsa.RSAPublicKey | None = None,
+        partner_code: str,
+        access_key: str,
+        secret_key: SecretStr | str,
+        momo_public_key: rsa.RSAPublicKey,
         ipn_url: str = "http://127.0.0.1/callbacks/momo",
         tolerance_s: float = 300,
         clock: Callable[[], float] = time.time,
         cipher_cache: int = 10_000,
     ) -> None:
-        """Defaults are the sandbox's public test credentials; pass real ones in production."""
+        """No credential defaults: the sandbox's come from
+        :func:`asxh_pay.sandbox.momo.momo_sandbox_provider`."""
         super().__init__(base_url)
-        self.refuse_sandbox_credentials(secret_key == keys.MOMO_SANDBOX_SECRET_KEY or momo_public_key is None)
+        self.refuse_sandbox_credentials(secret_key, momo_public_key)
         self.partner_code = partner_code
         self.access_key = access_key
         self._key = HmacKey(secret_key if isinstance(secret_key, SecretStr) else SecretStr(secret_key))
-        self._momo_public = momo_public_key or keys.momo_rsa_key().public_key()
+        self._momo_public = momo_public_key
         self.ipn_url = ipn_url
         self.tolerance_s = tolerance_s
         self._clock = clock

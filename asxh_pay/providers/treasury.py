@@ -117,6 +117,7 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    is_sandbox_url,
     raise_for_transport_status,
     read_json,
 )
@@ -358,14 +359,16 @@ class BatchStore:
         self._manifests: dict[str, BatchManifest] = {}
         self._by_msg: dict[str, str] = {}
         self._by_e2e: dict[str, tuple[str, str]] = {}  # e2e -> (batch id, payout id)
+        self._amounts: dict[str, int] = {}  # e2e -> VND sent
         for path in sorted(self.batches_dir.glob("*.json")):
             self._index(BatchManifest.from_json(json.loads(path.read_text("utf-8"))))
 
     def _index(self, m: BatchManifest) -> None:
         self._manifests[m.batch_id] = m
         self._by_msg[m.msg_id] = m.batch_id
-        for e2e, payout_id, _pmt, _amt in m.rows:
+        for e2e, payout_id, _pmt, amount in m.rows:
             self._by_e2e[e2e] = (m.batch_id, payout_id)
+            self._amounts[e2e] = amount
 
     # -- batches -----------------------------------------------------------
 
@@ -412,6 +415,10 @@ class BatchStore:
         """(batch id, payout id) of an EndToEndId we sent, or None."""
         return self._by_e2e.get(e2e)
 
+    def sent_amount(self, e2e: str) -> int | None:
+        """The VND amount instructed under an EndToEndId we sent, or None."""
+        return self._amounts.get(e2e)
+
     def manifests(self) -> list[BatchManifest]:
         return [self._manifests[k] for k in sorted(self._manifests)]
 
@@ -454,12 +461,20 @@ class TreasuryProvider(ProviderAdapter):
         config: TreasuryConfig,
         signer: Signer,
         *,
-        base_url: str = "https://h2h.treasury.sandbox.invalid",
+        base_url: str,
         bank_verifier: Verifier | None = None,
         store: BatchStore | None = None,
         response_tolerance_s: float = 300.0,
     ) -> None:
+        """``bank_verifier`` may be left out only for a sandbox: a real bank's answers
+        (acceptances, pain.002, statements) are always checked against its key."""
         super().__init__(base_url)
+        self.refuse_sandbox_credentials(signer, bank_verifier)
+        if bank_verifier is None and not is_sandbox_url(base_url):
+            raise ConfigurationError(
+                f"{type(self).__name__}: a bank_verifier (the bank's public key) is required at "
+                f"{httpx.URL(base_url).host}: the bank's answers must be verified"
+            )
         self.config = config
         self._signer = signer
         self._auth = H2HAuth(signer, config.client_id)
@@ -690,6 +705,29 @@ class _Update:
     reason: FailureReason | None
     detail: str | None
     e2e: str
+
+
+def _booking_mismatch(entry: Entry, debtor_account: str, sent: int | None) -> str | None:
+    """Why a booking naming one of our transfers does not prove anything about it (None: it does).
+
+    The amount compared is the transaction's own, or its entry's when it is the
+    entry's only transaction; a batch entry whose transactions state no amount
+    proves no amount.
+    """
+    if entry.account != debtor_account:
+        shown = f"*{entry.account[-4:]}" if entry.account else "no account"
+        return f"booked on {shown}, not on this channel's debtor account"
+    if entry.tx_amount_minor is not None:
+        amount = entry.tx_amount_vnd
+    elif entry.tx_index is None or entry.only_tx:
+        amount = entry.amount_vnd
+    else:
+        amount = None
+    if amount is None:
+        return "no VND amount stated for this transfer"
+    if sent is None or amount != sent:
+        return f"{amount} VND booked but {sent} VND were sent"
+    return None
 
 
 class TreasuryChannel:
@@ -1029,8 +1067,22 @@ class TreasuryChannel:
             if e2e not in mine:
                 report.unknown_refs.append((name, e2e))
         updates: list[_Update] = []
-        for e2e, pid, pmt_id, _amt in manifest.rows:
+        for e2e, pid, pmt_id, amount in manifest.rows:
             tx = txs.get(e2e)
+            if (
+                tx is not None
+                and tx.original_currency is not None
+                and (tx.original_currency != "VND" or tx.original_amount_minor != amount)
+            ):
+                report.contradictions.append(
+                    (
+                        name,
+                        pid,
+                        f"pain.002 {tx.status} for {tx.original_amount_minor} {tx.original_currency}; "
+                        f"{amount} VND were sent",
+                    )
+                )
+                continue
             if tx is not None:
                 status, reason, code, info = tx.status, tx.reason, tx.reason_code, tx.additional_info
             else:
@@ -1065,7 +1117,16 @@ class TreasuryChannel:
         await self._apply(updates, EventSource.POLL, report, name)
 
     async def _apply_entries(self, entries: Iterable[Entry], name: str, report: PollReport) -> None:
+        """Bookings on our debtor account: a debit -> ``succeeded``, a return -> ``returned``.
+
+        Only what the statement proves is applied: a booked entry on this channel's
+        debtor account, for exactly the amount sent. A return is a credit the
+        statement marks as one (``RtrInf`` or an ``RRTN`` code); a credit that
+        merely carries our EndToEndId, a partial or excess return, a debit of another
+        amount or a booking on another account is a contradiction for a person.
+        """
         updates: list[_Update] = []
+        debtor = self.config.debtor.account
         for entry in entries:
             e2e = entry.end_to_end_id
             if e2e is None:
@@ -1080,7 +1141,13 @@ class TreasuryChannel:
                 continue
             _bid, pid = found
             ref = entry.tx_account_servicer_ref or entry.account_servicer_ref or entry.entry_reference or "-"
-            if entry.is_return or (entry.credit_debit == "CRDT" and not entry.reversal):
+            why = _booking_mismatch(entry, debtor, self.store.sent_amount(e2e))
+            if entry.credit_debit == "CRDT" and not entry.is_return:
+                why = why or "a credit names this transfer but the statement does not call it a return"
+            if why is not None:
+                report.contradictions.append((name, pid, f"{entry.credit_debit} ref {ref}: {why}"))
+                continue
+            if entry.is_return:
                 reason = entry.return_reason or FailureReason.RETURNED_BY_BANK
                 code = entry.return_reason_code or "-"
                 updates.append(_Update(pid, PayoutStatus.RETURNED, reason, f"returned {code} ref {ref}", e2e))

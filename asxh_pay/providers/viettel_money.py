@@ -75,7 +75,6 @@ from asxh_pay.providers.base import (
     read_json,
     require,
 )
-from asxh_pay.sandbox import keys
 from asxh_pay.signing import EcdsaSigner, EcdsaVerifier, SignatureAuth
 from asxh_pay.status import FailureReason
 from asxh_pay.webhooks import CallbackVerifier, ReplayGuard
@@ -155,22 +154,24 @@ class ViettelMoneyProvider(ProviderAdapter):
 
     def __init__(
         self,
-        base_url: str = "https://viettel-money.sandbox.invalid",
+        base_url: str,
         *,
-        partner_code: str = keys.VIETTEL_SANDBOX_PARTNER_CODE,
-        token: SecretStr | str = keys.VIETTEL_SANDBOX_TOKEN,
-        partner_key: ec.EllipticCurvePrivateKey | None = None,
-        viettel_public_key: ec.EllipticCurvePublicKey | None = None,
+        partner_code: str,
+        token: SecretStr | str,
+        partner_key: ec.EllipticCurvePrivateKey,
+        viettel_public_key: ec.EllipticCurvePublicKey,
         tolerance_s: float = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Defaults are the sandbox's public test credentials; pass real ones in production."""
+        """No credential defaults: the sandbox's come from
+        :func:`asxh_pay.sandbox.viettel_money.viettel_money_sandbox_provider`. Viettel's
+        public key above all: the sandbox gateway's private half ships with the library."""
         super().__init__(base_url)
-        self.refuse_sandbox_credentials(partner_key is None or token == keys.VIETTEL_SANDBOX_TOKEN)
+        self.refuse_sandbox_credentials(token, partner_key, viettel_public_key)
         self.partner_code = partner_code
-        signer = EcdsaSigner(partner_key or keys.viettel_partner_key())
+        signer = EcdsaSigner(partner_key)
         self._auth = SignatureAuth(signer, header="Signature", encoding="base64", bearer_token=token)
-        self._verifier = EcdsaVerifier(viettel_public_key or keys.viettel_gateway_key().public_key())
+        self._verifier = EcdsaVerifier(viettel_public_key)
         self.tolerance_s = tolerance_s
         self._clock = clock
         self._callbacks = CallbackVerifier(

@@ -483,15 +483,17 @@ class VNPostProvider(ProviderAdapter):
 
     def __init__(
         self,
-        base_url: str = "https://vnpost.sandbox.invalid",
+        base_url: str,
         *,
-        secret: SecretStr | str = "vnpost-sandbox-secret",
-        partner_code: str = "ASXH",
+        secret: SecretStr | str,
+        partner_code: str,
         windows: PaymentWindows | None = None,
         callback_tolerance_s: float = 300,
     ) -> None:
+        """No credential defaults: the sandbox's come from
+        :func:`asxh_pay.sandbox.vnpost.vnpost_sandbox_provider`."""
         super().__init__(base_url)
-        self.refuse_sandbox_credentials(secret == "vnpost-sandbox-secret")
+        self.refuse_sandbox_credentials(secret)
         self.partner_code = partner_code
         self.windows = windows or PaymentWindows()
         self._key = HmacKey(secret if isinstance(secret, SecretStr) else SecretStr(secret))

@@ -25,7 +25,8 @@ import httpx
 from pydantic import SecretStr
 
 from asxh_pay.identity import fold
-from asxh_pay.providers.generic import encode
+from asxh_pay.providers.generic import GenericProvider, encode
+from asxh_pay.sandbox import keys
 from asxh_pay.sandbox.base import Operation, PaymentState, SandboxPayment, SandboxProvider
 from asxh_pay.signing import HmacKey, timestamped_message
 from asxh_pay.webhooks import signed_payload
@@ -50,7 +51,7 @@ class GenericSandbox(SandboxProvider):
     def __init__(
         self,
         *,
-        secret: SecretStr | str = "generic-sandbox-secret",
+        secret: SecretStr | str = keys.GENERIC_SANDBOX_SECRET,
         callback_url: str = "http://127.0.0.1/callbacks/generic",
         max_amount: int = 500_000_000,
         **kwargs: Any,
@@ -183,3 +184,15 @@ class GenericSandbox(SandboxProvider):
                 "X-Signature": sig,
             },
         )
+
+
+SANDBOX_URL = "https://generic.sandbox.invalid"
+
+
+def generic_sandbox_provider(base_url: str = SANDBOX_URL, **kwargs: Any) -> GenericProvider:
+    """The generic adapter with the sandbox's published secret: the only way to get one.
+
+    ``kwargs`` may override a credential (a test's forged adapter). Refused at any
+    address that is not a sandbox's (see :func:`asxh_pay.providers.base.is_sandbox_url`).
+    """
+    return GenericProvider(base_url, **{"secret": keys.GENERIC_SANDBOX_SECRET, **kwargs})

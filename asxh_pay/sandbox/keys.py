@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 #: The partner's (our) ECDSA P-256 key for Viettel Money requests, sandbox only.
 _VIETTEL_PARTNER_SCALAR = 0x5A17E77E11A5B7A2D0C0FFEE1234567890ABCDEF0123456789ABCDEF0F1E2D3C
@@ -73,3 +73,64 @@ MOMO_SANDBOX_ACCESS_KEY = "asxhSandboxAccessKey"
 MOMO_SANDBOX_SECRET_KEY = "asxh-momo-sandbox-secret-key-not-for-production"
 VIETTEL_SANDBOX_PARTNER_CODE = "ASXH_VTM_01"
 VIETTEL_SANDBOX_TOKEN = "asxh-viettel-sandbox-bearer-token"
+GENERIC_SANDBOX_SECRET = "generic-sandbox-secret"
+VNPOST_SANDBOX_SECRET = "vnpost-sandbox-secret"
+VNPOST_SANDBOX_PARTNER_CODE = "ASXH"
+
+
+def _public_der(key: object) -> bytes | None:
+    """The SubjectPublicKeyInfo DER of a key object (private or public), else None."""
+    if isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
+        key = key.public_key()
+    if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return None
+
+
+@cache
+def _published() -> tuple[frozenset[bytes], frozenset[bytes]]:
+    secrets = frozenset(
+        s.encode()
+        for s in (
+            MOMO_SANDBOX_SECRET_KEY,
+            VIETTEL_SANDBOX_TOKEN,
+            GENERIC_SANDBOX_SECRET,
+            VNPOST_SANDBOX_SECRET,
+        )
+    )
+    der = frozenset(
+        d
+        for d in (_public_der(k) for k in (viettel_partner_key(), viettel_gateway_key(), momo_rsa_key()))
+        if d is not None
+    )
+    return secrets, der
+
+
+def is_published(value: object) -> bool:
+    """Whether ``value`` is (or holds) one of the sandbox credentials published above.
+
+    Why by value and whatever the type: the check that keeps these keys away from real
+    traffic once compared a ``SecretStr`` with a ``str``, which are never equal. Secrets
+    are compared as bytes (``str``, ``bytes``, pydantic secrets, an ``HmacKey``), keys by
+    their public half (private or public key objects, or a signer/verifier holding one).
+    """
+    from pydantic import SecretBytes, SecretStr
+
+    from asxh_pay.signing import HmacKey
+
+    if isinstance(value, SecretStr | SecretBytes):
+        value = value.get_secret_value()
+    if isinstance(value, HmacKey):
+        value = value._secret.get_secret_value()
+    if isinstance(value, str):
+        value = value.encode()
+    if isinstance(value, bytearray | memoryview):
+        value = bytes(value)
+    secrets, der = _published()
+    if isinstance(value, bytes):
+        return value.strip() in secrets
+    inner = getattr(value, "_key", None)  # EcdsaSigner, RsaVerifier, ...
+    if inner is not None and inner is not value:
+        return is_published(inner)
+    d = _public_der(value)
+    return d is not None and d in der

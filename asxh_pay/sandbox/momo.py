@@ -374,3 +374,17 @@ class MomoSandbox(SandboxProvider):
             content=wire.encode(self.ipn_fields(payment)),
             headers={"Content-Type": "application/json"},
         )
+
+
+SANDBOX_URL = "https://momo.sandbox.invalid"
+
+
+def momo_sandbox_provider(base_url: str = SANDBOX_URL, **kwargs: Any) -> wire.MomoProvider:
+    """The MoMo adapter with the sandbox's published credentials (refused off a sandbox address)."""
+    credentials: dict[str, Any] = {
+        "partner_code": keys.MOMO_SANDBOX_PARTNER_CODE,
+        "access_key": keys.MOMO_SANDBOX_ACCESS_KEY,
+        "secret_key": keys.MOMO_SANDBOX_SECRET_KEY,
+        "momo_public_key": keys.momo_rsa_key().public_key(),
+    }
+    return wire.MomoProvider(base_url, **{**credentials, **kwargs})

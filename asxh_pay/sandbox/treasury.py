@@ -721,24 +721,19 @@ class TreasurySandbox:
         return paths
 
 
+SANDBOX_URL = "https://h2h.treasury.sandbox.invalid"
+
+
 def demo_sandbox(key_dir: str | Path = "asxh-pay-data/treasury-sandbox") -> TreasurySandbox:
     """A served sandbox with a fresh client key pair written to ``key_dir`` (for ``sandbox serve``).
 
     The client id is ``district-demo`` and its debtor account ``0011001234567``; the
     private key the client must sign with is ``key_dir/client_key.pem``.
     """
-    from asxh_pay.signing import (
-        EcdsaVerifier,
-        generate_ec_key,
-        private_key_to_pem,
-    )
+    from asxh_pay.signing import EcdsaVerifier, generate_ec_key, private_key_to_pem, write_private_key
 
     key = generate_ec_key()
-    directory = Path(key_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    pem_path = directory / "client_key.pem"
-    pem_path.write_bytes(private_key_to_pem(key))
-    pem_path.chmod(0o600)
+    write_private_key(Path(key_dir) / "client_key.pem", private_key_to_pem(key))
     return TreasurySandbox(
         clients={"district-demo": (EcdsaVerifier(key.public_key()), "0011001234567")},
         auto_settle=True,

@@ -229,3 +229,17 @@ class ViettelMoneySandbox(SandboxProvider):
             content=body,
             headers={"Content-Type": "application/json", "X-Signature": self.sign(body)},
         )
+
+
+SANDBOX_URL = "https://viettel-money.sandbox.invalid"
+
+
+def viettel_money_sandbox_provider(base_url: str = SANDBOX_URL, **kwargs: Any) -> wire.ViettelMoneyProvider:
+    """The Viettel Money adapter with the sandbox's published keys (refused off a sandbox address)."""
+    credentials: dict[str, Any] = {
+        "partner_code": keys.VIETTEL_SANDBOX_PARTNER_CODE,
+        "token": keys.VIETTEL_SANDBOX_TOKEN,
+        "partner_key": keys.viettel_partner_key(),
+        "viettel_public_key": keys.viettel_gateway_key().public_key(),
+    }
+    return wire.ViettelMoneyProvider(base_url, **{**credentials, **kwargs})

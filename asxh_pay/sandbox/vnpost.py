@@ -47,12 +47,15 @@ from asxh_pay.providers.vnpost import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     VN_TZ,
+    PaymentWindows,
     PostalState,
+    VNPostProvider,
     day_start,
     encode,
     local_date,
     shift_months,
 )
+from asxh_pay.sandbox import keys
 from asxh_pay.sandbox.base import Operation, PaymentState, SandboxPayment, SandboxProvider
 from asxh_pay.signing import HmacKey, timestamped_message
 from asxh_pay.webhooks import signed_payload
@@ -135,7 +138,7 @@ class VNPostSandbox(SandboxProvider):
     def __init__(
         self,
         *,
-        secret: SecretStr | str = "vnpost-sandbox-secret",
+        secret: SecretStr | str = keys.VNPOST_SANDBOX_SECRET,
         callback_url: str = "http://127.0.0.1/callbacks/vnpost",
         simulation: CashSimulation | None = None,
         require_manifest: bool = False,
@@ -846,3 +849,18 @@ def _parse_day(text: str | None) -> date | None:
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, VN_TZ).isoformat(timespec="seconds")
+
+
+SANDBOX_URL = "https://vnpost.sandbox.invalid"
+
+
+def vnpost_sandbox_provider(
+    base_url: str = SANDBOX_URL, *, windows: PaymentWindows | None = None, **kwargs: Any
+) -> VNPostProvider:
+    """The VNPost adapter with the sandbox's published secret (refused off a sandbox address)."""
+    credentials: dict[str, Any] = {
+        "secret": keys.VNPOST_SANDBOX_SECRET,
+        "partner_code": keys.VNPOST_SANDBOX_PARTNER_CODE,
+        "windows": windows,
+    }
+    return VNPostProvider(base_url, **{**credentials, **kwargs})

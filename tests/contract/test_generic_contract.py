@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 
 from asxh_pay.models import Beneficiary, PayoutRequest
-from asxh_pay.providers.generic import GenericProvider
 from asxh_pay.sandbox.base import SandboxProvider
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
 from asxh_pay.status import FailureReason
 from asxh_pay.testing import (
     DeclineCase,
@@ -72,9 +71,9 @@ class GenericTamperer:
 def generic_contract() -> ProviderContract:
     return ProviderContract(
         name="generic",
-        make_adapter=GenericProvider,
+        make_adapter=generic_sandbox_provider,
         make_sandbox=_sandbox,
-        make_forged_adapter=lambda: GenericProvider(secret="not-the-shared-secret"),
+        make_forged_adapter=lambda: generic_sandbox_provider(secret="not-the-shared-secret"),
         success=_request("001090012345", "Nguyễn Văn An", "1234567890"),
         declines=[
             DeclineCase(

@@ -9,9 +9,8 @@ import httpx
 
 from asxh_pay.models import Beneficiary, PayoutRequest
 from asxh_pay.providers import momo as wire
-from asxh_pay.providers.momo import MomoProvider
 from asxh_pay.sandbox.base import SandboxProvider
-from asxh_pay.sandbox.momo import MomoSandbox
+from asxh_pay.sandbox.momo import MomoSandbox, momo_sandbox_provider
 from asxh_pay.status import FailureReason
 from asxh_pay.testing import (
     DeclineCase,
@@ -76,9 +75,9 @@ def _unsigned(request: httpx.Request) -> httpx.Request:
 def momo_contract() -> ProviderContract:
     return ProviderContract(
         name="momo",
-        make_adapter=MomoProvider,
+        make_adapter=momo_sandbox_provider,
         make_sandbox=MomoSandbox,
-        make_forged_adapter=lambda: MomoProvider(secret_key="a-guessed-secret"),
+        make_forged_adapter=lambda: momo_sandbox_provider(secret_key="a-guessed-secret"),
         success=momo_request("001090012345", "Nguyễn Văn An", "0901234567"),
         declines=[
             DeclineCase(

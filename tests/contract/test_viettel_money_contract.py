@@ -10,9 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from asxh_pay.models import Beneficiary, PayoutRequest
 from asxh_pay.providers import viettel_money as wire
-from asxh_pay.providers.viettel_money import ViettelMoneyProvider
 from asxh_pay.sandbox.base import SandboxProvider
-from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
+from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox, viettel_money_sandbox_provider
 from asxh_pay.status import FailureReason
 from asxh_pay.testing import (
     DeclineCase,
@@ -64,9 +63,11 @@ class ViettelTamperer:
 def viettel_contract() -> ProviderContract:
     return ProviderContract(
         name="viettel_money",
-        make_adapter=ViettelMoneyProvider,
+        make_adapter=viettel_money_sandbox_provider,
         make_sandbox=ViettelMoneySandbox,
-        make_forged_adapter=lambda: ViettelMoneyProvider(partner_key=ec.generate_private_key(ec.SECP256R1())),
+        make_forged_adapter=lambda: viettel_money_sandbox_provider(
+            partner_key=ec.generate_private_key(ec.SECP256R1())
+        ),
         success=vtm_request("001090012345", "Nguyễn Văn An", "0961234567"),
         declines=[
             DeclineCase(

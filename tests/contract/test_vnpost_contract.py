@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from asxh_pay.models import Beneficiary, PayoutRequest, Recipient
-from asxh_pay.providers.vnpost import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, VNPostProvider
+from asxh_pay.providers.vnpost import EVENT_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from asxh_pay.sandbox.base import SandboxProvider
-from asxh_pay.sandbox.vnpost import VNPostSandbox
+from asxh_pay.sandbox.vnpost import VNPostSandbox, vnpost_sandbox_provider
 from asxh_pay.status import FailureReason
 from asxh_pay.testing import (
     DeclineCase,
@@ -95,9 +95,9 @@ def vnpost_contract() -> ProviderContract:
     )
     return ProviderContract(
         name="vnpost",
-        make_adapter=VNPostProvider,
+        make_adapter=vnpost_sandbox_provider,
         make_sandbox=_sandbox,
-        make_forged_adapter=lambda: VNPostProvider(secret="not-the-shared-secret"),
+        make_forged_adapter=lambda: vnpost_sandbox_provider(secret="not-the-shared-secret"),
         success=_request("001045012345", "Nguyễn Văn An", _account("1234567890")),
         declines=[
             DeclineCase(

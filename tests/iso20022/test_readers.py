@@ -273,7 +273,8 @@ def test_non_integral_vnd_refused_clearly() -> None:
         ("474.4", "CHF", (47440, "CHF")),
         ("0.001", "KWD", (1, "KWD")),
         ("100", "JPY", (100, "JPY")),
-        ("99999999999999999.99", "EUR", (9999999999999999999, "EUR")),
+        ("9999999999999999.99", "EUR", (999999999999999999, "EUR")),  # 18 digits: the schema's most
+        (" +1500000\n", "VND", (1_500_000, "VND")),  # xs:decimal allows '+' and collapses spaces
     ],
 )
 def test_amount_to_minor(text: str, cur: str, expected: tuple[int, str]) -> None:
@@ -291,6 +292,17 @@ def test_amount_to_minor(text: str, cur: str, expected: tuple[int, str]) -> None
         ("Infinity", "EUR"),
         (None, "VND"),
         ("1", None),
+        ("1.08E6", "VND"),  # Decimal reads an exponent; the schema's decimal has none
+        ("1e3", "VND"),
+        ("1_080_000", "VND"),
+        ("1 080 000", "VND"),
+        ("99999999999999999.99", "EUR"),  # 19 digits: over the schema's 18
+        ("1.000001", "EUR"),  # 6 decimals: over the schema's 5
+        ("", "VND"),
+        (".", "VND"),
+        ("-0", "VND"),
+        ("1500000", "vnd"),
+        ("1500000", "VN"),
     ],
 )
 def test_amount_to_minor_refuses(text: str | None, cur: str | None) -> None:

@@ -12,10 +12,9 @@ import pytest
 from asxh_pay.client import ProviderSetup
 from asxh_pay.ledger.postgres import PostgresLedger
 from asxh_pay.models import EventSource, Payout
-from asxh_pay.providers.generic import GenericProvider
 from asxh_pay.retry import RetryBudget
 from asxh_pay.routing import Router
-from asxh_pay.sandbox.generic import GenericSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
 from asxh_pay.status import FailureReason
 from asxh_pay.status import PayoutStatus as S
 from asxh_pay.worker import WorkerStats, run_worker
@@ -31,8 +30,8 @@ ROUTER = Router(routes={"bank": "generic", "cash_pickup": "cash"}, fallback_prov
 def setups(bank: GenericSandbox, cash: GenericSandbox) -> list[ProviderSetup]:
     budget = RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000)
     return [
-        ProviderSetup(GenericProvider(), transport=bank.transport(), retry_budget=budget),
-        ProviderSetup(GenericProvider(name="cash"), transport=cash.transport(), retry_budget=budget),
+        ProviderSetup(generic_sandbox_provider(), transport=bank.transport(), retry_budget=budget),
+        ProviderSetup(generic_sandbox_provider(name="cash"), transport=cash.transport(), retry_budget=budget),
     ]
 
 

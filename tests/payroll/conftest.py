@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from asxh_pay.payroll.approval import approve, generate_operator_key
+from asxh_pay.payroll.approval import approve, setup_office
 from asxh_pay.payroll.demo import encode_cp1258
 from asxh_pay.payroll.lists import ListDefaults
 from asxh_pay.payroll.prepare import Prepared, prepare_run
@@ -158,8 +158,7 @@ class Workspace:
 @pytest.fixture
 def ws(tmp_path: Path) -> Any:
     data_dir = tmp_path / "data"
-    for op in ("maker", "checker"):
-        generate_operator_key(data_dir, op)
+    setup_office(data_dir, ("maker", "checker"), office_key=tmp_path / "office.pem")
     registry = SandboxPopulationRegistry(data_dir / "registry.db")
     seed(registry)
     rails = embedded_rails(data_dir)

@@ -77,13 +77,27 @@ def test_preparer_cannot_approve_own_run(ws: Workspace) -> None:
 
 def test_approver_using_the_preparers_key_is_refused(ws: Workspace) -> None:
     prep = ws.prepare(_lists(ws))
-    # "mallory" registers the maker's public key as her own.
+    # "mallory" registers the maker's public key as her own: a file in keys/trusted is no trust...
     trusted = ws.data_dir / "keys" / "trusted"
     (trusted / "mallory.pub.pem").write_bytes((trusted / "maker.pub.pem").read_bytes())
     from asxh_pay.payroll.approval import approve
+    from asxh_pay.payroll.roster import RosterError, change, load_operator_public_key
 
-    with pytest.raises(ApprovalError, match="preparer's key"):
+    with pytest.raises(ApprovalError, match="not enrolled in the roster"):
         approve(ws.data_dir, prep.run_id, "mallory", ws.data_dir / "keys" / "maker.pem")
+    # ... and the roster enrols no key twice, even when the office signs.
+    with pytest.raises(RosterError, match="already trusted for maker"):
+        change(
+            ws.data_dir,
+            "enroll",
+            "mallory",
+            signed_by="office",
+            signer_key_path=ws.data_dir.parent / "office.pem",
+            public_key=load_operator_public_key(trusted / "maker.pub.pem"),
+        )
+    # The same key under the same name again is the preparer's key.
+    with pytest.raises(ApprovalError, match="cannot approve"):
+        approve(ws.data_dir, prep.run_id, "Maker", ws.data_dir / "keys" / "maker.pem")
 
 
 def test_edited_run_needs_a_new_approval(ws: Workspace) -> None:
@@ -135,7 +149,7 @@ def test_forged_signature_is_refused(ws: Workspace) -> None:
     generate_operator_key(ws.data_dir / "elsewhere", "eve")
     approval["operator"] = "eve"
     (prep.dir / "approval.json").write_text(json.dumps(approval))
-    with pytest.raises(ApprovalError, match="no trusted public key"):
+    with pytest.raises(ApprovalError, match="not enrolled"):
         load_approved(ws.data_dir, prep.run_id)
 
 
@@ -244,7 +258,7 @@ def test_a_death_recorded_after_the_bank_declined_stops_the_cash_fallback(
 def _check_xlsx(ws: Workspace, path: Path) -> None:
     """The produced workbook's figures equal the ledger's, read with SQL independently."""
     wb = load_workbook(path, read_only=True)
-    title = {r[0]: r[1] for r in wb["bao-cao"].iter_rows(values_only=True) if r and len(r) > 1}
+    title = {r[0]: r[1] for r in wb["Báo cáo"].iter_rows(values_only=True) if r and len(r) > 1}
     paid_roots = _ledger_rows(
         ws, "SELECT COUNT(*), SUM(amount) FROM payouts WHERE parent_id IS NULL AND status='succeeded'"
     )[0]
@@ -265,9 +279,9 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
     assert title["Chi trả qua tài khoản"] == account
     assert title["Tỷ lệ qua tài khoản (%)"] == round(100 * account / roots[0], 2)
     # Provider sheet: counts and amounts per provider/status equal the ledger's GROUP BY.
-    sheet = list(wb["theo-don-vi-chi-tra"].iter_rows(values_only=True))
-    assert sheet[0] == ("Đơn vị chi trả", "Chương trình", "Trạng thái", "Số lượt", "Số tiền (đồng)")
-    got = {(r[0], r[1]): (r[3], r[4]) for r in sheet[1:] if r[2] == "Thành công"}
+    sheet = list(wb["Theo đơn vị chi trả"].iter_rows(values_only=True))
+    head = sheet.index(("Đơn vị chi trả", "Chương trình", "Trạng thái", "Số lượt", "Số tiền (đồng)"))
+    got = {(r[0], r[1]): (r[3], r[4]) for r in sheet[head + 1 :] if r[2] == "Thành công"}
     want = {
         (p, g): (n, a)
         for p, g, n, a in _ledger_rows(
@@ -277,13 +291,15 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
         )
     }
     assert got == want
-    # Summary sheet, province row for all programmes (two tiers since 2025: no district row).
-    summary = list(wb["tong-hop"].iter_rows(values_only=True))
-    head = summary[0]
-    province = next(r for r in summary if r[0] == "Tỉnh" and r[head.index("Chương trình")] == "Tất cả")
+    # Summary sheet: two tiers since 2025 (no district row), names beside codes, a totals row.
+    summary = list(wb["Tổng hợp"].iter_rows(values_only=True))
+    head = next(r for r in summary if r and r[0] == "Cấp")
+    province = next(r for r in summary if r[0] == "Tỉnh")
     assert province[head.index("Tên đơn vị")] == "Thành phố Hà Nội"
-    assert province[head.index("Số đối tượng")] == roots[0]
-    assert province[head.index("Tổng số tiền phải trả")] == roots[1]
+    total = next(r for r in summary if r[0] == "Tổng cộng")
+    assert total[head.index("Chương trình")] == "Tất cả"
+    assert total[head.index("Số đối tượng")] == roots[0]
+    assert total[head.index("Tổng số tiền phải trả")] == roots[1]
     assert not any(r[0] == "Huyện" for r in summary)
     ncc = next(r for r in summary if r[0] == "Tỉnh" and r[head.index("Chương trình")] == "NCC")
     assert ncc[head.index("Cơ quan quản lý")] == "Sở Nội vụ"  # NCC answers to Home Affairs

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,17 @@ from tests.payroll.conftest import row, write_list
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def office_cli(data: str, office_key: Path, operators: Sequence[str]) -> None:
+    """Set up an office through the CLI: the office key, then each operator generated and enrolled."""
+    assert main(["keys", "init-office", "--out", str(office_key), "--data-dir", data]) == EXIT_OK
+    for op in operators:
+        assert main(["keys", "generate", "--operator", op, "--data-dir", data]) == EXIT_OK
+        enroll = ["keys", "enroll", "--operator", op, "--public-key", f"{data}/keys/{op}.pub.pem"]
+        assert (
+            main([*enroll, "--signed-by", "office", "--key", str(office_key), "--data-dir", data]) == EXIT_OK
+        )
+
+
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict[str, Any]]:
     code = main(argv)
     out = capsys.readouterr().out
@@ -37,8 +49,7 @@ def test_prepare_approve_run_status_report_reconcile(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = str(tmp_path / "d")
-    for op in ("lan", "hung"):
-        assert main(["keys", "generate", "--operator", op, "--data-dir", data]) == EXIT_OK
+    office_cli(data, tmp_path / "office.pem", ("lan", "hung"))
     lst = write_list(tmp_path / "xa.csv", [row(i) for i in range(4)] + [row(4, **{"Số tiền": "1,5"})])
     assert main(["registry", "seed", str(lst), "--data-dir", data]) == EXIT_OK
     capsys.readouterr()
@@ -173,8 +184,7 @@ def test_sigkill_during_run_then_resume_pays_everyone_exactly_once(tmp_path: Pat
     district = make_province(600, seed=11)
     files = write_lists(district, tmp_path / "lists")
     seed_registry(district, data / "registry.db").close()
-    for op in ("lan", "hung"):
-        assert main(["keys", "generate", "--operator", op, "--data-dir", str(data)]) == EXIT_OK
+    office_cli(str(data), tmp_path / "office.pem", ("lan", "hung"))
     main(
         [
             "prepare",

@@ -183,3 +183,41 @@ def test_entitlement_stop_and_check_batch() -> None:
     assert stops[PEOPLE[1][1]][0].applies_to("NCC") and not stops[PEOPLE[1][1]][0].applies_to("BTXH")
     assert stops["001099999999"][0].reason is FailureReason.IDENTITY_CHECK_FAILED
     assert set(stops) == {PEOPLE[0][1], PEOPLE[1][1], "001099999999"}
+
+
+def test_spilled_dedupe_decides_as_the_in_memory_one(tmp_path: Path) -> None:
+    """Issue 14.6: big lists are de-duplicated from a temp file, by the same rules."""
+    from asxh_pay.payroll.dedupe import dedupe_spilled
+    from asxh_pay.payroll.lists import SpilledImport
+
+    carer = PEOPLE[1]
+    receives = {
+        "Người nhận thay": carer[0],
+        "CCCD người nhận thay": carer[1],
+        "Quan hệ": "con",
+        "Giấy ủy quyền": "UQ-1",
+    }
+    lists = [
+        [row(3), row(0), row(1), row(0), row(2, **{"Số tiền": "2.000.000"}), row(4, **receives)],
+        [row(2), row(0, **{"Họ và tên": "NGUYEN VAN AN"}), row(5), row(1)],
+    ]
+    files = [write_list(tmp_path / f"l{i}.csv", rows) for i, rows in enumerate(lists)]
+    expected = dedupe(import_lists(files, D).rows)
+
+    def summary(res: object) -> tuple[object, ...]:
+        return (
+            [r.where for r in res.unique],  # type: ignore[attr-defined]
+            [(d.kept.where, d.dropped.where, d.reason) for d in res.duplicates],  # type: ignore[attr-defined]
+            [(h.row.where, h.code, h.reason) for h in res.held],  # type: ignore[attr-defined]
+            [(n.cccd, n.own_rows, n.receives_for) for n in res.roles],  # type: ignore[attr-defined]
+        )
+
+    with SpilledImport(tmp_path / "spill") as spill:
+        spill.add_all(files, D)
+        assert spill.row_count == 10 and not spill.rejected
+        got = dedupe_spilled(spill)
+        assert summary(got) == summary(expected)
+        assert len(expected.unique) == 5 and expected.duplicates and expected.held and expected.roles
+        assert len(got.unique) == 5 and got.unique[-1].where == expected.unique[-1].where
+        assert [r.request for r in got.unique] == [r.request for r in expected.unique]
+    assert list((tmp_path / "spill").iterdir()) == []  # the temp file is gone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,11 @@ REJECTIONS = [
         "Số điện thoại",
         "leading_zero_lost",
     ),
+    (  # 0121[0-3] is a mobile range (phonenumbers): 121012345 is one that lost its 0
+        {"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "121012345"},
+        "Số điện thoại",
+        "leading_zero_lost",
+    ),
     (
         {"Hình thức nhận": "Ví điện tử", "Ví điện tử": "MoMo", "Số điện thoại": "0212000000"},
         "Số điện thoại",
@@ -287,3 +293,95 @@ def test_commune_codes_damaged_by_excel_are_reported(tmp_path: Path) -> None:
     assert codes == ["00004", "00004"]
     result = import_file(_xlsx(tmp_path / "b.xlsx", [[*row(0)[:6], 4, *row(0)[7:]]]), D)
     assert [(r.column, r.code) for r in result.rejected] == [("Mã xã", "leading_zero_lost")]
+
+
+def _shrink_declared_dimension(path: Path, ref: str) -> None:
+    """Rewrite the sheet's ``<dimension ref=...>`` as a careless writer would leave it."""
+    import re
+    import zipfile
+
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data, n = re.subn(rb'<dimension ref="[^"]*"', f'<dimension ref="{ref}"'.encode(), data)
+                assert n == 1
+            dst.writestr(item, data)
+    tmp.replace(path)
+
+
+def test_xlsx_rows_beyond_the_declared_dimension_are_read(tmp_path: Path) -> None:
+    """Issue 14.5: read-only openpyxl trusts <dimension>; a file declaring A1:R3 over 8 people."""
+    path = _xlsx(tmp_path / "a.xlsx", [row(i) for i in range(8)])
+    _shrink_declared_dimension(path, "A1:R3")
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+    assert ws.max_row == 3  # what the file claims
+    result = import_file(path, D)
+    assert result.rejected == []
+    assert len(result.rows) == 8
+    assert [f.rows_read for f in result.files] == [8]  # the rows read are reported per file
+
+
+def _xls(path: Path, rows: list[list[Any]], formats: dict[int, str] | None = None) -> Path:
+    """A real Excel 97-2003 file, written by xlwt (a dev dependency) as an office's old Excel would."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Danh sach")
+    sheet.write(0, 0, "DANH SÁCH CHI TRẢ THÁNG 11/2026")
+    for c, h in enumerate(HEADERS):
+        sheet.write(1, c, h)
+    styles = {c: xlwt.easyxf(num_format_str=f) for c, f in (formats or {}).items()}
+    date_style = xlwt.easyxf(num_format_str="DD/MM/YYYY")
+    for r, values in enumerate(rows, start=2):
+        for c, v in enumerate(values):
+            if v in ("", None):
+                continue
+            if c in styles:
+                sheet.write(r, c, v, styles[c])
+            elif isinstance(v, date):
+                sheet.write(r, c, v, date_style)
+            else:
+                sheet.write(r, c, v)
+    book.add_sheet("Sheet2")  # empty, as Excel adds
+    book.save(str(path))
+    return path
+
+
+def test_xls_old_excel_lists_are_read(tmp_path: Path) -> None:
+    """Issue 17.5: offices still send .xls; same rules as .xlsx (numbers, dates, damaged ids)."""
+    from datetime import datetime
+
+    rows = [row(0), row(1, "Ví điện tử"), row(2), row(3), row(4)]
+    rows[0][12] = 1_500_000  # amount as a number cell (stored as a float in .xls)
+    rows[1][3] = datetime(1975, 5, 2)  # a real date cell
+    rows[2][2] = 1050000003  # CCCD typed as a number: zeros gone
+    rows[3][2] = 1160000004.0
+    path = _xls(tmp_path / "xa.xls", rows)
+    result = import_file(path, D)
+    assert {(r.row, r.column, r.code) for r in result.rejected} == {
+        (5, "Số CCCD", "excel_number"),
+        (6, "Số CCCD", "excel_number"),
+    }
+    assert [r.row for r in result.rows] == [3, 4, 7]
+    assert result.rows[0].request.amount == 1_500_000
+    assert result.rows[0].request.destination.account_number == "0071000007777"
+    assert result.rows[1].request.beneficiary.birth_date == PEOPLE[1][2]
+    assert result.rows[1].request.destination.phone == "84912340177"
+    assert result.rows[0].where == "xa.xls[Danh sach]:3"
+    assert [(f.name, f.kind, f.rows_read) for f in result.files] == [("xa.xls[Danh sach]", "xls", 5)]
+    # A zero-padded number format is read as Excel shows it, as for .xlsx.
+    rows_p = [row(0)]
+    rows_p[0][2] = 1080000001
+    padded = _xls(tmp_path / "p.xls", rows_p, {2: "000000000000"})
+    got = import_file(padded, D)
+    assert got.rejected == [] and got.rows[0].request.beneficiary.cccd == "001080000001"
+
+
+def test_damaged_xls_is_a_file_rejection(tmp_path: Path) -> None:
+    bad = tmp_path / "x.xls"
+    bad.write_bytes(b"\xd0\xcf\x11\xe0 not really an old Excel file")
+    assert [r.code for r in import_file(bad, D).rejected] == ["xls_unreadable"]

@@ -8,12 +8,13 @@ import pytest
 
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_USAGE, main
 from tests.payroll.conftest import HEADERS, row, write_list
+from tests.payroll.test_cli import office_cli
 
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
     d = tmp_path / "d"
-    assert main(["keys", "generate", "--operator", "lan", "--data-dir", str(d)]) == 0
+    office_cli(str(d), tmp_path / "office.pem", ["lan"])  # generated and enrolled by the office
     return d
 
 

@@ -66,8 +66,10 @@ def test_old_coded_list_is_mapped_split_held_wrong_rejected(ws: Workspace) -> No
     # The split commune is held for a person, with the candidates named.
     held = _csv(prep.dir / "held.csv")
     split = [h for h in held if h["Mã lỗi"] == "unit_split"]
-    assert len(split) == 1 and "Ngọc Khánh" in split[0]["Lý do"]
-    assert "Phường Giảng Võ (00025)" in split[0]["Lý do"] and "a person must say" in split[0]["Lý do"]
+    assert (
+        len(split) == 1 and "Ngọc Khánh" in split[0]["Chi tiết"]
+    )  # the reason in words, the candidates in the detail
+    assert "Phường Giảng Võ (00025)" in split[0]["Chi tiết"] and "a person must say" in split[0]["Chi tiết"]
     rejected = {r["Mã lỗi"] for r in _csv(prep.dir / "rejected.csv")}
     assert {"unit_district_mismatch", "unit_unknown"} <= rejected
     # The preparation report shows the mapping.
@@ -122,7 +124,7 @@ def test_rows_outside_the_paying_unit_are_rejected(ws: Workspace) -> None:
     prep = ws.prepare([lst], verify_accounts=False, unit=units.paying_unit(commune_code="00004"))
     assert set(_communes(prep)) == {"001080000001"}
     outside = [r for r in _csv(prep.dir / "rejected.csv") if r["Mã lỗi"] == "unit_outside"]
-    assert len(outside) == 2 and "Phường Ba Đình (00004)" in outside[0]["Lý do"]
+    assert len(outside) == 2 and "Phường Ba Đình (00004)" in outside[0]["Chi tiết"]
     assert prep.manifest["paying_unit"] == {
         "level": "commune",
         "code": "00004",

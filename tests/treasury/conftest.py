@@ -17,7 +17,7 @@ from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import PayoutRequest
 from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
 from asxh_pay.retry import RetryPolicy
-from asxh_pay.sandbox.treasury import TreasurySandbox
+from asxh_pay.sandbox.treasury import SANDBOX_URL, TreasurySandbox
 from asxh_pay.signing import EcdsaSigner, EcdsaVerifier, generate_ec_key
 from tests.conftest import cccd_for
 
@@ -82,6 +82,7 @@ def make_adapter(keys: Keys, store: BatchStore | None = None, **kw: Any) -> Trea
     return TreasuryProvider(
         make_config(**kw),
         EcdsaSigner(keys.client),
+        base_url=SANDBOX_URL,
         bank_verifier=EcdsaVerifier(keys.bank.public_key()),
         store=store,
     )

@@ -7,7 +7,14 @@ from datetime import date, datetime, time
 
 import pytest
 
-from asxh_pay.calendar_vn import HUNG_KINGS_DAY, TET, VN_TZ, VietnamCalendar
+from asxh_pay.calendar_vn import (
+    VN_TZ,
+    VietnamCalendar,
+    hung_kings_day,
+    official_days_off,
+    official_working_days,
+    tet,
+)
 from asxh_pay.errors import ConfigurationError
 
 CAL = VietnamCalendar(cutoff=time(15, 30))
@@ -43,10 +50,13 @@ def test_tet_2026_rolls_the_value_date_past_the_whole_holiday() -> None:
 
 
 def test_tet_on_a_weekend_gives_compensatory_days() -> None:
-    # Tet Giap Thin: 10 Feb 2024 (Saturday). Off 9-13 Feb; Sat and Sun overlap: 14 and 15 off too.
+    # Tet Giap Thin: 10 Feb 2024 (Saturday). Decided: 2 days before Tet and 3 after, the
+    # weekend's two days moved to the working days around it: off Thursday 8 to Wednesday 14.
+    # (Changed with issue 17.6: the old default, eve + 4 days and compensation after, had
+    # 15 Feb off; the holidays package has the decided split, and 15 Feb was worked.)
     hol = CAL.holidays(2024)
-    assert {date(2024, 2, d) for d in range(9, 16)} <= hol
-    assert CAL.next_business_day(date(2024, 2, 9)) == date(2024, 2, 16)
+    assert {date(2024, 2, d) for d in range(8, 15)} <= hol
+    assert CAL.next_business_day(date(2024, 2, 9)) == date(2024, 2, 15)
 
 
 def test_hung_kings_day_on_sunday_and_reunification_and_labour_day() -> None:
@@ -77,9 +87,10 @@ def test_requested_date_is_honoured_and_rolled() -> None:
     assert CAL.value_date(at(2026, 11, 2, 9), requested=date(2026, 10, 1)) == date(2026, 11, 2)
 
 
-def test_outside_the_table_refuses() -> None:
+def test_outside_the_packages_calendar_refuses() -> None:
+    assert CAL.holidays(2031)  # no longer limited to a 2024-2030 table
     with pytest.raises(ConfigurationError):
-        CAL.holidays(2031)
+        CAL.holidays(2200)  # the holidays package's lunar calendar ends in 2100
 
 
 # --- the lunar table, recomputed with Ho Ngoc Duc's algorithm (UTC+7) -------------------------
@@ -163,7 +174,55 @@ def _lunar_to_solar(day: int, month: int, year: int) -> date:
     return date.fromordinal(_new_moon_day(k + off) + day - 1 - 1721425)
 
 
-@pytest.mark.parametrize("year", sorted(TET))
-def test_lunar_table_matches_the_vietnamese_lunar_calendar(year: int) -> None:
-    assert _lunar_to_solar(1, 1, year) == TET[year]
-    assert _lunar_to_solar(10, 3, year) == HUNG_KINGS_DAY[year]
+@pytest.mark.parametrize("year", range(2024, 2041))
+def test_the_packages_lunar_dates_match_the_vietnamese_lunar_calendar(year: int) -> None:
+    assert _lunar_to_solar(1, 1, year) == tet(year)
+    assert _lunar_to_solar(10, 3, year) == hung_kings_day(year)
+
+
+def test_tet_2030_is_on_vietnams_meridian_not_chinas() -> None:
+    # The new moon is at 23:07 in Hanoi on 2 February 2030 (00:07 on the 3rd in Beijing).
+    assert tet(2030) == date(2030, 2, 2)
+
+
+# --- where the holidays package and the old built-in tables disagree (issue 17.6) ------------
+# The old tables: eve + 4 Tet days, compensation after a weekend, 3 September as the National
+# Day's adjacent day until announced, no swap days. Each row: the day, whether banks settle
+# on it, and the source that decides it.
+DISAGREEMENTS = [
+    # 2024 Tet: 2 days before Tet and 3 after (Ministry of Labour's plan, approved by the PM).
+    (date(2024, 2, 8), False, "2024 Tet decision: off from 29 Tet"),
+    (date(2024, 2, 15), True, "2024 Tet decision: worked (old default had it off)"),
+    # Official Dispatch 2450/VPCP-KGVX (2024): 29 April off, Saturday 4 May worked.
+    (date(2024, 4, 29), False, "Dispatch 2450/VPCP-KGVX: swap day off"),
+    (date(2024, 5, 4), True, "Dispatch 2450/VPCP-KGVX: make-up Saturday"),
+    # Announcement 6150/TB-BLDTBXH (2024): Tet 2025 from Saturday 25 Jan to Sunday 2 Feb.
+    (date(2025, 1, 27), False, "Announcement 6150/TB-BLDTBXH: Tet 2025 off"),
+    (date(2025, 2, 3), True, "Announcement 6150/TB-BLDTBXH: Tet 2025 ends 2 Feb"),
+    # 2025: 2 May off, Saturday 26 April worked (the government's 30/4-1/5 swap).
+    (date(2025, 5, 2), False, "2025 swap: 2 May off"),
+    (date(2025, 4, 26), True, "2025 swap: make-up Saturday"),
+    # 2026 National Day: 1-2 September, and 31 August swapped with Saturday 22 August.
+    (date(2026, 8, 31), False, "2026 National Day decision: swap day off"),
+    (date(2026, 8, 22), True, "2026 National Day decision: make-up Saturday"),
+    (date(2026, 9, 1), False, "2026 National Day decision: adjacent day is 1 September"),
+    (date(2026, 9, 3), True, "2026 National Day decision: 3 September worked"),
+    # Resolution 80-NQ/TW: 24 November, Vietnam Cultural Day, a paid day off from 2026.
+    (date(2026, 11, 24), False, "Resolution 80-NQ/TW: Vietnam Cultural Day"),
+]
+
+
+@pytest.mark.parametrize(("day", "business", "source"), DISAGREEMENTS, ids=[s for _, _, s in DISAGREEMENTS])
+def test_days_where_the_package_and_the_old_tables_disagree(day: date, business: bool, source: str) -> None:
+    assert CAL.is_business_day(day) is business, source
+
+
+def test_make_up_saturdays_and_overrides() -> None:
+    assert official_working_days(2024) == {date(2024, 5, 4)}
+    assert date(2026, 8, 31) in official_days_off(2026)
+    # A decision the package does not have yet: a bank closure, and a day kept working.
+    cal = VietnamCalendar(extra_days_off=[date(2027, 2, 11)], extra_working_days=[date(2027, 2, 4)])
+    assert not cal.is_business_day(date(2027, 2, 11)) and cal.is_business_day(date(2027, 2, 4))
+    # The National Day's adjacent day set by hand replaces the package's.
+    moved = VietnamCalendar(national_day_adjacent={2026: date(2026, 9, 3)})
+    assert moved.is_business_day(date(2026, 9, 1)) and not moved.is_business_day(date(2026, 9, 3))

@@ -13,7 +13,7 @@ from asxh_pay.ledger import SqliteLedger
 from asxh_pay.providers.treasury import end_to_end_id
 from asxh_pay.reconcile import Category, load_files, reconcile
 from asxh_pay.status import FailureReason, PayoutStatus
-from tests.treasury.conftest import RUN_AT, Keys, make_channel, make_sandbox, treasury_request
+from tests.treasury.conftest import DEBTOR_ACCOUNT, RUN_AT, Keys, make_channel, make_sandbox, treasury_request
 
 N = 10_000
 
@@ -68,7 +68,13 @@ async def test_ten_thousand_payouts_full_cycle(tmp_path: Path, keys: Keys) -> No
         files = sandbox.write_reports(reports_dir)
         entries, statuses_, names = load_files(files)
         rec = await reconcile(
-            ledger, entries=entries, statuses=statuses_, files=names, provider="treasury", apply=True
+            ledger,
+            entries=entries,
+            statuses=statuses_,
+            files=names,
+            provider="treasury",
+            apply=True,
+            debtor_accounts=[DEBTOR_ACCOUNT],
         )
         late = rec.breaks(Category.LATE_RETURN)
         assert len(late) == 1 and late[0].explained and late[0].payout_id == returned_id.id

@@ -21,10 +21,9 @@ from asxh_pay.providers.vnpost import (
     STATE_OUTCOME,
     PaymentWindows,
     PostalState,
-    VNPostProvider,
     check_request,
 )
-from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox
+from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox, vnpost_sandbox_provider
 from asxh_pay.status import FailureReason, PayoutStatus
 
 
@@ -50,7 +49,7 @@ def test_cash_home_without_an_address_is_refused_before_anything_exists() -> Non
 
 async def test_cash_home_without_an_address_is_refused_on_the_wire(env: Env) -> None:
     """A partner whose own checks are missing gets ADDRESS_REQUIRED, and nothing is booked."""
-    adapter = VNPostProvider()
+    adapter = vnpost_sandbox_provider()
     built = adapter.build_submit(payout_of(request(HOME)))
     body = json.loads(built.content)
     body["delivery"]["address"] = ""
@@ -83,7 +82,7 @@ def test_check_request_names_the_problem() -> None:
 def test_windows_are_configurable_and_checked() -> None:
     windows = PaymentWindows(commune=(3, 12), post_office=(13, 27))
     assert windows.window(PERIOD, "commune") == (date(2026, 11, 3), date(2026, 11, 12))
-    adapter = VNPostProvider(windows=windows)
+    adapter = vnpost_sandbox_provider(windows=windows)
     body = json.loads(adapter.build_submit(payout_of(request(PICKUP))).content)
     assert body["window"] == {"from": "2026-11-03", "to": "2026-11-12"}
     with pytest.raises(ValidationError):
@@ -93,7 +92,7 @@ def test_windows_are_configurable_and_checked() -> None:
 
 
 def test_submit_body_per_destination_is_deterministic() -> None:
-    adapter = VNPostProvider()
+    adapter = vnpost_sandbox_provider()
     home = payout_of(request(HOME, recipient=authorised()))
     a, b = adapter.build_submit(home), adapter.build_submit(home)
     assert a.content == b.content and a.headers["X-Idempotency-Key"] == home.idempotency_key
@@ -116,7 +115,7 @@ def test_submit_body_per_destination_is_deterministic() -> None:
 
 
 def test_every_postal_state_maps_without_widening_the_core() -> None:
-    adapter = VNPostProvider()
+    adapter = vnpost_sandbox_provider()
     seen = set()
     for state in PostalState:
         result = adapter.result({"state": state.value, "txn_id": "VNP1", "reason_code": "NOT_COLLECTED"})
@@ -131,7 +130,7 @@ def test_every_postal_state_maps_without_widening_the_core() -> None:
 
 
 def test_proof_naming_another_person_is_flagged() -> None:
-    adapter = VNPostProvider()
+    adapter = vnpost_sandbox_provider()
     payout = payout_of(request(PICKUP))
     proof = {"receiver_id_no": "001090099999", "proof_ref": "SIG-1", "at": "2026-11-04T08:00:00+07:00"}
     result = adapter.result({"state": "paid", "txn_id": "VNP1", "proof": proof}, payout)
@@ -173,7 +172,7 @@ def test_served_sandbox_speaks_the_same_wire(tmp_path: Path) -> None:
     assert isinstance(sandbox, VNPostSandbox)
     server = serve(sandbox.handle, port=0).start()
     try:
-        adapter = VNPostProvider(server.url)
+        adapter = vnpost_sandbox_provider(server.url)
         this_month = datetime.now().astimezone()
         req = PayoutRequest(
             programme="BTXH",

@@ -12,13 +12,11 @@ from vnpost_support import BENEFICIARY_CCCD, DAY, PERIOD, START, beneficiary
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import PayoutRequest
-from asxh_pay.providers.generic import GenericProvider
-from asxh_pay.providers.vnpost import VNPostProvider
 from asxh_pay.retry import RetryPolicy
 from asxh_pay.routing import Router
 from asxh_pay.sandbox.base import FaultPlan, SandboxClock
-from asxh_pay.sandbox.generic import GenericSandbox
-from asxh_pay.sandbox.vnpost import VNPostSandbox
+from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
+from asxh_pay.sandbox.vnpost import VNPostSandbox, vnpost_sandbox_provider
 from asxh_pay.status import FailureReason, PayoutStatus
 
 
@@ -37,8 +35,8 @@ class Rails:
         return AsyncPayoutClient(
             SqliteLedger(self.path),
             [
-                ProviderSetup(GenericProvider(name="wallet"), transport=self.wallet.transport()),
-                ProviderSetup(VNPostProvider(), transport=self.vnpost.transport()),
+                ProviderSetup(generic_sandbox_provider(name="wallet"), transport=self.wallet.transport()),
+                ProviderSetup(vnpost_sandbox_provider(), transport=self.vnpost.transport()),
             ],
             router=router,
             poll=PollPolicy(initial_s=0.0, deadline_s=0.0),

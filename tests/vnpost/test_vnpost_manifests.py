@@ -14,6 +14,7 @@ from asxh_pay.providers.vnpost import (
     VNPostProvider,
     build_manifests,
 )
+from asxh_pay.sandbox.vnpost import vnpost_sandbox_provider
 from asxh_pay.status import PayoutStatus
 
 
@@ -84,7 +85,7 @@ async def test_a_bad_manifest_is_refused_whole(manual_env: Env) -> None:
             await sender.submit(wrong_amount)
         assert refused.value.code == "manifest_refused" and "AMOUNT_MISMATCH" in str(refused.value)
         assert {r.state for r in env.sandbox.postal.values()} == {PostalState.SUBMITTED}  # nothing dispatched
-        forged = VNPostProvider(secret="someone-else")
+        forged = vnpost_sandbox_provider(secret="someone-else")
         async with ManifestSender(forged, transport=env.sandbox.transport()) as bad_sender:
             with pytest.raises(AuthenticationError):  # refused at the signature: never dispatched
                 await bad_sender.submit(good)

@@ -16,10 +16,10 @@ from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.errors import WebhookVerificationError
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, PayoutRequest, Recipient
-from asxh_pay.providers.vnpost import VN_TZ, VNPostProvider
+from asxh_pay.providers.vnpost import VN_TZ
 from asxh_pay.retry import RetryPolicy
 from asxh_pay.sandbox.base import SandboxClock
-from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox
+from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox, vnpost_sandbox_provider
 
 PERIOD = "2026-11"
 DAY = 86_400.0
@@ -90,7 +90,7 @@ async def make_env(tmp_path: Path, **sandbox_kw: Any) -> AsyncIterator[Env]:
     sandbox = VNPostSandbox(clock=clock, **sandbox_kw)
     client = AsyncPayoutClient(
         SqliteLedger(tmp_path / "ledger.db"),
-        [ProviderSetup(VNPostProvider(), transport=sandbox.transport())],
+        [ProviderSetup(vnpost_sandbox_provider(), transport=sandbox.transport())],
         poll=PollPolicy(initial_s=0.0, deadline_s=0.0),
         retry=RetryPolicy(base_delay_s=0.001, max_delay_s=0.01, max_attempts=10),
     )
