@@ -251,12 +251,16 @@ def _prepared_text(prep: Any) -> str:
         )
         for m in placement.mappings[:8]:
             lines.append(f"    {m.listed:<12} {m.status:<9} {m.rows:>5} rows -> {m.new_code} {m.new_name}")
+    # Counts from the manifest (every row); examples from the rows kept in memory.
     lines += _reasons_text(
         "rejected rows, top reasons (rejected.csv)",
-        top_reasons([(r.code, r.reason) for r in prep.imported.rejected]),
+        top_reasons(
+            [(r.code, r.reason) for r in prep.imported.rejected], counts=prep.manifest["rejected_by_code"]
+        ),
     )
     lines += _reasons_text(
-        "held rows, top reasons (held.csv)", top_reasons([(h.code, h.reason) for h in prep.held])
+        "held rows, top reasons (held.csv)",
+        top_reasons([(h.code, h.reason) for h in prep.held], counts=prep.manifest["held_by_code"]),
     )
     lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
     return "\n".join(lines)
