@@ -211,16 +211,20 @@ def _key_path(args: argparse.Namespace) -> Path:
     return Path(args.key) if args.key else keys_dir(args.data_dir) / f"{args.operator}.pem"
 
 
-def _reasons_text(title: str, reasons: list[tuple[str, int, str]]) -> list[str]:
+def _reasons_text(title: str, reasons: list[tuple[str, int, str]], lang: str = "vi") -> list[str]:
+    """Rows per reason, most frequent first: the reason in the shared vocabulary, its code,
+    and the first row's own words."""
+    from asxh_pay import vocab
+
     if not reasons:
         return []
     lines = [f"  {title}:"]
     for code, n, example in reasons:
-        lines.append(f"    {n:>6}  {code}: {example[:160]}")
+        lines.append(f"    {n:>6}  {vocab.reason(code, lang)} [{code}]: {example[:160]}")
     return lines
 
 
-def _prepared_text(prep: Any) -> str:
+def _prepared_text(prep: Any, lang: str = "vi") -> str:
     from asxh_pay.payroll.prepare import top_reasons
 
     c = prep.manifest["counts"]
@@ -257,10 +261,12 @@ def _prepared_text(prep: Any) -> str:
         top_reasons(
             [(r.code, r.reason) for r in prep.imported.rejected], counts=prep.manifest["rejected_by_code"]
         ),
+        lang,
     )
     lines += _reasons_text(
         "held rows, top reasons (held.csv)",
         top_reasons([(h.code, h.reason) for h in prep.held], counts=prep.manifest["held_by_code"]),
+        lang,
     )
     lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
     return "\n".join(lines)
@@ -275,7 +281,10 @@ def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any
             "",
         )
     else:
-        lines = [f"error: {message}", *_reasons_text("top reasons", list(reasons))]
+        lines = [
+            f"error: {message}",
+            *_reasons_text("top reasons", list(reasons), getattr(args, "lang", "vi")),
+        ]
         print("\n".join(lines), file=sys.stderr)
     return EXIT_USAGE
 
@@ -350,7 +359,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             "rejected_by_code": prep.manifest["rejected_by_code"],
             "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
         },
-        _prepared_text(prep),
+        _prepared_text(prep, args.lang),
     )
     return EXIT_OK if not prep.held and not prep.imported.rejected else EXIT_ATTENTION
 
@@ -822,7 +831,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 lang=args.lang,
             )
         )
-        say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
+        say("  " + _prepared_text(prep, args.lang).replace("\n", "\n  ").rsplit("\n", 1)[0])
         run_id, manifest, prep_dir = prep.run_id, prep.manifest, prep.dir
         del prep
         approve(data_dir, run_id, checker, data_dir / "keys" / f"{checker}.pem")
