@@ -48,8 +48,9 @@ from asxh_pay.errors import (
     ProviderProtocolError,
     RequestNotSent,
     TransportError,
+    WebhookVerificationError,
 )
-from asxh_pay.ledger.base import Ledger, TransitionResult
+from asxh_pay.ledger.base import Ledger, TransitionResult, stop_fallbacks_after_late_truth
 from asxh_pay.masking import get_logger, mask_text
 from asxh_pay.models import (
     KEY_NAMESPACE_DEFAULT,
@@ -76,6 +77,14 @@ log = get_logger("asxh_pay")
 T = TypeVar("T")
 R = TypeVar("R")
 
+#: Statuses the ledger gives up on a payout in; "succeeded" after one of them is late truth.
+_GAVE_UP = (PayoutStatus.FAILED, PayoutStatus.CANCELLED)
+
+#: How many "not found" answers, the last one after the confirmation window, before a resend.
+NOT_FOUND_QUERIES = 3
+#: The shortest confirmation window of a provider that does not deduplicate by key.
+NON_DEDUPING_GRACE_S = 30.0
+
 _OUTCOME_STATUS = {
     ProviderOutcome.ACCEPTED: PayoutStatus.PROCESSING,
     ProviderOutcome.SUCCEEDED: PayoutStatus.SUCCEEDED,
@@ -92,13 +101,18 @@ class PollPolicy:
     The first check comes after ``initial_s``, then the delay grows by ``multiplier``
     up to ``max_s``. After ``deadline_s`` the payout is left ``processing`` in the
     ledger (never dropped): ``resume()`` picks it up later.
+
+    ``not_found_grace_s`` is an operator's floor on top of each provider's declared
+    :attr:`~asxh_pay.providers.base.Capabilities.not_found_grace_s` (the longer wins):
+    how long "not found" must persist after an ambiguous send before the payout is sent
+    again. It can lengthen a provider's confirmation window, never shorten it.
     """
 
     initial_s: float = 0.5
     multiplier: float = 2.0
     max_s: float = 60.0
     deadline_s: float = 3600.0
-    not_found_grace_s: float = 30.0
+    not_found_grace_s: float = 0.0
 
 
 @dataclass
@@ -191,6 +205,7 @@ class AsyncPayoutClient:
         self.before_fallback = before_fallback
         self._rt: dict[str, _Runtime] = {}
         self._inflight: dict[str, asyncio.Future[Payout]] = {}
+        self._creating: dict[str, asyncio.Future[None]] = {}
         self._watchers: dict[str, asyncio.Event] = {}
         self._opened_ledger = False
 
@@ -273,11 +288,27 @@ class AsyncPayoutClient:
         With ``wait=False`` it returns once the provider has accepted the payout.
         """
         payout = self.new_payout(request)
-        # A payout that can be sent at once is recorded with its first attempt, in one
-        # durable write (the write-ahead of that send). Otherwise the creation is not
-        # awaited to disk here: whatever comes next is, and commits are ordered.
-        at_once = self._sendable_at_once(payout)
-        payout, created = await self.ledger.create_or_get(payout, durable=False, submit=at_once)
+        key = payout.idempotency_key
+        creating = self._creating.get(key)
+        if creating is not None:
+            # Another caller in this process is recording this payout with its first
+            # attempt: wait until its drive is registered, then join it. Otherwise this
+            # caller would find a 'submitted' payout nobody here is sending and treat it
+            # as a send in flight elsewhere (waiting out its confirmation window).
+            await asyncio.shield(creating)
+        mine: asyncio.Future[None] | None = None
+        if key not in self._creating and key not in self._inflight:
+            mine = self._creating[key] = asyncio.get_running_loop().create_future()
+        try:
+            # A payout that can be sent at once is recorded with its first attempt, in one
+            # durable write (the write-ahead of that send). Otherwise the creation is not
+            # awaited to disk here: whatever comes next is, and commits are ordered.
+            at_once = self._sendable_at_once(payout)
+            payout, created = await self.ledger.create_or_get(payout, durable=False, submit=at_once)
+        finally:
+            if mine is not None:
+                del self._creating[key]
+                mine.set_result(None)  # waiters wake after _single_flight below registered
         recorded = created and payout.status is PayoutStatus.SUBMITTED
         return await self._single_flight(payout, wait=wait, recorded=recorded)
 
@@ -468,7 +499,9 @@ class AsyncPayoutClient:
         if not adapter.capabilities.cancel:
             raise ConfigurationError(f"provider {adapter.name} cannot cancel a sent payout")
         result = await self._send_with_retry(
-            rt, lambda: adapter.build_cancel(payout), lambda r: adapter.parse_cancel(payout, r)
+            rt,
+            lambda: adapter.build_cancel(payout),
+            lambda r: _vetted(payout, adapter.parse_cancel(payout, r), adapter.name),
         )
         return await self._apply(payout, result, EventSource.OPERATOR)
 
@@ -476,8 +509,18 @@ class AsyncPayoutClient:
         """Verify and apply a provider callback; returns the acknowledgement to send back.
 
         Raises :class:`~asxh_pay.errors.WebhookVerificationError` (nothing changed)
-        for a forged, stale, replayed or malformed callback. A duplicate of a
-        verified callback is acknowledged again and changes nothing.
+        for a forged, stale, malformed or replayed callback, and for one about a
+        payout that is not ``provider``'s (code ``foreign_payout``) or names another
+        provider reference than the one recorded (code ``reference_mismatch``), or
+        another amount (code ``amount_mismatch``). A replay (code ``replayed``: a
+        callback id this process already processed) changes nothing: code that calls
+        this gets the error, and :func:`asxh_pay.receiver.callback_handler` answers it
+        2xx so the provider stops redelivering. A callback naming no payout of the
+        ledger is acknowledged and logged.
+
+        Why scoped to ``provider``: the key that verified the callback is that
+        provider's; a callback must not move a payout sent through another provider,
+        whose key it never held, even if it names that payout's idempotency key.
         """
         adapter = self.adapter(provider)
         event: CallbackEvent = adapter.parse_callback(request)
@@ -485,11 +528,21 @@ class AsyncPayoutClient:
             payout = None
             if event.idempotency_key:
                 payout = await self.ledger.get_by_key(event.idempotency_key)
+                if payout is not None and payout.provider != provider:
+                    self._refuse_callback(provider, event, payout, "foreign_payout")
             if payout is None and event.provider_ref:
                 payout = await self.ledger.get_by_provider_ref(provider, event.provider_ref)
             if payout is None:
                 log.warning("callback %s from %s names no known payout", event.callback_id, provider)
             else:
+                if (
+                    payout.provider_ref is not None
+                    and event.provider_ref is not None
+                    and event.provider_ref != payout.provider_ref
+                ):
+                    self._refuse_callback(provider, event, payout, "reference_mismatch")
+                if event.result.amount is not None and event.result.amount != payout.amount:
+                    self._refuse_callback(provider, event, payout, "amount_mismatch")
                 # Applied before it is remembered: if applying fails, the provider's
                 # redelivery must be processed, not dropped as a duplicate. A repeat that
                 # does get through changes nothing (the state machine ignores it).
@@ -499,6 +552,20 @@ class AsyncPayoutClient:
             adapter.forget_callback(event.callback_id)
             raise
         return event.ack
+
+    @staticmethod
+    def _refuse_callback(provider: str, event: CallbackEvent, payout: Payout, code: str) -> None:
+        """Refuse a verified callback that is not about this provider's payout (logged masked)."""
+        log.warning(
+            "refused a %s callback %s about payout %s (provider %s, ref %s): %s",
+            provider,
+            mask_text(event.callback_id),
+            payout.id,
+            payout.provider,
+            mask_text(event.provider_ref or "-"),
+            code,
+        )
+        raise WebhookVerificationError(f"callback refused: {code.replace('_', ' ')}", code=code)
 
     # ------------------------------------------------------------------ driving
 
@@ -530,8 +597,10 @@ class AsyncPayoutClient:
         started = time.monotonic()
         while True:
             status = payout.status
-            if status is PayoutStatus.CREATED and payout.parent_id is not None and self.before_fallback:
-                payout = await self._fallback_cleared(payout)
+            if status is PayoutStatus.CREATED and payout.parent_id is not None:
+                payout = await self._fallback_still_due(payout)
+                if payout.status is PayoutStatus.CREATED and self.before_fallback:
+                    payout = await self._fallback_cleared(payout)
                 if payout.status is not PayoutStatus.CREATED:
                     continue  # stopped (or sent meanwhile by another driver): follow what it is now
             if status is PayoutStatus.CREATED or (recorded and status is PayoutStatus.SUBMITTED):
@@ -556,6 +625,27 @@ class AsyncPayoutClient:
         if child is None:
             return payout
         return await self._single_flight(child, wait=wait)
+
+    async def _fallback_still_due(self, child: Payout) -> Payout:
+        """Cancel an unsent fallback whose parent was found delivered (late truth).
+
+        Checked after the fallback was made and before its first send: a late success
+        recorded between the two would otherwise miss it (the late-truth path cancels the
+        fallbacks it can see; this one catches a fallback made from a stale copy).
+        """
+        parent = await self.ledger.get(child.parent_id or "")
+        if parent is None or parent.status is not PayoutStatus.SUCCEEDED:
+            return child
+        res = await self.ledger.transition(
+            child,
+            PayoutStatus.CANCELLED,
+            source=EventSource.SYSTEM,
+            reason=FailureReason.DUPLICATE,
+            detail=f"payout {parent.id} is {parent.status.value}: cash fallback not sent",
+            only_from=PayoutStatus.CREATED,
+        )
+        self._notify(res, EventSource.SYSTEM)
+        return res.payout
 
     async def _fallback_cleared(self, child: Payout) -> Payout:
         """Ask ``before_fallback`` about an unsent fallback; a stop cancels it for good.
@@ -600,6 +690,11 @@ class AsyncPayoutClient:
         if fallback is None:
             return None
         existing = await self.ledger.children(payout.id)
+        if not existing:
+            # A copy read before a late success was recorded must not make a fallback.
+            fresh = await self.ledger.get(payout.id)
+            if fresh is None or self.router.cash_destination(fresh) is None:
+                return None
         if existing:
             return existing[0]
         depth = payout.lineage_depth + 1
@@ -635,7 +730,7 @@ class AsyncPayoutClient:
             return adapter.build_submit(current)
 
         def parse(response: httpx.Response) -> ProviderResult:
-            return adapter.parse_submit(current, response)
+            return _vetted(current, adapter.parse_submit(current, response), adapter.name)
 
         first_recorded = recorded
 
@@ -644,15 +739,21 @@ class AsyncPayoutClient:
             if first_recorded:  # written with the payout, durably
                 first_recorded = False
                 return
-            # Write-ahead: the attempt is durable before the request leaves.
+            # Write-ahead: the attempt is durable before the request leaves. Recorded only
+            # if no other driver recorded one since this copy was read (compare-and-set
+            # on the attempt count): two sends of one payout are never in flight at once.
             res = await self.ledger.transition(
                 current,
                 PayoutStatus.SUBMITTED,
                 source=EventSource.SYSTEM,
                 provider=adapter.name,
                 count_attempt=True,
+                expect_attempts=current.attempts,
             )
             current = res.payout
+            if not res.recorded:
+                # Another driver recorded an attempt meanwhile: it is (or was) in flight.
+                raise _NotSendable(current)
             if current.status is not PayoutStatus.SUBMITTED:
                 raise _NotSendable(current)  # another driver already moved it on
 
@@ -698,24 +799,70 @@ class AsyncPayoutClient:
         return res.payout
 
     async def _resolve(self, payout: Payout) -> Payout:
-        """A payout that may or may not have reached the provider: ask, then decide."""
+        """A payout that may or may not have reached the provider: ask, then decide.
+
+        Why it waits before sending again (issue 13, hazards 1 and 2): a status endpoint
+        can answer "not found" for a transfer booked moments ago (a read replica, an
+        eventually consistent index), and a provider can book one key twice when two
+        requests with it arrive close together. So "not found" is only believed once it
+        has been answered :data:`NOT_FOUND_QUERIES` times, spread over the provider's
+        confirmation window, the last one after the window closed. The window opens at
+        the payout's last recorded change (its last attempt, or the ``unknown`` that
+        ended it) and lasts the provider's ``not_found_grace_s``; when the last attempt
+        is still ``submitted`` (another process may be sending it right now, slowly) it
+        is longer by the send's timeout. The resend then records its attempt
+        compare-and-set on the attempt count, so of two drivers only one sends; the
+        other finds that attempt and waits out a new window. Same key, same bytes.
+        """
         rt = self._runtime(payout.provider)
-        caps = rt.setup.adapter.capabilities
+        fresh = await self.ledger.get(payout.id)
+        if fresh is None:
+            raise LedgerError(f"payout {payout.id} is not in the ledger")
+        payout = fresh
+        if payout.status not in (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN):
+            return payout  # moved on meanwhile: the driver follows what it is now
+        grace = self._grace_s(rt)
+        in_flight = rt.setup.timeout_s if payout.status is PayoutStatus.SUBMITTED else 0.0
+        resend_at = payout.updated_at.timestamp() + in_flight + grace
+        step = max(grace / (NOT_FOUND_QUERIES - 1), 0.001)
         deadline = time.monotonic() + self.poll.deadline_s
-        delay = self.poll.initial_s
+        seen = 0
         while True:
             result = await self._query(payout)
             if result.outcome is not ProviderOutcome.NOT_FOUND:
                 return await self._apply(payout, result, EventSource.POLL)
-            age = (datetime.now(UTC) - payout.updated_at).total_seconds()
-            if caps.dedupes_by_key or age >= self.poll.not_found_grace_s:
-                # Never processed (or the provider would drop a duplicate): send again,
-                # with the same key and bytes.
-                return await self._submit(payout)
+            seen += 1
+            now = time.time()
+            if seen >= NOT_FOUND_QUERIES and now >= resend_at:
+                latest = await self.ledger.get(payout.id)
+                if latest is None:
+                    raise LedgerError(f"payout {payout.id} is not in the ledger")
+                if latest.status is not payout.status or latest.attempts != payout.attempts:
+                    return latest  # another driver sent or settled it meanwhile
+                log.info("payout %s still not found %.3gs after its send: sending it again", payout.id, grace)
+                return await self._submit(latest)
             if time.monotonic() > deadline:
-                return payout
-            await asyncio.sleep(min(delay, self.poll.not_found_grace_s - age))
-            delay = min(self.poll.max_s, delay * self.poll.multiplier)
+                return payout  # left for resume(), which asks again
+            if now < resend_at:
+                wait = min(step, resend_at - now)
+            else:
+                wait = min(step, max(self.poll.initial_s, 0.001))
+            await asyncio.sleep(max(wait, 0.001))
+
+    def _grace_s(self, rt: _Runtime) -> float:
+        """A provider's confirmation window: its declaration, or the operator's longer floor.
+
+        A provider that does not deduplicate by key gets at least
+        :data:`NON_DEDUPING_GRACE_S`: a resend it cannot recognise pays again, so "not
+        found" must have had longer to become true.
+        """
+        caps = rt.setup.adapter.capabilities
+        floor = (
+            self.poll.not_found_grace_s
+            if caps.dedupes_by_key
+            else max(self.poll.not_found_grace_s, NON_DEDUPING_GRACE_S)
+        )
+        return max(caps.not_found_grace_s, floor)
 
     async def _poll(self, payout: Payout, started: float) -> Payout:
         deadline = started + self.poll.deadline_s
@@ -748,7 +895,7 @@ class AsyncPayoutClient:
         return await self._send_with_retry(
             rt,
             lambda: adapter.build_status(payout),
-            lambda r: adapter.parse_status(payout, r),
+            lambda r: _vetted(payout, adapter.parse_status(payout, r), adapter.name),
             status_query=True,
         )
 
@@ -773,6 +920,7 @@ class AsyncPayoutClient:
             )
             payout = first.payout
             self._notify(first, source)
+            # No fallback is stopped here: the money came back, the return wants it.
         # Not awaited to disk: what a provider told us it would tell us again after a
         # crash (the payout would be 'submitted' and resolved by a status query).
         res = await self.ledger.transition(
@@ -785,7 +933,15 @@ class AsyncPayoutClient:
             durable=False,
         )
         self._notify(res, source)
+        if target is PayoutStatus.SUCCEEDED and res.changed and res.from_status in _GAVE_UP:
+            await self._after_late_truth(res)
         return res.payout
+
+    async def _after_late_truth(self, res: TransitionResult) -> None:
+        """A payout the ledger had given up on was delivered after all: stop its fallback
+        (see :func:`asxh_pay.ledger.base.stop_fallbacks_after_late_truth`)."""
+        for stop in await stop_fallbacks_after_late_truth(self.ledger, res):
+            self._notify(stop, EventSource.SYSTEM)
 
     def _notify(self, res: TransitionResult, source: EventSource) -> None:
         """Wake a poller when a callback moved its payout; tell the hooks."""
@@ -877,11 +1033,17 @@ class AsyncPayoutClient:
             if rt.limiter.rate is not None:
                 await rt.limiter.acquire()
             try:
-                response = await _exchange(rt, request)
+                # A whole exchange never outlives the provider's timeout (httpx's own apply
+                # per read or write): that bound is what lets another driver know, from the
+                # recorded attempt, when this send can no longer be in flight (_resolve).
+                async with asyncio.timeout(rt.setup.timeout_s):
+                    response = await _exchange(rt, request)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 raise RequestNotSent(f"{rt.setup.name}: request not sent ({type(exc).__name__})") from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
                 raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown ({type(exc).__name__})") from None
+            except TimeoutError:
+                raise OutcomeUnknown(f"{rt.setup.name}: outcome unknown (over its timeout)") from None
             saturated = rt.semaphore.locked()
         if saturated:
             # Requests are queued for the slot just freed: let the next one leave before
@@ -950,6 +1112,31 @@ class _NotSendable(Exception):
     def __init__(self, payout: Payout) -> None:
         super().__init__(payout.id)
         self.payout = payout
+
+
+def _vetted(payout: Payout, result: ProviderResult, provider: str) -> ProviderResult:
+    """``result`` if what the provider echoed back matches what was sent; else a protocol error.
+
+    Why here, once, and not in each adapter: an answer about another amount or another
+    payment (a provider's bug, a proxy's mix-up, a dedupe race that booked the key twice)
+    must never become a success, whichever adapter parsed it. Adapters report what the
+    provider echoed (``amount``, ``provider_ref``); adapters that echo an account compare
+    it themselves, since only they know its wire form.
+    """
+    if result.outcome is ProviderOutcome.NOT_FOUND:
+        return result
+    if result.amount is not None and result.amount != payout.amount:
+        raise ProviderProtocolError(
+            f"{provider}: answer about payout {payout.id} carries another amount "
+            f"({result.amount} VND, {payout.amount} VND sent)"
+        )
+    recorded = payout.provider_ref
+    if recorded is not None and result.provider_ref is not None and result.provider_ref != recorded:
+        raise ProviderProtocolError(
+            f"{provider}: answer about payout {payout.id} names another provider reference "
+            f"({mask_text(result.provider_ref)}, {mask_text(recorded)} recorded)"
+        )
+    return result
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,9 +2,11 @@
 
 Why a separate piece: the client raises on a refused callback (that is the right
 API for code), but a provider on the other end of HTTP needs status codes. The rule
-follows Standard Webhooks: a verified callback, or a byte-identical repeat of one
-already processed, is answered 2xx so the provider stops retrying; anything forged,
-stale or malformed is answered 4xx and changes nothing.
+follows Standard Webhooks: a verified callback, or a repeat of one already processed
+(``handle_callback`` raises ``WebhookVerificationError`` with code ``replayed`` for it,
+having changed nothing), is answered 2xx so the provider stops retrying; anything
+forged, stale or malformed, or about a payout that is not that provider's or names
+another reference or amount, is answered 4xx and changes nothing.
 
 Serve it on localhost with :func:`asxh_pay.localserver.serve`, or mount the handler
 in any web framework that can hand over the raw body bytes.
@@ -32,6 +34,11 @@ REFUSAL_STATUS = {
     "stale": 401,
     "future": 401,
     "too_large": 413,
+    # Verified, but about a payout this provider never had, or about another payment of it
+    # (issue 13, hazard 4): refused, nothing changed.
+    "foreign_payout": 403,
+    "reference_mismatch": 409,
+    "amount_mismatch": 409,
 }
 
 

@@ -87,7 +87,7 @@ from asxh_pay.iso20022 import (
     status_reason_to_failure,
     transaction_outcome,
 )
-from asxh_pay.ledger.base import Ledger
+from asxh_pay.ledger.base import Ledger, stop_fallbacks_after_late_truth
 from asxh_pay.models import EventSource, Payout
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus
 
@@ -119,6 +119,7 @@ class Category(StrEnum):
     WRONG_RAIL = "wrong_rail"
     UNEXPLAINED_CREDIT = "unexplained_credit"
     FILE_REJECTED = "file_rejected"
+    PAID_TWICE = "paid_twice"  # delivered late after its cash fallback left (issue 13)
 
 
 _OK = frozenset({Category.MATCHED, Category.NOT_PAID, Category.IN_FLIGHT})
@@ -655,6 +656,23 @@ async def reconcile(
             report,
             scope,
         )
+    # Late truth after the cash fallback left (issue 13): one entitlement paid twice.
+    for case in await ledger.paid_twice(run_id=run_id):
+        if provider is None or provider in (case.electronic.provider, case.fallback.provider):
+            paid, cash = case.electronic, case.fallback
+            report.lines.append(
+                Break(
+                    Category.PAID_TWICE,
+                    False,
+                    keys_of(paid)[0],
+                    payout_id=paid.id,
+                    ledger_status=paid.status.value,
+                    ledger_amount=paid.amount,
+                    entry_refs=_join([paid.provider_ref or "-", cash.provider_ref or "-"]),
+                    detail=f"delivered after its cash fallback {cash.id} ({cash.status.value}) left",
+                    action="recover one of the two payments",
+                )
+            )
     return report
 
 
@@ -950,7 +968,13 @@ async def _check(
 
 
 async def _advance(
-    ledger: Ledger, p: Payout, target: PayoutStatus, reason: FailureReason | None, detail: str
+    ledger: Ledger,
+    p: Payout,
+    target: PayoutStatus,
+    reason: FailureReason | None,
+    detail: str,
+    *,
+    stop_fallbacks: bool = True,
 ) -> str:
     try:
         res = await ledger.transition(
@@ -958,12 +982,16 @@ async def _advance(
         )
     except IllegalTransition as exc:
         return f"not applied: {exc}"
+    if stop_fallbacks:  # a booked debit after a failure is late truth (issue 13)
+        await stop_fallbacks_after_late_truth(ledger, res)
     return f"applied: {target.value}" if res.changed else ""
 
 
 async def _apply_return(ledger: Ledger, p: Payout, ret: StatementEntry) -> str:
     if p.status is not PayoutStatus.SUCCEEDED:
-        first = await _advance(ledger, p, PayoutStatus.SUCCEEDED, None, "success implied by a later return")
+        first = await _advance(
+            ledger, p, PayoutStatus.SUCCEEDED, None, "success implied by a later return", stop_fallbacks=False
+        )
         if first.startswith("not applied"):
             return ""
         fresh = await ledger.get(p.id)

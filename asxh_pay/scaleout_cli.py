@@ -107,6 +107,14 @@ def _add_provider_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--sandbox", choices=["generic"], help="an in-process sandbox (one process only)")
     p.add_argument("--provider-name", default=DEFAULT_PROVIDER, help="provider name (default: %(default)s)")
     p.add_argument("--provider-timeout-s", type=float, default=30.0, help="HTTP timeout per request")
+    p.add_argument(
+        "--provider-not-found-grace-s",
+        type=float,
+        default=None,
+        help="the provider's confirmation window: how long 'not found' must persist after an "
+        "ambiguous send before it is sent again (default: the adapter's, 10 s); declare less "
+        "only for a provider that documents read-after-write consistency",
+    )
     p.add_argument("--sandbox-latency-ms", type=float, default=0.0, help="in-process sandbox latency")
     p.add_argument("--faults", type=float, default=0.0, help="in-process sandbox fault rate per kind (0..1)")
 
@@ -114,6 +122,7 @@ def _add_provider_args(p: argparse.ArgumentParser) -> None:
 def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[Any], Any]:
     """ProviderSetups (and a Router or None) named by the command line."""
     from asxh_pay.client import ProviderSetup
+    from asxh_pay.providers.base import with_capabilities
     from asxh_pay.retry import RetryBudget
     from asxh_pay.sandbox.generic import generic_sandbox_provider
 
@@ -146,6 +155,9 @@ def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[An
             adapter: Any = GenericProvider(args.provider_url, secret=secret, name=args.provider_name)
         else:
             adapter = generic_sandbox_provider(args.provider_url, name=args.provider_name)
+        grace = getattr(args, "provider_not_found_grace_s", None)
+        if grace is not None:
+            adapter = with_capabilities(adapter, not_found_grace_s=grace)
         setup = ProviderSetup(
             adapter, concurrency=concurrency, timeout_s=args.provider_timeout_s, retry_budget=budget
         )

@@ -10,6 +10,35 @@ returns ``None`` (nothing to do) for a repeat of the current state or for an
 update that would move a payout backwards (say a delayed "processing" poll
 arriving after a "succeeded" callback), and raises only for a contradiction
 that must be looked at by a person (succeeded then failed from the same source).
+
+Late truth (every transition, in one place)::
+
+    created    -> submitted | unknown | processing | succeeded | failed | cancelled
+    submitted  -> processing | unknown | succeeded | failed | cancelled
+    unknown    -> submitted | processing | succeeded | failed | cancelled
+    processing -> succeeded | failed | cancelled
+    succeeded  -> returned                      (the bank or wallet gave the money back)
+    failed     -> succeeded                     LATE TRUTH: the provider delivered after all
+    cancelled  -> succeeded                     LATE TRUTH: the provider delivered after all
+    returned   -> (nothing)
+
+Why ``failed -> succeeded`` is legal: a provider can report money delivered after the
+ledger recorded the payout failed (a status or callback after a failure decided on a
+timeout, a provider that corrects itself). Refusing that news would leave the ledger
+saying "failed" while the person was paid, and the cash fallback would pay them again.
+Evidence of money delivered is never dropped; what the engine does with it
+(:meth:`asxh_pay.client.AsyncPayoutClient` ``_apply``):
+
+* the payout's cash fallback has not left: it is cancelled (compare-and-set on
+  ``created``) and the payout is recorded ``succeeded``;
+* it has left: the payout is recorded ``succeeded`` all the same, and the pair is a
+  "paid twice" case (:meth:`asxh_pay.ledger.base.Ledger.paid_twice`) shown by
+  reconciliation, the payroll report and ``asxh-pay status`` for recovery;
+* either way no further payment of the entitlement can leave: a ``succeeded`` payout
+  wants no fallback, and a fallback is made at most once per payout.
+
+``succeeded -> failed`` stays a contradiction (a person looks), and so does anything
+moving a ``returned`` payout.
 """
 
 from __future__ import annotations
@@ -40,14 +69,15 @@ class PayoutStatus(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        """No further transition is possible at all."""
+        """No further transition is possible at all (``failed`` and ``cancelled`` may still
+        learn of a late success: see the module docstring)."""
         return self in _FINAL
 
 
 _TERMINAL = frozenset(
     {PayoutStatus.SUCCEEDED, PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED}
 )
-_FINAL = frozenset({PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED})
+_FINAL = frozenset({PayoutStatus.RETURNED})
 
 # Ordering used to recognise stale updates: a report that would move a payout to an
 # earlier rank than it already has is late news and is ignored.
@@ -69,10 +99,21 @@ LEGAL_TRANSITIONS: dict[PayoutStatus, frozenset[PayoutStatus]] = {
     S.UNKNOWN: frozenset({S.SUBMITTED, S.PROCESSING, S.SUCCEEDED, S.FAILED, S.CANCELLED}),
     S.PROCESSING: frozenset({S.SUCCEEDED, S.FAILED, S.CANCELLED}),
     S.SUCCEEDED: frozenset({S.RETURNED}),
-    S.FAILED: frozenset(),
-    S.CANCELLED: frozenset(),
+    S.FAILED: frozenset({S.SUCCEEDED}),  # late truth
+    S.CANCELLED: frozenset({S.SUCCEEDED}),  # late truth
     S.RETURNED: frozenset(),
 }
+
+
+#: The transitions that carry late truth: money delivered after the ledger said otherwise.
+LATE_TRUTH: frozenset[tuple[PayoutStatus, PayoutStatus]] = frozenset(
+    {(S.FAILED, S.SUCCEEDED), (S.CANCELLED, S.SUCCEEDED)}
+)
+
+
+def is_late_truth(current: PayoutStatus, target: PayoutStatus) -> bool:
+    """Whether moving ``current`` to ``target`` records a payment the ledger had given up on."""
+    return (current, target) in LATE_TRUTH
 
 
 class FailureReason(StrEnum):
@@ -148,8 +189,9 @@ def plan_transition(current: PayoutStatus, target: PayoutStatus) -> PayoutStatus
 
     Returns the status to move to, or ``None`` when the report is a duplicate or
     stale (nothing to record). Raises :class:`IllegalTransition` for a real
-    contradiction, e.g. ``failed`` -> ``succeeded``, which must never be applied
-    silently because it would hide a double payment or a lost one.
+    contradiction, e.g. ``succeeded`` -> ``failed``, which must never be applied
+    silently because it would hide a double payment or a lost one. ``failed`` ->
+    ``succeeded`` is late truth and is applied (see :data:`LATE_TRUTH`).
     """
     if target == current:
         return None

@@ -26,6 +26,7 @@ from typing import Any  # noqa: E402
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup  # noqa: E402
 from asxh_pay.ledger import SqliteLedger  # noqa: E402
 from asxh_pay.models import Beneficiary, PayoutRequest  # noqa: E402
+from asxh_pay.providers.base import with_capabilities  # noqa: E402
 from asxh_pay.retry import RetryBudget, RetryPolicy  # noqa: E402
 from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider  # noqa: E402
 
@@ -65,9 +66,14 @@ FAST_RETRY = RetryPolicy(base_delay_s=0.001, max_delay_s=0.01, max_attempts=30, 
 FAST_POLL = PollPolicy(initial_s=0.0, max_s=0.01, deadline_s=30, not_found_grace_s=0.05)
 
 
-def generic_setup(sandbox: GenericSandbox, **kw: Any) -> ProviderSetup:
+#: The confirmation window the tests' generic provider declares (the default is seconds).
+TEST_GRACE_S = 0.05
+
+
+def generic_setup(sandbox: GenericSandbox, *, grace_s: float = TEST_GRACE_S, **kw: Any) -> ProviderSetup:
     kw.setdefault("retry_budget", RetryBudget(ratio=5.0, min_per_s=10_000, capacity=10_000))
-    return ProviderSetup(generic_sandbox_provider(), transport=sandbox.transport(), **kw)
+    adapter = with_capabilities(generic_sandbox_provider(), not_found_grace_s=grace_s)
+    return ProviderSetup(adapter, transport=sandbox.transport(), **kw)
 
 
 @pytest.fixture

@@ -188,8 +188,10 @@ async def test_exhausted_retries_leave_the_payout_resumable(tmp_path: Path) -> N
             await c.pay(make_request(1))
         stuck = await c.status(make_request(1).key())
         assert stuck.status is S.SUBMITTED and stuck.attempts == 3
+    # A 'submitted' payout found by another process may still be in flight there: it is
+    # only sent again after that send's timeout and the provider's grace (issue 13).
     async with AsyncPayoutClient(
-        SqliteLedger(ledger_path), [generic_setup(sandbox)], retry=policy, poll=FAST_POLL
+        SqliteLedger(ledger_path), [generic_setup(sandbox, timeout_s=0.1)], retry=policy, poll=FAST_POLL
     ) as c:
         summary = await c.resume()
     assert summary.counts["succeeded"] == 1

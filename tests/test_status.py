@@ -49,10 +49,8 @@ def test_stale_updates_are_ignored(current: PayoutStatus, target: PayoutStatus) 
 @pytest.mark.parametrize(
     ("current", "target"),
     [
-        (S.FAILED, S.SUCCEEDED),  # would hide a payment after declaring failure
-        (S.SUCCEEDED, S.FAILED),
+        (S.SUCCEEDED, S.FAILED),  # would hide a payment after declaring it made
         (S.SUCCEEDED, S.CANCELLED),
-        (S.CANCELLED, S.SUCCEEDED),
         (S.FAILED, S.RETURNED),
         (S.CREATED, S.RETURNED),
         (S.PROCESSING, S.RETURNED),
@@ -77,7 +75,7 @@ def test_every_pair_is_decided_one_way_or_another() -> None:
 
 def test_terminal_and_final_states() -> None:
     assert {s for s in S if s.is_terminal} == {S.SUCCEEDED, S.FAILED, S.CANCELLED, S.RETURNED}
-    assert {s for s in S if s.is_final} == {S.FAILED, S.CANCELLED, S.RETURNED}
+    assert {s for s in S if s.is_final} == {S.RETURNED}
     for status in S:
         if status.is_final:
             assert not LEGAL_TRANSITIONS[status]
@@ -90,3 +88,15 @@ def test_cash_fallback_only_for_destination_problems() -> None:
     assert not FailureReason.BENEFICIARY_DECEASED.allows_cash_fallback
     assert not FailureReason.INSUFFICIENT_FUNDS.allows_cash_fallback
     assert not FailureReason.NAME_MISMATCH.allows_cash_fallback
+
+
+@pytest.mark.parametrize("current", [S.FAILED, S.CANCELLED])
+def test_late_truth_of_a_delivery_is_applied_not_refused(current: PayoutStatus) -> None:
+    """Money delivered after the ledger gave up on the payout is recorded, never dropped
+    (issue 13, hazard 3): refusing it would leave the cash fallback to pay again."""
+    from asxh_pay.status import LATE_TRUTH, is_late_truth
+
+    assert plan_transition(current, S.SUCCEEDED) is S.SUCCEEDED
+    assert is_late_truth(current, S.SUCCEEDED)
+    assert not is_late_truth(S.PROCESSING, S.SUCCEEDED)
+    assert set(LATE_TRUTH) == {(S.FAILED, S.SUCCEEDED), (S.CANCELLED, S.SUCCEEDED)}

@@ -100,6 +100,79 @@ PAYOUT_COLUMNS = (
 )
 
 
+#: Statuses of a cash fallback that has left (or may have): it cannot be stopped by the ledger.
+LEFT = frozenset(
+    {PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING, PayoutStatus.SUCCEEDED}
+)
+
+#: Parent/child pairs of a paid-twice case (both dialects; ``{run}`` is a run filter or empty).
+#: A parent in ``succeeded``/``returned`` was paid; a fallback child that has left pays again.
+PAID_TWICE_WHERE = (
+    "parent.status IN ('succeeded', 'returned') "
+    "AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
+)
+
+
+@dataclass(frozen=True)
+class PaidTwice:
+    """One entitlement paid electronically (found late) and by its cash fallback.
+
+    ``electronic`` carries the provider reference of the late-found payment, ``fallback``
+    the cash payout's; both are needed to recover the money.
+    """
+
+    electronic: Payout
+    fallback: Payout
+
+    @property
+    def references(self) -> tuple[str | None, str | None]:
+        return self.electronic.provider_ref, self.fallback.provider_ref
+
+
+async def stop_fallbacks_after_late_truth(ledger: Ledger, res: TransitionResult) -> list[TransitionResult]:
+    """After late truth (``res`` moved a payout from failed/cancelled to succeeded), cancel
+    its cash fallbacks that have not left; one that has left makes a paid-twice case.
+
+    Why here, for every driver (the client, the Treasury channel's statement polling):
+    whoever learns that the money arrived must stop the second payment. The cancel is
+    compare-and-set on ``created``, so a driver sending that fallback at this very moment
+    either wins (it has left: paid twice, listed by :meth:`Ledger.paid_twice`) or finds it
+    cancelled. Returns the cancel attempts (for hooks).
+    """
+    from asxh_pay.masking import get_logger, mask_text
+
+    log = get_logger("asxh_pay")
+    if not res.changed or res.from_status not in (PayoutStatus.FAILED, PayoutStatus.CANCELLED):
+        return []
+    payout = res.payout
+    log.warning(
+        "payout %s recorded %s was delivered after all (ref %s): late truth recorded",
+        payout.id,
+        res.from_status,
+        mask_text(payout.provider_ref or "-"),
+    )
+    out = []
+    for child in await ledger.children(payout.id):
+        stop = await ledger.transition(
+            child,
+            PayoutStatus.CANCELLED,
+            source=EventSource.SYSTEM,
+            reason=FailureReason.DUPLICATE,
+            detail=f"payout {payout.id} was delivered after all: cash fallback not sent",
+            only_from=PayoutStatus.CREATED,
+        )
+        out.append(stop)
+        if stop.payout.status in LEFT:
+            log.error(
+                "PAID TWICE: payout %s delivered (ref %s) after its cash fallback %s left (%s)",
+                payout.id,
+                mask_text(payout.provider_ref or "-"),
+                child.id,
+                stop.payout.status,
+            )
+    return out
+
+
 class RequestCache:
     """Parsed requests by payout id, bounded.
 
@@ -248,6 +321,22 @@ class TransitionResult:
     _event_fields: dict[str, Any] | None = None
 
     @property
+    def recorded(self) -> bool:
+        """Whether an event was written (a counted attempt writes one even when the status
+        stays ``submitted``; a refused compare-and-set writes none)."""
+        return self._event is not None or self._event_fields is not None
+
+    @property
+    def from_status(self) -> PayoutStatus | None:
+        """The status the payout left, when an event was written (without building it)."""
+        if self._event is not None:
+            return self._event.from_status
+        if self._event_fields is not None:
+            status: PayoutStatus | None = self._event_fields["from_status"]
+            return status
+        return None
+
+    @property
     def event(self) -> StatusEvent | None:
         if self._event is None and self._event_fields is not None:
             object.__setattr__(self, "_event", StatusEvent.model_construct(**self._event_fields))
@@ -310,6 +399,7 @@ class Ledger(ABC):
         count_attempt: bool = False,
         durable: bool = True,
         only_from: PayoutStatus | None = None,
+        expect_attempts: int | None = None,
     ) -> TransitionResult:
         """Move ``payout`` towards ``target`` if the state machine allows it.
 
@@ -324,6 +414,11 @@ class Ledger(ABC):
         the same transaction); otherwise nothing is written and ``changed`` is False. The
         engine stops an unsent payout with ``only_from=CREATED``: a legal
         ``submitted -> cancelled`` must not hide a request that another driver just sent.
+        ``expect_attempts`` (with ``count_attempt``): record the attempt only if the payout
+        still has exactly that many (compare-and-set, same transaction). The engine resends
+        a payout whose outcome was unknown this way, so that of two drivers (a resume, a
+        second worker) deciding to resend at once, only one sends; the other finds the
+        attempt recorded and waits out its confirmation window.
         """
 
     @abstractmethod
@@ -348,6 +443,23 @@ class Ledger(ABC):
 
     @abstractmethod
     async def events(self, payout_id: str) -> list[StatusEvent]: ...
+
+    async def paid_twice(self, *, run_id: str | None = None) -> list[PaidTwice]:
+        """Entitlements whose electronic payout was found paid after its cash fallback left.
+
+        Why a query and not a status: both payouts are right about themselves (the
+        provider delivered, the cash was sent); the case is the pair, which a person
+        recovers. Stores answer it with one SQL join (:data:`PAID_TWICE_SQL`); this
+        default walks the failed-then-paid payouts for a store without SQL.
+        """
+        out: list[PaidTwice] = []
+        async for parent in self.iter_payouts(
+            statuses=[PayoutStatus.SUCCEEDED, PayoutStatus.RETURNED], run_id=run_id
+        ):
+            for child in await self.children(parent.id):
+                if child.status in LEFT:
+                    out.append(PaidTwice(parent, child))
+        return out
 
     @abstractmethod
     async def remember_callback(self, provider: str, callback_id: str) -> bool:

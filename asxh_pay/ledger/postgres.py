@@ -40,11 +40,13 @@ from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
+    PAID_TWICE_WHERE,
     PAYOUT_COLUMNS,
     SENDABLE,
     ChainHead,
     ChainReport,
     Ledger,
+    PaidTwice,
     RequestCache,
     TransitionResult,
     event_from_row,
@@ -146,6 +148,7 @@ class _Transition:
     fence: Fence | None
     future: asyncio.Future[TransitionResult]
     only_from: PayoutStatus | None = None
+    expect_attempts: int | None = None
 
 
 @dataclass
@@ -539,10 +542,15 @@ class PostgresLedger(Ledger):
             if row is None:
                 results[id(op.future)] = LedgerError(f"unknown payout {pid}")
                 continue
-            if (op.count_attempt and row.status not in SENDABLE) or (
-                op.only_from is not None and row.status is not op.only_from
+            if (
+                (op.count_attempt and row.status not in SENDABLE)
+                or (op.only_from is not None and row.status is not op.only_from)
+                or (
+                    op.count_attempt and op.expect_attempts is not None and row.attempts != op.expect_attempts
+                )
             ):
-                # Someone else already moved it on (a stale copy, an expired lease): do not send.
+                # Someone else already moved it on (a stale copy, an expired lease), or
+                # recorded another attempt meanwhile: do not send.
                 results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), False)
                 continue
             fence = op.fence if op.count_attempt else None
@@ -706,6 +714,7 @@ class PostgresLedger(Ledger):
         count_attempt: bool = False,
         durable: bool = True,  # always durable here: each call is its own committed write
         only_from: PayoutStatus | None = None,
+        expect_attempts: int | None = None,
     ) -> TransitionResult:
         fut: asyncio.Future[TransitionResult] = asyncio.get_running_loop().create_future()
         self._enqueue(
@@ -721,6 +730,7 @@ class PostgresLedger(Ledger):
                 LEASE_OWNER.get(),
                 fut,
                 only_from,
+                expect_attempts,
             )
         )
         return await asyncio.shield(fut)
@@ -839,6 +849,24 @@ class PostgresLedger(Ledger):
 
     async def get_by_provider_ref(self, provider: str, provider_ref: str) -> Payout | None:
         return await self._one("provider=%s AND provider_ref=%s LIMIT 1", (provider, provider_ref))
+
+    async def paid_twice(self, *, run_id: str | None = None) -> list[PaidTwice]:
+        sql = (
+            "SELECT parent.id, child.id FROM payouts child JOIN payouts parent "
+            f"ON child.parent_id = parent.id WHERE {PAID_TWICE_WHERE}"
+        )
+        params: tuple[Any, ...] = ()
+        if run_id is not None:
+            sql += " AND parent.run_id = %s"
+            params = (run_id,)
+        async with self.pool.connection() as conn:
+            pairs = await (await conn.execute(sql + " ORDER BY parent.id", params)).fetchall()
+        out = []
+        for parent_id, child_id in pairs:
+            parent, child = await self.get(parent_id), await self.get(child_id)
+            if parent is not None and child is not None:
+                out.append(PaidTwice(parent, child))
+        return out
 
     async def children(self, parent_id: str) -> list[Payout]:
         async with self.pool.connection() as conn:

@@ -30,11 +30,13 @@ from asxh_pay.errors import IdempotencyConflict, LedgerError, LedgerNotFound
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
+    PAID_TWICE_WHERE,
     PAYOUT_COLUMNS,
     SENDABLE,
     ChainHead,
     ChainReport,
     Ledger,
+    PaidTwice,
     RequestCache,
     TransitionResult,
     event_from_row,
@@ -447,6 +449,7 @@ class SqliteLedger(Ledger):
         count_attempt: bool = False,
         durable: bool = True,
         only_from: PayoutStatus | None = None,
+        expect_attempts: int | None = None,
     ) -> TransitionResult:
         conn = await self._writable()
         row = self._state.get(payout.id)
@@ -463,10 +466,13 @@ class SqliteLedger(Ledger):
         new_provider = provider or row[3]
         new_ref = provider_ref or row[4]
         attempts = row[5] + (1 if count_attempt else 0)
-        if (count_attempt and current not in SENDABLE) or (
-            only_from is not None and current is not only_from
+        if (
+            (count_attempt and current not in SENDABLE)
+            or (only_from is not None and current is not only_from)
+            or (count_attempt and expect_attempts is not None and row[5] != expect_attempts)
         ):
-            # Someone else already moved it on (a stale copy in a caller's hands): do not send.
+            # Someone else already moved it on (a stale copy in a caller's hands), or
+            # recorded another attempt meanwhile: do not send.
             fresh = payout.model_copy(
                 update={"status": current, "provider": row[3], "provider_ref": row[4], "attempts": row[5]}
             )
@@ -595,6 +601,23 @@ class SqliteLedger(Ledger):
 
     async def get_by_provider_ref(self, provider: str, provider_ref: str) -> Payout | None:
         return await self._one("provider=? AND provider_ref=?", (provider, provider_ref))
+
+    async def paid_twice(self, *, run_id: str | None = None) -> list[PaidTwice]:
+        sql = (
+            "SELECT parent.id, child.id FROM payouts child JOIN payouts parent "
+            f"ON child.parent_id = parent.id WHERE {PAID_TWICE_WHERE}"
+        )
+        params: tuple[Any, ...] = ()
+        if run_id is not None:
+            sql += " AND parent.run_id = ?"
+            params = (run_id,)
+        pairs = (await self._idle()).execute(sql + " ORDER BY parent.id", params).fetchall()
+        out = []
+        for parent_id, child_id in pairs:
+            parent, child = await self.get(parent_id), await self.get(child_id)
+            if parent is not None and child is not None:
+                out.append(PaidTwice(parent, child))
+        return out
 
     async def children(self, parent_id: str) -> list[Payout]:
         rows = (

@@ -250,4 +250,21 @@ async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> R
     books.pending += bank.pending
     books.breaks.extend(bank.breaks)
     books.provider_totals.update(bank.provider_totals)
+    # Late truth after the cash fallback left (issue 13): both references, to recover one.
+    # Listed once, with both references (the bank's three-way lines carry neither).
+    books.breaks = [b for b in books.breaks if b.kind != "paid_twice"]
+    for case in await ledger.paid_twice(run_id=run_id):
+        paid, cash = case.electronic, case.fallback
+        books.breaks.append(
+            Break(
+                "paid_twice",
+                paid.id,
+                paid.provider or "-",
+                paid.status.value,
+                f"ref {paid.provider_ref or '-'}; cash fallback {cash.id} {cash.status.value} "
+                f"ref {cash.provider_ref or '-'}",
+                paid.amount,
+                paid.amount + cash.amount,
+            )
+        )
     return books

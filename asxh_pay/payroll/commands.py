@@ -542,6 +542,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
     runs_root = args.data_dir / "runs"
     run_ids = [args.run_id] if args.run_id else sorted(known_runs(runs_root))
 
+    twice: dict[str, list[dict[str, object]]] = {}
+
     async def counts() -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         db = args.data_dir / "ledger.db"
@@ -550,6 +552,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
         async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
             for r in run_ids:
                 out[r] = {s.value: n for s, n in (await ledger.counts(r)).items()}
+                # Late truth after the cash fallback left (issue 13): both references, for recovery.
+                twice[r] = [
+                    {
+                        "payout": c.electronic.id,
+                        "reference": c.electronic.provider_ref,
+                        "fallback": c.fallback.id,
+                        "fallback_reference": c.fallback.provider_ref,
+                        "fallback_status": c.fallback.status.value,
+                        "amount_vnd": c.electronic.amount,
+                    }
+                    for c in await ledger.paid_twice(run_id=r)
+                ]
         return out
 
     ledger_counts = asyncio.run(counts())
@@ -570,12 +584,19 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 "payouts": m["counts"]["payouts"],
                 "total_vnd": m["counts"]["total_vnd"],
                 "ledger": c,
+                "paid_twice": twice.get(r, []),
             }
         )
         lines.append(
             f"{r}: {state}; {m['counts']['payouts']} payouts, {format_vnd(m['counts']['total_vnd'])}; "
             + (", ".join(f"{k}={v}" for k, v in sorted(c.items())) or "nothing in the ledger")
         )
+        for case in twice.get(r, []):
+            lines.append(
+                f"  PAID TWICE: payout {case['payout']} (ref {case['reference']}) delivered after its "
+                f"cash fallback {case['fallback']} (ref {case['fallback_reference']}, "
+                f"{case['fallback_status']}) left; recover one"
+            )
     emit(args, {"runs": data}, "\n".join(lines) or f"no runs in {runs_root}")
     return EXIT_OK
 

@@ -529,9 +529,52 @@ def summary_tables(
     ]
 
 
+def paid_twice_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
+    """Entitlements paid twice: the electronic payout was found delivered (late truth,
+    issue 13) after its cash fallback left. Both references, to recover one payment."""
+    t = Table(
+        "chi-trung" if lang != "en" else "paid-twice",
+        [
+            "payout_id",
+            "commune",
+            "programme",
+            "cccd",
+            "provider",
+            "reference",
+            "fallback",
+            "fallback_reference",
+            "amount",
+        ],
+        sheet=vocab.phrase("sheet_paid_twice", lang),
+        title=vocab.phrase("title_paid_twice", lang),
+    )
+    for e in fig.entitlements:
+        fb = e.fallback
+        if e.root.status is PayoutStatus.SUCCEEDED and fb is not None and fb.status in _LEFT:
+            req = e.root.request
+            t.rows.append(
+                [
+                    e.root.id,
+                    with_name(_place(e)[1], names),
+                    req.programme,
+                    mask_cccd(req.beneficiary.cccd),
+                    e.root.provider or "-",
+                    e.root.provider_ref or "",
+                    f"{fb.id} ({vocab.status(fb.status.value, lang)})",
+                    fb.provider_ref or "",
+                    e.root.amount,
+                ]
+            )
+    return t
+
+
+_LEFT = (PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING, PayoutStatus.SUCCEEDED)
+
+
 def detail_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
     """The detail lists, each written to a file of its own."""
-    return [failures_table(fig, lang, names), cash_table(fig, lang, names)]
+    twice = paid_twice_table(fig, lang, names)  # a file only when a case needs recovering
+    return [failures_table(fig, lang, names), cash_table(fig, lang, names), *([twice] if twice.rows else [])]
 
 
 def all_tables(fig: RunFigures, lang: str = "vi", names: UnitNames = unit_names) -> list[Table]:
@@ -902,6 +945,7 @@ def _cover_figures(fig: RunFigures, lang: str) -> list[tuple[str, Any]]:
         (label("failed", lang), outcomes["failed"]),
         (label("stopped", lang), outcomes["stopped"]),
         (label("pending", lang), outcomes["pending"]),
+        (label("paid_twice", lang), len(paid_twice_table(fig, lang).rows)),
         (label("account_share", lang), share),
         (label("target", lang), TARGET_PERCENT),
         (label("target_met", lang), vocab.target_met(share >= ACCOUNT_TARGET * 100, lang)),

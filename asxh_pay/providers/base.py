@@ -23,9 +23,9 @@ import ipaddress
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
@@ -64,6 +64,10 @@ class ProviderResult:
     code: str | None = None  # the provider's own code, kept for the audit trail
     message: str | None = None
     detail: Mapping[str, str] = field(default_factory=dict)  # rail-specific sub-state (postal...)
+    #: The amount the provider says it paid or holds (whole VND), when its answer carries
+    #: one. The core compares it with the amount sent: a difference is a
+    #: :class:`~asxh_pay.errors.ProviderProtocolError`, never a success.
+    amount: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,26 @@ class CallbackEvent:
     ack: httpx.Response = field(default_factory=lambda: httpx.Response(200, json={"ok": True}))
 
 
+#: How long a "not found" after an ambiguous send must persist before the payout is sent
+#: again, unless the provider declares otherwise (:attr:`Capabilities.not_found_grace_s`).
+DEFAULT_NOT_FOUND_GRACE_S = 10.0
+
+
 @dataclass(frozen=True)
 class Capabilities:
-    """What a provider can do, declared as data (never detected by probing methods)."""
+    """What a provider can do, declared as data (never detected by probing methods).
+
+    Every flag, what it means and what is safe by default, is in ``docs/providers.md``.
+    ``not_found_grace_s``: after a send whose outcome is unknown (timeout, reset, 500),
+    a "not found" from the status endpoint is evidence, not proof (read replicas,
+    eventually consistent indexes). The payout is sent again only after "not found"
+    has been answered by repeated queries over this many seconds after the send (and,
+    for a send another driver may still have in flight, after its timeout too). Several
+    seconds by default; a provider that documents read-after-write consistency for its
+    status endpoint may declare less, never zero.
+    ``dedupes_by_key`` says the provider answers a repeated key with the original
+    payment; it no longer shortens the wait above (a dedupe can race, see issue 13).
+    """
 
     destinations: frozenset[str]
     wallet_providers: frozenset[str] = frozenset()  # for wallet destinations: which wallets
@@ -106,6 +127,12 @@ class Capabilities:
     dedupes_by_key: bool = True  # the provider returns the original for a repeated key
     min_amount: int = 1
     max_amount: int = 500_000_000
+    not_found_grace_s: float = DEFAULT_NOT_FOUND_GRACE_S
+
+    def __post_init__(self) -> None:
+        grace = self.not_found_grace_s
+        if not (isinstance(grace, int | float) and 0 < grace < float("inf")):
+            raise ConfigurationError("not_found_grace_s must be a positive number of seconds")
 
 
 class ProviderAdapter(ABC):
@@ -216,6 +243,22 @@ class ProviderAdapter(ABC):
         return dest.provider in caps.wallet_providers
 
 
+AdapterT = TypeVar("AdapterT", bound=ProviderAdapter)
+
+
+def with_capabilities(adapter: AdapterT, **changes: Any) -> AdapterT:
+    """``adapter`` declaring other capabilities than its class does (this instance only).
+
+    Why: a deployment whose provider contract documents more than the adapter assumes
+    (read-after-write consistency on its status endpoint, say, which allows a shorter
+    ``not_found_grace_s``) declares it without subclassing; tests and the contract kit
+    shorten confirmation windows the same way, to run in seconds.
+    """
+    declared = replace(type(adapter).capabilities, **changes)
+    adapter.capabilities = declared  # type: ignore[misc]
+    return adapter
+
+
 def is_sandbox_url(url: str) -> bool:
     """A sandbox's address: the reserved ``.invalid`` domain (in-process) or loopback (served).
 
@@ -296,6 +339,21 @@ def read_json(response: httpx.Response, *, provider: str) -> dict[str, Any]:
             f"{provider}: response is not a JSON object", http_status=response.status_code
         )
     return data
+
+
+def echoed_amount(data: Mapping[str, Any], key: str, *, provider: str) -> int | None:
+    """The whole-VND amount a provider echoed under ``key``; None when its answer has none.
+
+    Put in :attr:`ProviderResult.amount`, where the core compares it with the amount
+    sent. Anything but a whole number (a float, a string, a boolean) is a protocol error:
+    an amount that cannot be read cannot be confirmed.
+    """
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProviderProtocolError(f"{provider}: field {key!r} is not a whole amount")
+    return value
 
 
 def require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, provider: str) -> Any:

@@ -42,6 +42,7 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    echoed_amount,
     read_json,
     require,
 )
@@ -203,7 +204,9 @@ class GenericProvider(ProviderAdapter):
         if outcome in (ProviderOutcome.FAILED, ProviderOutcome.RETURNED, ProviderOutcome.CANCELLED):
             reason = REASONS.get(code or "", FailureReason.UNKNOWN)
         ref = require(data, "id", str, provider=self.name)
-        return ProviderResult(outcome, provider_ref=ref, reason=reason, code=code)
+        # The amount echoed back is compared with the amount sent by the core.
+        amount = echoed_amount(data, "amount", provider=self.name)
+        return ProviderResult(outcome, provider_ref=ref, reason=reason, code=code, amount=amount)
 
     def parse_submit(self, payout: Payout, response: httpx.Response) -> ProviderResult:
         data = self._verified_json(response)

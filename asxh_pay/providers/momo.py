@@ -71,6 +71,7 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    echoed_amount,
     read_json,
     require,
 )
@@ -352,12 +353,18 @@ class MomoProvider(ProviderAdapter):
         )
         if meaning.outcome in (ProviderOutcome.SUCCEEDED, ProviderOutcome.ACCEPTED) and ref is None:
             raise ProviderProtocolError(f"{self.name}: accepted without a transId")
+        # The amount of an accepted or paid transfer is compared with the amount sent by
+        # the core (issue 13, item 7); a decline echoes 0, which says nothing.
+        amount = None
+        if meaning.outcome is not ProviderOutcome.FAILED:
+            amount = echoed_amount(data, "amount", provider=self.name)
         return ProviderResult(
             meaning.outcome,
             provider_ref=ref,
             reason=meaning.reason,
             code=str(code),
             message=str(data.get("message", ""))[:200] or None,
+            amount=amount,
         )
 
     def parse_submit(self, payout: Payout, response: httpx.Response) -> ProviderResult:
@@ -487,7 +494,11 @@ class MomoProvider(ProviderAdapter):
             payout = by_key.get(item.get("orderId"))  # type: ignore[arg-type]
             if payout is None or payout.idempotency_key in out:
                 raise ProviderProtocolError(f"{self.name}: batch answer names an unknown or repeated item")
-            out[payout.idempotency_key] = self._interpret(payout, item, response.status_code)
+            result = self._interpret(payout, item, response.status_code)
+            if result.amount is not None and result.amount != payout.amount:
+                # A batch is parsed outside the client's own check: the same rule here.
+                raise ProviderProtocolError(f"{self.name}: batch item answered with another amount")
+            out[payout.idempotency_key] = result
         if len(out) != len(payouts):
             raise ProviderProtocolError(f"{self.name}: batch answer misses {len(payouts) - len(out)} item(s)")
         return out

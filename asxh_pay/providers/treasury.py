@@ -109,7 +109,7 @@ from asxh_pay.iso20022 import (
 )
 from asxh_pay.iso20022.pain001 import Pain001Version
 from asxh_pay.iso20022.text import ID_RE
-from asxh_pay.ledger.base import Ledger
+from asxh_pay.ledger.base import Ledger, stop_fallbacks_after_late_truth
 from asxh_pay.masking import install_masking
 from asxh_pay.models import BankAccount, EventSource, Payout, PayoutRequest, new_payout_id
 from asxh_pay.providers.base import (
@@ -1179,6 +1179,9 @@ class TreasuryChannel:
                 res = await self.ledger.transition(
                     payout, u.target, source=source, reason=u.reason, detail=u.detail, provider_ref=u.e2e
                 )
+                # A booked debit after a rejection is late truth: recorded, and the cash
+                # fallback stopped (or the pair listed as paid twice), never dropped.
+                await stop_fallbacks_after_late_truth(self.ledger, res)
             except IllegalTransition as exc:
                 report.contradictions.append((name, u.payout_id, str(exc)))
                 return

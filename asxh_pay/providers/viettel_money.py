@@ -72,6 +72,7 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    echoed_amount,
     read_json,
     require,
 )
@@ -279,7 +280,9 @@ class ViettelMoneyProvider(ProviderAdapter):
         elif outcome is ProviderOutcome.CANCELLED:
             reason = FailureReason.CANCELLED_BY_OPERATOR
         ref = require(data, "transId", str, provider=self.name)
-        return ProviderResult(outcome, provider_ref=ref, reason=reason, code=error)
+        # Echoed amount: compared with the amount sent by the core (issue 13, item 7).
+        amount = echoed_amount(data, "amount", provider=self.name)
+        return ProviderResult(outcome, provider_ref=ref, reason=reason, code=error, amount=amount)
 
     def parse_submit(self, payout: Payout, response: httpx.Response) -> ProviderResult:
         data = self._verified(response)
@@ -316,6 +319,11 @@ class ViettelMoneyProvider(ProviderAdapter):
                 f"{self.name}: unexpected code {code} to an inquiry", provider_code=code
             )
         info = require(data, "data", dict, provider=self.name)
+        echoed = info.get("msisdn")
+        if echoed is not None and echoed != transfer_body(payout, self.partner_code)["msisdn"]:
+            # A holder's name for another wallet than the one asked about must not
+            # confirm this one (issue 13, item 7).
+            raise ProviderProtocolError(f"{self.name}: inquiry answer is about another wallet")
         holder = require(info, "customerName", str, provider=self.name)
         return InquiryResult(
             True, holder_name=holder, name_match=match_names(payout.request.recipient_name, holder)

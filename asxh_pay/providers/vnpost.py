@@ -92,6 +92,7 @@ from asxh_pay.providers.base import (
     ProviderAdapter,
     ProviderOutcome,
     ProviderResult,
+    echoed_amount,
     raise_for_transport_status,
     read_json,
     require,
@@ -598,6 +599,8 @@ class VNPostProvider(ProviderAdapter):
             code=code if reason else None,
             message=message,
             detail=detail,
+            # Compared with the amount sent by the core (issue 13, item 7).
+            amount=echoed_amount(data, "amount", provider=self.name),
         )
 
     def _detail(self, state: PostalState, data: Mapping[str, Any], payout: Payout | None) -> dict[str, str]:

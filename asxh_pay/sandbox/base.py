@@ -28,7 +28,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,20 @@ class FaultPlan:
     * ``server_error``: a 502/503/504 before processing; ``rate_limited``: 429.
     * ``duplicate_callback``, ``reorder_callbacks``: on callback delivery.
     * ``reversal``: a settled payment is reversed later (``returned``).
+
+    Faults of providers that are wrong the way real ones are (issue 13), all timed on
+    the sandbox clock:
+
+    * ``stale_read``: a status query about a payment booked less than
+      ``stale_read_window_s`` ago answers "not found" (a read replica, an eventually
+      consistent index).
+    * ``dedupe_race``: a pay request whose key was booked less than
+      ``dedupe_race_window_s`` ago is booked again, as a second payment with its own
+      reference (an idempotency check that races).
+    * ``late_success``: a payment that settled failed is delivered after all,
+      ``late_success_after_s`` later, with a callback saying so.
+    * ``wrong_amount``: an answer about a payment (pay, status) says another amount
+      than the one booked, validly signed (a provider's bug, a proxy's mix-up).
     """
 
     connect_error: float = 0.0
@@ -77,6 +91,13 @@ class FaultPlan:
     reorder_callbacks: float = 0.0
     reversal: float = 0.0
     reversal_after_s: float = 0.0
+    stale_read: float = 0.0
+    stale_read_window_s: float = 0.2
+    dedupe_race: float = 0.0
+    dedupe_race_window_s: float = 0.05
+    late_success: float = 0.0
+    late_success_after_s: float = 0.0
+    wrong_amount: float = 0.0
     seed: int = 0
 
     @classmethod
@@ -141,6 +162,10 @@ class SandboxPayment:
     settled_at: float | None = None
     reverse_at: float | None = None
     history: list[tuple[float, PaymentState]] = field(default_factory=list)
+    #: Delivered after it settled failed (the ``late_success`` fault), at this time.
+    late_success_at: float | None = None
+    #: A second booking of an already booked key (the ``dedupe_race`` fault).
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,6 +202,8 @@ class SandboxProvider(ABC):
         self.callback_sink = callback_sink
         self.payments: dict[str, SandboxPayment] = {}
         self.by_ref: dict[str, SandboxPayment] = {}
+        #: Second bookings of a key already booked (``dedupe_race``): the provider paid twice.
+        self.duplicates: list[SandboxPayment] = []
         self.fault_counts: Counter[str] = Counter()
         self.request_counts: Counter[str] = Counter()
         self.callbacks_sent = 0
@@ -186,6 +213,7 @@ class SandboxProvider(ABC):
         self._held_back: list[httpx.Request] = []  # reordered: delivered after later ones
         self._due: list[tuple[float, int, str]] = []
         self._scripted: dict[str, list[Fault | None]] = {}
+        self._next_fault: str | None = None
         self._book: sqlite3.Connection | None = None
         self._dirty: set[str] = set()
         if book is not None:
@@ -246,6 +274,21 @@ class SandboxProvider(ABC):
             return routed
         op = routed
         self.request_counts[op.kind] += 1
+        planned, self._next_fault = self._next_fault, None
+        if planned is not None:
+            saved = self.faults
+            plan = replace(saved)
+            for name in _KINDS_OF_FAULT:
+                setattr(plan, name, 0.0)
+            setattr(plan, planned, 1.0)
+            self.faults = plan
+            try:
+                return await self._handle_op(request, op)
+            finally:
+                self.faults = saved
+        return await self._handle_op(request, op)
+
+    async def _handle_op(self, request: httpx.Request, op: Operation) -> httpx.Response:
         fault = self._draw_fault(op)
         if fault in _BEFORE:
             self.fault_counts[fault.value] += 1
@@ -273,7 +316,11 @@ class SandboxProvider(ABC):
             return self._pay(op)
         if op.kind == "status":
             payment = self._find(op)
-            return self.render_payment(op, payment, created=False) if payment else self.render_not_found(op)
+            if payment is not None and self._reads_stale(payment):
+                return self.render_not_found(op)
+            if payment is None:
+                return self.render_not_found(op)
+            return self.render_payment(op, self._echo(payment), created=False)
         if op.kind == "cancel":
             payment = self._find(op)
             if payment is None:
@@ -297,13 +344,18 @@ class SandboxProvider(ABC):
         if existing is not None:
             if existing.body_hash != body_hash:
                 return self.render_conflict(op, existing)
-            return self.render_payment(op, existing, created=False)
+            latest = max(self.bookings(op.key), key=lambda p: p.received_at)
+            within = self.clock.now() - latest.received_at < self.faults.dedupe_race_window_s
+            if not (within and self._chance(self.faults.dedupe_race)):
+                return self.render_payment(op, self._echo(existing), created=False)
+            self.fault_counts["dedupe_race"] += 1  # the idempotency check raced: booked again
         rejected = self.validate_pay(op)
         if rejected is not None:
             return rejected
         now = self.clock.now()
         outcome, code = self.decide(op)
         self._seq += 1
+        duplicate = existing is not None
         payment = SandboxPayment(
             key=op.key,
             ref=f"{self.name[:3].upper()}{self._seq:010d}",
@@ -315,16 +367,27 @@ class SandboxProvider(ABC):
             settle_at=now + self.settle_after_s,
             outcome=outcome,
             reason_code=code,
+            duplicate=duplicate,
         )
         payment.history.append((now, PaymentState.PROCESSING))
-        self.payments[op.key] = payment
+        if duplicate:
+            self.duplicates.append(payment)
+        else:
+            self.payments[op.key] = payment
         self.by_ref[payment.ref] = payment
-        self._dirty.add(op.key)
+        self._dirty.add(_book_key(payment))
         if self.settle_after_s <= 0:
             self._settle(payment)
         else:
-            heapq.heappush(self._due, (payment.settle_at, self._seq, op.key))
-        return self.render_payment(op, payment, created=True)
+            heapq.heappush(self._due, (payment.settle_at, self._seq, payment.ref))
+        return self.render_payment(op, self._echo(payment), created=True)
+
+    def _echo(self, payment: SandboxPayment) -> SandboxPayment:
+        """The payment as an answer describes it: with another amount under ``wrong_amount``."""
+        if not self._chance(self.faults.wrong_amount):
+            return payment
+        self.fault_counts["wrong_amount"] += 1
+        return replace(payment, amount=payment.amount + 1_000)
 
     # ------------------------------------------------------------------ settlement & callbacks
 
@@ -337,10 +400,13 @@ class SandboxProvider(ABC):
         n = 0
         due = self._due
         while due and due[0][0] <= now:
-            _, _, key = heapq.heappop(due)
-            payment = self.payments[key]
+            _, _, ref = heapq.heappop(due)
+            payment = self.by_ref[ref]
             if payment.state is PaymentState.PROCESSING:
                 self._settle(payment)
+                n += 1
+            elif payment.state is PaymentState.FAILED and payment.late_success_at is not None:
+                self._deliver_late(payment)
                 n += 1
             elif payment.state is PaymentState.SUCCEEDED and payment.reverse_at is not None:
                 self._set_state(payment, PaymentState.RETURNED)
@@ -357,13 +423,34 @@ class SandboxProvider(ABC):
         if payment.outcome is PaymentState.SUCCEEDED and self._chance(self.faults.reversal):
             payment.reverse_at = payment.settled_at + self.faults.reversal_after_s
             self._seq += 1
-            heapq.heappush(self._due, (payment.reverse_at, self._seq, payment.key))
+            heapq.heappush(self._due, (payment.reverse_at, self._seq, payment.ref))
+        if payment.outcome is PaymentState.FAILED and self._chance(self.faults.late_success):
+            self.fault_counts["late_success"] += 1
+            payment.late_success_at = payment.settled_at + self.faults.late_success_after_s
+            self._seq += 1
+            heapq.heappush(self._due, (payment.late_success_at, self._seq, payment.ref))
         self._queue_callback(payment)
+
+    def _deliver_late(self, payment: SandboxPayment) -> None:
+        """The payment said failed, then the money arrived after all: say so, with a callback."""
+        payment.late_success_at = None
+        payment.outcome = PaymentState.SUCCEEDED
+        payment.reason_code = None
+        self._set_state(payment, PaymentState.SUCCEEDED)
+        self._queue_callback(payment)
+
+    def _reads_stale(self, payment: SandboxPayment) -> bool:
+        """Whether this status read misses a payment booked moments ago (``stale_read``)."""
+        young = self.clock.now() - payment.received_at < self.faults.stale_read_window_s
+        if young and self._chance(self.faults.stale_read):
+            self.fault_counts["stale_read"] += 1
+            return True
+        return False
 
     def _set_state(self, payment: SandboxPayment, state: PaymentState) -> None:
         payment.state = state
         payment.history.append((self.clock.now(), state))
-        self._dirty.add(payment.key)
+        self._dirty.add(_book_key(payment))
 
     def _queue_callback(self, payment: SandboxPayment) -> None:
         if self.callback_sink is None:
@@ -435,6 +522,22 @@ class SandboxProvider(ABC):
         before the random ones of the FaultPlan.
         """
         self._scripted.setdefault(kind, []).extend(faults)
+
+    def fault_next(self, fault: str) -> None:
+        """The next request, of any kind, meets this :class:`FaultPlan` fault (a field
+        name such as ``"timeout_after_commit"`` or ``"stale_read"``) and no other."""
+        if fault not in _KINDS_OF_FAULT:
+            raise ValueError(f"unknown fault {fault!r}")
+        self._next_fault = fault
+
+    def succeed_after_failure(self, key: str) -> SandboxPayment:
+        """Deliver now a payment of ``key`` that settled failed (late truth), with a callback."""
+        payment = self.payments.get(key)
+        if payment is None or payment.state is not PaymentState.FAILED:
+            raise ValueError("no failed payment under that key")
+        self._deliver_late(payment)
+        self.flush_book()
+        return payment
 
     def _draw_fault(self, op: Operation) -> Fault | None:
         script = self._scripted.get(op.kind)
@@ -509,13 +612,17 @@ class SandboxProvider(ABC):
                 reason_code=code,
                 settled_at=settled,
             )
-            self.payments[key] = payment
+            if "#" in key:  # a second booking of a key (dedupe race), kept under key#ref
+                payment.key, payment.duplicate = key.split("#", 1)[0], True
+                self.duplicates.append(payment)
+            else:
+                self.payments[key] = payment
             self.by_ref[ref] = payment
             digits = "".join(c for c in ref if c.isdigit())
             self._seq = max(self._seq, int(digits) if digits else 0)
             if payment.state is PaymentState.PROCESSING:
                 self._seq += 1
-                heapq.heappush(self._due, (settle_at, self._seq, key))
+                heapq.heappush(self._due, (settle_at, self._seq, ref))
             self.restore_extra(payment, json.loads(extra) if extra else None)
 
     def book_extra(self, payment: SandboxPayment) -> dict[str, Any] | None:
@@ -539,12 +646,14 @@ class SandboxProvider(ABC):
         rows = []
         for key in dirty:
             p = self.payments.get(key)
+            if p is None and "#" in key:
+                p = self.by_ref.get(key.split("#", 1)[1])
             if p is None:
                 continue
             extra = self.book_extra(p)
             rows.append(
                 (
-                    p.key,
+                    _book_key(p),
                     p.ref,
                     p.amount,
                     p.body_hash,
@@ -572,8 +681,44 @@ class SandboxProvider(ABC):
     # ------------------------------------------------------------------ books, for tests
 
     def paid(self) -> dict[str, SandboxPayment]:
-        """Payments that ended with the money at the beneficiary."""
+        """Payments that ended with the money at the beneficiary (first booking of each key)."""
         return {k: p for k, p in self.payments.items() if p.state is PaymentState.SUCCEEDED}
+
+    def bookings(self, key: str) -> list[SandboxPayment]:
+        """Every payment booked under ``key``: more than one means the provider paid twice."""
+        first = self.payments.get(key)
+        if first is None:
+            return []
+        return [first, *(p for p in self.duplicates if p.key == key)]
+
+    def all_bookings(self) -> list[SandboxPayment]:
+        """Every payment in the books, second bookings of a key included."""
+        return [*self.payments.values(), *self.duplicates]
+
+
+_KINDS_OF_FAULT = frozenset(
+    {
+        "connect_error",
+        "timeout_before_commit",
+        "timeout_after_commit",
+        "reset_before_commit",
+        "reset_after_commit",
+        "server_error",
+        "rate_limited",
+        "duplicate_callback",
+        "reorder_callbacks",
+        "reversal",
+        "stale_read",
+        "dedupe_race",
+        "late_success",
+        "wrong_amount",
+    }
+)
+
+
+def _book_key(payment: SandboxPayment) -> str:
+    """A payment's row key in the books: its key, or ``key#ref`` for a second booking."""
+    return f"{payment.key}#{payment.ref}" if payment.duplicate else payment.key
 
 
 def _hash_fields(fields: dict[str, Any]) -> str:

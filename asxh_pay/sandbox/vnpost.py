@@ -337,6 +337,13 @@ class VNPostSandbox(SandboxProvider):
         if not self.require_manifest:
             self._dispatch(payment, record)
 
+    def _deliver_late(self, payment: SandboxPayment) -> None:
+        """Late truth at the post office: the cash was handed over after all (a paper
+        receipt keyed in days after the item was reported expired or rejected)."""
+        payment.late_success_at = None
+        payment.reason_code = None
+        self._move(payment, self.postal[payment.key], PostalState.PAID)
+
     def _dispatch(self, payment: SandboxPayment, record: PostalRecord) -> None:
         """Cash leaves for the payment point (or the postman's round): code issued, window fixed."""
         if record.state is not PostalState.SUBMITTED:

@@ -7,7 +7,9 @@ A provider registers once, in its own test module::
     class TestAcmeContract(ProviderContractSuite):
         contract = ProviderContract(name="acme", make_adapter=..., make_sandbox=..., ...)
 
-See README-PROVIDERS.md for the full walk-through.
+See docs/providers.md for the full walk-through, the capability flags, what the kit needs
+from a sandbox (:class:`~asxh_pay.testing.protocol.KitSandbox`) and how to run the kit
+outside this repository.
 """
 
 from asxh_pay.testing.contract import (
@@ -23,12 +25,15 @@ from asxh_pay.testing.contract import (
     request_with,
     response_with,
 )
+from asxh_pay.testing.protocol import Booking, KitSandbox
 from asxh_pay.testing.suite import ProviderContractSuite
 
 __all__ = [
     "TAMPER_KINDS",
+    "Booking",
     "DeclineCase",
     "Harness",
+    "KitSandbox",
     "ProviderContract",
     "ProviderContractSuite",
     "TamperKind",

@@ -12,6 +12,7 @@ The API here is kept stable: other provider branches depend on it.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -24,11 +25,13 @@ import httpx
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.identity import fold
 from asxh_pay.ledger import SqliteLedger
+from asxh_pay.ledger.base import Ledger
 from asxh_pay.models import Payout, PayoutRequest
-from asxh_pay.providers.base import ProviderAdapter, raise_for_transport_status
+from asxh_pay.providers.base import ProviderAdapter, raise_for_transport_status, with_capabilities
 from asxh_pay.retry import RetryBudget, RetryPolicy
-from asxh_pay.sandbox.base import FaultPlan, SandboxClock, SandboxProvider
+from asxh_pay.sandbox.base import FaultPlan, SandboxClock
 from asxh_pay.status import FailureReason
+from asxh_pay.testing.protocol import KitSandbox
 
 __all__ = [
     "DeclineCase",
@@ -77,16 +80,15 @@ class Tamperer(Protocol):
     freshness check, not the signature).
     """
 
-    def response(
-        self, sandbox: SandboxProvider, response: httpx.Response, kind: TamperKind
-    ) -> httpx.Response | None: ...
+    def response(self, sandbox: Any, response: httpx.Response, kind: TamperKind) -> httpx.Response | None:
+        """``sandbox`` is the provider's own sandbox (its concrete type: it holds the keys)."""
 
-    def callback(
-        self, sandbox: SandboxProvider, request: httpx.Request, kind: TamperKind
-    ) -> httpx.Request | None: ...
+    def callback(self, sandbox: Any, request: httpx.Request, kind: TamperKind) -> httpx.Request | None: ...
 
 
-SandboxFactory = Callable[..., SandboxProvider]
+#: Called with the keyword arguments ``settle_after_s``, ``faults``, ``clock`` and
+#: ``callback_sink`` (plus ``sandbox_kwargs``); returns a :class:`KitSandbox`.
+SandboxFactory = Callable[..., KitSandbox]
 
 
 @dataclass
@@ -95,8 +97,9 @@ class ProviderContract:
 
     ``make_sandbox`` is called with the keyword arguments of
     :class:`~asxh_pay.sandbox.base.SandboxProvider` (``settle_after_s``, ``faults``,
-    ``clock``, ``callback_sink``) and must pass them on. The sandbox must name its
-    operations ``"pay"`` and ``"status"`` (``Operation.kind``), as the base does.
+    ``clock``, ``callback_sink``) and must pass them on. What the kit uses of the
+    sandbox it returns is :class:`~asxh_pay.testing.protocol.KitSandbox`; subclassing
+    ``SandboxProvider`` gives all of it.
     ``make_forged_adapter`` builds an adapter holding the *wrong* credentials: the
     sandbox must refuse what it signs.
     """
@@ -164,9 +167,13 @@ class Harness:
     """One provider's adapter, its sandbox and a client with a fresh ledger.
 
     The transport between them can inject one fault into the next request
-    (:meth:`fault_next`) or damage the next response (``tamper_next_response``);
-    callbacks the sandbox sends are collected in :attr:`callbacks` for the test to
-    deliver (or damage) itself.
+    (:meth:`fault_next`), hold the next request back (:meth:`delay_next`) or damage the
+    next response (``tamper_next_response``); callbacks the sandbox sends are collected
+    in :attr:`callbacks` for the test to deliver (or damage) itself.
+
+    ``grace_s``: the confirmation window the adapter declares here (its
+    ``not_found_grace_s``), short so the kit runs in seconds; the checks of stale reads
+    and dedupe races use windows shorter than it, as a provider's declaration must.
     """
 
     def __init__(
@@ -177,6 +184,7 @@ class Harness:
         settle_after_s: float = 0.0,
         frozen_clock: bool = False,
         faults: FaultPlan | None = None,
+        grace_s: float = 0.3,
     ) -> None:
         self.contract = contract
         self.workdir = workdir
@@ -189,9 +197,10 @@ class Harness:
             callback_sink=self._sink,
             **contract.sandbox_kwargs,
         )
-        self.adapter = contract.make_adapter()
+        self.grace_s = grace_s
+        self.adapter = with_capabilities(contract.make_adapter(), not_found_grace_s=grace_s)
         self.tamper_next_response: Callable[[httpx.Response], httpx.Response | None] | None = None
-        self._fault_next: str | None = None
+        self._delay_next: float | None = None
         self.clients: list[AsyncPayoutClient] = []
 
     # -- wiring ----------------------------------------------------------------
@@ -200,18 +209,10 @@ class Harness:
         self.callbacks.append(request)
 
     async def _handle(self, request: httpx.Request) -> httpx.Response:
-        fault, self._fault_next = self._fault_next, None
-        if fault is not None:
-            saved = self.sandbox.faults
-            plan = FaultPlan()
-            setattr(plan, fault, 1.0)
-            self.sandbox.faults = plan
-            try:
-                response = await self.sandbox.handle(request)
-            finally:
-                self.sandbox.faults = saved
-        else:
-            response = await self.sandbox.handle(request)
+        delay, self._delay_next = self._delay_next, None
+        if delay is not None:
+            await asyncio.sleep(delay)
+        response = await self.sandbox.handle(request)
         tamper, self.tamper_next_response = self.tamper_next_response, None
         if tamper is not None:
             await response.aread()
@@ -228,23 +229,30 @@ class Harness:
         into the next request only."""
         if fault not in FaultPlan.__dataclass_fields__:
             raise ValueError(f"unknown fault {fault!r}")
-        self._fault_next = fault
+        self.sandbox.fault_next(fault)
 
-    def new_client(self, *, adapter: ProviderAdapter | None = None) -> AsyncPayoutClient:
-        """A client with its own fresh ledger on this harness's sandbox (not opened)."""
-        ledger = SqliteLedger(self.workdir / f"ledger-{uuid.uuid4().hex[:8]}.db")
+    def delay_next(self, seconds: float) -> None:
+        """Hold the next request back this long before the sandbox sees it (a slow send)."""
+        self._delay_next = seconds
+
+    def new_client(
+        self, *, adapter: ProviderAdapter | None = None, ledger: Ledger | None = None, timeout_s: float = 5.0
+    ) -> AsyncPayoutClient:
+        """A client on this harness's sandbox (not opened), with its own fresh ledger unless
+        one is given (two clients on one ledger play two processes)."""
+        ledger = ledger or SqliteLedger(self.workdir / f"ledger-{uuid.uuid4().hex[:8]}.db")
         setup = ProviderSetup(
             adapter or self.adapter,
             transport=self.transport(),
-            timeout_s=5.0,
+            timeout_s=timeout_s,
             retry_budget=RetryBudget(ratio=1.0, min_per_s=1000, capacity=1000),
         )
         client = AsyncPayoutClient(
             ledger,
             [setup],
             poll=PollPolicy(
-                initial_s=0.01, multiplier=1.5, max_s=0.05, deadline_s=10.0, not_found_grace_s=0.5
-            ),
+                initial_s=0.01, multiplier=1.5, max_s=0.05, deadline_s=10.0
+            ),  # the confirmation window is the adapter's own (``grace_s``)
             retry=RetryPolicy(max_attempts=3, base_delay_s=0.001, max_delay_s=0.01, deadline_s=10.0),
         )
         self.clients.append(client)

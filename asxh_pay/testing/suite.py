@@ -24,10 +24,13 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from asxh_pay.errors import ProviderError, ProviderProtocolError, WebhookVerificationError
+from asxh_pay.errors import AsxhPayError, ProviderError, ProviderProtocolError, WebhookVerificationError
 from asxh_pay.identity import NameMatch
+from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import EventSource, PayoutRequest
 from asxh_pay.providers.base import InquiryResult, ProviderOutcome, ProviderResult
+from asxh_pay.receiver import callback_handler
+from asxh_pay.sandbox.base import FaultPlan
 from asxh_pay.status import FailureReason, PayoutStatus
 from asxh_pay.testing.contract import TAMPER_KINDS, DeclineCase, Harness, ProviderContract, personal_strings
 
@@ -70,7 +73,9 @@ class ProviderContractSuite:
         assert paid[payout.idempotency_key].amount == req.amount
 
     async def test_pay_reaches_success_by_callback(self, tmp_path: Path) -> None:
-        """A signed callback moves a processing payout to ``succeeded``; replaying it changes nothing."""
+        """A signed callback moves a processing payout to ``succeeded``; a replay of it raises
+        :class:`WebhookVerificationError` with code ``replayed`` and changes nothing (the
+        HTTP receiver answers that replay 2xx, so the provider stops redelivering)."""
         if not self.contract.callbacks:
             pytest.skip(f"{self.contract.name} sends no callbacks")
         h = self.harness(tmp_path, settle_after_s=60, frozen_clock=True)
@@ -84,8 +89,12 @@ class ProviderContractSuite:
             assert done.status is PayoutStatus.SUCCEEDED
             events = await client.ledger.events(payout.id)
             assert events[-1].source is EventSource.CALLBACK
-            with pytest.raises(WebhookVerificationError):
+            with pytest.raises(WebhookVerificationError) as info:
                 await client.handle_callback(h.adapter.name, callbacks[0])
+            assert info.value.code == "replayed"
+            assert len(await client.ledger.events(payout.id)) == len(events)
+            answer = await callback_handler(client, {callbacks[0].url.path: h.adapter.name})(callbacks[0])
+            assert answer.status_code == 200
             assert len(await client.ledger.events(payout.id)) == len(events)
 
     async def test_same_key_never_pays_twice_library_side(self, tmp_path: Path) -> None:
@@ -146,6 +155,129 @@ class ProviderContractSuite:
         assert h.sandbox.request_counts["pay"] == 1
         assert h.sandbox.request_counts["status"] >= 1
         assert len(h.sandbox.paid()) == 1
+
+    # ------------------------------------------------------------------ misbehaving providers (issue 13)
+
+    async def test_stale_not_found_never_leads_to_a_resend(self, tmp_path: Path) -> None:
+        """Hazard 1. The answer to a booked payment is lost and the status endpoint says
+        "not found" for a while after booking (a read replica): the payout is asked about
+        again over the confirmation window, never sent twice."""
+        window = self._window()
+        h = self.harness(tmp_path, faults=FaultPlan(stale_read=1.0, stale_read_window_s=window))
+        h.fault_next("timeout_after_commit")
+        async with h.client() as client:
+            payout = await client.pay(self.contract.success)
+        assert payout.status is PayoutStatus.SUCCEEDED, payout.failure_detail
+        assert h.sandbox.fault_counts["stale_read"] >= 1
+        assert h.sandbox.request_counts["pay"] == 1
+        assert len(h.sandbox.bookings(payout.idempotency_key)) == 1
+
+    async def test_provider_dedupe_race_never_books_twice(self, tmp_path: Path) -> None:
+        """Hazard 2. The provider books one key twice when two requests with it arrive
+        within a window, and reads stale after booking: an ambiguous send is followed by
+        no second send within the window, and the books hold one payment."""
+        window = self._window()
+        faults = FaultPlan(
+            stale_read=1.0, stale_read_window_s=window, dedupe_race=1.0, dedupe_race_window_s=window
+        )
+        h = self.harness(tmp_path, faults=faults)
+        h.fault_next("timeout_after_commit")
+        async with h.client() as client:
+            payout = await client.pay(self.contract.success)
+        assert payout.status is PayoutStatus.SUCCEEDED, payout.failure_detail
+        assert len(h.sandbox.bookings(payout.idempotency_key)) == 1
+
+    async def test_second_driver_never_sends_while_the_first_send_is_in_flight(self, tmp_path: Path) -> None:
+        """Hazard 2, across processes. A slow first send is still on its way when a second
+        client on the same ledger (a resume, a second worker) finds the payout
+        ``submitted`` and "not found": it waits out the send's timeout and the window."""
+        window = self._window()
+        h = self.harness(tmp_path, faults=FaultPlan(dedupe_race=1.0, dedupe_race_window_s=30.0))
+        # One ledger, two clients: each has its own single-flight map, as two processes do
+        # (two SQLite connections in one event loop would wait on each other's locks).
+        shared = SqliteLedger(tmp_path / "shared-ledger.db")
+        first = h.new_client(ledger=shared, timeout_s=4 * window)
+        second = h.new_client(ledger=shared, timeout_s=4 * window)
+        async with first, second:
+            h.delay_next(2 * window)
+            paying = asyncio.create_task(first.pay(self.contract.success))
+            key = self.contract.success.key()
+            while True:  # until the first client's attempt is recorded (it is then sending)
+                seen = await second.ledger.get_by_key(key)
+                if seen is not None and seen.attempts >= 1:
+                    break
+                await asyncio.sleep(0.005)
+            await second.resume()
+            payout = await paying
+            payout = await second.wait(payout.id, timeout_s=10)
+        assert payout.status is PayoutStatus.SUCCEEDED, payout.failure_detail
+        assert h.sandbox.request_counts["pay"] == 1
+        assert len(h.sandbox.bookings(payout.idempotency_key)) == 1
+
+    async def test_late_success_after_a_failure_is_recorded(self, tmp_path: Path) -> None:
+        """Hazard 3. A payment the provider declined is reported delivered afterwards (by
+        status query, and by callback where the provider sends them): the ledger records
+        ``succeeded`` instead of refusing the news."""
+        h = self.harness(tmp_path)
+        async with h.client() as client:
+            failed = None
+            for case in self.contract.declines:
+                if case.retryable:
+                    continue
+                payout = await client.pay(case.request)
+                books = h.sandbox.bookings(payout.idempotency_key)
+                if payout.status is PayoutStatus.FAILED and books:
+                    failed = payout
+                    break
+            if failed is None:
+                pytest.skip(f"{self.contract.name}: no decline is booked before it fails")
+            before = len(h.callbacks)
+            h.sandbox.succeed_after_failure(failed.idempotency_key)
+            if self.contract.callbacks:
+                await h.sandbox.deliver_callbacks()
+                for cb in h.callbacks[before:]:
+                    await client.handle_callback(h.adapter.name, cb)
+                found = await client.status(failed.id)
+            else:
+                found = await client.refresh(failed)
+            events = await client.ledger.events(failed.id)
+        assert found.status is PayoutStatus.SUCCEEDED
+        assert [e.to_status for e in events][-2:] == [PayoutStatus.FAILED, PayoutStatus.SUCCEEDED]
+
+    async def test_callback_about_another_providers_payout_is_refused(self, tmp_path: Path) -> None:
+        """Hazard 4. A genuine callback names a payout the ledger holds under another
+        provider: refused (``foreign_payout``), nothing changed."""
+        if not self.contract.callbacks:
+            pytest.skip(f"{self.contract.name} sends no callbacks")
+        h = self.harness(tmp_path, settle_after_s=60, frozen_clock=True)
+        async with h.client() as client:
+            await client.pay(self.contract.success, wait=False)
+            callbacks = await h.settle(61)
+            assert callbacks
+        other = h.new_client()
+        async with other:
+            foreign = h.payout(self.contract.success).model_copy(update={"provider": "another-provider"})
+            foreign, _ = await other.ledger.create_or_get(foreign)
+            before = await other.ledger.events(foreign.id)
+            with pytest.raises(WebhookVerificationError) as info:
+                await other.handle_callback(h.adapter.name, callbacks[0])
+            assert info.value.code == "foreign_payout"
+            assert await other.ledger.events(foreign.id) == before
+
+    async def test_answer_with_another_amount_is_never_a_success(self, tmp_path: Path) -> None:
+        """Item 7. Every answer about the payment says another amount than was sent
+        (validly signed): a protocol error, and the payout is never recorded paid."""
+        h = self.harness(tmp_path, faults=FaultPlan(wrong_amount=1.0))
+        async with h.client() as client:
+            with contextlib.suppress(AsxhPayError):
+                await client.pay(self.contract.success)
+            payout = await client.status(self.contract.success.key())
+        assert h.sandbox.fault_counts["wrong_amount"] >= 1
+        assert payout.status not in (PayoutStatus.SUCCEEDED, PayoutStatus.PROCESSING), payout.status
+
+    def _window(self) -> float:
+        """A stale-read / dedupe-race window shorter than the harness's declared grace."""
+        return 0.15
 
     # ------------------------------------------------------------------ errors
 

@@ -179,20 +179,50 @@ async def test_stale_report_on_an_old_snapshot_is_a_no_op(ledger: Ledger) -> Non
 
 
 async def test_illegal_transition_raises_and_writes_nothing(ledger: Ledger) -> None:
+    # failed -> succeeded is late truth and legal since issue 13; succeeded -> failed is not.
+    p = await created(ledger)
+    paid = await ledger.transition(p, S.SUCCEEDED, source=EventSource.RESPONSE, provider_ref="REF1")
+    assert paid.payout.status is S.SUCCEEDED
+    with pytest.raises(IllegalTransition):
+        await ledger.transition(
+            paid.payout,
+            S.FAILED,
+            source=EventSource.CALLBACK,
+            reason=FailureReason.INVALID_ACCOUNT,
+            detail="no such account",
+        )
+    stored = await ledger.get(p.id)
+    assert stored is not None and stored.status is S.SUCCEEDED
+    assert len(await ledger.events(p.id)) == 2
+    assert (await ledger.verify_chain()).ok
+
+
+async def test_late_truth_is_recorded_and_paid_twice_is_listed(ledger: Ledger) -> None:
+    """A failed payout found delivered is recorded succeeded (reason cleared); with a
+    fallback that left, the pair is a paid-twice case on both stores (issue 13)."""
     p = await created(ledger)
     failed = await ledger.transition(
-        p,
-        S.FAILED,
-        source=EventSource.RESPONSE,
-        reason=FailureReason.INVALID_ACCOUNT,
-        detail="no such account",
+        p, S.FAILED, source=EventSource.RESPONSE, reason=FailureReason.INVALID_ACCOUNT
     )
-    assert failed.payout.failure_reason is FailureReason.INVALID_ACCOUNT
-    with pytest.raises(IllegalTransition):
-        await ledger.transition(failed.payout, S.SUCCEEDED, source=EventSource.CALLBACK)
-    stored = await ledger.get(p.id)
-    assert stored is not None and stored.status is S.FAILED
-    assert len(await ledger.events(p.id)) == 2
+    child = p.model_copy(
+        update={
+            "id": p.id + "fb",
+            "idempotency_key": "FB" + p.idempotency_key[:20],
+            "parent_id": p.id,
+            "lineage_depth": 1,
+        }
+    )
+    child, _ = await ledger.create_or_get(child)
+    assert await ledger.paid_twice() == []
+    sent = await ledger.transition(child, S.SUCCEEDED, source=EventSource.RESPONSE, provider_ref="CASH1")
+    late = await ledger.transition(
+        failed.payout, S.SUCCEEDED, source=EventSource.CALLBACK, provider_ref="BANK1"
+    )
+    assert late.changed and late.from_status is S.FAILED
+    assert late.payout.status is S.SUCCEEDED and late.payout.failure_reason is None
+    [case] = await ledger.paid_twice()
+    assert (case.electronic.id, case.fallback.id) == (p.id, sent.payout.id)
+    assert case.references == ("BANK1", "CASH1")
     assert (await ledger.verify_chain()).ok
 
 

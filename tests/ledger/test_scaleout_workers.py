@@ -105,6 +105,9 @@ def test_four_workers_one_killed_pay_everything_exactly_once(pg_schema: str, tmp
                         f"http://127.0.0.1:{port}",
                         "--provider-timeout-s",
                         "1",
+                        # The served sandbox reads its own writes: a short confirmation window.
+                        "--provider-not-found-grace-s",
+                        "0.5",
                         "--concurrency",
                         "24",
                         "--batch-size",
