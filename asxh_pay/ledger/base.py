@@ -106,9 +106,10 @@ LEFT = frozenset(
 )
 
 #: Parent/child pairs of a paid-twice case (both dialects; ``{run}`` is a run filter or empty).
-#: A parent in ``succeeded``/``returned`` was paid; a fallback child that has left pays again.
+#: A parent in ``succeeded`` was paid; a fallback child that has left pays again. A ``returned``
+#: parent is not: its money came back, and paying it in cash is the designed fallback.
 PAID_TWICE_WHERE = (
-    "parent.status IN ('succeeded', 'returned') "
+    "parent.status = 'succeeded' "
     "AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
 )
 
@@ -454,7 +455,7 @@ class Ledger(ABC):
         """
         out: list[PaidTwice] = []
         async for parent in self.iter_payouts(
-            statuses=[PayoutStatus.SUCCEEDED, PayoutStatus.RETURNED], run_id=run_id
+            statuses=[PayoutStatus.SUCCEEDED], run_id=run_id
         ):
             for child in await self.children(parent.id):
                 if child.status in LEFT:
