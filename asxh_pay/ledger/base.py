@@ -109,8 +109,7 @@ LEFT = frozenset(
 #: A parent in ``succeeded`` was paid; a fallback child that has left pays again. A ``returned``
 #: parent is not: its money came back, and paying it in cash is the designed fallback.
 PAID_TWICE_WHERE = (
-    "parent.status = 'succeeded' "
-    "AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
+    "parent.status = 'succeeded' AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
 )
 
 
@@ -454,9 +453,7 @@ class Ledger(ABC):
         default walks the failed-then-paid payouts for a store without SQL.
         """
         out: list[PaidTwice] = []
-        async for parent in self.iter_payouts(
-            statuses=[PayoutStatus.SUCCEEDED], run_id=run_id
-        ):
+        async for parent in self.iter_payouts(statuses=[PayoutStatus.SUCCEEDED], run_id=run_id):
             for child in await self.children(parent.id):
                 if child.status in LEFT:
                     out.append(PaidTwice(parent, child))
