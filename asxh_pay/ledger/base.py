@@ -507,9 +507,7 @@ class Ledger(ABC):
         default walks the failed-then-paid payouts for a store without SQL.
         """
         out: list[PaidTwice] = []
-        async for parent in self.iter_payouts(
-            statuses=[PayoutStatus.SUCCEEDED, PayoutStatus.RETURNED], run_id=run_id
-        ):
+        async for parent in self.iter_payouts(statuses=[PayoutStatus.SUCCEEDED], run_id=run_id):
             for child in await self.children(parent.id):
                 if child.status in LEFT:
                     out.append(PaidTwice(parent, child))

@@ -248,6 +248,8 @@ def _key_path(args: argparse.Namespace) -> Path:
 
 
 def _reasons_text(title: str, reasons: list[tuple[str, int, str]], lang: str = "vi") -> list[str]:
+    """Rows per reason, most frequent first: the reason in the shared vocabulary, its code,
+    and the first row's own words."""
     if not reasons:
         return []
     lines = [f"  {title}:"]
@@ -840,6 +842,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         )
     )
     registry = demo.seed_registry(province, data_dir / "registry.db")
+    # Only the lists on disk matter from here: a province-scale month must not carry the
+    # generator's rows (nor, below, the preparation's) through the paying run.
+    die_after_prepare = list(province.die_after_prepare)
+    del province
     maker, checker = "lap.nguyen", "hung.tran"
     # The office key enrolls both operators, as at a real setup (kept in the demo folder
     # here; an office keeps it away from the operators' machines).
@@ -878,7 +884,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             args,
             say,
             stack,
-            province,
+            die_after_prepare,
             unit,
             prep_registry=checks,
             registry=registry,
@@ -891,7 +897,7 @@ def _demo_month(
     args: argparse.Namespace,
     say: Callable[[str], None],
     stack: Any,
-    province: Any,
+    die_after_prepare: list[str],
     unit: Any,
     *,
     prep_registry: Any,
@@ -922,15 +928,17 @@ def _demo_month(
             )
         )
         say("  " + _prepared_text(prep, args.lang).replace("\n", "\n  ").rsplit("\n", 1)[0])
-        approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
+        run_id, manifest, prep_dir = prep.run_id, prep.manifest, prep.dir
+        del prep
+        approve(data_dir, run_id, checker, data_dir / "keys" / f"{checker}.pem")
         say(phrase("demo_approved", args.lang, checker=checker, maker=maker))
-        for cccd in province.die_after_prepare:
+        for cccd in die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
-        say(phrase("demo_deaths", args.lang, n=len(province.die_after_prepare)))
+        say(phrase("demo_deaths", args.lang, n=len(die_after_prepare)))
         result, report_files, recon = run_interruptible(
             _run_and_report(
                 args,
-                prep.run_id,
+                run_id,
                 resume=False,
                 registry=prep_registry,
                 rails=rails,
@@ -939,11 +947,11 @@ def _demo_month(
             )
         )
         if stack is not None:
-            report_files, recon = _served_month_end(args, say, stack, prep.run_id, rails)
+            report_files, recon = _served_month_end(args, say, stack, run_id, rails)
             if not _outcomes(report_files)["pending"]:
                 # The cash the run left open was settled by serve since: not an error any more.
                 result.errors = [e for e in result.errors if "still open after" not in e]
-        anchor = asyncio.run(_demo_anchor(args, prep.run_id, checker, report_files.xlsx.parent))
+        anchor = asyncio.run(_demo_anchor(args, run_id, checker, report_files.xlsx.parent))
     finally:
         rails.close()
         registry.close()
@@ -952,13 +960,13 @@ def _demo_month(
     elapsed = time.perf_counter() - started
     data = {
         "data_dir": str(data_dir),
-        "run_id": prep.run_id,
-        "prepared": prep.manifest["counts"],
-        "paying_unit": prep.manifest["paying_unit"],
-        "communes": sorted(prep.manifest["totals"]["commune"]),
-        "programmes": sorted(prep.manifest["totals"]["programme"]),
-        "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
-        "old_coded_files": prep.manifest["units"]["old_coded_files"],
+        "run_id": run_id,
+        "prepared": manifest["counts"],
+        "paying_unit": manifest["paying_unit"],
+        "communes": sorted(manifest["totals"]["commune"]),
+        "programmes": sorted(manifest["totals"]["programme"]),
+        "unit_mapping": manifest["units"]["rows_by_mapping"],
+        "old_coded_files": manifest["units"]["old_coded_files"],
         "run": _run_json(result, report_files),
         "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
         "anchor": _anchor_json(anchor, checker),
@@ -978,7 +986,7 @@ def _demo_month(
             f"  {phrase('monthly_report', args.lang)}: {report_files.xlsx}",
             _anchor_text(args, anchor, checker),
             phrase(
-                "demo_rejected", args.lang, rejected=prep.dir / "rejected.csv", held=prep.dir / "held.csv"
+                "demo_rejected", args.lang, rejected=prep_dir / "rejected.csv", held=prep_dir / "held.csv"
             ),
             phrase("demo_done", args.lang, seconds=f"{elapsed:.1f}", dir=data_dir),
         ]

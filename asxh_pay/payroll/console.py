@@ -47,17 +47,27 @@ def top_reasons(by_code: Mapping[str, int], lang: str, n: int = 3) -> list[str]:
     return [f"{vocab.reason(code, lang)} ({code}): {count}" for code, count in ranked]
 
 
-def _reasons(title: str, items: Sequence[tuple[str, str]], lang: str, n: int = 5) -> list[str]:
-    """The most frequent codes with their count, in words, and one example of the checker's detail."""
+def _reasons(
+    title: str,
+    items: Sequence[tuple[str, str]],
+    lang: str,
+    n: int = 5,
+    *,
+    counts: Mapping[str, int] | None = None,
+) -> list[str]:
+    """The most frequent codes with their count, in words, and one example of the checker's detail.
+
+    ``counts``: the full counts by code (the manifest's) when ``items`` holds only the first
+    rows (a big list keeps the first 1,000 in memory)."""
     if not items:
         return []
-    counts = Counter(code for code, _ in items)
+    counts = Counter(counts) if counts else Counter(code for code, _ in items)
     example: dict[str, str] = {}
     for code, text in items:
         example.setdefault(code, text)
     lines = [f"  {phrase(title, lang)}:"]
     for code, count in counts.most_common(n):
-        lines.append(f"    {count:>6}  {vocab.reason(code, lang)} ({code}): {mask_text(example[code])[:140]}")
+        lines.append(f"    {count:>6}  {vocab.reason(code, lang)} ({code}): {mask_text(example.get(code, code))[:140]}")
     return lines
 
 
@@ -126,8 +136,10 @@ def prepared_text(prep: Any, lang: str) -> str:
             )
     imported = getattr(prep, "imported", None)
     if imported is not None:
-        lines += _reasons("rejected_top", [(r.code, r.reason) for r in imported.rejected], lang)
-        lines += _reasons("held_top", [(h.code, h.reason) for h in getattr(prep, "held", [])], lang)
+        rejected = [(r.code, r.reason) for r in imported.rejected]
+        held = [(h.code, h.reason) for h in getattr(prep, "held", [])]
+        lines += _reasons("rejected_top", rejected, lang, counts=m.get("rejected_by_code"))
+        lines += _reasons("held_top", held, lang, counts=m.get("held_by_code"))
     else:
         for title, key in (("rejected_top", "rejected_by_code"), ("held_top", "held_by_code")):
             reasons = top_reasons(m.get(key) or {}, lang)

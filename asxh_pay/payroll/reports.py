@@ -47,7 +47,7 @@ from asxh_pay.cells import write_csv_file, xlsx_text, xlsx_value
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd, mask_name, mask_text
 from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
-from asxh_pay.programmes import Programmes, load_programmes
+from asxh_pay.programmes import Programmes, load_programmes, programmes_of_run
 from asxh_pay.status import PayoutStatus
 from asxh_pay.vocab import label
 
@@ -1040,7 +1040,8 @@ async def write_reports(
     step(1)
     names = names or unit_names
     manifest = manifest or {}
-    programmes = programmes or load_programmes()
+    # The agencies as the run recorded them (a programme added by data keeps its agency).
+    programmes = programmes or programmes_of_run(manifest)
     summaries = summary_tables(fig, lang, names, programmes)
     details = detail_tables(fig, lang, names)
     step(2)

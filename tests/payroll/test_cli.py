@@ -150,6 +150,16 @@ def test_demo_small_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert len(list((tmp_path / "demo").iterdir())) == 2
 
 
+def test_demo_with_bank_returns_reconciles_without_breaks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 800 beneficiaries: a few bank transfers come back and are paid in cash. A returned
+    # transfer's money came back, so its cash fallback is not a paid-twice break.
+    code, out = _json(capsys, ["demo", "-n", "800", "--data-dir", str(tmp_path), "--json"])
+    assert out["run"]["ledger_counts"].get("returned", 0) > 0
+    assert out["reconciliation"]["ok"] and out["reconciliation"]["breaks"] == 0 and code == EXIT_OK
+
+
 def test_demo_province_structure(tmp_path: Path) -> None:
     p = make_province(800, seed=5)
     communes = {c for c, _ in p.rows}
