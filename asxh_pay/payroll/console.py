@@ -67,7 +67,9 @@ def _reasons(
         example.setdefault(code, text)
     lines = [f"  {phrase(title, lang)}:"]
     for code, count in counts.most_common(n):
-        lines.append(f"    {count:>6}  {vocab.reason(code, lang)} ({code}): {mask_text(example.get(code, code))[:140]}")
+        lines.append(
+            f"    {count:>6}  {vocab.reason(code, lang)} ({code}): {mask_text(example.get(code, code))[:140]}"
+        )
     return lines
 
 
