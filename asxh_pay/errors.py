@@ -55,6 +55,10 @@ class LedgerError(AsxhPayError):
     """The durable ledger could not record or read something."""
 
 
+class LeaseLost(LedgerError):
+    """This worker's lease on a payout expired and another worker may hold it: do not send."""
+
+
 class LedgerNotFound(LedgerError, ValidationError):
     """A read-only command was pointed at a ledger that is not there, or at a file that is
     not an asxh-pay ledger: bad input (exit 2), and nothing was created."""
