@@ -689,7 +689,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
         read_manifest(run_dir(args.data_dir, args.run_id))  # an unknown run: exit 2, with the known ones
     if files:
-        from asxh_pay.reconcile import reconcile_files_command
+        from asxh_pay.reconcile_cli import reconcile_files_command
 
         args.files = files
         args.ledger = _ledger_url(args)
@@ -1078,7 +1078,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="RUN_ID|FILE",
         help="a run id (default: everything) and/or report files to reconcile against",
     )
-    from asxh_pay.reconcile import add_file_options
+    from asxh_pay.reconcile_cli import add_file_options
 
     add_file_options(rc)
     rc.set_defaults(func=_cmd_reconcile)
