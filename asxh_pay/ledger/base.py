@@ -33,6 +33,7 @@ from asxh_pay.ledger.rules import (
     GENESIS,
     SENDABLE,
     Fence,
+    Step,
     event_hash,
     genesis_hash,
     mask_key,
@@ -294,18 +295,21 @@ class TransitionResult:
     changed: bool
     _event: StatusEvent | None = None
     _event_fields: dict[str, Any] | None = None
+    _step: Step | None = None  # what the store wrote (asxh_pay.ledger.rules.decide)
 
     @property
     def recorded(self) -> bool:
         """Whether an event was written (a counted attempt writes one even when the status
         stays ``submitted``; a refused compare-and-set writes none)."""
-        return self._event is not None or self._event_fields is not None
+        return self._event is not None or self._event_fields is not None or self._step is not None
 
     @property
     def from_status(self) -> PayoutStatus | None:
         """The status the payout left, when an event was written (without building it)."""
         if self._event is not None:
             return self._event.from_status
+        if self._step is not None:
+            return self._step.from_status
         if self._event_fields is not None:
             status: PayoutStatus | None = self._event_fields["from_status"]
             return status
@@ -313,8 +317,10 @@ class TransitionResult:
 
     @property
     def event(self) -> StatusEvent | None:
-        if self._event is None and self._event_fields is not None:
-            object.__setattr__(self, "_event", StatusEvent.model_construct(**self._event_fields))
+        if self._event is None:
+            fields = self._step.event_fields() if self._step is not None else self._event_fields
+            if fields is not None:
+                object.__setattr__(self, "_event", StatusEvent.model_construct(**fields))
         return self._event
 
 

@@ -545,9 +545,7 @@ class PostgresLedger(Ledger):
             row.failure_detail = step.failure_detail
             row.updated_at = step.at
             row.dirty = True
-            results[id(op.future)] = TransitionResult(
-                _apply_row(op.payout, row), step.changed, None, step.event_fields()
-            )
+            results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), step.changed, _step=step)
         updates = [
             (
                 r.status.value,

@@ -226,29 +226,6 @@ class Step(NamedTuple):
         )
 
 
-def refuses(
-    head: Head,
-    *,
-    count_attempt: bool,
-    only_from: PayoutStatus | None,
-    expect_attempts: int | None,
-) -> bool:
-    """The compare-and-set checks: True when the row moved on since the caller looked.
-
-    * an attempt is counted only from a sendable status (someone else already sent it, or
-      it is finished: a stale copy in a caller's hands must not send);
-    * ``only_from``: only from exactly that status (stopping an unsent payout must not
-      hide a request another driver just sent);
-    * ``expect_attempts``: an attempt is counted only if the row still has that many (of
-      two drivers resending one payout at once, one sends).
-    """
-    if count_attempt and (
-        head.status not in SENDABLE or (expect_attempts is not None and head.attempts != expect_attempts)
-    ):
-        return True
-    return only_from is not None and head.status is not only_from
-
-
 def decide(
     payout_id: str,
     head: Head,
@@ -267,54 +244,70 @@ def decide(
     """The transition decision: the step to write, or ``None`` when nothing is written.
 
     ``None`` means the caller's news changes nothing (a duplicate, stale news) or a
-    compare-and-set was refused (:func:`refuses`); the store answers ``changed=False``
-    with the row as it is. A contradiction raises
+    compare-and-set was refused because the row moved on since the caller looked:
+
+    * an attempt is counted only from a sendable status (someone else already sent it,
+      or it is finished: a stale copy in a caller's hands must not send);
+    * ``expect_attempts``: an attempt is counted only if the row still has that many (of
+      two drivers resending one payout at once, one sends);
+    * ``only_from``: only from exactly that status (stopping an unsent payout must not
+      hide a request another driver just sent).
+
+    The store then answers ``changed=False`` with the row as it is. A contradiction raises
     :class:`~asxh_pay.status.IllegalTransition` and nothing is written. A counted
     attempt always writes an event, even when the status stays (``submitted`` again).
     """
-    if refuses(head, count_attempt=count_attempt, only_from=only_from, expect_attempts=expect_attempts):
+    current = head.status
+    if count_attempt and (
+        current not in SENDABLE or (expect_attempts is not None and head.attempts != expect_attempts)
+    ):
         return None
-    planned = plan_transition(head.status, target)
+    if only_from is not None and current is not only_from:
+        return None
+    planned = plan_transition(current, target)
     if planned is None and not count_attempt:
         return None
-    to_status = planned or head.status
-    detail = clean_detail(detail)
+    to_status = planned or current
+    if detail:
+        detail = mask_text(detail)[:DETAIL_MAX]
     new_provider = provider or head.provider
     new_ref = provider_ref or head.provider_ref
     seq = head.event_count + 1
     at_text = now.isoformat()
+    prev = head.last_hash
     h = event_hash(
         payout_id=payout_id,
         seq=seq,
         at=at_text,
-        from_status=head.status,
+        from_status=current,
         to_status=to_status,
         source=source,
         reason=reason,
         detail=detail,
         provider=new_provider,
         provider_ref=new_ref,
-        prev_hash=head.last_hash,
+        prev_hash=prev,
     )
     failed = to_status in FAILURE_STATUSES
+    # Positional: a NamedTuple built by keyword costs several times more.
     return Step(
-        payout_id=payout_id,
-        changed=planned is not None,
-        from_status=head.status,
-        to_status=to_status,
-        seq=seq,
-        at=now,
-        at_text=at_text,
-        source=source,
-        reason=reason,
-        detail=detail,
-        provider=new_provider,
-        provider_ref=new_ref,
-        prev_hash=head.last_hash,
-        hash=h,
-        attempts=head.attempts + (1 if count_attempt else 0),
-        failure_reason=reason if failed else None,
-        failure_detail=detail if failed else None,
+        payout_id,
+        planned is not None,
+        current,
+        to_status,
+        seq,
+        now,
+        at_text,
+        source,
+        reason,
+        detail,
+        new_provider,
+        new_ref,
+        prev,
+        h,
+        head.attempts + 1 if count_attempt else head.attempts,
+        reason if failed else None,
+        detail if failed else None,
     )
 
 

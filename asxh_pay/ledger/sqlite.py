@@ -449,7 +449,7 @@ class SqliteLedger(Ledger):
             await self._durable()
         else:
             self._schedule_commit()
-        return TransitionResult(step.applied(payout), step.changed, None, step.event_fields())
+        return TransitionResult(step.applied(payout), step.changed, _step=step)
 
     async def remember_callback(self, provider: str, callback_id: str) -> bool:
         conn = await self._writable()
