@@ -44,6 +44,7 @@ class Category(StrEnum):
     LEDGER_SUCCEEDED_NOT_AT_PROVIDER = "ledger_succeeded_not_at_provider"
     STATUS_MISMATCH = "status_mismatch"
     UNKNOWN_TO_LEDGER = "unknown_to_ledger"
+    REPORTED_TWICE = "reported_twice"  # a settlement report pays one reference more than once
 
 
 _OK = frozenset({Category.MATCHED, Category.NOT_PAID, Category.IN_FLIGHT})
