@@ -497,7 +497,7 @@ def _register_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from asxh_pay.serve import register_serve
+    from asxh_pay.serve_cli import register_serve
 
     register_serve(sub)
 
