@@ -32,7 +32,7 @@ def register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from asxh_pay.cli import EXIT_OK
+    from asxh_pay.cli.output import EXIT_OK
     from asxh_pay.config import load_settings
 
     _need_extra()

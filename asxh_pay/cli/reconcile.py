@@ -53,7 +53,7 @@ def add_file_options(p: argparse.ArgumentParser) -> None:
 
 def reconcile_files_command(args: argparse.Namespace) -> int:
     """``asxh-pay reconcile [RUN_ID] FILE...``: three-way against report files; exit 1 on breaks."""
-    from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, emit
+    from asxh_pay.cli.output import EXIT_ATTENTION, EXIT_OK, emit
     from asxh_pay.ledger import open_ledger
 
     for out in args.out:
