@@ -11,10 +11,9 @@ Messages never carry personal data or secrets: values are masked before they get
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # status.py imports this module (IllegalTransition is an AsxhPayError)
-    from asxh_pay.status import FailureReason
+from asxh_pay.reasons import FailureReason
 
 
 class AsxhPayError(Exception):
@@ -53,6 +52,10 @@ class IdempotencyConflict(AsxhPayError):
 
 class LedgerError(AsxhPayError):
     """The durable ledger could not record or read something."""
+
+
+class LeaseLost(LedgerError):
+    """This worker's lease on a payout expired and another worker may hold it: do not send."""
 
 
 class LedgerNotFound(LedgerError, ValidationError):
@@ -120,8 +123,6 @@ class ProviderError(AsxhPayError):
         super().__init__(message)
         self.http_status = http_status
         self.provider_code = provider_code
-        from asxh_pay.status import FailureReason
-
         self.reason = reason if reason is not None else FailureReason.TECHNICAL
         if retryable is not None:
             self.retryable = retryable

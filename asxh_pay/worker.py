@@ -9,8 +9,9 @@ client, so every rule of the single-process engine holds unchanged.
 What happens when a worker dies: its leases expire and another worker claims the
 payouts. Those left ``submitted``/``unknown``/``processing`` are *queried* first
 (the client's ``drive``), never resubmitted blind. A worker that stalls past its
-lease is fenced: the write-ahead step before any send checks the lease (see
-:data:`asxh_pay.ledger.postgres.LEASE_OWNER`). On SIGTERM/SIGINT a worker stops
+lease is fenced: its client writes through the ledger's fenced view
+(:meth:`asxh_pay.ledger.base.Ledger.fenced`), so the write-ahead step before any send
+checks the lease. On SIGTERM/SIGINT a worker stops
 claiming, lets in-flight payouts finish for a short grace period, then hands every
 lease back so the others continue at once.
 """
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 
 from asxh_pay.client import AsyncPayoutClient, FallbackCheck, PollPolicy, ProviderSetup
 from asxh_pay.errors import AsxhPayError, IdempotencyConflict
-from asxh_pay.ledger.base import Ledger
+from asxh_pay.ledger.base import Fence, Ledger
 from asxh_pay.models import Payout, PayoutRequest
 from asxh_pay.retry import RetryPolicy
 from asxh_pay.routing import Router
@@ -99,25 +100,29 @@ async def run_worker(
     claimable: payouts leased by a worker that died are waited for until the lease
     expires, then resumed here.
     """
-    from asxh_pay.ledger.postgres import LEASE_OWNER, Fence, PostgresLedger
+    from asxh_pay.ledger.postgres import PostgresLedger
 
     if concurrency < 1 or batch_size < 1 or lease_s <= 0:
         raise ValueError("concurrency, batch_size and lease_s must be positive")
     stop = stop_event or asyncio.Event()
     ledger = PostgresLedger(ledger_url, schema=schema, max_size=max(4, min(20, concurrency // 8 + 2)))
+    # Every write the client makes (sends, fallbacks) is under this worker's lease.
     client = AsyncPayoutClient(
-        ledger, providers, router=router, retry=retry, poll=poll, before_fallback=before_fallback
+        ledger.fenced(Fence(worker_id, lease_s)),
+        providers,
+        router=router,
+        retry=retry,
+        poll=poll,
+        before_fallback=before_fallback,
     )
     stats = WorkerStats(worker_id)
     started = time.monotonic()
-    fence = Fence(worker_id, lease_s)
     active: dict[asyncio.Task[Payout], str] = {}
     backoff: list[str] = []
 
     finished: asyncio.Queue[asyncio.Task[Payout]] = asyncio.Queue()
 
     async def drive(payout: Payout) -> Payout:
-        LEASE_OWNER.set(fence)  # this task's context only
         return await client.drive(payout)
 
     def start(payout: Payout) -> None:

@@ -268,7 +268,7 @@ def test_the_readme_example_configuration_loads(tmp_path: Path) -> None:
 def test_workers_take_the_configured_rails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from asxh_pay.scaleout_cli import build_providers
+    from asxh_pay.cli.scaleout import build_providers
 
     args = argparse.Namespace(providers=None, provider_url=None, sandbox=None, config=None, data_dir=tmp_path)
     with pytest.raises(ConfigurationError, match="no provider named"):

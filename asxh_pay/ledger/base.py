@@ -12,80 +12,61 @@ Two rules every store implements:
 * ``transition`` reads the current status inside the transaction, asks the state
   machine, and appends a hash-chained event, so that late or duplicate reports are
   harmless whichever worker or callback delivers them.
+
+What to write is decided once, by the pure functions of :mod:`asxh_pay.ledger.rules`
+(the sendable check, ``only_from``, the attempt compare-and-set, the plan, hashing,
+masking); a store keeps only its I/O and its SQL dialect. Lease fencing is part of
+this interface too: a write-ahead record made under a :class:`Fence` is refused
+(:class:`~asxh_pay.errors.LeaseLost`) when another worker holds the payout's lease.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from asxh_pay.errors import LeaseLost
+from asxh_pay.ledger.rules import (
+    GENESIS,
+    SENDABLE,
+    Fence,
+    Step,
+    event_hash,
+    genesis_hash,
+    mask_key,
+)
 from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus
 
-GENESIS = "0" * 64
-#: The only statuses from which a request may (still) be sent. ``transition(...,
-#: count_attempt=True)`` on any other records nothing and returns ``changed=False``: the
-#: engine then does not send, whatever its (stale) copy of the payout said.
-SENDABLE = frozenset({PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN})
-# The canonical text of an event is the compact JSON array of its fields, UTF-8 text
-# as is (what json.JSONEncoder(separators=(",", ":"), ensure_ascii=False) writes).
-# Changing it would break every chain.
-_json_str = json.encoder.encode_basestring
-
-
-def _json_opt(value: str | None) -> str:
-    return "null" if value is None else _json_str(value)
-
-
-def event_hash(
-    *,
-    payout_id: str,
-    seq: int,
-    at: datetime | str,
-    from_status: PayoutStatus | None,
-    to_status: PayoutStatus,
-    source: EventSource,
-    reason: FailureReason | None,
-    detail: str | None,
-    provider: str | None,
-    provider_ref: str | None,
-    prev_hash: str,
-) -> str:
-    """Hash of one event, chained to the previous one of the same payout.
-
-    The first event of a payout chains to a genesis value bound to the payout's id,
-    idempotency key and payload hash (see :func:`genesis_hash`), so that editing the
-    payout row itself (amount, destination) also breaks the chain. ``at`` may be given
-    already rendered (``datetime.isoformat()``), as the stores write it anyway.
-
-    Written out by hand rather than through ``json.dumps``: it runs three times per
-    payout, and the generic encoder costs more than the hash.
-    """
-    body = "[%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s]" % (  # noqa: UP031 - fastest here, see above
-        _json_str(payout_id),
-        seq,
-        _json_str(at if isinstance(at, str) else at.isoformat()),
-        _json_opt(from_status.value if from_status else None),
-        _json_str(to_status.value),
-        _json_str(source.value),
-        _json_opt(reason.value if reason else None),
-        _json_opt(detail),
-        _json_opt(provider),
-        _json_opt(provider_ref),
-        _json_str(prev_hash),
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def genesis_hash(payout_id: str, idempotency_key: str, payload_hash: str, request_json: str) -> str:
-    body = f"{GENESIS}|{payout_id}|{idempotency_key}|{payload_hash}|{request_json}"
-    return hashlib.sha256(body.encode()).hexdigest()
-
+# Written once in :mod:`asxh_pay.ledger.rules`; importable from here as before.
+__all__ = [
+    "CHILDLESS",
+    "GENESIS",
+    "HEAD_COLUMNS",
+    "LEFT",
+    "PAID_TWICE_WHERE",
+    "PAYOUT_COLUMNS",
+    "SENDABLE",
+    "ChainHead",
+    "ChainReport",
+    "Fence",
+    "FencedLedger",
+    "LeaseLost",
+    "Ledger",
+    "PaidTwice",
+    "RequestCache",
+    "TransitionResult",
+    "event_from_row",
+    "event_hash",
+    "genesis_hash",
+    "mask_key",
+    "payout_from_row",
+    "stop_fallbacks_after_late_truth",
+    "verify_payout_events",
+]
 
 #: Columns of ``payouts`` that make a :class:`ChainHead`, in its order.
 HEAD_COLUMNS = "id, event_count, last_event_hash"
@@ -240,11 +221,6 @@ def event_from_row(row: Sequence[Any], at: datetime) -> StatusEvent:
     )
 
 
-def mask_key(key: str) -> str:
-    """An idempotency key as error messages show it: enough to find it, not to replay it."""
-    return key[:6] + "…" if len(key) > 8 else "…"
-
-
 @dataclass
 class ChainReport:
     """Result of ``asxh-pay ledger verify``."""
@@ -319,18 +295,21 @@ class TransitionResult:
     changed: bool
     _event: StatusEvent | None = None
     _event_fields: dict[str, Any] | None = None
+    _step: Step | None = None  # what the store wrote (asxh_pay.ledger.rules.decide)
 
     @property
     def recorded(self) -> bool:
         """Whether an event was written (a counted attempt writes one even when the status
         stays ``submitted``; a refused compare-and-set writes none)."""
-        return self._event is not None or self._event_fields is not None
+        return self._event is not None or self._event_fields is not None or self._step is not None
 
     @property
     def from_status(self) -> PayoutStatus | None:
         """The status the payout left, when an event was written (without building it)."""
         if self._event is not None:
             return self._event.from_status
+        if self._step is not None:
+            return self._step.from_status
         if self._event_fields is not None:
             status: PayoutStatus | None = self._event_fields["from_status"]
             return status
@@ -338,8 +317,10 @@ class TransitionResult:
 
     @property
     def event(self) -> StatusEvent | None:
-        if self._event is None and self._event_fields is not None:
-            object.__setattr__(self, "_event", StatusEvent.model_construct(**self._event_fields))
+        if self._event is None:
+            fields = self._step.event_fields() if self._step is not None else self._event_fields
+            if fields is not None:
+                object.__setattr__(self, "_event", StatusEvent.model_construct(**fields))
         return self._event
 
 
@@ -411,9 +392,13 @@ class Ledger(ABC):
 
     @abstractmethod
     async def create_or_get(
-        self, payout: Payout, *, durable: bool = True, submit: bool = False
+        self, payout: Payout, *, durable: bool = True, submit: bool = False, fence: Fence | None = None
     ) -> tuple[Payout, bool]:
         """Record a new payout (status ``created``, first event) or return the existing one.
+
+        ``fence``: a payout made by a worker (a cash fallback) starts leased to
+        ``fence.owner``, so that no other worker claims it between its creation and its
+        first send. A store without leases ignores it.
 
         ``durable=False`` lets the call return before its commit, for a caller whose very
         next call is a durable write on the same store: commits are ordered, so that one
@@ -454,6 +439,7 @@ class Ledger(ABC):
         durable: bool = True,
         only_from: PayoutStatus | None = None,
         expect_attempts: int | None = None,
+        fence: Fence | None = None,
     ) -> TransitionResult:
         """Move ``payout`` towards ``target`` if the state machine allows it.
 
@@ -473,6 +459,11 @@ class Ledger(ABC):
         a payout whose outcome was unknown this way, so that of two drivers (a resume, a
         second worker) deciding to resend at once, only one sends; the other finds the
         attempt recorded and waits out its confirmation window.
+        ``fence`` (with ``count_attempt``): the attempt is recorded only while
+        ``fence.owner`` holds the payout's lease (or nobody does: it is then taken, for
+        ``fence.lease_s``); otherwise :class:`~asxh_pay.errors.LeaseLost` is raised and
+        nothing is written, so a worker that stalled past its lease never sends. A store
+        without leases (SQLite: one process per file) holds every fence.
         """
 
     @abstractmethod
@@ -554,9 +545,129 @@ class Ledger(ABC):
     async def heads(self, payout_ids: Sequence[str]) -> dict[str, ChainHead]:
         """The current chain heads of these payouts; an id missing from the answer is gone."""
 
+    def fenced(self, fence: Fence) -> Ledger:
+        """This ledger as seen by one lease holder: every write is made under ``fence``.
+
+        Why a view: the engine (the client) writes through the ledger interface and never
+        needs to know about leases; a worker hands its client the fenced view, and every
+        write-ahead record the client makes is checked against the worker's lease.
+        """
+        return FencedLedger(self, fence)
+
     async def __aenter__(self) -> Ledger:
         await self.open()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class FencedLedger(Ledger):
+    """A ledger whose creates and transitions are all made under one :class:`Fence`.
+
+    Everything else is the inner store's (its own extras too, such as a PostgreSQL
+    store's ``claim_batch``, through attribute access).
+    """
+
+    def __init__(self, inner: Ledger, fence: Fence) -> None:
+        self.inner = inner
+        self.fence = fence
+        self.url = inner.url
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return f"FencedLedger({self.inner!r}, owner={self.fence.owner!r})"
+
+    def fenced(self, fence: Fence) -> Ledger:
+        return self.inner.fenced(fence)
+
+    async def open(self) -> None:
+        await self.inner.open()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+    async def create_or_get(
+        self, payout: Payout, *, durable: bool = True, submit: bool = False, fence: Fence | None = None
+    ) -> tuple[Payout, bool]:
+        return await self.inner.create_or_get(
+            payout, durable=durable, submit=submit, fence=fence or self.fence
+        )
+
+    async def get(self, payout_id: str) -> Payout | None:
+        return await self.inner.get(payout_id)
+
+    async def get_by_key(self, idempotency_key: str) -> Payout | None:
+        return await self.inner.get_by_key(idempotency_key)
+
+    async def get_by_provider_ref(self, provider: str, provider_ref: str) -> Payout | None:
+        return await self.inner.get_by_provider_ref(provider, provider_ref)
+
+    async def transition(
+        self,
+        payout: Payout,
+        target: PayoutStatus,
+        *,
+        source: EventSource,
+        reason: FailureReason | None = None,
+        detail: str | None = None,
+        provider: str | None = None,
+        provider_ref: str | None = None,
+        count_attempt: bool = False,
+        durable: bool = True,
+        only_from: PayoutStatus | None = None,
+        expect_attempts: int | None = None,
+        fence: Fence | None = None,
+    ) -> TransitionResult:
+        return await self.inner.transition(
+            payout,
+            target,
+            source=source,
+            reason=reason,
+            detail=detail,
+            provider=provider,
+            provider_ref=provider_ref,
+            count_attempt=count_attempt,
+            durable=durable,
+            only_from=only_from,
+            expect_attempts=expect_attempts,
+            fence=fence or self.fence,
+        )
+
+    async def children(self, parent_id: str) -> list[Payout]:
+        return await self.inner.children(parent_id)
+
+    def iter_payouts(
+        self,
+        *,
+        statuses: Iterable[PayoutStatus] | None = None,
+        run_id: str | None = None,
+        batch_size: int = 1000,
+        childless: bool = False,
+    ) -> AsyncIterator[Payout]:
+        return self.inner.iter_payouts(
+            statuses=statuses, run_id=run_id, batch_size=batch_size, childless=childless
+        )
+
+    async def events(self, payout_id: str) -> list[StatusEvent]:
+        return await self.inner.events(payout_id)
+
+    async def paid_twice(self, *, run_id: str | None = None) -> list[PaidTwice]:
+        return await self.inner.paid_twice(run_id=run_id)
+
+    async def remember_callback(self, provider: str, callback_id: str) -> bool:
+        return await self.inner.remember_callback(provider, callback_id)
+
+    async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]:
+        return await self.inner.counts(run_id)
+
+    async def verify_chain(self) -> ChainReport:
+        return await self.inner.verify_chain()
+
+    def iter_heads(self, *, run_id: str | None = None, batch_size: int = 5000) -> AsyncIterator[ChainHead]:
+        return self.inner.iter_heads(run_id=run_id, batch_size=batch_size)
+
+    async def heads(self, payout_ids: Sequence[str]) -> dict[str, ChainHead]:
+        return await self.inner.heads(payout_ids)

@@ -16,15 +16,18 @@ returns only after *its* transaction committed (write-ahead holds), but the data
 sees a few large transactions instead of thousands of small ones.
 
 Fencing: a worker that stalls past its lease may find its payouts claimed by another
-worker. While :data:`LEASE_OWNER` is set (the worker sets it per payout), the
-write-ahead transition that precedes every send checks that the lease is still held
-and raises :class:`LeaseLost` otherwise, so a stale worker never sends.
+worker. A write made under a :class:`~asxh_pay.ledger.rules.Fence` (``fence=``, or the
+worker's :meth:`~asxh_pay.ledger.base.Ledger.fenced` view) checks inside its
+transaction that the lease is still held and raises
+:class:`~asxh_pay.errors.LeaseLost` otherwise, so a stale worker never sends.
+
+What a write records is decided by :mod:`asxh_pay.ledger.rules`, the same functions
+as the SQLite store's; this module keeps the I/O: group commit, leases, ``%s``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -36,14 +39,19 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError, LedgerNotFound
+from asxh_pay.errors import (
+    ConfigurationError,
+    IdempotencyConflict,
+    LeaseLost,
+    LedgerError,
+    LedgerNotFound,
+)
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
     OUTBOX_SELECT,
     PAID_TWICE_WHERE,
     PAYOUT_COLUMNS,
-    SENDABLE,
     ChainHead,
     ChainReport,
     Ledger,
@@ -52,20 +60,17 @@ from asxh_pay.ledger.base import (
     RequestCache,
     TransitionResult,
     event_from_row,
-    event_hash,
-    genesis_hash,
-    mask_key,
     outbox_event,
     payout_from_row,
     verify_payout_events,
 )
 from asxh_pay.ledger.migrations import load_migrations
+from asxh_pay.ledger.rules import Fence, Head, check_lease, creation, decide, genesis_hash, mask_key
 from asxh_pay.masking import mask_text
 from asxh_pay.models import EventSource, Payout, StatusEvent
-from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus, plan_transition
+from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus
 
 __all__ = [
-    "LEASE_OWNER",
     "READY_STATUSES",
     "Fence",
     "LeaseLost",
@@ -77,19 +82,6 @@ __all__ = [
 log = logging.getLogger("asxh_pay.ledger.postgres")
 
 
-#: The worker that holds the lease of the payout being driven in this task (fencing).
-@dataclass(frozen=True)
-class Fence:
-    """Who drives the payouts of the current task, and for how long a send extends the lease."""
-
-    owner: str
-    lease_s: float
-
-
-LEASE_OWNER: contextvars.ContextVar[Fence | None] = contextvars.ContextVar(
-    "asxh_pay_lease_owner", default=None
-)
-
 #: Unfinished payouts: what workers claim (the engine queries before resending any).
 READY_STATUSES: tuple[PayoutStatus, ...] = (
     PayoutStatus.CREATED,
@@ -100,7 +92,6 @@ READY_STATUSES: tuple[PayoutStatus, ...] = (
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK = "asxh_pay:migrations"
-_FAILED = (PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED)
 _PAYOUT_COLS = PAYOUT_COLUMNS
 _EVENT_COLS = (
     "payout_id, seq, at, from_status, to_status, source, reason, detail, provider, provider_ref, "
@@ -116,10 +107,6 @@ _INSERT_PAYOUT = (
 )
 _INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
 _RETRYABLE_SQLSTATES = ("40001", "40P01")  # serialization failure, deadlock detected
-
-
-class LeaseLost(LedgerError):
-    """This worker's lease on a payout expired and another worker may hold it: do not send."""
 
 
 def _now() -> datetime:
@@ -169,6 +156,12 @@ class _RowState:
     lease_live: bool
     dirty: bool = False
     take_lease: float | None = None
+
+    @property
+    def head(self) -> Head:
+        return Head(
+            self.status, self.event_count, self.last_hash, self.provider, self.provider_ref, self.attempts
+        )
 
 
 @dataclass
@@ -423,21 +416,7 @@ class PostgresLedger(Ledger):
         for op in ordered:
             p = op.payout
             req = p.request
-            rjson = req.model_dump_json()
-            genesis = genesis_hash(p.id, p.idempotency_key, p.payload_hash, rjson)
-            first = event_hash(
-                payout_id=p.id,
-                seq=1,
-                at=p.created_at,
-                from_status=None,
-                to_status=PayoutStatus.CREATED,
-                source=EventSource.SYSTEM,
-                reason=None,
-                detail=None,
-                provider=p.provider,
-                provider_ref=None,
-                prev_hash=genesis,
-            )
+            made = creation(p)
             params.append(
                 (
                     p.id,
@@ -452,31 +431,16 @@ class PostgresLedger(Ledger):
                     req.destination.kind,
                     req.amount,
                     p.provider,
-                    rjson,
+                    made.request_json,
                     p.created_at,
                     p.created_at,
-                    first,
+                    made.head.last_hash,
                     op.fence.owner if op.fence else None,
                     op.fence.lease_s if op.fence else None,
                     op.fence.lease_s if op.fence else None,
                 )
             )
-            events.append(
-                (
-                    p.id,
-                    1,
-                    p.created_at,
-                    None,
-                    "created",
-                    "system",
-                    None,
-                    None,
-                    p.provider,
-                    None,
-                    genesis,
-                    first,
-                )
-            )
+            events.extend(made.event_rows(p, p.created_at))
         async with conn.cursor() as cur:
             await cur.executemany(_INSERT_PAYOUT, params, returning=True)
             inserted: list[bool] = []
@@ -548,98 +512,46 @@ class PostgresLedger(Ledger):
             if row is None:
                 results[id(op.future)] = LedgerError(f"unknown payout {pid}")
                 continue
-            if (
-                (op.count_attempt and row.status not in SENDABLE)
-                or (op.only_from is not None and row.status is not op.only_from)
-                or (
-                    op.count_attempt and op.expect_attempts is not None and row.attempts != op.expect_attempts
-                )
-            ):
-                # Someone else already moved it on (a stale copy, an expired lease), or
-                # recorded another attempt meanwhile: do not send.
-                results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), False)
-                continue
-            fence = op.fence if op.count_attempt else None
-            if fence is not None:
-                if row.lease_live and row.lease_owner != fence.owner:
-                    results[id(op.future)] = LeaseLost(
-                        f"payout {pid} is leased to another worker; {fence.owner} does not send it"
-                    )
-                    continue
-                # Sending: hold (or take, for a fallback payout made here) the lease.
-                row.lease_owner = fence.owner
-                row.lease_live = True
-                row.take_lease = fence.lease_s
-                row.dirty = True
             try:
-                planned = plan_transition(row.status, op.target)
-            except IllegalTransition as exc:
+                step = decide(
+                    pid,
+                    row.head,
+                    op.target,
+                    source=op.source,
+                    now=_now(),
+                    reason=op.reason,
+                    detail=op.detail,
+                    provider=op.provider,
+                    provider_ref=op.provider_ref,
+                    count_attempt=op.count_attempt,
+                    only_from=op.only_from,
+                    expect_attempts=op.expect_attempts,
+                )
+                if step is not None and op.count_attempt and op.fence is not None:
+                    check_lease(pid, op.fence, row.lease_owner, row.lease_live)
+            except (IllegalTransition, LeaseLost) as exc:
                 results[id(op.future)] = exc
                 continue
-            if planned is None and not op.count_attempt:
+            if step is None:  # nothing to record, or the row moved on (a stale copy): do not send
                 results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), False)
                 continue
-            at = _now()
-            detail = mask_text(op.detail)[:500] if op.detail else None
-            to_status = planned or row.status
-            new_provider = op.provider or row.provider
-            new_ref = op.provider_ref or row.provider_ref
-            seq = row.event_count + 1
-            h = event_hash(
-                payout_id=pid,
-                seq=seq,
-                at=at,
-                from_status=row.status,
-                to_status=to_status,
-                source=op.source,
-                reason=op.reason,
-                detail=detail,
-                provider=new_provider,
-                provider_ref=new_ref,
-                prev_hash=row.last_hash,
-            )
-            failed = to_status in _FAILED
-            event = StatusEvent(
-                payout_id=pid,
-                seq=seq,
-                at=at,
-                from_status=row.status,
-                to_status=to_status,
-                source=op.source,
-                reason=op.reason,
-                detail=detail,
-                provider=new_provider,
-                provider_ref=new_ref,
-                prev_hash=row.last_hash,
-                hash=h,
-            )
-            events.append(
-                (
-                    pid,
-                    seq,
-                    at,
-                    row.status.value,
-                    to_status.value,
-                    op.source.value,
-                    op.reason.value if op.reason else None,
-                    detail,
-                    new_provider,
-                    new_ref,
-                    row.last_hash,
-                    h,
-                )
-            )
-            row.status = to_status
-            row.event_count = seq
-            row.last_hash = h
-            row.provider = new_provider
-            row.provider_ref = new_ref
-            row.attempts += 1 if op.count_attempt else 0
-            row.failure_reason = op.reason.value if (failed and op.reason) else None
-            row.failure_detail = detail if failed else None
-            row.updated_at = at
+            if op.count_attempt and op.fence is not None:
+                # Sending: hold (or take, for a fallback payout made here) the lease.
+                row.lease_owner = op.fence.owner
+                row.lease_live = True
+                row.take_lease = op.fence.lease_s
+            events.append(step.event_row(step.at))
+            row.status = step.to_status
+            row.event_count = step.seq
+            row.last_hash = step.hash
+            row.provider = step.provider
+            row.provider_ref = step.provider_ref
+            row.attempts = step.attempts
+            row.failure_reason = step.failure_reason.value if step.failure_reason else None
+            row.failure_detail = step.failure_detail
+            row.updated_at = step.at
             row.dirty = True
-            results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), planned is not None, event)
+            results[id(op.future)] = TransitionResult(_apply_row(op.payout, row), step.changed, _step=step)
         updates = [
             (
                 r.status.value,
@@ -674,7 +586,7 @@ class PostgresLedger(Ledger):
     # ------------------------------------------------------------------ writes
 
     async def create_or_get(
-        self, payout: Payout, *, durable: bool = True, submit: bool = False
+        self, payout: Payout, *, durable: bool = True, submit: bool = False, fence: Fence | None = None
     ) -> tuple[Payout, bool]:
         # Always durable here: the write is its own (grouped) transaction on the server.
         existing = await self.get_by_key(payout.idempotency_key)
@@ -683,7 +595,7 @@ class PostgresLedger(Ledger):
                 raise IdempotencyConflict(mask_key(payout.idempotency_key), existing.id)
             return existing, False
         fut: asyncio.Future[tuple[Payout, bool]] = asyncio.get_running_loop().create_future()
-        self._enqueue(_Create(payout, fut, LEASE_OWNER.get()))
+        self._enqueue(_Create(payout, fut, fence))
         return await asyncio.shield(fut)
 
     async def create_many(self, payouts: Sequence[Payout]) -> list[tuple[Payout, bool] | IdempotencyConflict]:
@@ -721,6 +633,7 @@ class PostgresLedger(Ledger):
         durable: bool = True,  # always durable here: each call is its own committed write
         only_from: PayoutStatus | None = None,
         expect_attempts: int | None = None,
+        fence: Fence | None = None,
     ) -> TransitionResult:
         fut: asyncio.Future[TransitionResult] = asyncio.get_running_loop().create_future()
         self._enqueue(
@@ -733,7 +646,7 @@ class PostgresLedger(Ledger):
                 provider,
                 provider_ref,
                 count_attempt,
-                LEASE_OWNER.get(),
+                fence,
                 fut,
                 only_from,
                 expect_attempts,

@@ -33,7 +33,6 @@ from asxh_pay.ledger.base import (
     OUTBOX_SELECT,
     PAID_TWICE_WHERE,
     PAYOUT_COLUMNS,
-    SENDABLE,
     ChainHead,
     ChainReport,
     Ledger,
@@ -42,17 +41,14 @@ from asxh_pay.ledger.base import (
     RequestCache,
     TransitionResult,
     event_from_row,
-    event_hash,
-    genesis_hash,
-    mask_key,
     outbox_event,
     payout_from_row,
     verify_payout_events,
 )
 from asxh_pay.ledger.migrations import load_migrations
-from asxh_pay.masking import mask_text
+from asxh_pay.ledger.rules import Fence, Head, creation, decide, genesis_hash, mask_key
 from asxh_pay.models import EventSource, Payout, StatusEvent
-from asxh_pay.status import FailureReason, PayoutStatus, plan_transition
+from asxh_pay.status import FailureReason, PayoutStatus
 
 _PAYOUT_COLS = PAYOUT_COLUMNS
 
@@ -94,9 +90,9 @@ class SqliteLedger(Ledger):
         self._commit_scheduled = False
         self._events: list[tuple[Any, ...]] = []  # written at the group's commit
         self._executor: ThreadPoolExecutor | None = None
-        # Row state of payouts this process is driving. Valid only with the exclusive
+        # Row heads of payouts this process is driving. Valid only with the exclusive
         # lock (no other writer): it spares a SELECT per transition.
-        self._state: dict[str, list[Any]] = {}
+        self._state: dict[str, Head] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -309,43 +305,15 @@ class SqliteLedger(Ledger):
     # ------------------------------------------------------------------ writes
 
     async def create_or_get(
-        self, payout: Payout, *, durable: bool = True, submit: bool = False
+        self, payout: Payout, *, durable: bool = True, submit: bool = False, fence: Fence | None = None
     ) -> tuple[Payout, bool]:
         # Insert first and look only on a conflict: a new payout is the common case, and
-        # the unique indexes answer "does it exist" in the same statement.
+        # the unique indexes answer "does it exist" in the same statement. No leases here
+        # (one process per file, under an OS lock): every fence is held.
         req = payout.request
-        request_json = req.model_dump_json()
-        genesis = genesis_hash(payout.id, payout.idempotency_key, payout.payload_hash, request_json)
+        new = creation(payout, submit=submit)
+        head = new.head
         at = payout.created_at.isoformat()
-        first = event_hash(
-            payout_id=payout.id,
-            seq=1,
-            at=at,
-            from_status=None,
-            to_status=PayoutStatus.CREATED,
-            source=EventSource.SYSTEM,
-            reason=None,
-            detail=None,
-            provider=payout.provider,
-            provider_ref=None,
-            prev_hash=genesis,
-        )
-        status, attempts, count, last = PayoutStatus.CREATED, 0, 1, first
-        if submit:  # the first attempt, recorded with the payout (write-ahead of the send)
-            second = event_hash(
-                payout_id=payout.id,
-                seq=2,
-                at=at,
-                from_status=PayoutStatus.CREATED,
-                to_status=PayoutStatus.SUBMITTED,
-                source=EventSource.SYSTEM,
-                reason=None,
-                detail=None,
-                provider=payout.provider,
-                provider_ref=None,
-                prev_hash=first,
-            )
-            status, attempts, count, last = PayoutStatus.SUBMITTED, 1, 2, second
         conn = await self._writable()
         try:
             conn.execute(
@@ -366,17 +334,17 @@ class SqliteLedger(Ledger):
                     req.run_id,
                     req.destination.kind,
                     req.amount,
-                    status.value,
+                    head.status.value,
                     payout.provider,
                     None,
-                    attempts,
+                    head.attempts,
                     None,
                     None,
-                    request_json,
+                    new.request_json,
                     at,
                     at,
-                    count,
-                    last,
+                    head.event_count,
+                    head.last_hash,
                 ),
             )
         except sqlite3.IntegrityError as exc:
@@ -393,45 +361,13 @@ class SqliteLedger(Ledger):
                 # A second root payout for one entitlement, under another key: refused.
                 raise IdempotencyConflict(mask_key(payout.idempotency_key), row[0] if row else "?") from None
             raise LedgerError(f"could not record payout {payout.id}: {exc}") from exc
-        self._events.append(
-            (
-                payout.id,
-                1,
-                at,
-                None,
-                "created",
-                "system",
-                None,
-                None,
-                payout.provider,
-                None,
-                genesis,
-                first,
-            )
-        )
-        if submit:
-            self._events.append(
-                (
-                    payout.id,
-                    2,
-                    at,
-                    "created",
-                    "submitted",
-                    "system",
-                    None,
-                    None,
-                    payout.provider,
-                    None,
-                    first,
-                    last,
-                )
-            )
+        self._events.extend(new.event_rows(payout, at))
         if self._exclusive:
-            self._state[payout.id] = [status.value, count, last, payout.provider, None, attempts]
+            self._state[payout.id] = head
         if durable or submit:
             await self._durable()
         if submit:
-            payout = payout.model_copy(update={"status": status, "attempts": attempts})
+            payout = payout.model_copy(update={"status": head.status, "attempts": head.attempts})
         return payout, True
 
     def _same_or_conflict(self, existing: Payout, new: Payout) -> Payout:
@@ -453,10 +389,11 @@ class SqliteLedger(Ledger):
         durable: bool = True,
         only_from: PayoutStatus | None = None,
         expect_attempts: int | None = None,
+        fence: Fence | None = None,
     ) -> TransitionResult:
         conn = await self._writable()
-        row = self._state.get(payout.id)
-        if row is None:
+        head = self._state.get(payout.id)
+        if head is None:
             found = conn.execute(
                 "SELECT status, event_count, last_event_hash, provider, provider_ref, attempts "
                 "FROM payouts WHERE id=?",
@@ -464,115 +401,58 @@ class SqliteLedger(Ledger):
             ).fetchone()
             if found is None:
                 raise LedgerError(f"unknown payout {payout.id}")
-            row = list(found)
-        current = PayoutStatus(row[0])
-        new_provider = provider or row[3]
-        new_ref = provider_ref or row[4]
-        attempts = row[5] + (1 if count_attempt else 0)
-        if (
-            (count_attempt and current not in SENDABLE)
-            or (only_from is not None and current is not only_from)
-            or (count_attempt and expect_attempts is not None and row[5] != expect_attempts)
-        ):
-            # Someone else already moved it on (a stale copy in a caller's hands), or
-            # recorded another attempt meanwhile: do not send.
-            fresh = payout.model_copy(
-                update={"status": current, "provider": row[3], "provider_ref": row[4], "attempts": row[5]}
-            )
-            return TransitionResult(fresh, False)
-        planned = plan_transition(current, target)
-        if planned is None and not count_attempt:
-            fresh = payout.model_copy(
-                update={"status": current, "provider": row[3], "provider_ref": row[4], "attempts": row[5]}
-            )
-            return TransitionResult(fresh, False)
-        now = _now()
-        at = now.isoformat()
-        detail = mask_text(detail)[:500] if detail else None
-        to_status = planned or current
-        seq = row[1] + 1
-        h = event_hash(
-            payout_id=payout.id,
-            seq=seq,
-            at=at,
-            from_status=current,
-            to_status=to_status,
+            head = Head(PayoutStatus(found[0]), *found[1:])
+        step = decide(
+            payout.id,
+            head,
+            target,
             source=source,
+            now=_now(),
             reason=reason,
             detail=detail,
-            provider=new_provider,
-            provider_ref=new_ref,
-            prev_hash=row[2],
+            provider=provider,
+            provider_ref=provider_ref,
+            count_attempt=count_attempt,
+            only_from=only_from,
+            expect_attempts=expect_attempts,
         )
-        failed = to_status in (PayoutStatus.FAILED, PayoutStatus.CANCELLED, PayoutStatus.RETURNED)
-        fr = reason.value if (failed and reason) else None
+        if step is None:  # nothing to record, or the row moved on since the caller looked
+            fresh = payout.model_copy(
+                update={
+                    "status": head.status,
+                    "provider": head.provider,
+                    "provider_ref": head.provider_ref,
+                    "attempts": head.attempts,
+                }
+            )
+            return TransitionResult(fresh, False)
         conn.execute(
             "UPDATE payouts SET status=?, provider=?, provider_ref=?, attempts=?, failure_reason=?, "
             "failure_detail=?, updated_at=?, event_count=?, last_event_hash=? WHERE id=?",
             (
-                to_status.value,
-                new_provider,
-                new_ref,
-                attempts,
-                fr,
-                detail if failed else None,
-                at,
-                seq,
-                h,
+                step.to_status.value,
+                step.provider,
+                step.provider_ref,
+                step.attempts,
+                step.failure_reason.value if step.failure_reason else None,
+                step.failure_detail,
+                step.at_text,
+                step.seq,
+                step.hash,
                 payout.id,
             ),
         )
         if self._exclusive:
-            if to_status.is_terminal:
+            if step.to_status.is_terminal:
                 self._state.pop(payout.id, None)  # bounded cache: only payouts in flight
             else:
-                self._state[payout.id] = [to_status.value, seq, h, new_provider, new_ref, attempts]
-        event_fields = dict(
-            payout_id=payout.id,
-            seq=seq,
-            at=now,
-            from_status=current,
-            to_status=to_status,
-            source=source,
-            reason=reason,
-            detail=detail,
-            provider=new_provider,
-            provider_ref=new_ref,
-            prev_hash=row[2],
-            hash=h,
-        )
-        self._events.append(
-            (
-                payout.id,
-                seq,
-                at,
-                current.value,
-                to_status.value,
-                source.value,
-                reason.value if reason else None,
-                detail,
-                new_provider,
-                new_ref,
-                row[2],
-                h,
-            )
-        )
+                self._state[payout.id] = step.head
+        self._events.append(step.event_row(step.at_text))
         if durable:
             await self._durable()
         else:
             self._schedule_commit()
-        updated = payout.model_copy(
-            update={
-                "status": to_status,
-                "provider": new_provider,
-                "provider_ref": new_ref,
-                "attempts": attempts,
-                "failure_reason": FailureReason(fr) if fr else None,
-                "failure_detail": detail if failed else None,
-                "updated_at": now,
-            }
-        )
-        return TransitionResult(updated, planned is not None, None, event_fields)
+        return TransitionResult(step.applied(payout), step.changed, _step=step)
 
     async def remember_callback(self, provider: str, callback_id: str) -> bool:
         conn = await self._writable()

@@ -15,5 +15,5 @@ One concept per module:
 * :mod:`~asxh_pay.payroll.execute`: pay the approved run, resumable, with cash fallback;
 * :mod:`~asxh_pay.payroll.reports`: commune -> province reports from the ledger;
 * :mod:`~asxh_pay.payroll.books`: compare the ledger with the providers' settlement reports;
-* :mod:`~asxh_pay.payroll.demo` and :mod:`~asxh_pay.payroll.commands`: the ``asxh-pay`` command.
+* :mod:`~asxh_pay.payroll.demo` and :mod:`~asxh_pay.cli.payroll`: the ``asxh-pay`` command.
 """

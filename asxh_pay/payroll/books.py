@@ -21,24 +21,30 @@ Breaks, from worst to mildest:
 * ``unknown_to_ledger``: the provider holds a payment the ledger never recorded;
 * ``reported_twice``: the report shows one of our references paid more than once;
 * ``pending``: not yet final in the ledger (not a break: resume the run).
+
+Every line, of either comparison, is one :class:`asxh_pay.reconcile.Break` (its
+``category`` is the kind above, ``report_status``/``statement_amount`` the provider's
+word), so reports and the console show all rails alike.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from asxh_pay.calendar_vn import VN_TZ
 from asxh_pay.ledger.base import Ledger
+from asxh_pay.reconcile import Break, Category, ReconciliationReport, load_files, reconcile
 from asxh_pay.sandbox.base import PaymentState
 from asxh_pay.status import PayoutStatus
 
 if TYPE_CHECKING:
     from asxh_pay.payroll.rails import Rails
-    from asxh_pay.reconcile import ReconciliationReport
+
+__all__ = ["Break", "ReconResult", "reconcile_bank", "reconcile_rails", "reconcile_run"]
 
 _SAME = {
     PayoutStatus.SUCCEEDED: PaymentState.SUCCEEDED,
@@ -46,20 +52,6 @@ _SAME = {
     PayoutStatus.RETURNED: PaymentState.RETURNED,
     PayoutStatus.CANCELLED: PaymentState.CANCELLED,
 }
-
-
-@dataclass(frozen=True)
-class Break:
-    kind: str
-    payout_id: str | None
-    provider: str
-    ledger_status: str | None
-    provider_state: str | None
-    ledger_amount: int | None
-    provider_amount: int | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -78,7 +70,28 @@ class ReconResult:
         return not self.breaks
 
     def by_kind(self) -> dict[str, int]:
-        return dict(Counter(b.kind for b in self.breaks))
+        return dict(Counter(b.category.value for b in self.breaks))
+
+
+def _line(
+    category: Category,
+    payout_id: str | None,
+    provider: str,
+    ledger_status: str | None,
+    provider_state: str | None,
+    ledger_amount: int | None,
+    provider_amount: int | None,
+) -> Break:
+    """A break against a provider's books (never explained: a person looks)."""
+    return Break(
+        category,
+        payout_id=payout_id,
+        provider=provider,
+        ledger_status=ledger_status,
+        report_status=provider_state,
+        ledger_amount=ledger_amount,
+        statement_amount=provider_amount,
+    )
 
 
 class BookEntry(Protocol):
@@ -123,8 +136,8 @@ async def reconcile_run(
                 and p.status is PayoutStatus.CREATED
             ):
                 res.breaks.append(
-                    Break(
-                        "paid_but_ledger_not_sent",
+                    _line(
+                        Category.PAID_BUT_LEDGER_NOT_SENT,
                         p.id,
                         provider,
                         p.status.value,
@@ -137,8 +150,8 @@ async def reconcile_run(
         if entry is None:
             if p.status is PayoutStatus.SUCCEEDED:
                 res.breaks.append(
-                    Break(
-                        "ledger_succeeded_not_at_provider",
+                    _line(
+                        Category.LEDGER_SUCCEEDED_NOT_AT_PROVIDER,
                         p.id,
                         provider,
                         p.status.value,
@@ -152,8 +165,8 @@ async def reconcile_run(
             continue
         if entry.amount != p.amount:
             res.breaks.append(
-                Break(
-                    "amount_mismatch",
+                _line(
+                    Category.AMOUNT_MISMATCH,
                     p.id,
                     provider,
                     p.status.value,
@@ -165,8 +178,8 @@ async def reconcile_run(
             continue
         if entry.state is PaymentState.SUCCEEDED and p.status is not PayoutStatus.SUCCEEDED:
             res.breaks.append(
-                Break(
-                    "paid_but_ledger_not_succeeded",
+                _line(
+                    Category.PAID_BUT_LEDGER_NOT_SUCCEEDED,
                     p.id,
                     provider,
                     p.status.value,
@@ -177,8 +190,8 @@ async def reconcile_run(
             )
         elif _SAME.get(p.status) is not entry.state and entry.state is not PaymentState.PROCESSING:
             res.breaks.append(
-                Break(
-                    "status_mismatch",
+                _line(
+                    Category.STATUS_MISMATCH,
                     p.id,
                     provider,
                     p.status.value,
@@ -198,7 +211,15 @@ async def reconcile_run(
                 provider_totals[provider] += entry.amount
             if (provider, key) not in seen and (run_id is None or await ledger.get_by_key(key) is None):
                 res.breaks.append(
-                    Break("unknown_to_ledger", None, provider, None, entry.state.value, None, entry.amount)
+                    _line(
+                        Category.UNKNOWN_TO_LEDGER,
+                        None,
+                        provider,
+                        None,
+                        entry.state.value,
+                        None,
+                        entry.amount,
+                    )
                 )
     res.provider_totals = dict(provider_totals)
     res.ledger_totals = dict(ledger_totals)
@@ -213,7 +234,6 @@ async def reconcile_bank(
 ) -> tuple[ReconciliationReport | None, ReconResult]:
     """The bank rail three ways, from the reports the channel fetched (none: nothing to say)."""
     from asxh_pay.payroll.rails import TREASURY
-    from asxh_pay.reconcile import load_files, reconcile
 
     res = ReconResult()
     if rails.treasury is None:
@@ -237,17 +257,7 @@ async def reconcile_bank(
             else:
                 res.matched += 1
             continue
-        res.breaks.append(
-            Break(
-                line.category.value,
-                line.payout_id,
-                TREASURY,
-                line.ledger_status,
-                line.report_status,
-                line.ledger_amount,
-                line.statement_amount,
-            )
-        )
+        res.breaks.append(replace(line, provider=TREASURY))
     debits = sum(e.amount or 0 for e in entries if e.credit_debit == "DBIT" and e.key)
     returns = sum(e.amount or 0 for e in entries if e.is_return)
     res.provider_totals = {TREASURY: debits - returns} if entries else {}
@@ -276,7 +286,7 @@ async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> R
         for e in entries:
             earlier = book.get(e.key)
             if earlier is not None and PaymentState.SUCCEEDED in (earlier.state, e.state):
-                twice.append(Break("reported_twice", None, name, None, e.state.value, None, e.amount))
+                twice.append(_line(Category.REPORTED_TWICE, None, name, None, e.state.value, None, e.amount))
             book[e.key] = e
         indexed[name] = book
     books = await reconcile_run(ledger, indexed, run_id, skip_providers=skip)
@@ -290,12 +300,12 @@ async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> R
     books.provider_totals.update(bank.provider_totals)
     # Late truth after the cash fallback left (issue 13): both references, to recover one.
     # Listed once, with both references (the bank's three-way lines carry neither).
-    books.breaks = [b for b in books.breaks if b.kind != "paid_twice"]
+    books.breaks = [b for b in books.breaks if b.category is not Category.PAID_TWICE]
     for case in await ledger.paid_twice(run_id=run_id):
         paid, cash = case.electronic, case.fallback
         books.breaks.append(
-            Break(
-                "paid_twice",
+            _line(
+                Category.PAID_TWICE,
                 paid.id,
                 paid.provider or "-",
                 paid.status.value,

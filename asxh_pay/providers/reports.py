@@ -46,12 +46,28 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import httpx
 
 from asxh_pay.errors import ProviderProtocolError
-from asxh_pay.sandbox.base import PaymentState
+
+
+class PaymentState(StrEnum):
+    """A payment's state in a provider's own books, as its settlement report states it.
+
+    Defined here, with the reports that carry it, so that a provider module never imports
+    a sandbox; the sandboxes (:mod:`asxh_pay.sandbox.base` re-exports it) keep their books
+    in the same words.
+    """
+
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
 
 REPORT_PATH = "/reports/settlement"
 PROVIDERS = ("momo", "viettel_money", "vnpost")

@@ -35,6 +35,9 @@ from typing import Any
 
 import httpx
 
+# The words of a provider's books (defined with the settlement reports; importable here as before).
+from asxh_pay.providers.reports import PaymentState as PaymentState
+
 
 class SandboxClock:
     """Wall time by default; a test can freeze it and move it forward."""
@@ -135,14 +138,6 @@ _BEFORE = (
     Fault.TIMEOUT_BEFORE,
     Fault.RESET_BEFORE,
 )
-
-
-class PaymentState(StrEnum):
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    RETURNED = "returned"
-    CANCELLED = "cancelled"
 
 
 @dataclass

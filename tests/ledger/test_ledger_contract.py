@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from asxh_pay.errors import IdempotencyConflict
-from asxh_pay.ledger.base import Ledger
+from asxh_pay.ledger.base import Fence, Ledger
 from asxh_pay.ledger.sqlite import SqliteLedger
 from asxh_pay.models import Beneficiary, CashPickup, EventSource, Payout, PayoutRequest
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus
@@ -342,3 +342,18 @@ async def test_concurrent_creates_of_one_entitlement_record_one_payout(ledger: L
     assert len(ids) == 1
     assert sum(1 for r in results if isinstance(r, tuple) and r[1]) == 1
     assert sum((await ledger.counts()).values()) == 1
+
+
+async def test_writes_under_a_fence_nobody_else_holds_are_recorded(ledger: Ledger) -> None:
+    """Fencing is part of the interface: every store takes a fence (SQLite holds it by its
+    file lock, PostgreSQL takes the free lease), through ``fence=`` or the fenced view."""
+    p = await created(ledger)
+    fenced = ledger.fenced(Fence("worker-1", 60))
+    sent = await fenced.transition(p, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True)
+    assert sent.changed and sent.payout.attempts == 1
+    again = await ledger.transition(
+        sent.payout, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True, fence=Fence("worker-1", 60)
+    )
+    assert again.payout.attempts == 2
+    child, new = await fenced.create_or_get(payout(request(1), key="FB" + "2" * 30, parent_id=p.id, depth=1))
+    assert new and [c.id for c in await fenced.children(p.id)] == [child.id]

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from asxh_pay.ledger.postgres import LEASE_OWNER, Fence, LeaseLost, PostgresLedger
+from asxh_pay.ledger.base import Fence
+from asxh_pay.ledger.postgres import LeaseLost, PostgresLedger
 from asxh_pay.models import EventSource, Payout
 from asxh_pay.status import PayoutStatus as S
 from tests.ledger.pg import PG_URL
@@ -64,8 +65,9 @@ async def test_a_worker_that_lost_its_lease_cannot_send(pg_schema: str) -> None:
         assert [q.id for q in await ledger.claim_batch("B", 1, 60)] == [p.id]
 
         async def send_as(owner: str) -> None:
-            LEASE_OWNER.set(Fence(owner, 60))
-            await ledger.transition(p, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True)
+            await ledger.transition(
+                p, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True, fence=Fence(owner, 60)
+            )
 
         with pytest.raises(LeaseLost):
             await send_as("A")
@@ -115,8 +117,9 @@ async def test_renewing_a_payout_renews_its_cash_fallback(pg_schema: str) -> Non
         )
 
         async def send_child() -> None:
-            LEASE_OWNER.set(Fence("A", 0.3))
-            await ledger.transition(child, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True)
+            await ledger.fenced(Fence("A", 0.3)).transition(
+                child, S.SUBMITTED, source=EventSource.SYSTEM, count_attempt=True
+            )
 
         await send_child()
         assert await ledger.renew("A", [parent.id], 30) == {parent.id, child.id}
@@ -134,8 +137,7 @@ async def test_a_fallback_made_by_a_worker_starts_leased_to_it(pg_schema: str) -
         (parent,) = await ledger.claim_batch("A", 1, 60)
 
         async def make_child_as_a() -> Payout:
-            LEASE_OWNER.set(Fence("A", 60))
-            child, new = await ledger.create_or_get(
+            child, new = await ledger.fenced(Fence("A", 60)).create_or_get(
                 payout(request(0), key="FB" + "1" * 30, parent_id=parent.id, depth=1)
             )
             assert new

@@ -13,7 +13,7 @@ The monthly cycle at a paying unit (a commune, or a province paying centrally), 
     asxh-pay reconcile RUN_ID
     asxh-pay report RUN_ID [--lang en]
 
-Exit codes (see :mod:`asxh_pay.cli`): 0 done; 1 done but something needs a person; 2 bad
+Exit codes (see :mod:`asxh_pay.cli.output`): 0 done; 1 done but something needs a person; 2 bad
 usage or input; 3 refused (approval, signature, ledger); 4 interrupted.
 Everything lives under ``--data-dir`` (default ``./asxh-pay-data``): the SQLite ledger,
 operator keys, runs, the sandbox population register and the sandboxes' books.
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from asxh_pay import vocab
-from asxh_pay.cli import (
+from asxh_pay.cli.output import (
     EXIT_ATTENTION,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -712,7 +712,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             "of reconcile"
         )
     if files:
-        from asxh_pay.reconcile import reconcile_files_command
+        from asxh_pay.cli.reconcile import reconcile_files_command
 
         args.files = files
         args.ledger = _ledger_url(args)
@@ -1225,7 +1225,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="RUN_ID|FILE",
         help="a run id (default: everything) and/or report files to reconcile against",
     )
-    from asxh_pay.reconcile import add_file_options
+    from asxh_pay.cli.reconcile import add_file_options
 
     add_file_options(rc)
     rc.set_defaults(func=_cmd_reconcile)

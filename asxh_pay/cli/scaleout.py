@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.cli import positive_int
+from asxh_pay.cli.output import positive_int
 from asxh_pay.errors import ConfigurationError
 
 DEFAULT_PROVIDER = "generic"
@@ -51,7 +51,7 @@ def register_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from asxh_pay.cli import EXIT_OK, emit
+    from asxh_pay.cli.output import EXIT_OK, emit
 
     url: str = args.ledger
     if url.startswith(("postgresql://", "postgres://")):
@@ -231,7 +231,7 @@ def register_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from asxh_pay.cli import EXIT_INTERRUPTED, EXIT_OK
+    from asxh_pay.cli.output import EXIT_INTERRUPTED, EXIT_OK
     from asxh_pay.client import PollPolicy
     from asxh_pay.retry import RetryPolicy
     from asxh_pay.worker import default_worker_id, run_worker
@@ -308,7 +308,7 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
 
 
 def _cmd_enqueue(args: argparse.Namespace) -> int:
-    from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, emit
+    from asxh_pay.cli.output import EXIT_ATTENTION, EXIT_OK, emit
     from asxh_pay.client import AsyncPayoutClient, ProviderSetup
     from asxh_pay.ledger import open_ledger
     from asxh_pay.sandbox.generic import generic_sandbox_provider

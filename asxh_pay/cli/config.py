@@ -14,7 +14,7 @@ import asyncio
 import json
 from pathlib import Path
 
-from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, emit
+from asxh_pay.cli.output import EXIT_ATTENTION, EXIT_OK, emit
 
 
 def register_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -14,27 +14,54 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
-import re
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from datetime import date
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar, cast
+from typing import Any, NoReturn, cast
 
 from asxh_pay import __version__
+from asxh_pay.cli import output
+from asxh_pay.cli.output import (  # exit codes and output helpers, re-exported
+    DEFAULT_LEDGER,
+    EXIT_ATTENTION,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    _interrupt,
+    _print_json,
+    date_arg,
+    emit,
+    in_words,
+    period_arg,
+    positive_int,
+    report_error,
+    run_interruptible,
+)
 from asxh_pay.errors import AsxhPayError, ConfigurationError, LedgerError, ValidationError
 
-EXIT_OK = 0
-EXIT_ATTENTION = 1
-EXIT_USAGE = 2
-EXIT_REFUSED = 3
-EXIT_INTERRUPTED = 4
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_LEDGER",
+    "EXIT_ATTENTION",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_USAGE",
+    "build_parser",
+    "date_arg",
+    "emit",
+    "in_words",
+    "main",
+    "period_arg",
+    "positive_int",
+    "report_error",
+    "run_interruptible",
+]
 
-DEFAULT_LEDGER = "sqlite:///asxh-pay-data/ledger.db"
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -53,47 +80,7 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
-def _print_json(data: dict[str, Any]) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
 # Argument types: bad values are usage errors (exit 2) with the value and the expected form.
-
-
-def date_arg(text: str) -> date:
-    """A calendar date YYYY-MM-DD (``2026-13-45`` is refused, not a traceback)."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date: expected YYYY-MM-DD, e.g. 2026-11-02"
-        ) from None
-
-
-def period_arg(text: str) -> str:
-    """A pay period YYYY-MM."""
-    text = text.strip()
-    if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a pay period: expected YYYY-MM, e.g. 2026-11")
-    return text
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    """Print ``text`` for a person, or ``data`` as JSON with ``--json``."""
-    if getattr(args, "json", False):
-        print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    else:
-        print(text)
 
 
 # ---------------------------------------------------------------------- ledger verify
@@ -481,8 +468,8 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
 
 
 def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``db upgrade``, ``enqueue`` and ``worker`` (PostgreSQL scale-out; see asxh_pay.scaleout_cli)."""
-    from asxh_pay.scaleout_cli import register_db, register_enqueue, register_worker
+    """``db upgrade``, ``enqueue`` and ``worker`` (PostgreSQL scale-out; see asxh_pay.cli.scaleout)."""
+    from asxh_pay.cli.scaleout import register_db, register_enqueue, register_worker
 
     for register in (register_db, register_enqueue, register_worker):
         register(sub)
@@ -491,13 +478,13 @@ def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 # ``reconcile`` is registered by the payroll commands: one command for a run's books and
 # for ISO 20022 report files (asxh_pay.reconcile).
 def _register_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from asxh_pay.config_cli import register_config
+    from asxh_pay.cli.config import register_config
 
     register_config(sub)
 
 
 def _register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from asxh_pay.serve import register_serve
+    from asxh_pay.cli.serve import register_serve
 
     register_serve(sub)
 
@@ -515,7 +502,7 @@ def _register_optional() -> None:
     """Feature modules add their subcommands here (payroll, database, workers...)."""
     payroll_register: Register | None
     try:
-        from asxh_pay.payroll.commands import (  # type: ignore[import-not-found,unused-ignore]
+        from asxh_pay.cli.payroll import (  # type: ignore[import-not-found,unused-ignore]
             register as payroll_register,
         )
     except ImportError:
@@ -608,83 +595,6 @@ def _apply_config(args: argparse.Namespace) -> Any:
     return settings.log_format if settings is not None else "text"
 
 
-_T = TypeVar("_T")
-_running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
-_interrupted = False
-
-
-def run_interruptible(coro: Coroutine[Any, Any, _T]) -> _T:
-    """``asyncio.run`` for long work (a payroll run): Ctrl-C or SIGTERM *cancels* it.
-
-    Why: a KeyboardInterrupt raised at an arbitrary bytecode inside the event loop can stop
-    the ledger's group commit half-way, and asyncio then waits forever for the tasks that
-    awaited it. Cancelling the main task unwinds every await in order (what asyncio's own
-    runner does for Ctrl-C); KeyboardInterrupt is raised once the loop is closed. A second
-    Ctrl-C stops at once.
-    """
-    global _running
-
-    async def main() -> _T:
-        global _running
-        task = asyncio.current_task()
-        assert task is not None
-        _running = (asyncio.get_running_loop(), task)
-        return await coro
-
-    try:
-        result = asyncio.run(main())
-    except asyncio.CancelledError:
-        if _interrupted:
-            raise KeyboardInterrupt from None
-        raise
-    finally:
-        _running = None
-    if _interrupted:  # the work caught the cancellation and returned early
-        raise KeyboardInterrupt
-    return result
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    global _interrupted
-    # Tasks ended by the interrupt would each be logged by asyncio with a traceback; the
-    # stop is on purpose and the ledger consistent, so only the one-line message is printed.
-    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
-    running = _running
-    if running is None or _interrupted:
-        raise KeyboardInterrupt
-    _interrupted = True
-    loop, task = running
-    loop.call_soon_threadsafe(task.cancel)
-
-
-def report_error(args: argparse.Namespace, code: int, message: str) -> int:
-    """An error, as JSON on stdout with --json (scripts read one place), else on stderr
-    ("Lỗi: ..." by default, "error: ..." with --lang en)."""
-    from asxh_pay.vocab import phrase
-
-    if getattr(args, "json", False):
-        _print_json({"ok": False, "error": message, "exit_code": code})
-    else:
-        print(f"{phrase('error', getattr(args, 'lang', _lang))}: {message}", file=sys.stderr)
-    return code
-
-
-#: The language of this invocation's messages (set by :func:`main` from ``--lang``).
-_lang = "vi"
-
-
-def in_words(args: argparse.Namespace, exc: Exception) -> str:
-    """An error's message, led in Vietnamese by what its code means ("Không có đợt chi này: no
-    run 'x'..."): the library's messages are English, the official reads the first words."""
-    from asxh_pay import vocab
-
-    code = getattr(exc, "code", None)
-    lang = getattr(args, "lang", _lang)
-    if lang != "en" and isinstance(code, str) and code in vocab.REASONS and code != "invalid":
-        return f"{vocab.reason(code, lang)}: {exc}"
-    return str(exc)
-
-
 def _quiet_broken_pipe() -> int:
     """The reader went away (``asxh-pay status | head``): stop without a traceback.
 
@@ -699,13 +609,12 @@ def _quiet_broken_pipe() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from asxh_pay.help_vi import lang_from_argv
 
-    global _lang
     command_line = sys.argv[1:] if argv is None else list(argv)
-    _lang = lang_from_argv(command_line)
-    parser = build_parser(_lang)
+    output._lang = lang_from_argv(command_line)
+    parser = build_parser(output._lang)
     _Parser.json_errors = "--json" in command_line
     args = parser.parse_args(argv)
-    _lang = getattr(args, "lang", _lang)
+    output._lang = getattr(args, "lang", output._lang)
     from asxh_pay.logs import configure_logging
 
     configure_logging(_apply_config(args), level=logging.INFO if args.verbose else logging.WARNING)
@@ -742,7 +651,7 @@ def _report_interrupt(args: argparse.Namespace) -> int:
             message = phrase("interrupted", "en")  # --json keeps stable English
             _print_json({"ok": False, "interrupted": True, "error": message, "exit_code": EXIT_INTERRUPTED})
         else:
-            print(phrase("interrupted", _lang), file=sys.stderr)
+            print(phrase("interrupted", output._lang), file=sys.stderr)
     except BrokenPipeError:
         _quiet_broken_pipe()
     return EXIT_INTERRUPTED
