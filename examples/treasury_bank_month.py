@@ -19,17 +19,12 @@ from asxh_pay.calendar_vn import VN_TZ, VietnamCalendar
 from asxh_pay.iso20022 import Party, validate
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import PayoutRequest
-from asxh_pay.providers.treasury import (
-    BatchStore,
-    TreasuryChannel,
-    TreasuryConfig,
-    TreasuryProvider,
-    end_to_end_id,
-)
+from asxh_pay.providers.treasury import BatchStore, TreasuryConfig, TreasuryProvider, end_to_end_id
 from asxh_pay.reconcile import load_files, reconcile
 from asxh_pay.sandbox.treasury import SANDBOX_URL, TreasurySandbox
 from asxh_pay.signing import EcdsaSigner, EcdsaVerifier, generate_ec_key
 from asxh_pay.synthetic import synthetic_requests
+from asxh_pay.treasury_channel import TreasuryChannel
 
 RUN_AT = datetime(2026, 11, 2, 9, 0, tzinfo=VN_TZ)  # a Monday morning, before the cut-off
 ACCOUNT = "0011001234567"

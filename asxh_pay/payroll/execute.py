@@ -41,8 +41,8 @@ from asxh_pay.models import EventSource, Payout, PayoutRequest
 from asxh_pay.payroll.approval import ApprovalError, ApprovedRun, load_approved
 from asxh_pay.payroll.rails import FILE_SIZE, TREASURY, Rails
 from asxh_pay.payroll.registry import BATCH, PopulationRegistry, Stop
-from asxh_pay.providers.treasury import TreasuryChannel
 from asxh_pay.status import FailureReason, PayoutStatus
+from asxh_pay.treasury_channel import TreasuryChannel
 
 ProgressHook = Callable[[str], None]
 

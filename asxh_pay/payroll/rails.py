@@ -51,7 +51,7 @@ from asxh_pay.errors import ProviderProtocolError, WebhookVerificationError
 from asxh_pay.iso20022 import Party
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.providers.reports import ReportEntry
-from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
+from asxh_pay.providers.treasury import BatchStore, TreasuryConfig, TreasuryProvider
 from asxh_pay.providers.vnpost import PostalState, day_start
 from asxh_pay.retry import RetryBudget, RetryPolicy
 from asxh_pay.routing import Router
@@ -69,6 +69,7 @@ from asxh_pay.signing import (
     private_key_to_pem,
     write_private_key,
 )
+from asxh_pay.treasury_channel import TreasuryChannel
 
 TREASURY, VIETTEL_MONEY, MOMO, VNPOST = "treasury", "viettel_money", "momo", "vnpost"
 RAIL_NAMES = (TREASURY, VIETTEL_MONEY, MOMO, VNPOST)

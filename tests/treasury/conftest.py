@@ -15,10 +15,11 @@ from asxh_pay.calendar_vn import VN_TZ, VietnamCalendar
 from asxh_pay.iso20022 import Party
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import PayoutRequest
-from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
+from asxh_pay.providers.treasury import BatchStore, TreasuryConfig, TreasuryProvider
 from asxh_pay.retry import RetryPolicy
 from asxh_pay.sandbox.treasury import SANDBOX_URL, TreasurySandbox
 from asxh_pay.signing import EcdsaSigner, EcdsaVerifier, generate_ec_key
+from asxh_pay.treasury_channel import TreasuryChannel
 from tests.conftest import cccd_for
 
 DEBTOR_ACCOUNT = "0011001234567"

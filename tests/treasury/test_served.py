@@ -8,10 +8,11 @@ from asxh_pay.cli import SANDBOXES
 from asxh_pay.iso20022 import Party, read_camt054
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.localserver import serve
-from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
+from asxh_pay.providers.treasury import BatchStore, TreasuryConfig, TreasuryProvider
 from asxh_pay.sandbox.treasury import demo_sandbox
 from asxh_pay.signing import EcdsaSigner, load_private_key
 from asxh_pay.status import PayoutStatus
+from asxh_pay.treasury_channel import TreasuryChannel
 from tests.treasury.conftest import FAST, treasury_request
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from asxh_pay.ledger import SqliteLedger
-from asxh_pay.providers.treasury import PollReport, end_to_end_id
+from asxh_pay.providers.treasury import end_to_end_id
 from asxh_pay.reconcile import Category, ReconciliationReport, load_files, reconcile
 from asxh_pay.status import PayoutStatus
+from asxh_pay.treasury_channel import PollReport
 from tests.treasury.conftest import (
     DEBTOR_ACCOUNT,
     RUN_AT,
