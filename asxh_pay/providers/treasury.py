@@ -7,9 +7,10 @@ district's 10,000 beneficiaries become 10,000 files and 10,000 bank fees) or
 teaches the engine about batches. Neither: the rail is split in two parts that
 share one wire format and one set of identifiers.
 
-* :class:`asxh_pay.treasury_channel.TreasuryChannel` (in the core: it writes the ledger) is the batch driver. It takes payouts already recorded
-  in the ledger (``created``), groups them into pain.001 files within the
-  channel's limits (transfers per file, NAPAS per-transfer ceiling, cut-off and
+* :class:`asxh_pay.treasury_channel.TreasuryChannel` (in the core: it writes the
+  ledger) is the batch driver. It takes payouts already recorded in the ledger
+  (``created``), groups them into pain.001 files within the channel's limits
+  (transfers per file, NAPAS per-transfer ceiling, cut-off and
   value date on the Vietnamese calendar), **stores each file before anything
   else** (:class:`BatchStore`, keyed by batch id), records every payout as
   ``submitted`` (write-ahead, ``count_attempt=True``), then uploads. ``poll()``
@@ -643,5 +644,3 @@ class TreasuryProvider(ProviderAdapter):
     def _verified_json(self, response: httpx.Response) -> dict[str, Any]:
         self._verify(response)
         return read_json(response, provider=self.name)
-
-
