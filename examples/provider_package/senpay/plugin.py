@@ -1,0 +1,26 @@
+"""What the ``asxh_pay.providers`` entry point ``senpay`` returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from asxh_pay.plugins import ProviderPlugin
+
+
+def plugin() -> ProviderPlugin:
+    from senpay.adapter import SenPayProvider
+    from senpay.sandbox import SANDBOX_SECRET, SenPaySandbox, senpay_sandbox_provider
+
+    def configure(base_url: str, settings: Mapping[str, Any]) -> SenPayProvider:
+        return SenPayProvider(base_url, secret=str(settings["secret"]), merchant=str(settings["merchant"]))
+
+    return ProviderPlugin(
+        name="senpay",
+        adapter=SenPayProvider,
+        sandbox=SenPaySandbox,
+        sandbox_adapter=senpay_sandbox_provider,
+        configure=configure,
+        published_credentials=(SANDBOX_SECRET,),
+        description="SenPay bank and wallet transfers (HMAC-signed JSON; an example package)",
+    )
