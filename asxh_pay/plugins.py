@@ -188,3 +188,54 @@ def _check(key: str, plugin: object, origin: str) -> None:
 def load_providers(names: Iterable[str]) -> dict[str, ProviderPlugin]:
     """Several plugins by name (each loaded once)."""
     return {canonical(n): load_provider(n) for n in names}
+
+
+def destinations_of(plugin: ProviderPlugin) -> tuple[str, ...]:
+    """The routing keys a provider can serve, from its adapter's declared capabilities.
+
+    ``wallet`` becomes ``wallet:<name>`` for each wallet it declares (``wallet:<provider>``
+    when it declares none: a wallet provider pays its own wallets), as the router keys them.
+    """
+    caps = plugin.adapter.capabilities
+    keys: list[str] = []
+    for kind in sorted(caps.destinations):
+        if kind == "wallet":
+            keys += [f"wallet:{w}" for w in sorted(caps.wallet_providers or {plugin.name})]
+        else:
+            keys.append(kind)
+    return tuple(keys)
+
+
+def rail_adapter(
+    name: str,
+    *,
+    base_url: str | None,
+    sandbox: bool,
+    settings: Mapping[str, Any],
+    book: Any = None,
+) -> tuple[ProviderAdapter, Any]:
+    """The adapter of a configured rail served by a plugin, and its in-process sandbox if any.
+
+    * ``sandbox`` without ``base_url``: the plugin's sandbox in this process (books at
+      ``book``, settled when submitted, as the built-in embedded rails) and the adapter
+      holding its test credentials; send through ``sandbox.transport()``.
+    * ``sandbox`` with ``base_url``: the test-credential adapter, for a served sandbox.
+    * otherwise ``plugin.configure(base_url, settings)``: the production adapter.
+    """
+    plugin = load_provider(name)
+    if sandbox:
+        if plugin.sandbox_adapter is None:
+            raise ConfigurationError(f"provider {plugin.name} ({plugin.origin}) gives no sandbox adapter")
+        if base_url is not None:
+            return plugin.sandbox_adapter(base_url), None
+        if plugin.sandbox is None:
+            raise ConfigurationError(f"provider {plugin.name} ({plugin.origin}) has no in-process sandbox")
+        return plugin.sandbox_adapter(), plugin.sandbox(settle_after_s=0.0, book=book)
+    if base_url is None:
+        raise ConfigurationError(f"rail {plugin.name}: base_url is required outside a sandbox")
+    if plugin.configure is None:
+        raise ConfigurationError(
+            f"provider {plugin.name} ({plugin.origin}) cannot be configured for production: "
+            "its plugin has no configure"
+        )
+    return plugin.configure(base_url, settings), None

@@ -220,3 +220,23 @@ def test_cli_sandbox_serve_unknown_or_broken_plugin(
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_rail_adapter_builds_a_plugins_rail_embedded_served_or_production(site: Path, tmp_path: Path) -> None:
+    _distribution(site, "fake_pay", {"fake_pay": "fake_pay_plugin:plugin"}, PLUGIN_MODULE)
+    plugin = load_provider("fake_pay")
+    assert plugins.destinations_of(plugin) == (
+        "bank",
+        "cash_home",
+        "cash_pickup",
+        "postal_account",
+        "wallet:fake_pay",
+    )
+    adapter, sandbox = plugins.rail_adapter(
+        "fake_pay", base_url=None, sandbox=True, settings={}, book=tmp_path / "fake.db"
+    )
+    assert adapter.name == "fake_pay" and sandbox is not None and sandbox.settle_after_s == 0.0
+    served, none = plugins.rail_adapter("fake_pay", base_url="http://127.0.0.1:9", sandbox=True, settings={})
+    assert served.base_url == "http://127.0.0.1:9" and none is None
+    with pytest.raises(ConfigurationError, match="has no configure"):
+        plugins.rail_adapter("fake_pay", base_url="https://api.fake-pay.vn", sandbox=False, settings={})

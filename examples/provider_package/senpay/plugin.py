@@ -13,7 +13,11 @@ def plugin() -> ProviderPlugin:
     from senpay.sandbox import SANDBOX_SECRET, SenPaySandbox, senpay_sandbox_provider
 
     def configure(base_url: str, settings: Mapping[str, Any]) -> SenPayProvider:
-        return SenPayProvider(base_url, secret=str(settings["secret"]), merchant=str(settings["merchant"]))
+        # The rail's table in asxh-pay.toml: partner_code is SenPay's merchant id; secret_key
+        # comes from ASXH_PAY_RAILS__SENPAY__SECRET_KEY (or the secrets directory).
+        return SenPayProvider(
+            base_url, secret=str(settings["secret_key"]), merchant=str(settings["partner_code"])
+        )
 
     return ProviderPlugin(
         name="senpay",

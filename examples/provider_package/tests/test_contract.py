@@ -98,7 +98,7 @@ def test_the_entry_point_is_installed() -> None:
     plugin = load_provider("senpay")
     assert plugin.adapter is SenPayProvider and plugin.sandbox is SenPaySandbox
     assert plugin.configure is not None
-    adapter = plugin.configure("https://api.senpay.example", {"secret": "s3cret", "merchant": "M1"})
+    adapter = plugin.configure("https://api.senpay.example", {"secret_key": "s3cret", "partner_code": "M1"})
     assert adapter.name == "senpay"
     with pytest.raises(ConfigurationError, match="published credentials"):
         senpay_sandbox_provider("https://api.senpay.example")
