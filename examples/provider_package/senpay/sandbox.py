@@ -108,14 +108,6 @@ class SenPaySandbox(SandboxProvider):
     def render_conflict(self, op: Operation, payment: SandboxPayment) -> httpx.Response:
         return self.signed(409, {"error": "TRANSFER_ID_REUSED"})
 
-    def render_unavailable(self, status: int) -> httpx.Response:
-        return self.signed(status, {"error": "BUSY"})
-
-    def render_rate_limited(self) -> httpx.Response:
-        response = self.signed(429, {"error": "SLOW_DOWN"})
-        response.headers["Retry-After"] = f"{self.faults.retry_after_s:g}"
-        return response
-
     def handle_other(self, op: Operation) -> httpx.Response:
         if op.kind != "lookup":
             return super().handle_other(op)
