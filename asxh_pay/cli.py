@@ -316,11 +316,9 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="serve a provider sandbox over HTTP on localhost",
         description="Serve a stateful fake provider on 127.0.0.1 until Ctrl-C.",
     )
-    s.add_argument(
-        "provider",
-        help="which provider's sandbox: a built-in one or one installed as its own package "
-        "(entry point group asxh_pay.providers)",
-    )
+    # Any registered provider (asxh_pay.plugins), built in or installed as its own package:
+    # no ``choices``, so that listing them imports nothing; an unknown name is exit 2.
+    s.add_argument("provider", help="which provider's sandbox")
     s.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (default: %(default)s)")
     s.add_argument("--latency-ms", type=float, default=None, help="delay every answer by this much")
     s.add_argument("--settle-after-s", type=float, default=None, help="settle payments after this delay")
