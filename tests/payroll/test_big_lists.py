@@ -200,12 +200,11 @@ def test_prepare_in_small_chunks_freezes_the_same_run(ws: Any, tmp_path: Path, m
     assert len(chunked.held) == 1  # only the first is kept as an object; held.csv has them all
 
 
-@pytest.mark.slow
-def test_prepare_of_a_big_list_stays_in_bounded_memory(tmp_path: Path) -> None:
-    """Issue 14.6: 100,000 rows, all held (an empty register): peak RSS stays far below rows x 4 KB."""
-    data = tmp_path / "d"
-    setup_office(data, ("lan",), office_key=tmp_path / "office.pem")
-    big = write_big_list(tmp_path / "big.csv", 100_000)
+def _prepare_peak_mb(tmp_path: Path, rows: int) -> int:
+    """Peak RSS (MB) of a process preparing ``rows`` rows, all held (an empty register)."""
+    data = tmp_path / f"d{rows}"
+    setup_office(data, ("lan",), office_key=tmp_path / f"office{rows}.pem")
+    big = write_big_list(tmp_path / f"big{rows}.csv", rows)
     script = (
         "import resource, sys\n"
         "from asxh_pay.cli import main\n"
@@ -225,11 +224,21 @@ def test_prepare_of_a_big_list_stays_in_bounded_memory(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == EXIT_ATTENTION, done.stderr
-    peak_mb = int(done.stdout.rsplit("PEAK", 1)[1])
-    assert '"held": 99000' in done.stdout and '"rows_read": 100000' in done.stdout
-    # Held as objects, the rows alone would take about 400 MB (4 KB each), and main took more.
-    assert peak_mb < 250, peak_mb
-    run = next((data / "runs").iterdir())
+    assert f'"held": {rows - rows // 100}' in done.stdout and f'"rows_read": {rows}' in done.stdout
+    return int(done.stdout.rsplit("PEAK", 1)[1])
+
+
+@pytest.mark.slow
+def test_prepare_of_a_big_list_stays_in_bounded_memory(tmp_path: Path) -> None:
+    """Issue 14.6: preparing 100,000 rows takes about the memory of 20,000: it does not grow
+    with the list. Held as objects, 80,000 more rows would take about 320 MB (4 KB each).
+    The absolute peak varies with the machine's load (about 160 to 270 MB seen), the growth
+    far less, so the growth is what is asserted, with the absolute figure as a loose ceiling."""
+    small = _prepare_peak_mb(tmp_path, 20_000)
+    big = _prepare_peak_mb(tmp_path, 100_000)
+    assert big - small < 80, (small, big)
+    assert big < 400, big
+    run = next((tmp_path / "d100000" / "runs").iterdir())
     assert sum(1 for _ in (run / "held.csv").open(encoding="utf-8")) >= 99_000
 
 
