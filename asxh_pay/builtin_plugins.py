@@ -7,9 +7,11 @@ Each factory imports only its own provider, so serving one sandbox loads one rai
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from asxh_pay.plugins import ProviderPlugin
+from asxh_pay.providers.base import ProviderAdapter
 
 #: The group's built-in entries, exactly as ``[project.entry-points."asxh_pay.providers"]``
 #: in pyproject.toml declares them (a test keeps the two equal).
@@ -22,6 +24,17 @@ ENTRY_POINTS: dict[str, str] = {
 }
 
 
+def _configure_generic(base_url: str, settings: Mapping[str, Any]) -> ProviderAdapter:
+    from pydantic import SecretStr
+
+    from asxh_pay.config import require_secret
+    from asxh_pay.providers.generic import GenericProvider
+
+    given = settings.get("secret_key")
+    secret = require_secret(SecretStr(given) if given else None, "rails", "generic", "secret_key")
+    return GenericProvider(base_url, secret=secret)
+
+
 def generic() -> ProviderPlugin:
     from asxh_pay.providers.generic import GenericProvider
     from asxh_pay.sandbox.generic import GenericSandbox, generic_sandbox_provider
@@ -31,7 +44,7 @@ def generic() -> ProviderPlugin:
         adapter=GenericProvider,
         sandbox=GenericSandbox,
         sandbox_adapter=generic_sandbox_provider,
-        configure=lambda url, s: GenericProvider(url, secret=str(s["secret"])),
+        configure=_configure_generic,
         description="the reference JSON provider (HMAC-signed), template for new ones",
     )
 

@@ -99,6 +99,15 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
 # ---------------------------------------------------------------------- ledger verify
 
 
+def _lang_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        default="vi",
+        help="language of messages, help and reports: vi (default) or en",
+    )
+
+
 def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ledger", help="inspect the durable ledger")
     lsub = p.add_subparsers(dest="ledger_command", required=True)
@@ -119,6 +128,7 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="payroll folder whose operator roster is checked too (default: the SQLite ledger's folder)",
     )
     v.add_argument("--json", action="store_true", help="machine-readable output")
+    _lang_option(v)
     v.set_defaults(func=_cmd_ledger_verify)
     a = lsub.add_parser(
         "anchor",
@@ -136,6 +146,7 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     a.add_argument("--operator", required=True, help="who signs (recorded in the anchor)")
     a.add_argument("--out", required=True, help="where to write the anchor")
     a.add_argument("--json", action="store_true", help="machine-readable output")
+    _lang_option(a)
     a.set_defaults(func=_cmd_ledger_anchor)
 
 
@@ -157,9 +168,14 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     report, anchored = asyncio.run(run())
     roster_problems, roster_data = _check_roster(args, anchored)
     ok = report.ok and (anchored is None or anchored.ok) and not roster_problems
-    text = (
-        f"ledger {'OK' if ok else 'BROKEN'}: {report.payouts_checked} payouts, "
-        f"{report.events_checked} events checked"
+    from asxh_pay.vocab import phrase
+
+    lang = args.lang
+    text = phrase(
+        "ledger_ok" if ok else "ledger_broken",
+        lang,
+        payouts=report.payouts_checked,
+        events=report.events_checked,
     )
     problems = list(report.problems)
     data: dict[str, Any] = {
@@ -170,10 +186,15 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     }
     if anchored is not None:
         problems += anchored.problems
-        text += (
-            f"\nanchor of {anchored.taken_at} signed by {anchored.operator} ({anchored.key_fingerprint}): "
-            f"{anchored.payouts_checked} payouts checked, {anchored.grown} with later events, "
-            f"{len(anchored.problems)} rewritten or missing"
+        text += "\n" + phrase(
+            "anchor_checked",
+            lang,
+            taken_at=anchored.taken_at,
+            operator=anchored.operator,
+            fingerprint=anchored.key_fingerprint,
+            payouts=anchored.payouts_checked,
+            grown=anchored.grown,
+            problems=len(anchored.problems),
         )
         data["anchor"] = {
             "ok": anchored.ok,
@@ -188,12 +209,14 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     if roster_data is not None:
         data["roster"] = roster_data
         if roster_data.get("entries"):
-            text += f"\noperator roster: {roster_data['entries']} entries, office key {roster_data['office']}"
+            text += "\n" + phrase(
+                "roster_checked", lang, entries=roster_data["entries"], fingerprint=roster_data["office"]
+            )
     problems += roster_problems
     if problems:
         text += "\n" + "\n".join(f"  - {p}" for p in problems[:50])
         if len(problems) > 50:
-            text += f"\n  ... and {len(problems) - 50} more (--json lists them all)"
+            text += "\n" + phrase("more_problems", lang, n=len(problems) - 50)
     emit(args, data, text)
     return EXIT_OK if ok else EXIT_ATTENTION
 
@@ -264,12 +287,20 @@ def _cmd_ledger_anchor(args: argparse.Namespace) -> int:
         async with open_ledger(args.ledger, exclusive=False, read_only=True) as ledger:
             return await write_anchor(ledger, args.out, key, operator=args.operator, run_id=args.run)
 
+    from asxh_pay.vocab import phrase
+
     done = asyncio.run(run())
     emit(
         args,
         {"path": str(done.path), "payouts": done.payouts, "events": done.events, "root": done.root},
-        f"anchored {done.payouts} payouts ({done.events} events) in {done.path}\n"
-        f"  root {done.root}; keep this file away from the database",
+        phrase(
+            "anchor_written",
+            args.lang,
+            payouts=done.payouts,
+            events=done.events,
+            path=done.path,
+            root=done.root,
+        ),
     )
     return EXIT_OK
 
@@ -318,7 +349,10 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     # Any registered provider (asxh_pay.plugins), built in or installed as its own package:
     # no ``choices``, so that listing them imports nothing; an unknown name is exit 2.
-    s.add_argument("provider", help="which provider's sandbox")
+    s.add_argument(
+        "provider",
+        help="which provider's sandbox, or 'register': the population register's JSON API (docs/register.md)",
+    )
     s.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (default: %(default)s)")
     s.add_argument("--latency-ms", type=float, default=None, help="delay every answer by this much")
     s.add_argument("--settle-after-s", type=float, default=None, help="settle payments after this delay")
@@ -335,14 +369,71 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="how long a timeout fault holds the answer (exceed the client's timeout)",
     )
     s.add_argument("--seed", type=int, default=0, help="fault random seed")
+    s.add_argument(
+        "--callback-url",
+        default=None,
+        help="POST the sandbox's signed callbacks to this URL (e.g. http://127.0.0.1:8000/callbacks/momo, "
+        "served by 'asxh-pay serve')",
+    )
+    s.add_argument(
+        "--registry-db",
+        type=Path,
+        default=Path("asxh-pay-data/registry.db"),
+        help="register only: the sandbox register's SQLite file (default: %(default)s)",
+    )
     s.set_defaults(func=_cmd_sandbox_serve)
 
 
+def _serve_register(args: argparse.Namespace) -> int:
+    from asxh_pay.localserver import serve
+    from asxh_pay.payroll.register_http import SANDBOX_TOKEN, RegisterService
+    from asxh_pay.payroll.registry import SandboxPopulationRegistry
+
+    registry = SandboxPopulationRegistry(args.registry_db)
+    server = serve(RegisterService(registry, SANDBOX_TOKEN).handle, port=args.port)
+    print(
+        f"register sandbox listening on {server.url} ({registry.count()} people in {args.registry_db}; "
+        "sandbox bearer token: see asxh_pay.payroll.register_http.SANDBOX_TOKEN) (Ctrl-C to stop)",
+        flush=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        registry.close()
+    return EXIT_OK
+
+
+def _callback_poster(url: str) -> Callable[[Any], Any]:
+    """A sandbox callback sink that POSTs each signed callback, bytes and headers unchanged, to ``url``."""
+    import httpx
+
+    holder: dict[str, httpx.AsyncClient] = {}
+
+    async def sink(request: httpx.Request) -> httpx.Response:
+        http = holder.get("client")
+        if http is None:
+            http = holder["client"] = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        response = await http.post(url, content=request.content, headers=headers)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise RuntimeError(f"receiver answered {response.status_code}")  # the sandbox resends later
+        return response
+
+    return sink
+
+
 def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    import asyncio as _asyncio
+
     from asxh_pay.localserver import serve
     from asxh_pay.plugins import UnknownProvider
     from asxh_pay.sandbox.served import HttpFaults, ServedSandbox, served_fault_plan
 
+    if args.provider == "register":
+        return _serve_register(args)
     try:
         make = SANDBOXES[args.provider]
     except UnknownProvider as exc:  # a name nobody registered is bad usage; a broken plugin is refused (3)
@@ -356,6 +447,10 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
         sandbox.faults = served_fault_plan(args.faults, seed=args.seed)
     served = ServedSandbox(sandbox, HttpFaults.every_kind(args.faults, hang_s=args.hang_s, seed=args.seed))
     server = serve(served.handle, port=args.port)
+    if args.callback_url:
+        # Settlements and callbacks run on the server's own loop, beside the requests.
+        sandbox.callback_sink = _callback_poster(args.callback_url)
+        _asyncio.run_coroutine_threadsafe(sandbox.run(interval_s=0.1), server._event_loop())
     print(f"{args.provider} sandbox listening on {server.url} (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
@@ -379,7 +474,25 @@ def _register_scaleout(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 # ``reconcile`` is registered by the payroll commands: one command for a run's books and
 # for ISO 20022 report files (asxh_pay.reconcile).
-COMMANDS: list[Register] = [_register_ledger, _register_sandbox, _register_scaleout]
+def _register_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from asxh_pay.config_cli import register_config
+
+    register_config(sub)
+
+
+def _register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from asxh_pay.serve import register_serve
+
+    register_serve(sub)
+
+
+COMMANDS: list[Register] = [
+    _register_ledger,
+    _register_sandbox,
+    _register_scaleout,
+    _register_config,
+    _register_serve,
+]
 
 
 def _register_optional() -> None:
@@ -395,17 +508,59 @@ def _register_optional() -> None:
         COMMANDS.append(payroll_register)
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: ``asxh-pay --help`` lists the commands in the order of the month: set up keys, prepare,
+#: approve, pay, reconcile, report, look back; then the tools (ledger, sandboxes, scale-out).
+WORKFLOW_ORDER = (
+    "keys",
+    "prepare",
+    "approve",
+    "run",
+    "reconcile",
+    "report",
+    "status",
+    "ledger",
+    "registry",
+    "demo",
+    "sandbox",
+    "db",
+    "enqueue",
+    "worker",
+)
+
+
+def _in_workflow_order(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rank = {name: i for i, name in enumerate(WORKFLOW_ORDER)}
+    actions = sub._choices_actions
+    actions[:] = sorted(actions, key=lambda a: rank.get(a.dest, len(rank)))
+
+
+def build_parser(lang: str = "vi") -> argparse.ArgumentParser:
+    """The ``asxh-pay`` parser, its help in ``lang`` (Vietnamese by default, see :mod:`asxh_pay.help_vi`)."""
+    from asxh_pay.help_vi import localise
+
     parser = _Parser(
         prog="asxh-pay",
         description=(
             "Pay social benefits (ASXH) without cash: prepare, approve and run the monthly payroll, "
-            "reconcile with providers, and report per commune and district."
+            "reconcile with providers, and report per commune and province."
         ),
     )
     parser.add_argument("--version", action="version", version=f"asxh-pay {__version__}")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more detail (personal data stays masked)"
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="PATH",
+        help="the configuration file asxh-pay.toml (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml if "
+        "present, else the embedded sandboxes)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="log lines as text or JSON (default: log_format of the configuration, else text)",
     )
     sub = cast(
         "argparse._SubParsersAction[argparse.ArgumentParser]",
@@ -414,7 +569,27 @@ def build_parser() -> argparse.ArgumentParser:
     _register_optional()
     for register in COMMANDS:
         register(sub)
-    return parser
+    _in_workflow_order(sub)
+    return localise(parser, lang)
+
+
+def _apply_config(args: argparse.Namespace) -> Any:
+    """What the configuration sets for the whole process: the log format and the roster's place.
+
+    Returns the log format (``--log-format`` first). A file that cannot be loaded is left
+    for the command that needs it to report (``ledger verify`` must work without one).
+    """
+    from asxh_pay.config import load_settings
+    from asxh_pay.payroll import roster
+
+    try:
+        settings = load_settings(getattr(args, "config", None))
+    except ConfigurationError:
+        settings = None
+    roster.set_location(settings.roster if settings is not None else None)
+    if args.log_format is not None:
+        return args.log_format
+    return settings.log_format if settings is not None else "text"
 
 
 _T = TypeVar("_T")
@@ -467,12 +642,31 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def report_error(args: argparse.Namespace, code: int, message: str) -> int:
-    """An error, as JSON on stdout with --json (scripts read one place), else on stderr."""
+    """An error, as JSON on stdout with --json (scripts read one place), else on stderr
+    ("Lỗi: ..." by default, "error: ..." with --lang en)."""
+    from asxh_pay.vocab import phrase
+
     if getattr(args, "json", False):
         _print_json({"ok": False, "error": message, "exit_code": code})
     else:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"{phrase('error', getattr(args, 'lang', _lang))}: {message}", file=sys.stderr)
     return code
+
+
+#: The language of this invocation's messages (set by :func:`main` from ``--lang``).
+_lang = "vi"
+
+
+def in_words(args: argparse.Namespace, exc: Exception) -> str:
+    """An error's message, led in Vietnamese by what its code means ("Không có đợt chi này: no
+    run 'x'..."): the library's messages are English, the official reads the first words."""
+    from asxh_pay import vocab
+
+    code = getattr(exc, "code", None)
+    lang = getattr(args, "lang", _lang)
+    if lang != "en" and isinstance(code, str) and code in vocab.REASONS and code != "invalid":
+        return f"{vocab.reason(code, lang)}: {exc}"
+    return str(exc)
 
 
 def _quiet_broken_pipe() -> int:
@@ -487,13 +681,18 @@ def _quiet_broken_pipe() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else list(argv))
+    from asxh_pay.help_vi import lang_from_argv
+
+    global _lang
+    command_line = sys.argv[1:] if argv is None else list(argv)
+    _lang = lang_from_argv(command_line)
+    parser = build_parser(_lang)
+    _Parser.json_errors = "--json" in command_line
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _lang = getattr(args, "lang", _lang)
+    from asxh_pay.logs import configure_logging
+
+    configure_logging(_apply_config(args), level=logging.INFO if args.verbose else logging.WARNING)
     # SIGTERM stops a run like Ctrl-C. SIGINT gets our own handler too: with the default one,
     # asyncio.run() installs a functools.partial holding the main task, and Python 3.11's
     # signal.getsignal() then formats repr(task), i.e. the repr of a finished run's whole
@@ -509,9 +708,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except ValidationError as exc:
-        return report_error(args, EXIT_USAGE, str(exc))
+        return report_error(args, EXIT_USAGE, in_words(args, exc))
     except (ConfigurationError, LedgerError) as exc:
-        return report_error(args, EXIT_REFUSED, str(exc))
+        return report_error(args, EXIT_REFUSED, in_words(args, exc))
     except AsxhPayError as exc:
         return report_error(args, EXIT_ATTENTION, f"{type(exc).__name__}: {exc}")
 
@@ -520,12 +719,14 @@ def _report_interrupt(args: argparse.Namespace) -> int:
     # A second Ctrl-C while this is printed must not end in a traceback either.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    message = "interrupted: the ledger is consistent; run again with --resume to continue"
+    from asxh_pay.vocab import phrase
+
     try:
         if getattr(args, "json", False):
+            message = phrase("interrupted", "en")  # --json keeps stable English
             _print_json({"ok": False, "interrupted": True, "error": message, "exit_code": EXIT_INTERRUPTED})
         else:
-            print(message, file=sys.stderr)
+            print(phrase("interrupted", _lang), file=sys.stderr)
     except BrokenPipeError:
         _quiet_broken_pipe()
     return EXIT_INTERRUPTED

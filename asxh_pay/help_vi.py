@@ -118,6 +118,48 @@ HELP_VI: dict[str, str] = {
     "the operator's short name, e.g. lan.nguyen": "tên viết tắt của cán bộ, ví dụ lan.nguyen",
     "where to write the private key": "nơi ghi khóa bí mật",
     "replace an existing key of this operator": "thay khóa hiện có của cán bộ này",
+    "once, at setup: create the office key and the operator roster": (
+        "làm một lần khi cài đặt: tạo khóa văn phòng và danh bạ khóa cán bộ"
+    ),
+    "trust an operator's public key (signed by another operator or the office)": (
+        "tin cậy khóa công khai của một cán bộ (do cán bộ khác hoặc văn phòng ký)"
+    ),
+    "stop trusting an operator (signed by another operator or the office)": (
+        "thôi tin cậy một cán bộ (do cán bộ khác hoặc văn phòng ký)"
+    ),
+    "verify and show the operator roster": "kiểm tra và hiện danh bạ khóa cán bộ",
+    "replace an existing key file (never a key the roster trusts)": (
+        "thay tệp khóa hiện có (không bao giờ thay khóa mà danh bạ đang tin cậy)"
+    ),
+    "Create the office's Ed25519 key, which signs enrolments when no operator can, and start the signed "
+    "operator roster (<data-dir>/keys/roster.jsonl).": (
+        "Tạo khóa Ed25519 của văn phòng, dùng để ký ghi danh khi không cán bộ nào ký được, và lập danh "
+        "bạ khóa cán bộ có chữ ký (<data-dir>/keys/roster.jsonl)."
+    ),
+    "where to write the office's private key": "nơi ghi khóa bí mật của văn phòng",
+    "Trust an operator's public key (signed by another operator or the office). Appended to the signed "
+    "roster.": (
+        "Tin cậy khóa công khai của một cán bộ (do cán bộ khác hoặc văn phòng ký). Ghi thêm vào danh bạ "
+        "khóa có chữ ký."
+    ),
+    "whose key": "khóa của ai",
+    "the operator's public key (from keys generate)": "khóa công khai của cán bộ (do keys generate tạo)",
+    "replace the enrolled operator's key": "thay khóa của cán bộ đã ghi danh",
+    "another enrolled operator, or 'office'": "một cán bộ khác đã ghi danh, hoặc 'office' (văn phòng)",
+    "the signer's private key (default: <data-dir>/keys/SIGNER.pem)": (
+        "khóa bí mật của người ký (mặc định: <data-dir>/keys/SIGNER.pem)"
+    ),
+    "Stop trusting an operator (signed by another operator or the office). Appended to the signed roster.": (
+        "Thôi tin cậy một cán bộ (do cán bộ khác hoặc văn phòng ký). Ghi thêm vào danh bạ khóa có chữ ký."
+    ),
+    "payroll folder whose operator roster is checked too (default: the SQLite ledger's folder)": (
+        "thư mục chi trả có danh bạ khóa cán bộ cần kiểm tra cùng (mặc định: thư mục của sổ cái SQLite)"
+    ),
+    "environment variable holding the --provider-url provider's HMAC secret (without it, the sandbox's "
+    "published secret: sandbox addresses only)": (
+        "biến môi trường chứa khóa bí mật HMAC của đơn vị chi trả tại --provider-url (không có thì dùng "
+        "khóa công bố của môi trường thử nghiệm: chỉ với địa chỉ thử nghiệm)"
+    ),
     # prepare
     "Read the lists (CSV or Excel), reject bad rows, merge duplicates, check every person against the "
     "population register and every account with its provider, then freeze the run and sign it as the "
@@ -196,10 +238,13 @@ HELP_VI: dict[str, str] = {
         "khóa bí mật của người ký (mặc định: <data-dir>/keys/OPERATOR.pem)"
     ),
     # reconcile
-    "With a run id only: compare the run's payouts with the providers' books. With files (pain.002, "
-    "camt.053/camt.054, provider status lists as JSON/CSV): three-way reconciliation of the ledger, the "
-    "status reports and the bank statements. Exit code 1 when a break needs a person.": (
-        "Chỉ với mã đợt chi: đối chiếu các khoản chi của đợt với sổ của các đơn vị chi trả. Kèm tệp "
+    "With a run id only: compare the run's payouts with the providers' settlement reports (downloaded "
+    "from each rail, or given as files: MoMo and VNPost CSV, Viettel Money JSON). With ISO 20022 files "
+    "(pain.002, camt.053/camt.054, provider status lists as JSON/CSV): three-way reconciliation of the "
+    "ledger, the status reports and the bank statements. Exit code 1 when a break needs a person.": (
+        "Chỉ với mã đợt chi: đối chiếu các khoản chi của đợt với báo cáo đối soát của các đơn vị chi "
+        "trả (tải về từ từng kênh, hoặc kèm tệp: CSV của MoMo và VNPost, JSON của Viettel Money). "
+        "Kèm tệp ISO 20022 "
         "(pain.002, camt.053/camt.054, danh sách trạng thái JSON/CSV): đối chiếu ba bên giữa sổ cái, "
         "báo cáo trạng thái và sao kê ngân hàng. Mã thoát 1 khi có chênh lệch cần người xử lý."
     ),
@@ -216,6 +261,16 @@ HELP_VI: dict[str, str] = {
         "ghi báo cáo (.csv, .xlsx hoặc .json); có thể lặp lại"
     ),
     "leave matched lines out of the report": "không ghi các dòng đã khớp vào báo cáo",
+    "the bank rail's debtor account; bookings on other accounts are breaks, and nothing from the "
+    "statements is applied without it (may be repeated)": (
+        "tài khoản chi của đơn vị tại ngân hàng; bút toán trên tài khoản khác là chênh lệch, và không "
+        "áp dụng gì từ sao kê khi thiếu tùy chọn này (có thể lặp lại)"
+    ),
+    "a proprietary bank transaction code (BkTxCd/Prtry/Cd) your bank uses for returned payments, "
+    "besides RtrInf and the ISO RRTN sub-family (may be repeated)": (
+        "mã giao dịch riêng của ngân hàng (BkTxCd/Prtry/Cd) dùng cho khoản bị hoàn trả, ngoài RtrInf "
+        "và nhóm ISO RRTN (có thể lặp lại)"
+    ),
     # registry
     "record a death (stops that person's payouts)": "ghi nhận báo tử (dừng chi trả cho người này)",
     "end a person's entitlement to a programme": (
@@ -317,6 +372,57 @@ HELP_VI: dict[str, str] = {
     "HTTP timeout per request": "thời gian chờ HTTP mỗi yêu cầu",
     "in-process sandbox latency": "độ trễ của môi trường thử nghiệm trong tiến trình",
     "in-process sandbox fault rate per kind (0..1)": "tỷ lệ lỗi giả lập mỗi loại (0..1)",
+    # configuration, serve, served sandboxes
+    "POST the sandbox's signed callbacks to this URL (e.g. http://127.0.0.1:8000/callbacks/momo, served by "
+    "'asxh-pay serve')": (
+        "gửi các thông báo có chữ ký của môi trường thử nghiệm đến URL này (ví dụ "
+        "http://127.0.0.1:8000/callbacks/momo, do 'asxh-pay serve' phục vụ)"
+    ),
+    "Run the callback endpoint of every configured rail (POST /callbacks/RAIL), /healthz, /readyz "
+    "(the ledger answers) and /metrics (Prometheus) until Ctrl-C.": (
+        "Chạy điểm nhận thông báo của mọi kênh đã cấu hình (POST /callbacks/KÊNH), /healthz, "
+        "/readyz (sổ cái trả lời) và /metrics (Prometheus) cho đến khi nhấn Ctrl-C."
+    ),
+    "TCP port (default: %(default)s)": "cổng TCP (mặc định: %(default)s)",
+    "address to bind (default: %(default)s)": "địa chỉ lắng nghe (mặc định: %(default)s)",
+    "ledger URL (default: the configuration's, else the data folder's)": (
+        "URL sổ cái (mặc định: theo cấu hình, nếu không thì trong thư mục dữ liệu)"
+    ),
+    "log lines as text or JSON (default: log_format of the configuration, else text)": (
+        "dòng nhật ký dạng văn bản hoặc JSON (mặc định: log_format trong cấu hình, nếu không thì văn bản)"
+    ),
+    "print the effective configuration, secrets masked": "in cấu hình đang áp dụng, các bí mật được che",
+    "register only: the sandbox register's SQLite file (default: %(default)s)": (
+        "chỉ cho register: tệp SQLite của cơ sở dữ liệu dân cư thử nghiệm (mặc định: %(default)s)"
+    ),
+    "run every sandbox, the population register and 'asxh-pay serve' as separate processes over HTTP "
+    "on 127.0.0.1, configured by a generated asxh-pay.toml (started and stopped by the demo)": (
+        "chạy mọi môi trường thử nghiệm, cơ sở dữ liệu dân cư và 'asxh-pay serve' thành các "
+        "tiến trình riêng qua HTTP trên 127.0.0.1, cấu hình bằng một tệp asxh-pay.toml được tạo "
+        "ra (bản trình diễn tự khởi động và dừng chúng)"
+    ),
+    "serve the provider callbacks, health, readiness and metrics (ASGI, uvicorn)": (
+        "phục vụ thông báo từ đơn vị chi trả, kiểm tra hoạt động, sẵn sàng và số liệu (ASGI, uvicorn)"
+    ),
+    "show or check the configuration (asxh-pay.toml)": "xem hoặc kiểm tra cấu hình (asxh-pay.toml)",
+    "the configuration file": "tệp cấu hình",
+    "the configuration file (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml, else the embedded sandboxes)": (
+        "tệp cấu hình (mặc định: $ASXH_PAY_CONFIG, nếu không thì ./asxh-pay.toml, nếu không thì các môi "
+        "trường thử nghiệm tích hợp)"
+    ),
+    "the configuration file asxh-pay.toml (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml if present, else "
+    "the embedded sandboxes)": (
+        "tệp cấu hình asxh-pay.toml (mặc định: $ASXH_PAY_CONFIG, nếu không thì ./asxh-pay.toml nếu có, nếu "
+        "không thì các môi trường thử nghiệm tích hợp)"
+    ),
+    "the data folder": "thư mục dữ liệu",
+    "validate the configuration and contact every rail and the register": (
+        "kiểm tra cấu hình và liên hệ thử mọi kênh chi trả cùng cơ sở dữ liệu dân cư"
+    ),
+    "which provider's sandbox, or 'register': the population register's JSON API (docs/register.md)": (
+        "môi trường thử nghiệm của đơn vị nào, hoặc 'register': API JSON của cơ sở dữ liệu dân cư "
+        "(docs/register.md)"
+    ),
 }
 
 # argparse's headings, set on each parser.
@@ -371,7 +477,12 @@ def localise(parser: argparse.ArgumentParser, lang: str) -> argparse.ArgumentPar
         if p.description:
             p.description = HELP_VI.get(p.description, p.description)
         for group in p._action_groups:
-            if group.title in _HEADINGS_VI:
+            commands_only = bool(group._group_actions) and all(
+                isinstance(a, argparse._SubParsersAction) for a in group._group_actions
+            )
+            if commands_only:
+                group.title = _HEADINGS_VI["commands"]
+            elif group.title in _HEADINGS_VI:
                 group.title = _HEADINGS_VI[group.title]
         for action in p._actions:
             if action.help and action.help != argparse.SUPPRESS:

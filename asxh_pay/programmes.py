@@ -135,6 +135,26 @@ class Programmes:
         self.sources.append(source)
 
 
+def programmes_of_run(manifest: dict[str, Any] | None) -> Programmes:
+    """The built-in programmes, with those a run recorded when it was prepared (its manifest's
+    ``programmes``): a run's reports name the agency of a programme added by a deployment's
+    ``programmes.json`` even where that file is not at hand."""
+    progs = load_programmes()
+    for code, info in ((manifest or {}).get("programmes") or {}).items():
+        known = progs.get(code)
+        if known is None or known.agency_vi != info.get("agency"):
+            progs.add(
+                ProgrammeInfo(
+                    code=code,
+                    name_vi=str(info.get("name") or code),
+                    name_en=str(info.get("name_en") or info.get("name") or code),
+                    agency_vi=str(info.get("agency") or ""),
+                    agency_en=str(info.get("agency_en") or info.get("agency") or ""),
+                )
+            )
+    return progs
+
+
 def load_programmes(data_dir: Path | None = None, extra: Iterable[Path] = ()) -> Programmes:
     """Built-in programmes, then ``$ASXH_PAY_PROGRAMMES``, ``<data-dir>/programmes.json`` and
     ``extra`` files, later entries overriding earlier ones with the same code."""

@@ -1074,11 +1074,21 @@ def reconcile_files_command(args: argparse.Namespace) -> int:
     for out in args.out:
         report.write(out)
     summary = report.summary()
+    from asxh_pay import vocab
+    from asxh_pay.vocab import phrase
+
+    lang = getattr(args, "lang", "vi")
     text_lines = [
-        f"reconciled {report.payouts_checked} payouts against {len(names)} files "
-        f"({report.entries_read} entries, {report.statuses_read} statuses)",
-        *(f"  {k}: {v}" for k, v in summary["counts"].items()),
-        f"unexplained breaks: {summary['unexplained']}",
+        phrase(
+            "recon_files",
+            lang,
+            payouts=report.payouts_checked,
+            files=len(names),
+            entries=report.entries_read,
+            statuses=report.statuses_read,
+        ),
+        *(f"  {vocab.term(vocab.BREAKS, k, lang)} ({k}): {v}" for k, v in summary["counts"].items()),
+        phrase("recon_unexplained", lang, n=summary["unexplained"]),
     ]
     for b in report.unexplained[:20]:
         text_lines.append(f"  - {b.category.value} {b.key or '-'} {b.detail} [{b.files}]")

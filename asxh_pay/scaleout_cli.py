@@ -90,7 +90,7 @@ async def _pg_upgrade(url: str, schema: str | None) -> list[int]:
 
 
 def _add_provider_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("provider (one of)")
+    g = p.add_argument_group("provider (one of; none: the rails of the configuration, asxh-pay.toml)")
     g.add_argument(
         "--providers",
         metavar="MODULE:FUNCTION",
@@ -119,6 +119,27 @@ def _add_provider_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--faults", type=float, default=0.0, help="in-process sandbox fault rate per kind (0..1)")
 
 
+def _configured_providers(args: argparse.Namespace) -> tuple[list[Any], Any]:
+    """The rails the configuration names (``--config``, ``ASXH_PAY_CONFIG``, ./asxh-pay.toml).
+
+    Embedded sandboxes are refused here: each worker process would pay into its own
+    books, so the exactly-once check across workers would mean nothing.
+    """
+    from pathlib import Path
+
+    from asxh_pay.config import load_settings
+    from asxh_pay.payroll.configured import rails_from_settings
+
+    settings = load_settings(getattr(args, "config", None))
+    if settings.embedded:
+        raise ConfigurationError(
+            "no provider named: give --providers, --provider-url or --sandbox, or a configuration "
+            "(--config asxh-pay.toml) whose rails have a base_url"
+        )
+    rails = rails_from_settings(settings, Path(getattr(args, "data_dir", None) or "asxh-pay-data"))
+    return list(rails.setups), rails.router
+
+
 def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[Any], Any]:
     """ProviderSetups (and a Router or None) named by the command line."""
     from asxh_pay.client import ProviderSetup
@@ -127,8 +148,10 @@ def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[An
     from asxh_pay.sandbox.generic import generic_sandbox_provider
 
     chosen = [x for x in (args.providers, args.provider_url, args.sandbox) if x]
-    if len(chosen) != 1:
-        raise ConfigurationError("name exactly one of --providers, --provider-url or --sandbox")
+    if len(chosen) > 1:
+        raise ConfigurationError("name at most one of --providers, --provider-url or --sandbox")
+    if not chosen:
+        return _configured_providers(args)
     budget = RetryBudget(ratio=1.0, min_per_s=100)
     if args.providers:
         module_name, _, func_name = args.providers.partition(":")

@@ -3,7 +3,8 @@
 Why this module: since the two-tier reform there are 34 provinces and 3,321 communes (xã,
 phường, đặc khu) and no districts; the commune took over the district's social-assistance
 duties and a province may pay centrally. Names and codes come from the maintained
-``vietnam-provinces`` package (GSO data), read from its JSON once per process.
+``vietnam-provinces`` package (GSO data), read from its JSON once per process, with the
+official codes where its 2025 releases still carry draft ones (see :func:`_divisions`).
 
 Lists made before the reform still carry old district and commune codes. They are mapped
 with a table derived from the ``vietnamadminunits`` converter data
@@ -57,6 +58,10 @@ def _divisions() -> _Divisions:
     import vietnam_provinces
 
     nested = json.loads(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
+    # vietnam-provinces 2025.x (the last releases for Python 3.11) carries the draft codes of
+    # about 120 communes, some of them another commune's official code; the official codes
+    # (its 2026 releases, and the conversion data) replace them, keyed by draft code + name.
+    fixes: dict[str, str] = _conversion().get("draft_code_fixes", {}).get("codes", {})
     provinces: dict[str, Unit] = {}
     communes: dict[str, Unit] = {}
     for p in nested:
@@ -64,6 +69,7 @@ def _divisions() -> _Divisions:
         provinces[pc] = Unit(pc, str(p["name"]), "province", pc)
         for w in p["wards"]:
             wc = f"{int(w['code']):05d}"
+            wc = fixes.get(f"{wc}|{w['name']}", wc)
             communes[wc] = Unit(wc, str(w["name"]), "commune", pc)
     version = f"vietnam-provinces {vietnam_provinces.__version__} (data {vietnam_provinces.__data_version__})"
     return _Divisions(provinces, communes, version)

@@ -95,10 +95,10 @@ LABELS: dict[str, Pair] = {
     "run_id": ("Mã đợt chi", "Run id"),
     "figure": ("Chỉ tiêu báo cáo", "Figure"),
     "value": ("Giá trị", "Value"),
+    "no": ("STT", "No."),
     "paid_twice": ("Chi trả trùng (cần thu hồi)", "Paid twice (to recover)"),
     "reference": ("Số tham chiếu", "Reference"),
     "fallback_reference": ("Số tham chiếu tiền mặt", "Cash fallback reference"),
-    "no": ("STT", "No."),
     "signature_maker": ("NGƯỜI LẬP BIỂU", "PREPARED BY"),
     "signature_head": ("THỦ TRƯỞNG ĐƠN VỊ", "HEAD OF UNIT"),
     "signature_hint": ("(Ký, ghi rõ họ tên)", "(signature, full name)"),
@@ -194,6 +194,7 @@ REASONS: dict[str, Pair] = {
     "file_type": ("Loại tệp không được hỗ trợ", "Unsupported file type"),
     "file_unreadable": ("Không đọc được tệp", "File unreadable"),
     "xlsx_unreadable": ("Không mở được tệp Excel", "Excel file unreadable"),
+    "xls_unreadable": ("Không mở được tệp Excel cũ (.xls)", "Old Excel file (.xls) unreadable"),
     "future": ("Ngày ở tương lai", "Date in the future"),
     "holder_name_length": ("Tên chủ tài khoản quá dài", "Holder name too long"),
     "name_invalid": ("Họ tên không hợp lệ", "Invalid name"),
@@ -206,6 +207,22 @@ REASONS: dict[str, Pair] = {
         "Tự nhận nhưng có ghi người nhận thay",
         "Self payment with an authorised person's details",
     ),
+    "excel_number": ("Excel đã đổi ô này thành số (mất định dạng)", "Excel turned the cell into a number"),
+    "excel_scientific": (
+        "Excel đã đổi số thành dạng khoa học (ví dụ 4.01245E+11): nhập lại dạng văn bản",
+        "Excel wrote the number in scientific form (e.g. 4.01245E+11): re-enter it as text",
+    ),
+    "leading_zero_lost": ("Mất số 0 ở đầu (Excel)", "Leading zero lost (Excel)"),
+    "method_unknown": ("Không nhận ra hình thức nhận", "Unknown payment method"),
+    "period_mismatch": ("Dòng thuộc kỳ chi trả khác", "Row is for another pay period"),
+    "programme_mismatch": ("Dòng thuộc chương trình khác", "Row is for another programme"),
+    "wallet_provider_unknown": ("Không nhận ra ví điện tử", "Unknown e-wallet provider"),
+    "narrative_max_len": ("Nội dung quá dài", "Text too long"),
+    "unknown_run": ("Không có đợt chi này", "No such run"),
+    "idempotency_key": ("Khóa chống chi trùng không hợp lệ", "Invalid idempotency key"),
+    "missing_key": ("Thiếu khóa của cán bộ", "Operator key missing"),
+    "ledger_not_found": ("Không tìm thấy sổ cái", "Ledger not found"),
+    "programmes_file": ("Tệp khai báo chương trình không hợp lệ", "Invalid programmes file"),
     # Why a row was held (a person decides).
     "duplicate_conflict": ("Trùng đối tượng, thông tin mâu thuẫn", "Duplicates that disagree"),
     "no_rail": ("Không có đơn vị chi trả phù hợp", "No provider can pay this method"),
@@ -240,6 +257,16 @@ REASONS: dict[str, Pair] = {
     "already_in_ledger": ("Đã chi trả trong kỳ này", "Already paid this period"),
     "conflicts_with_ledger": ("Mâu thuẫn với khoản đã ghi sổ", "Conflicts with the ledger"),
     "beneficiary_and_recipient": ("Vừa là đối tượng vừa nhận thay", "Both beneficiary and recipient"),
+    # Why a run cannot be prepared (prepare stops before writing anything).
+    "run_id": ("Mã đợt chi không hợp lệ", "Invalid run id"),
+    "no_key": ("Cán bộ chưa có khóa", "The operator has no key"),
+    "key": ("Khóa của cán bộ không hợp lệ", "The operator's key is not valid"),
+    "operator": ("Tên cán bộ không hợp lệ", "Invalid operator name"),
+    "no_file": ("Không tìm thấy tệp danh sách", "No such list file"),
+    "empty": ("Danh sách không có đối tượng nào", "The lists have no beneficiary"),
+    "all_rejected": ("Mọi dòng đều bị loại", "Every row was rejected"),
+    "district": ("Không còn cấp huyện", "Districts no longer exist"),
+    "unit_mismatch": ("Xã không thuộc tỉnh đã ghi", "Commune not in the given province"),
     # Placement in today's (2025) units.
     "unit_split": (
         "Xã cũ đã chia cho nhiều xã mới: cần xác định xã mới",
@@ -278,6 +305,12 @@ PHRASES: dict[str, Pair] = {
         "Chi trả trùng: giao dịch điện tử thành công muộn sau khi đã chi tiền mặt (cần thu hồi một khoản)",
         "Paid twice: the electronic payout succeeded late, after its cash fallback left (recover one)",
     ),
+    "paid_twice_line": (
+        "  CHI TRẢ TRÙNG: khoản {payout} (tham chiếu {reference}) thành công sau khi khoản tiền mặt "
+        "{fallback} (tham chiếu {fallback_reference}, {fallback_status}) đã chi; cần thu hồi một khoản",
+        "  PAID TWICE: payout {payout} (ref {reference}) delivered after its cash fallback {fallback} "
+        "(ref {fallback_reference}, {fallback_status}) left; recover one",
+    ),
     "title_summary": ("Tổng hợp kết quả chi trả theo xã và chương trình", "Results by commune and programme"),
     "title_method": ("Kết quả theo hình thức nhận", "Results by method"),
     "title_provider": ("Kết quả theo đơn vị chi trả", "Results by provider"),
@@ -301,6 +334,7 @@ PHRASES: dict[str, Pair] = {
     # The console.
     "prepared_head": ("Đợt chi {run_id} đã lập tại {dir}", "run {run_id} prepared in {dir}"),
     "rows_read": ("Số dòng đã đọc", "rows read"),
+    "rows_read_file": ("{file:<40} {rows:>8} dòng đã đọc", "{file:<40} {rows:>8} rows read"),
     "rows_rejected": ("Số dòng bị loại", "rejected rows"),
     "duplicates_merged": ("Số dòng trùng đã gộp", "duplicates merged"),
     "held": ("Số dòng tạm giữ", "held"),
@@ -308,6 +342,23 @@ PHRASES: dict[str, Pair] = {
     "payouts": ("Số khoản chi", "payouts"),
     "total": ("Tổng tiền", "total"),
     "top_reasons": ("Lý do thường gặp", "top reasons"),
+    "paying_unit_line": ("Đơn vị chi trả: {name} ({code}){where}", "paying unit: {name} ({code}){where}"),
+    "paying_centrally": (", chi trả tập trung", ", paying centrally"),
+    "from_lists": (" (xác định theo danh sách)", " (from the lists)"),
+    "old_coded": (
+        "Danh sách theo mã đơn vị cũ (trước 2025): {files}: {counts} (xem {path})",
+        "lists in pre-2025 codes: {files}: {counts} (see {path})",
+    ),
+    "rows_status": ("{n} dòng {status}", "{n} rows {status}"),
+    "mapping_line": (
+        "{listed:<12} {status:<24} {n:>5} dòng -> {code} {name}",
+        "{listed:<12} {status:<24} {n:>5} rows -> {code} {name}",
+    ),
+    "rejected_top": (
+        "Dòng bị loại, lý do thường gặp (rejected.csv)",
+        "rejected rows, top reasons (rejected.csv)",
+    ),
+    "held_top": ("Dòng tạm giữ, lý do thường gặp (held.csv)", "held rows, top reasons (held.csv)"),
     "next_approve": (
         "Bước tiếp theo: một cán bộ khác phê duyệt: asxh-pay approve {run_id} --operator TÊN",
         "next: another operator approves it: asxh-pay approve {run_id} --operator NAME",
@@ -338,21 +389,205 @@ PHRASES: dict[str, Pair] = {
         "{checked} khoản đã đối chiếu, {matched} khớp, {pending} đang xử lý, {breaks} chênh lệch",
         "{checked} payouts checked, {matched} matched, {pending} pending, {breaks} breaks",
     ),
+    "recon_files": (
+        "Đã đối chiếu {payouts} khoản chi với {files} tệp ({entries} bút toán, {statuses} trạng thái)",
+        "reconciled {payouts} payouts against {files} files ({entries} entries, {statuses} statuses)",
+    ),
+    "recon_not_reconciled": (
+        "Chưa đối chiếu (chưa có báo cáo của đơn vị chi trả): {names}",
+        "not reconciled (no provider report yet): {names}",
+    ),
+    "recon_unexplained": ("Chênh lệch chưa giải thích được: {n}", "unexplained breaks: {n}"),
     "recon_demo": (
-        "Đối chiếu với sổ của các đơn vị chi trả: {verdict} ({matched} khớp, {breaks} chênh lệch)",
-        "reconciliation with the providers' books: {verdict} ({matched} matched, {breaks} breaks)",
+        "Đối chiếu với báo cáo đối soát của các đơn vị chi trả: {verdict} "
+        "({matched} khớp, {breaks} chênh lệch)",
+        "reconciliation with the providers' reports: {verdict} ({matched} matched, {breaks} breaks)",
     ),
     "progress_prepare": ("Đang lập danh sách", "preparing"),
     "progress_pay": ("Đang chi trả", "paying"),
     "progress_close": ("Đang khóa sổ tháng", "month close"),
     "progress_reconcile": ("Đang đối chiếu", "reconciling"),
     "progress_reports": ("Đang lập báo cáo", "writing reports"),
+    "prepare_interrupted": (
+        "Đã dừng: chưa lập đợt chi nào (không có thư mục đợt chi)",
+        "interrupted: nothing was prepared (no run folder)",
+    ),
+    "progress_import": ("Đang đọc danh sách", "reading lists"),
+    "rows_word": ("dòng", "rows"),
     "interrupted": (
         "Đã dừng: sổ cái vẫn nhất quán; chạy lại với --resume để tiếp tục",
         "interrupted: the ledger is consistent; run again with --resume to continue",
     ),
     "error": ("Lỗi", "error"),
     "refused": ("Bị từ chối", "refused"),
+    "key_generated": (
+        "Khóa của cán bộ {operator}:\n  khóa bí mật (tự giữ, không chia sẻ): {private}\n"
+        "  khóa công khai: {public}\n"
+        "Chưa được tin cậy: một cán bộ khác (hoặc khóa văn phòng) ghi danh khóa này bằng\n"
+        "  asxh-pay keys enroll --operator {operator} --public-key {public} --signed-by TÊN",
+        "key for operator {operator}:\n  private (keep it to yourself): {private}\n"
+        "  public: {public}\n"
+        "not trusted yet: another operator (or the office) enrolls it with\n"
+        "  asxh-pay keys enroll --operator {operator} --public-key {public} --signed-by NAME",
+    ),
+    "office_key_created": (
+        "Đã tạo khóa văn phòng: {path} (vân tay {fingerprint})\n"
+        "  giữ khóa này ngoài máy của cán bộ (thủ trưởng đơn vị, USB cất trong két):\n"
+        "  khóa dùng để ghi danh, thay và thu hồi khóa của cán bộ.\n"
+        "  ghim trên mọi máy: {pin}",
+        "office key created: {path} (fingerprint {fingerprint})\n"
+        "  keep it off the operators' machines (the head of office, a USB stick in the safe):\n"
+        "  it enrolls, replaces and revokes operator keys.\n"
+        "  pin it on every machine: {pin}",
+    ),
+    "roster_enroll": (
+        "Đã ghi danh {operator} (mục {seq} của danh bạ khóa, người ký {signed_by})",
+        "{operator} enrolled (roster entry {seq}, signed by {signed_by})",
+    ),
+    "roster_replace": (
+        "Đã thay khóa của {operator} (mục {seq} của danh bạ khóa, người ký {signed_by})",
+        "{operator} key replaced (roster entry {seq}, signed by {signed_by})",
+    ),
+    "roster_revoke": (
+        "Đã thu hồi khóa của {operator} (mục {seq} của danh bạ khóa, người ký {signed_by})",
+        "{operator} revoked (roster entry {seq}, signed by {signed_by})",
+    ),
+    "roster_head": (
+        "Danh bạ khóa {path}: {entries} mục, đã kiểm tra; khóa văn phòng {fingerprint}",
+        "roster {path}: {entries} entries, verified; office key {fingerprint}",
+    ),
+    "ledger_ok": (
+        "Sổ cái TOÀN VẸN: đã kiểm tra {payouts} khoản chi, {events} sự kiện",
+        "ledger OK: {payouts} payouts, {events} events checked",
+    ),
+    "ledger_broken": (
+        "Sổ cái BỊ SỬA ĐỔI: đã kiểm tra {payouts} khoản chi, {events} sự kiện",
+        "ledger BROKEN: {payouts} payouts, {events} events checked",
+    ),
+    "anchor_checked": (
+        "Mốc ký ngày {taken_at} của {operator} ({fingerprint}): {payouts} khoản chi đã kiểm tra, {grown} có "
+        "sự kiện mới hơn, {problems} bị viết lại hoặc mất",
+        "anchor of {taken_at} signed by {operator} ({fingerprint}): {payouts} payouts checked, {grown} with "
+        "later events, {problems} rewritten or missing",
+    ),
+    "roster_checked": (
+        "Danh bạ khóa cán bộ: {entries} mục, khóa văn phòng {fingerprint}",
+        "operator roster: {entries} entries, office key {fingerprint}",
+    ),
+    "more_problems": (
+        "  ... và {n} lỗi khác (--json liệt kê đủ)",
+        "  ... and {n} more (--json lists them all)",
+    ),
+    "anchor_written": (
+        "Đã ký mốc {payouts} khoản chi ({events} sự kiện) vào {path}\n"
+        "  gốc {root}; lưu tệp này cách xa cơ sở dữ liệu",
+        "anchored {payouts} payouts ({events} events) in {path}\n"
+        "  root {root}; keep this file away from the database",
+    ),
+    "roster_trusted": ("tin cậy", "trusted"),
+    "roster_revoked": ("đã thu hồi", "revoked"),
+    "roster_by": ("bởi {by}", "by {by}"),
+    "state_approved": ("đã phê duyệt", "approved"),
+    "state_prepared": ("đã lập (chưa phê duyệt)", "prepared (not approved)"),
+    "state_paid": ("đã chi trả xong", "paid"),
+    "state_in_progress": ("đang chi trả", "in progress"),
+    "status_line": (
+        "{run_id}: {state}; {payouts} khoản chi, {amount}; ",
+        "{run_id}: {state}; {payouts} payouts, {amount}; ",
+    ),
+    "nothing_in_ledger": ("chưa có gì trong sổ cái", "nothing in the ledger"),
+    "no_runs": ("Chưa có đợt chi nào trong {dir}", "no runs in {dir}"),
+    "death_recorded": (
+        "Đã ghi nhận báo tử; đợt chi sẽ dừng các khoản chi của đối tượng này trước khi gửi",
+        "death recorded; a run will stop this beneficiary's payouts before sending",
+    ),
+    "no_such_cccd": ("Không có số CCCD này trong CSDL thử nghiệm", "no such CCCD in the sandbox register"),
+    "entitlement_ended": (
+        "Đã chấm dứt hưởng {programme} cho số CCCD này",
+        "entitlement to {programme} ended for this CCCD",
+    ),
+    "register_seeded": (
+        "CSDL thử nghiệm: đã thêm {n} người từ danh sách",
+        "sandbox register: {n} people added from the lists",
+    ),
+    "anchored": (
+        "  Đã ký mốc lịch sử sổ cái ({payouts} khoản chi, người ký {operator}): {path}\n"
+        "    kiểm tra lại sau bằng: {command}",
+        "  ledger history anchored ({payouts} payouts, signed by {operator}): {path}\n"
+        "    check it later with: {command}",
+    ),
+    "demo_province": (
+        "Tỉnh chạy thử trong {dir}: {unit}, {n} xã",
+        "demo province in {dir}: {unit}, {n} communes",
+    ),
+    "demo_lists": (
+        "  Đã ghi {files} danh sách của các xã ({n} đối tượng NCC, BTXH và HTXH, {bad} dòng sai, "
+        "{dup} dòng trùng, {conflicts} dòng mâu thuẫn; {old} dòng theo mã đơn vị cũ)",
+        "  {files} commune lists written ({n} beneficiaries of NCC, BTXH and HTXH, {bad} bad rows, "
+        "{dup} duplicates, {conflicts} conflicting; {old} rows in pre-2025 codes)",
+    ),
+    "demo_approved": (
+        "  Đã được {checker} phê duyệt (người lập: {maker})",
+        "  approved by {checker} (prepared by {maker})",
+    ),
+    "demo_deaths": (
+        "  {n} trường hợp báo tử được ghi vào CSDL dân cư sau khi lập danh sách",
+        "  {n} deaths recorded in the register after preparation",
+    ),
+    "demo_rejected": (
+        "  Dòng bị loại/tạm giữ gửi lại các xã: {rejected}, {held}",
+        "  rejected/held rows for the communes: {rejected}, {held}",
+    ),
+    "demo_done": (
+        "Chạy thử xong trong {seconds} giây; xem lại bằng: asxh-pay status --data-dir {dir}",
+        "demo finished in {seconds}s; inspect it with: asxh-pay status --data-dir {dir}",
+    ),
+    "demo_min": ("--beneficiaries phải từ 10 trở lên", "--beneficiaries must be at least 10"),
+    "recon_ok_short": ("KHỚP", "OK"),
+    "recon_breaks_short": ("CÓ CHÊNH LỆCH", "BREAKS"),
+}
+
+BREAKS: dict[str, Pair] = {
+    # Reconciliation: what the ledger and the providers' books or the bank's statements disagree on.
+    "matched": ("Khớp", "Matched"),
+    "not_paid": ("Không chi (khớp)", "Not paid (agrees)"),
+    "in_flight": ("Đang xử lý", "In flight"),
+    "ledger_behind": ("Sổ cái chưa cập nhật", "Ledger behind"),
+    "late_return": ("Hoàn trả muộn", "Late return"),
+    "missing_on_statement": ("Không có trên sao kê", "Missing on the statement"),
+    "unknown_on_statement": ("Sao kê có khoản lạ", "Unknown on the statement"),
+    "duplicate_debit": ("Ghi nợ trùng", "Duplicate debit"),
+    "amount_mismatch": ("Lệch số tiền", "Amount mismatch"),
+    "status_disagreement": ("Lệch trạng thái", "Status disagreement"),
+    "status_mismatch": ("Lệch trạng thái", "Status mismatch"),
+    "unknown_report": ("Báo cáo trạng thái không khớp khoản nào", "Unknown status report"),
+    "return_mismatch": ("Hoàn trả không khớp", "Return mismatch"),
+    "wrong_rail": ("Sai kênh chi trả", "Wrong rail"),
+    "unexplained_credit": ("Ghi có không rõ nguồn", "Unexplained credit"),
+    "file_rejected": ("Tệp bị từ chối", "File rejected"),
+    "paid_twice": ("Chi trả trùng (cần thu hồi)", "Paid twice (to recover)"),
+    "unknown_to_ledger": ("Sổ cái không có khoản này", "Unknown to the ledger"),
+    "paid_but_ledger_not_sent": ("Đã chi nhưng sổ cái ghi chưa gửi", "Paid, ledger says not sent"),
+    "ledger_succeeded_not_at_provider": (
+        "Sổ cái ghi thành công, đơn vị chi trả không có",
+        "Ledger succeeded, not at the provider",
+    ),
+    "paid_but_ledger_not_succeeded": (
+        "Đơn vị đã chi, sổ cái ghi không thành công",
+        "Paid, ledger says not succeeded",
+    ),
+}
+
+RAILS: dict[str, Pair] = {
+    "cash": ("tiền mặt", "cash"),
+    "bank": ("ngân hàng", "bank"),
+}
+
+MAPPINGS: dict[str, Pair] = {
+    "mapped": ("đã chuyển sang xã mới", "mapped"),
+    "split": ("tạm giữ (xã cũ bị chia)", "held (commune split)"),
+    "unknown": ("không tìm thấy", "unknown"),
+    "district_mismatch": ("không thuộc huyện cũ", "not in the district"),
 }
 
 TABLES: dict[str, dict[str, Pair]] = {
@@ -362,6 +597,9 @@ TABLES: dict[str, dict[str, Pair]] = {
     "methods": METHODS,
     "reasons": REASONS,
     "phrases": PHRASES,
+    "mappings": MAPPINGS,
+    "rails": RAILS,
+    "breaks": BREAKS,
 }
 
 

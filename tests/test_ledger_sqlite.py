@@ -53,7 +53,7 @@ def test_ledger_verify_detects_tampering(
     path = tmp_path / "l.db"
     asyncio.run(_paid_ledger(path))
     assert main(["ledger", "verify", "--ledger", f"sqlite:///{path}"]) == 0
-    assert "ledger OK: 5 payouts, 15 events" in capsys.readouterr().out
+    assert "Sổ cái TOÀN VẸN: đã kiểm tra 5 khoản chi, 15 sự kiện" in capsys.readouterr().out
     db = sqlite3.connect(path)
     db.executescript(tamper)
     db.commit()
@@ -86,4 +86,4 @@ async def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
         await ledger.open()
         await ledger.close()
     versions = sqlite3.connect(path).execute("SELECT version FROM schema_migrations").fetchall()
-    assert versions == [(1,)]
+    assert versions == [(1,), (2,)]  # 2: the event outbox

@@ -240,3 +240,54 @@ def test_rail_adapter_builds_a_plugins_rail_embedded_served_or_production(site: 
     assert served.base_url == "http://127.0.0.1:9" and none is None
     with pytest.raises(ConfigurationError, match="has no configure"):
         plugins.rail_adapter("fake_pay", base_url="https://api.fake-pay.vn", sandbox=False, settings={})
+
+
+async def test_a_configured_rail_names_an_installed_provider(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[rails.fake_pay]`` in asxh-pay.toml: the payroll's rails include the plugin's, embedded
+    (its sandbox in process, books under <data>/sandbox) and routed by its destinations."""
+    from asxh_pay.config import load_settings
+    from asxh_pay.payroll.configured import build_adapter, rails_from_settings
+
+    _distribution(site, "fake_pay", {"fake_pay": "fake_pay_plugin:plugin"}, PLUGIN_MODULE)
+    for name in list(os.environ):
+        if name.startswith("ASXH_PAY_"):
+            monkeypatch.delenv(name)
+    path = tmp_path / "asxh-pay.toml"
+    path.write_text('[rails.fake_pay]\nsandbox = true\ndestinations = ["wallet:fake_pay"]\n', "utf-8")
+    settings = load_settings(path)
+    assert settings.routes()["wallet:fake_pay"] == "fake_pay"
+    rails = rails_from_settings(settings, tmp_path)
+    try:
+        assert "fake_pay" in [s.adapter.name for s in rails.setups]
+        assert "fake_pay" in rails.sandboxes and rails.router.routes["wallet:fake_pay"] == "fake_pay"
+        client = AsyncPayoutClient(
+            SqliteLedger(tmp_path / "l.db"), rails.setups, router=rails.router, poll=PollPolicy(deadline_s=10)
+        )
+        request = PayoutRequest(
+            programme="NCC",
+            period="2026-11",
+            beneficiary=Beneficiary(cccd="001090012345", full_name="Nguyễn Văn An"),
+            destination={"kind": "wallet", "provider": "fake_pay", "phone": "0901234567"},
+            amount=1_500_000,
+        )
+        async with client:
+            payout = await client.pay(request)
+        assert payout.status is PayoutStatus.SUCCEEDED and payout.provider == "fake_pay"
+        assert (tmp_path / "sandbox" / "fake_pay.db").exists()
+    finally:
+        rails.close()
+    # Served sandbox: the test-credential adapter at the loopback address.
+    path.write_text('[rails.fake_pay]\nsandbox = true\nbase_url = "http://127.0.0.1:9"\n', "utf-8")
+    served = build_adapter("fake_pay", load_settings(path).rails["fake_pay"])
+    assert served.name == "fake_pay" and served.base_url == "http://127.0.0.1:9"
+
+
+def test_an_unknown_configured_provider_lists_the_installed_ones(tmp_path: Path) -> None:
+    from asxh_pay.config import load_settings
+
+    path = tmp_path / "asxh-pay.toml"
+    path.write_text("[rails.acme]\nsandbox = true\n", "utf-8")
+    with pytest.raises(ConfigurationError, match=r"unknown provider 'acme'.*generic.*asxh_pay\.providers"):
+        load_settings(path)

@@ -46,10 +46,24 @@ def test_old_commune_with_one_successor_is_mapped() -> None:
 
 
 def test_old_code_that_is_also_a_new_code_maps_to_its_successor_not_to_itself() -> None:
-    # Cao Bằng: old Xã Lý Quốc (01537) went to 01558, while 01537 is now another commune's code.
-    m = units.map_old("01537")
-    assert m.status == "mapped" and m.new_code == "01558"
-    assert units.commune("01537") is not None and units.commune("01537") != units.commune("01558")
+    # Hà Nội: old Phường Ngọc Khánh (00025) was split; 00025 is now Phường Giảng Võ's code.
+    m = units.map_old("00025", "001")
+    assert m.status == "split" and m.new_code is None
+    assert units.unit_name("00025") == "Phường Giảng Võ"
+    # Old Phường Liễu Giai (00008) went to Phường Ngọc Hà, which kept the code 00008.
+    assert units.map_old("00008").new_code == "00008"
+
+
+def test_official_codes_even_where_the_package_carries_draft_ones() -> None:
+    # vietnam-provinces 2025.x has Cửa Nam as 73 and gives 226 to Kim Liên; the official
+    # codes (its 2026 releases, the conversion data) are 82 and 226 for Văn Miếu - Quốc Tử Giám.
+    assert units.unit_name("00082") == "Phường Cửa Nam"
+    assert units.unit_name("00226") == "Phường Văn Miếu - Quốc Tử Giám"
+    assert units.commune("00073") is None
+    # Every successor in the conversion table is a commune of the 2025 structure.
+    conv = units._conversion()
+    successors = {s for _, _, succ in conv["communes"].values() for s in succ}
+    assert len(successors) > 3000 and all(units.commune(s) is not None for s in successors)
 
 
 def test_split_commune_is_ambiguous_and_never_guessed() -> None:

@@ -1,18 +1,23 @@
 """Build ``asxh_pay/data/units_2025_conversion.json``: pre-2025 commune codes -> 2025 communes.
 
 Provenance: the old-to-new converter data of the ``vietnamadminunits`` package (MIT, its
-``data/converter_2025.json`` and the legacy/2025 unit tables of ``data/dataset.db``), with
-every 2025 unit resolved to its official code in ``vietnam-provinces`` (GSO data), which the
-library uses at run time. Why a derived file instead of the package: the package pulls in
-shapely and geopy to *guess* a split commune's successor from a street address's location,
-and the payroll must never guess; it needs only the table.
+``data/converter_2025.json`` and the legacy/2025 unit tables of ``data/dataset.db``), whose
+2025 units carry the official codes (the same as ``vietnam-provinces`` 2026.9.0). The
+``vietnam-provinces`` 2025.x releases (the last for Python 3.11, used at run time) carry draft
+codes for about 120 communes; the file lists those draft codes with their official ones.
+
+Why a derived file instead of the package: the package pulls in shapely and geopy to *guess*
+a split commune's successor from a street address's location, and the payroll must never
+guess; it needs only the table.
 
 Run it when either package publishes new data::
 
     pip download --no-deps vietnamadminunits==1.0.4 -d /tmp/vau && unzip -o /tmp/vau/*.whl -d /tmp/vau
     python tools/build_unit_conversion.py --from /tmp/vau/vietnamadminunits
 
-(or with ``vietnamadminunits`` installed, without ``--from``). The output is deterministic.
+(or with ``vietnamadminunits`` installed, without ``--from``), in an environment with the
+``vietnam-provinces`` 2025.x that Python 3.11 installs: its draft codes are the ones fixed. The
+output is deterministic.
 """
 
 from __future__ import annotations
@@ -69,28 +74,38 @@ def main() -> int:
     # 2025 units of vietnam-provinces, by (province code, name key).
     exact: dict[tuple[str, str], list[str]] = {}
     loose: dict[tuple[str, str], list[str]] = {}
+    names: dict[str, str] = {}
     for p in nested:
         pc = f"{p['code']:02d}"
         for w in p["wards"]:
             wc = f"{w['code']:05d}"
+            names[wc] = w["name"]
             exact.setdefault((pc, name_key(w["name"])), []).append(wc)
             loose.setdefault((pc, loose_key(w["name"])), []).append(wc)
 
-    # 2025 units of vietnamadminunits: (province key, ward key) -> official code.
+    # 2025 units of vietnamadminunits, with their official codes (they agree with
+    # vietnam-provinces 2026.9.0 on every code and name). vietnam-provinces' 2025.x releases,
+    # the last for Python 3.11, carry the *draft* codes for some communes: "draft_code_fixes"
+    # maps those (draft code + name) to the official code, and asxh_pay.units applies it.
     new_code: dict[tuple[str, str], str] = {}
     new_prov: dict[str, str] = {}
+    official: dict[str, tuple[str, str]] = {}  # code -> (province code, name)
+    fixes: dict[str, str] = {}
     unresolved = []
     for pkey, wkey, pcode, wcode, wname in db.execute(
         "SELECT provinceKey, wardKey, provinceCode, wardCode, ward FROM admin_units"
     ):
         new_prov[pkey] = pcode
+        new_code[(pkey, wkey)] = wcode
+        official[wcode] = (pcode, wname)
         hit = exact.get((pcode, name_key(wname))) or loose.get((pcode, loose_key(wname)))
-        if hit and len(hit) == 1:
-            new_code[(pkey, wkey)] = hit[0]
-        elif hit and wcode in hit:
-            new_code[(pkey, wkey)] = wcode
-        else:
+        if not hit or len(hit) != 1:
             unresolved.append((pcode, wcode, wname))
+        elif hit[0] != wcode:
+            fixes[hit[0]] = wcode
+    if len(official) != 3321:
+        print(f"expected 3321 communes, got {len(official)}", file=sys.stderr)
+        return 1
     # Old units: key -> (province code, district code, commune code, names).
     old: dict[str, tuple[str, str, str | None, str, str, str | None]] = {}
     for pkey, dkey, wkey, pcode, dcode, wcode, pname, dname, wname in db.execute(
@@ -147,12 +162,19 @@ def main() -> int:
         "provinces": dict(sorted(provinces.items())),
         "districts": dict(sorted(districts.items())),
         "communes": communes,
+        "draft_code_fixes": {
+            "about": "vietnam-provinces "
+            f"{importlib.metadata.version('vietnam-provinces')} code -> official code, for the "
+            "communes whose draft code it carries (keyed by draft code and name)",
+            "codes": {f"{draft}|{names[draft]}": code for draft, code in sorted(fixes.items())},
+        },
     }
     args.out.write_text(json.dumps(out, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     split = sum(1 for v in communes.values() if len(v[2]) > 1)  # type: ignore[arg-type]
     print(
         f"{args.out}: {len(provinces)} provinces, {len(districts)} districts, {len(communes)} communes "
-        f"({split} split); unresolved 2025 units: {len(unresolved)} {unresolved[:5]}; "
+        f"({split} split); draft codes fixed: {len(fixes)}; unmatched 2025 units: {len(unresolved)} "
+        f"{unresolved[:5]}; "
         f"old units without successor: {len(missing)} {missing[:5]}"
     )
     return 0

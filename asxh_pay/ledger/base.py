@@ -106,10 +106,10 @@ LEFT = frozenset(
 )
 
 #: Parent/child pairs of a paid-twice case (both dialects; ``{run}`` is a run filter or empty).
-#: A parent in ``succeeded``/``returned`` was paid; a fallback child that has left pays again.
+#: A parent in ``succeeded`` was paid; a fallback child that has left pays again. A ``returned``
+#: parent's money came back from the bank: its cash fallback is the one payment, not a second.
 PAID_TWICE_WHERE = (
-    "parent.status IN ('succeeded', 'returned') "
-    "AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
+    "parent.status = 'succeeded' AND child.status IN ('submitted', 'unknown', 'processing', 'succeeded')"
 )
 
 
@@ -343,6 +343,60 @@ class TransitionResult:
         return self._event
 
 
+@dataclass(frozen=True)
+class OutboxEvent:
+    """A payout status event waiting in the outbox for the integrator's backend.
+
+    Only what a backend needs to follow a payout: ids, states, amount, programme and
+    period; never the beneficiary's CCCD, name, phone or account.
+    """
+
+    id: int
+    payout_id: str
+    seq: int
+    attempts: int
+    at: str
+    from_status: str | None
+    to_status: str
+    source: str
+    reason: str | None
+    provider: str | None
+    run_id: str | None
+    amount: int
+    programme: str
+    period: str
+    parent_id: str | None
+
+
+OUTBOX_SELECT = (
+    "SELECT o.id, o.payout_id, o.seq, o.attempts, e.at, e.from_status, e.to_status, e.source, e.reason, "
+    "e.provider, p.run_id, p.amount, p.programme, p.period, p.parent_id FROM event_outbox o "
+    "JOIN events e ON e.payout_id = o.payout_id AND e.seq = o.seq JOIN payouts p ON p.id = o.payout_id "
+    "WHERE o.delivered_at IS NULL AND o.next_at <= {mark} ORDER BY o.next_at, o.id LIMIT {mark}"
+)
+
+
+def outbox_event(row: Sequence[Any]) -> OutboxEvent:
+    at = row[4]
+    return OutboxEvent(
+        int(row[0]),
+        str(row[1]),
+        int(row[2]),
+        int(row[3]),
+        at.isoformat() if isinstance(at, datetime) else str(at),
+        row[5],
+        str(row[6]),
+        str(row[7]),
+        row[8],
+        row[9],
+        row[10],
+        int(row[11]),
+        str(row[12]),
+        str(row[13]),
+        row[14],
+    )
+
+
 class Ledger(ABC):
     """A durable store of payouts and their histories (async, one transaction per call)."""
 
@@ -453,9 +507,7 @@ class Ledger(ABC):
         default walks the failed-then-paid payouts for a store without SQL.
         """
         out: list[PaidTwice] = []
-        async for parent in self.iter_payouts(
-            statuses=[PayoutStatus.SUCCEEDED, PayoutStatus.RETURNED], run_id=run_id
-        ):
+        async for parent in self.iter_payouts(statuses=[PayoutStatus.SUCCEEDED], run_id=run_id):
             for child in await self.children(parent.id):
                 if child.status in LEFT:
                     out.append(PaidTwice(parent, child))
@@ -467,6 +519,24 @@ class Ledger(ABC):
 
     @abstractmethod
     async def counts(self, run_id: str | None = None) -> dict[PayoutStatus, int]: ...
+
+    # -- the event outbox (asxh_pay.events): every status event, recorded with it ----------
+
+    async def outbox_due(self, limit: int, now: float) -> list[OutboxEvent]:
+        """Undelivered events whose next try is due, oldest first."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no event outbox")
+
+    async def outbox_delivered(self, event_id: int) -> None:
+        """The backend acknowledged the event: never send it again."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no event outbox")
+
+    async def outbox_retry(self, event_id: int, next_at: float, error: str) -> None:
+        """The delivery failed: count the attempt, keep why, try again at ``next_at``."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no event outbox")
+
+    async def outbox_pending(self) -> int:
+        """How many events the backend has not acknowledged yet."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no event outbox")
 
     @abstractmethod
     async def verify_chain(self) -> ChainReport: ...

@@ -40,12 +40,14 @@ from asxh_pay.errors import ConfigurationError, IdempotencyConflict, LedgerError
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
+    OUTBOX_SELECT,
     PAID_TWICE_WHERE,
     PAYOUT_COLUMNS,
     SENDABLE,
     ChainHead,
     ChainReport,
     Ledger,
+    OutboxEvent,
     PaidTwice,
     RequestCache,
     TransitionResult,
@@ -53,6 +55,7 @@ from asxh_pay.ledger.base import (
     event_hash,
     genesis_hash,
     mask_key,
+    outbox_event,
     payout_from_row,
     verify_payout_events,
 )
@@ -277,7 +280,10 @@ class PostgresLedger(Ledger):
     # ------------------------------------------------------------------ lifecycle
 
     def _conn_kwargs(self) -> dict[str, Any]:
-        options = "-c timezone=UTC"
+        # The URL's own ``options`` (e.g. ``?options=-csearch_path%3Dasxh``, a DBA's choice)
+        # come first: passing ``options`` below would otherwise drop them silently.
+        given = str(psycopg.conninfo.conninfo_to_dict(self.url).get("options") or "")
+        options = (given + " " if given else "") + "-c timezone=UTC"
         if self._read_only:
             # Every transaction of every pooled connection is read-only: the server refuses
             # a write, whatever code path tries one.
@@ -742,6 +748,30 @@ class PostgresLedger(Ledger):
                 (provider, callback_id),
             )
             return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ the event outbox
+
+    async def outbox_due(self, limit: int, now: float) -> list[OutboxEvent]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(OUTBOX_SELECT.format(mark="%s"), (now, limit))
+            return [outbox_event(r) for r in await cur.fetchall()]
+
+    async def outbox_delivered(self, event_id: int) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute("UPDATE event_outbox SET delivered_at=now() WHERE id=%s", (event_id,))
+
+    async def outbox_retry(self, event_id: int, next_at: float, error: str) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute(
+                "UPDATE event_outbox SET attempts=attempts+1, next_at=%s, last_error=%s WHERE id=%s",
+                (next_at, error[:300], event_id),
+            )
+
+    async def outbox_pending(self) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT count(*) FROM event_outbox WHERE delivered_at IS NULL")
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     # ------------------------------------------------------------------ work distribution
 

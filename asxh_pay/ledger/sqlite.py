@@ -30,12 +30,14 @@ from asxh_pay.errors import IdempotencyConflict, LedgerError, LedgerNotFound
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
+    OUTBOX_SELECT,
     PAID_TWICE_WHERE,
     PAYOUT_COLUMNS,
     SENDABLE,
     ChainHead,
     ChainReport,
     Ledger,
+    OutboxEvent,
     PaidTwice,
     RequestCache,
     TransitionResult,
@@ -43,6 +45,7 @@ from asxh_pay.ledger.base import (
     event_hash,
     genesis_hash,
     mask_key,
+    outbox_event,
     payout_from_row,
     verify_payout_events,
 )
@@ -578,6 +581,29 @@ class SqliteLedger(Ledger):
         )
         await self._durable()
         return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ the event outbox
+
+    async def outbox_due(self, limit: int, now: float) -> list[OutboxEvent]:
+        rows = (await self._idle()).execute(OUTBOX_SELECT.format(mark="?"), (now, limit)).fetchall()
+        return [outbox_event(r) for r in rows]
+
+    async def outbox_delivered(self, event_id: int) -> None:
+        conn = await self._writable()
+        conn.execute("UPDATE event_outbox SET delivered_at=? WHERE id=?", (_now().isoformat(), event_id))
+        await self._durable()
+
+    async def outbox_retry(self, event_id: int, next_at: float, error: str) -> None:
+        conn = await self._writable()
+        conn.execute(
+            "UPDATE event_outbox SET attempts=attempts+1, next_at=?, last_error=? WHERE id=?",
+            (next_at, error[:300], event_id),
+        )
+        await self._durable()
+
+    async def outbox_pending(self) -> int:
+        row = (await self._idle()).execute("SELECT count(*) FROM event_outbox WHERE delivered_at IS NULL")
+        return int(row.fetchone()[0])
 
     # ------------------------------------------------------------------ reads
 

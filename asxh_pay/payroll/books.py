@@ -6,9 +6,10 @@ Two comparisons, one summary (:func:`reconcile_rails`):
   pain.002 status reports and the camt.054/camt.053 bookings fetched from the bank
   (kept in the batch store), only the payouts of that rail being expected on the
   statement;
-* the wallet and postal rails against the providers' own books (for the embedded
-  rails, the sandboxes' persisted books: what each provider says it paid),
-  :func:`reconcile_run`.
+* the wallet and postal rails against the providers' settlement reports
+  (:mod:`asxh_pay.providers.reports`: downloaded through each rail's adapter, or given as
+  files), :func:`reconcile_run`. Never against a sandbox's books: the sandboxes publish
+  reports like the providers do.
 
 Breaks, from worst to mildest:
 
@@ -18,6 +19,7 @@ Breaks, from worst to mildest:
   provider does not;
 * ``amount_mismatch``: both know the payment, with different amounts;
 * ``unknown_to_ledger``: the provider holds a payment the ledger never recorded;
+* ``reported_twice``: the report shows one of our references paid more than once;
 * ``pending``: not yet final in the ledger (not a break: resume the run).
 """
 
@@ -26,10 +28,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
+from asxh_pay.calendar_vn import VN_TZ
 from asxh_pay.ledger.base import Ledger
-from asxh_pay.sandbox.base import PaymentState, SandboxPayment
+from asxh_pay.sandbox.base import PaymentState
 from asxh_pay.status import PayoutStatus
 
 if TYPE_CHECKING:
@@ -66,6 +70,8 @@ class ReconResult:
     breaks: list[Break] = field(default_factory=list)
     provider_totals: dict[str, int] = field(default_factory=dict)  # paid per provider (books)
     ledger_totals: dict[str, int] = field(default_factory=dict)  # succeeded per provider (ledger)
+    #: Rails left out: no provider report to compare with (see docs: provider reports).
+    not_reconciled: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -75,9 +81,19 @@ class ReconResult:
         return dict(Counter(b.kind for b in self.breaks))
 
 
+class BookEntry(Protocol):
+    """What reconciliation needs of a provider's line: a report entry or a sandbox's book entry."""
+
+    @property
+    def state(self) -> PaymentState: ...
+
+    @property
+    def amount(self) -> int: ...
+
+
 async def reconcile_run(
     ledger: Ledger,
-    books: Mapping[str, Mapping[str, SandboxPayment]],
+    books: Mapping[str, Mapping[str, BookEntry]],
     run_id: str | None = None,
     *,
     skip_providers: Collection[str] = (),
@@ -239,11 +255,33 @@ async def reconcile_bank(
 
 
 async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> ReconResult:
-    """One summary: the bank rail three ways, every other rail against its provider's books."""
+    """One summary: the bank rail three ways from its ISO 20022 reports, every wallet and
+    postal rail against its provider's settlement report (never against a sandbox's books:
+    the sandboxes publish reports like the providers)."""
     from asxh_pay.payroll.rails import TREASURY
 
-    skip = (TREASURY,) if rails.treasury is not None else ()
-    books = await reconcile_run(ledger, rails.books(), run_id, skip_providers=skip)
+    start = date(2000, 1, 1)
+    if run_id is not None:
+        first = [p.created_at async for p in ledger.iter_payouts(run_id=run_id)]
+        if first:
+            start = min(first).astimezone(VN_TZ).date() - timedelta(days=1)
+    # The end is ahead of today: a sandbox's clock may run ahead through a cash window.
+    end = datetime.now(VN_TZ).date() + timedelta(days=120)
+    reports, failures = await rails.provider_reports(start, end)
+    skip = ((TREASURY,) if rails.treasury is not None else ()) + tuple(failures)
+    indexed: dict[str, dict[str, BookEntry]] = {}
+    twice: list[Break] = []
+    for name, entries in reports.items():
+        book: dict[str, BookEntry] = {}
+        for e in entries:
+            earlier = book.get(e.key)
+            if earlier is not None and PaymentState.SUCCEEDED in (earlier.state, e.state):
+                twice.append(Break("reported_twice", None, name, None, e.state.value, None, e.amount))
+            book[e.key] = e
+        indexed[name] = book
+    books = await reconcile_run(ledger, indexed, run_id, skip_providers=skip)
+    books.breaks.extend(twice)
+    books.not_reconciled = [f"{name}: {why}" for name, why in sorted(failures.items())]
     _, bank = await reconcile_bank(ledger, rails, run_id)
     books.checked += bank.checked
     books.matched += bank.matched

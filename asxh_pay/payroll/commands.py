@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from asxh_pay import vocab
 from asxh_pay.cli import (
     EXIT_ATTENTION,
     EXIT_INTERRUPTED,
@@ -39,6 +41,7 @@ from asxh_pay.cli import (
     EXIT_USAGE,
     date_arg,
     emit,
+    in_words,
     period_arg,
     positive_int,
     report_error,
@@ -47,6 +50,7 @@ from asxh_pay.cli import (
 from asxh_pay.errors import ValidationError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
+from asxh_pay.vocab import phrase
 
 SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -54,7 +58,9 @@ SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 # --------------------------------------------------------------------------- shared options
 
 
-def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
+def _common(p: argparse.ArgumentParser) -> None:
+    """The options every payroll command takes. ``--lang`` is on every command: messages,
+    summaries and reports are Vietnamese by default, English with ``--lang en``."""
     p.add_argument(
         "--data-dir",
         type=Path,
@@ -63,33 +69,61 @@ def _common(p: argparse.ArgumentParser, *, lang: bool = False) -> None:
     )
     p.add_argument("--ledger", default=None, help="ledger URL (default: sqlite:///<data-dir>/ledger.db)")
     p.add_argument("--json", action="store_true", help="machine-readable output for scripts")
-    if lang:
-        p.add_argument(
-            "--lang",
-            choices=("vi", "en"),
-            default="vi",
-            help="language of report headers: vi (default) or en",
-        )
+    p.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="the configuration file (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml, else the "
+        "embedded sandboxes)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        default="vi",
+        help="language of messages, help and reports: vi (default) or en",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    """The configuration (``--config``, ``ASXH_PAY_CONFIG``, ./asxh-pay.toml, or the embedded default)."""
+    from asxh_pay.config import load_settings
+
+    cached = getattr(args, "_settings", None)
+    if cached is None:
+        cached = load_settings(getattr(args, "config", None))
+        args._settings = cached
+    return cached
 
 
 def _ledger_url(args: argparse.Namespace) -> str:
-    return str(args.ledger or f"sqlite:///{args.data_dir / 'ledger.db'}")
+    if args.ledger:
+        return str(args.ledger)
+    configured = _settings(args).ledger_url
+    return str(configured or f"sqlite:///{args.data_dir / 'ledger.db'}")
 
 
-def _registry(data_dir: Path) -> Any:
+def _registry(args: argparse.Namespace) -> Any:
+    """The population register the configuration names (embedded SQLite by default)."""
+    from asxh_pay.payroll.configured import registry_from_settings
+
+    return registry_from_settings(_settings(args), args.data_dir)
+
+
+def _sandbox_registry(args: argparse.Namespace) -> Any:
+    """The sandbox register's file, for ``asxh-pay registry`` (the sandbox's own admin commands)."""
     from asxh_pay.payroll.registry import SandboxPopulationRegistry
 
-    return SandboxPopulationRegistry(data_dir / "registry.db")
+    return SandboxPopulationRegistry(getattr(args, "registry_db", None) or args.data_dir / "registry.db")
 
 
-def _rails(data_dir: Path) -> Any:
-    from asxh_pay.payroll.rails import embedded_rails
+def _rails(args: argparse.Namespace) -> Any:
+    """The rails the configuration names; the embedded sandboxes only when it names them."""
+    from asxh_pay.payroll.configured import rails_from_settings
 
-    return embedded_rails(data_dir)
+    return rails_from_settings(_settings(args), args.data_dir)
 
 
 def _refused(args: argparse.Namespace, exc: Exception) -> int:
-    emit(args, {"ok": False, "refused": str(exc)}, f"refused: {exc}")
+    emit(args, {"ok": False, "refused": str(exc)}, f"{phrase('refused', getattr(args, 'lang', 'vi'))}: {exc}")
     return EXIT_REFUSED
 
 
@@ -104,7 +138,7 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
         try:
             return fn(args)
         except ValidationError as exc:  # bad input (an unknown run, a missing key): exit 2
-            return report_error(args, EXIT_USAGE, str(exc))
+            return report_error(args, EXIT_USAGE, in_words(args, exc))
         except (ApprovalError, AlreadyStarted, RosterError) as exc:
             return _refused(args, exc)
 
@@ -123,10 +157,7 @@ def _cmd_keys_generate(args: argparse.Namespace) -> int:
     emit(
         args,
         {"operator": args.operator, "private_key": str(priv), "public_key": str(pub), "trusted": False},
-        f"key for operator {args.operator}:\n  private (keep it to yourself): {priv}\n"
-        f"  public: {pub}\n"
-        "not trusted yet: another operator (or the office) enrolls it with\n"
-        f"  asxh-pay keys enroll --operator {args.operator} --public-key {pub} --signed-by NAME",
+        phrase("key_generated", args.lang, operator=args.operator, private=priv, public=pub),
     )
     return EXIT_OK
 
@@ -138,10 +169,7 @@ def _cmd_keys_init_office(args: argparse.Namespace) -> int:
     emit(
         args,
         {"office_fingerprint": fp, "office_key": str(args.out), "roster": str(roster_path(args.data_dir))},
-        f"office key created: {args.out} (fingerprint {fp})\n"
-        "  keep it off the operators' machines (the head of office, a USB stick in the safe):\n"
-        "  it enrolls, replaces and revokes operator keys.\n"
-        f"  pin it on every machine: export {PIN_ENV}={fp}",
+        phrase("office_key_created", args.lang, path=args.out, fingerprint=fp, pin=f"export {PIN_ENV}={fp}"),
     )
     return EXIT_OK
 
@@ -167,11 +195,16 @@ def _cmd_keys_change(args: argparse.Namespace) -> int:
         public_key=public,
     )
     export_trusted(args.data_dir)
-    done = {"enroll": "enrolled", "replace": "key replaced", "revoke": "revoked"}[action]
     emit(
         args,
         {"ok": True, **{k: entry[k] for k in ("seq", "action", "operator", "signed_by", "hash")}},
-        f"{args.operator} {done} (roster entry {entry['seq']}, signed by {entry['signed_by']})",
+        phrase(
+            f"roster_{action}",
+            args.lang,
+            operator=args.operator,
+            seq=entry["seq"],
+            signed_by=entry["signed_by"],
+        ),
     )
     return EXIT_OK
 
@@ -190,9 +223,12 @@ def _cmd_keys_roster(args: argparse.Namespace) -> int:
         }
         for o in sorted(r.operators.values(), key=lambda o: o.name)
     ]
-    lines = [f"roster {r.path}: {r.entries} entries, verified; office key {r.office_fingerprint}"]
+    lang = args.lang
+    lines = [phrase("roster_head", lang, path=r.path, entries=r.entries, fingerprint=r.office_fingerprint)]
     lines += [
-        f"  {o['operator']:<20} {o['state']:<8} {o['fingerprint'] or '-':<32}  by {o['by']}" for o in ops
+        f"  {o['operator']:<20} {phrase('roster_' + str(o['state']), lang):<14} "
+        f"{o['fingerprint'] or '-':<32}  {phrase('roster_by', lang, by=o['by'])}"
+        for o in ops
     ]
     emit(
         args,
@@ -211,55 +247,21 @@ def _key_path(args: argparse.Namespace) -> Path:
     return Path(args.key) if args.key else keys_dir(args.data_dir) / f"{args.operator}.pem"
 
 
-def _reasons_text(title: str, reasons: list[tuple[str, int, str]]) -> list[str]:
+def _reasons_text(title: str, reasons: list[tuple[str, int, str]], lang: str = "vi") -> list[str]:
+    """Rows per reason, most frequent first: the reason in the shared vocabulary, its code,
+    and the first row's own words."""
     if not reasons:
         return []
     lines = [f"  {title}:"]
     for code, n, example in reasons:
-        lines.append(f"    {n:>6}  {code}: {example[:160]}")
+        lines.append(f"    {n:>6}  {vocab.reason(code, lang)} ({code}): {example[:160]}")
     return lines
 
 
-def _prepared_text(prep: Any) -> str:
-    from asxh_pay.payroll.prepare import top_reasons
+def _prepared_text(prep: Any, lang: str = "vi") -> str:
+    from asxh_pay.payroll.console import prepared_text
 
-    c = prep.manifest["counts"]
-    unit = prep.manifest.get("paying_unit") or {}
-    lines = [
-        f"run {prep.run_id} prepared in {prep.dir}",
-        f"  paying unit: {unit.get('name', '-')} ({unit.get('code', '-')})"
-        + (", paying centrally" if unit.get("level") == "province" else f", {unit.get('province_name', '')}")
-        + (" (from the lists)" if prep.manifest.get("units", {}).get("paying_unit_inferred") else ""),
-        f"  rows read {c['rows_read']:>8}   rejected rows {c['rows_rejected']:>6}   duplicates merged "
-        f"{c['duplicates_merged']:>5}",
-        f"  held      {c['held']:>8}   warnings      {c['warnings']:>6}",
-        f"  payouts   {c['payouts']:>8}   total {format_vnd(c['total_vnd'])}",
-    ]
-    for f in prep.manifest["inputs"]:  # rows read per file: a list cut short shows here
-        lines.append(f"    {f['file']:<40} {f['rows']:>8} rows read")
-    for k, v in prep.manifest["totals"]["method"].items():
-        lines.append(f"    {k:<15} {v['count']:>7}  {format_vnd(v['amount']):>22}")
-    placement = prep.placement
-    if placement is not None and placement.mappings:
-        by: Counter[str] = Counter()
-        for m in placement.mappings:
-            by[m.status] += m.rows
-        lines.append(
-            f"  lists in pre-2025 codes: {', '.join(placement.old_coded_files)}: "
-            + ", ".join(f"{n} rows {k}" for k, n in sorted(by.items()))
-            + f" (see {prep.dir / 'unit-mapping.csv'})"
-        )
-        for m in placement.mappings[:8]:
-            lines.append(f"    {m.listed:<12} {m.status:<9} {m.rows:>5} rows -> {m.new_code} {m.new_name}")
-    lines += _reasons_text(
-        "rejected rows, top reasons (rejected.csv)",
-        top_reasons([(r.code, r.reason) for r in prep.imported.rejected]),
-    )
-    lines += _reasons_text(
-        "held rows, top reasons (held.csv)", top_reasons([(h.code, h.reason) for h in prep.held])
-    )
-    lines.append(f"next: another operator approves it: asxh-pay approve {prep.run_id} --operator NAME")
-    return "\n".join(lines)
+    return prepared_text(prep, lang)
 
 
 def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any = ()) -> int:
@@ -271,7 +273,11 @@ def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any
             "",
         )
     else:
-        lines = [f"error: {message}", *_reasons_text("top reasons", list(reasons))]
+        # What went wrong in the official's words, the checker's own detail after it, then the
+        # most frequent reasons (count, reason in words, code, an example).
+        lang = getattr(args, "lang", "vi")
+        head = f"{phrase('error', lang)}: {vocab.reason(code, lang)}: {message}"
+        lines = [head, *_reasons_text(phrase("top_reasons", lang), list(reasons), lang)]
         print("\n".join(lines), file=sys.stderr)
     return EXIT_USAGE
 
@@ -302,10 +308,10 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         commune_code=unit.code if unit and unit.level == "commune" else None,
         province_code=unit.province_code if unit else None,
     )
-    registry = _registry(args.data_dir)
-    rails = _rails(args.data_dir)
+    registry = _registry(args)
+    rails = _rails(args)
     try:
-        with import_bar(not args.json and sys.stderr.isatty()) as bar:
+        with import_bar(not args.json and sys.stderr.isatty(), lang=args.lang) as bar:
             prep = asyncio.run(
                 prepare_run(
                     [Path(p) for p in args.lists],
@@ -330,7 +336,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM (see cli.main): prepare_run removed its staging folder and
         # temporary file on the way out, so there is nothing half-done to clean up.
-        emit(args, {"ok": False, "interrupted": True}, "interrupted: nothing was prepared (no run folder)")
+        emit(args, {"ok": False, "interrupted": True}, phrase("prepare_interrupted", args.lang))
         return EXIT_INTERRUPTED
     finally:
         rails.close()
@@ -346,7 +352,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
             "rejected_by_code": prep.manifest["rejected_by_code"],
             "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
         },
-        _prepared_text(prep),
+        _prepared_text(prep, args.lang),
     )
     return EXIT_OK if not prep.held and not prep.imported.rejected else EXIT_ATTENTION
 
@@ -354,6 +360,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_approve(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.approval import approve
+    from asxh_pay.payroll.console import approved_text
 
     block = approve(args.data_dir, args.run_id, args.operator, _key_path(args))
     emit(
@@ -365,55 +372,12 @@ def _cmd_approve(args: argparse.Namespace) -> int:
             "total_vnd": block["total_vnd"],
             "run_hash": block["run_hash"],
         },
-        f"run {args.run_id} approved by {block['operator']}: {block['payouts']} payouts, "
-        f"{format_vnd(block['total_vnd'])}\nnext: asxh-pay run {args.run_id}",
+        approved_text(args.run_id, block, args.lang),
     )
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- run
-
-
-class _Progress:
-    """A rich progress bar with counts by state; silent when not on a terminal or with --json."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled = enabled
-        self._p: Any = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._p = Progress(
-                TextColumn("paying"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[states]}"),
-                console=Console(stderr=True),
-            )
-            self._task = self._p.add_task("pay", total=total, states="")
-            self._last = 0.0
-
-    def __enter__(self) -> _Progress:
-        if self._p is not None:
-            self._p.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._p is not None:
-            self._p.stop()
-
-    def update(self, tally: Counter[str], total: int) -> None:
-        if self._p is None:
-            return
-        now = time.monotonic()
-        done = sum(tally.values())
-        if now - self._last < 0.1 and done < total:
-            return
-        self._last = now
-        states = " ".join(f"{k}={v}" for k, v in sorted(tally.items()))
-        self._p.update(self._task, completed=done, states=states)
 
 
 async def _run_and_report(
@@ -427,12 +391,27 @@ async def _run_and_report(
     reconcile: bool = False,
 ) -> tuple[Any, Any, Any]:
     from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.console import Phase, Progress
     from asxh_pay.payroll.execute import execute_run
     from asxh_pay.payroll.reports import write_reports
 
     manifest = read_manifest(run_dir(args.data_dir, run_id))
     total = int(manifest["counts"]["payouts"])
-    with _Progress(progress, total) as bar:
+    lang = getattr(args, "lang", "vi")
+    from asxh_pay.logs import log_context
+
+    with Progress(progress, lang) as bars, log_context(run_id=run_id):
+        # One bar per phase: paying, the month close (bank days, cash window, fallbacks), the
+        # reports and, for the demo, the reconciliation.
+        pay = bars.start("progress_pay", total)
+        close: list[Phase] = []
+
+        def on_close(done: int, rounds: int) -> None:
+            if not close:
+                pay.done()
+                close.append(bars.start("progress_close", rounds))
+            close[0].update(done, rounds)
+
         result = await execute_run(
             args.data_dir,
             run_id,
@@ -441,18 +420,27 @@ async def _run_and_report(
             rails=rails,
             resume=resume,
             concurrency=args.concurrency,
-            on_update=bar.update,
+            on_update=pay.tally,
+            on_close=on_close,
         )
-    async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
-        files = await write_reports(
-            ledger,
-            run_id,
-            run_dir(args.data_dir, run_id) / "reports",
-            lang=getattr(args, "lang", "vi"),
-            manifest=manifest,
-        )
-        # Same ledger object: the payouts it already read are not parsed again.
-        recon = await _reconciler(ledger, args.data_dir, run_id, rails) if reconcile else None
+        pay.done()
+        for bar in close:
+            bar.done()
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            with bars.phase("progress_reports") as rep:
+                files = await write_reports(
+                    ledger,
+                    run_id,
+                    run_dir(args.data_dir, run_id) / "reports",
+                    lang=lang,
+                    manifest=manifest,
+                    on_step=lambda done, steps: rep.update(done, steps),
+                )
+            # Same ledger object: the payouts it already read are not parsed again.
+            recon = None
+            if reconcile:
+                with bars.phase("progress_reconcile"):
+                    recon = await _reconciler(ledger, args, run_id, rails)
     return result, files, recon
 
 
@@ -460,26 +448,10 @@ def _outcomes(files: Any) -> Counter[str]:
     return Counter(e.outcome for e in files.figures.entitlements)
 
 
-def _run_text(result: Any, files: Any) -> str:
-    out = _outcomes(files)
-    ents = files.figures.entitlements
-    acc = sum(1 for e in ents if e.paid_into_account)
-    paid_amount = sum(e.paid_amount for e in ents)
-    lines = [
-        f"run {result.run_id}: {len(ents)} beneficiaries in {result.elapsed_s:.1f}s"
-        + (f" ({result.resumed} resumed)" if result.resumed else ""),
-        f"  paid                  {out['paid']:>7}",
-        f"  paid in cash fallback {out['paid_fallback']:>7}",
-        f"  failed                {out['failed']:>7}",
-        f"  stopped (register)    {out['stopped']:>7}",
-        f"  pending               {out['pending']:>7}",
-        f"  amount paid           {format_vnd(paid_amount):>22}",
-        f"  paid into an account  {acc:>7} ({100.0 * acc / max(1, len(ents)):.1f}%, target 30%)",
-        f"  reports: {files.directory}",
-    ]
-    if result.errors:
-        lines.append(f"  errors: {len(result.errors)} (first: {result.errors[0]})")
-    return "\n".join(lines)
+def _run_text(result: Any, files: Any, lang: str = "vi") -> str:
+    from asxh_pay.payroll.console import run_text
+
+    return run_text(result, files, lang)
 
 
 def _run_json(result: Any, files: Any) -> dict[str, Any]:
@@ -498,8 +470,8 @@ def _run_json(result: Any, files: Any) -> dict[str, Any]:
 
 @_guard
 def _cmd_run(args: argparse.Namespace) -> int:
-    registry = _registry(args.data_dir)
-    rails = _rails(args.data_dir)
+    registry = _registry(args)
+    rails = _rails(args)
     try:
         result, files, _ = run_interruptible(
             _run_and_report(
@@ -514,7 +486,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         rails.close()
         registry.close()
-    emit(args, _run_json(result, files), _run_text(result, files))
+    emit(args, _run_json(result, files), _run_text(result, files, args.lang))
     out = _outcomes(files)
     return EXIT_ATTENTION if (result.errors or out["failed"] or out["pending"] or out["stopped"]) else EXIT_OK
 
@@ -561,9 +533,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
         m = read_manifest(rdir)
         approved = (rdir / "approval.json").exists()
         c = ledger_counts.get(r, {})
-        state = "approved" if approved else "prepared (not approved)"
+        state = "approved" if approved else "prepared"
         if c:
-            state = "paid" if set(c) <= {"succeeded", "failed", "cancelled", "returned"} else "in progress"
+            state = "paid" if set(c) <= {"succeeded", "failed", "cancelled", "returned"} else "in_progress"
         data.append(
             {
                 "run_id": r,
@@ -574,23 +546,32 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 "paid_twice": twice.get(r, []),
             }
         )
+        lang = args.lang
         lines.append(
-            f"{r}: {state}; {m['counts']['payouts']} payouts, {format_vnd(m['counts']['total_vnd'])}; "
-            + (", ".join(f"{k}={v}" for k, v in sorted(c.items())) or "nothing in the ledger")
+            phrase(
+                "status_line",
+                lang,
+                run_id=r,
+                state=phrase(f"state_{state}", lang),
+                payouts=m["counts"]["payouts"],
+                amount=format_vnd(m["counts"]["total_vnd"]),
+            )
+            + (
+                ", ".join(f"{vocab.status(k, lang)}={v}" for k, v in sorted(c.items()))
+                or phrase("nothing_in_ledger", lang)
+            )
         )
         for case in twice.get(r, []):
-            lines.append(
-                f"  PAID TWICE: payout {case['payout']} (ref {case['reference']}) delivered after its "
-                f"cash fallback {case['fallback']} (ref {case['fallback_reference']}, "
-                f"{case['fallback_status']}) left; recover one"
-            )
-    emit(args, {"runs": data}, "\n".join(lines) or f"no runs in {runs_root}")
+            fallback_status = vocab.status(str(case["fallback_status"]), lang)
+            lines.append(phrase("paid_twice_line", lang, **{**case, "fallback_status": fallback_status}))
+    emit(args, {"runs": data}, "\n".join(lines) or phrase("no_runs", args.lang, dir=runs_root))
     return EXIT_OK
 
 
 @_guard
 def _cmd_report(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.approval import keys_dir, read_manifest, run_dir
+    from asxh_pay.payroll.console import report_text
     from asxh_pay.payroll.reports import write_reports
 
     rdir = run_dir(args.data_dir, args.run_id)
@@ -613,9 +594,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         "run_id": args.run_id,
         "xlsx": str(files.xlsx),
         "csv": [str(p) for p in files.csv],
+        "details": [str(p) for p in files.details],
         "outcomes": dict(out),
     }
-    text = f"reports for {args.run_id}:\n  {files.xlsx}\n" + "\n".join(f"  {p}" for p in files.csv)
+    text = report_text(args.run_id, files, args.lang)
     if signer is not None:
         data["anchor"] = _anchor_json(anchor, signer)
         text += "\n" + _anchor_text(args, anchor, signer)
@@ -657,24 +639,58 @@ def _anchor_json(anchor: Any, operator: str) -> dict[str, Any]:
 def _anchor_text(args: argparse.Namespace, anchor: Any, operator: str) -> str:
     from asxh_pay.payroll.approval import trusted_key_path
 
-    return (
-        f"  ledger history anchored ({anchor.payouts} payouts, signed by {operator}): {anchor.path}\n"
-        f"    check it later with: asxh-pay ledger verify --ledger {_ledger_url(args)} "
+    command = (
+        f"asxh-pay ledger verify --ledger {_ledger_url(args)} "
         f"--anchor {anchor.path} --public-key {trusted_key_path(args.data_dir, operator)}"
+    )
+    return phrase(
+        "anchored",
+        getattr(args, "lang", "vi"),
+        payouts=anchor.payouts,
+        operator=operator,
+        path=anchor.path,
+        command=command,
     )
 
 
-async def _reconciler(ledger: Any, data_dir: Path, run_id: str | None, rails: Any = None) -> Any:
+async def _reconciler(ledger: Any, args: argparse.Namespace, run_id: str | None, rails: Any = None) -> Any:
     """The bank rail three ways (ISO 20022 reports), the other rails against their books."""
     from asxh_pay.payroll.books import reconcile_rails
 
     own = rails is None
-    rails = rails or _rails(data_dir)
+    rails = rails or _rails(args)
     try:
         return await reconcile_rails(ledger, rails, run_id)
     finally:
         if own:
             rails.close()
+
+
+def _provider_report_files(files: list[str]) -> dict[str, str]:
+    """The files that are wallet/postal settlement reports (by their header): path -> provider."""
+    from asxh_pay.providers.reports import detect
+
+    found: dict[str, str] = {}
+    for f in files:
+        with open(f, "rb") as fh:
+            provider = detect(fh.read(4096))
+        if provider is not None:
+            found[f] = provider
+    return found
+
+
+def _group_reports(reports: dict[str, str]) -> dict[str, list[Any]]:
+    """Every line of the given report files, by provider (a month is several daily files)."""
+    from asxh_pay.errors import ProviderProtocolError
+    from asxh_pay.providers.reports import parse_report
+
+    out: dict[str, list[Any]] = {}
+    for path, provider in reports.items():
+        try:
+            out.setdefault(provider, []).extend(parse_report(provider, Path(path).read_bytes()))
+        except ProviderProtocolError as exc:
+            raise ValidationError(f"{path}: {exc}") from None
+    return out
 
 
 @_guard
@@ -688,6 +704,13 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         from asxh_pay.payroll.approval import read_manifest, run_dir
 
         read_manifest(run_dir(args.data_dir, args.run_id))  # an unknown run: exit 2, with the known ones
+    reports = _provider_report_files(files)
+    files = [f for f in files if f not in reports]
+    if files and reports:
+        raise ValidationError(
+            "give the bank's ISO 20022 files and the wallet/postal settlement reports in separate runs "
+            "of reconcile"
+        )
     if files:
         from asxh_pay.reconcile import reconcile_files_command
 
@@ -697,25 +720,28 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             # The statements of this tool's bank rail are of its one debtor account.
             from asxh_pay.payroll.rails import DEBTOR_ACCOUNT
 
-            args.account = [DEBTOR_ACCOUNT]
+            bank = _settings(args).rails.get("treasury")
+            args.account = [
+                bank.debtor_account if bank is not None and bank.debtor_account else DEBTOR_ACCOUNT
+            ]
         return reconcile_files_command(args)
 
     async def go() -> Any:
-        async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
-            return await _reconciler(ledger, args.data_dir, args.run_id)
+        rails = _rails(args)
+        for name, entries in _group_reports(reports).items():
+            rails.report_files[name] = entries
+        try:
+            async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
+                return await _reconciler(ledger, args, args.run_id, rails)
+        finally:
+            rails.close()
 
-    res = asyncio.run(go())
-    lines = [
-        f"reconciliation {'OK' if res.ok else 'BREAKS FOUND'}: {res.checked} payouts checked, "
-        f"{res.matched} matched, {res.pending} pending, {len(res.breaks)} breaks"
-    ]
-    for kind, n in sorted(res.by_kind().items()):
-        lines.append(f"  {kind}: {n}")
-    for b in res.breaks[:20]:
-        lines.append(
-            f"    {b.kind} {b.payout_id or '-'} at {b.provider}: ledger {b.ledger_status} "
-            f"{b.ledger_amount}, provider {b.provider_state} {b.provider_amount}"
-        )
+    from asxh_pay.payroll.console import Progress, recon_text
+
+    progress = not args.json and sys.stderr.isatty()
+    with Progress(progress, args.lang) as bars, bars.phase("progress_reconcile"):
+        res = asyncio.run(go())
+    lines = [recon_text(res, args.lang)]
     emit(
         args,
         {
@@ -726,6 +752,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
             "breaks": [b.as_dict() for b in res.breaks],
             "provider_totals": res.provider_totals,
             "ledger_totals": res.ledger_totals,
+            "not_reconciled": res.not_reconciled,
         },
         "\n".join(lines),
     )
@@ -740,22 +767,18 @@ def _cmd_registry(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.lists import import_lists
     from asxh_pay.payroll.registry import PersonRecord
 
-    reg = _registry(args.data_dir)
+    reg = _sandbox_registry(args)
     try:
         if args.registry_command == "mark-dead":
             cccd = normalize_cccd(args.cccd)
             on: date | None = args.on
             if not reg.mark_dead(cccd, on):
-                emit(args, {"ok": False}, "no such CCCD in the sandbox register")
+                emit(args, {"ok": False}, phrase("no_such_cccd", args.lang))
                 return EXIT_USAGE
-            emit(
-                args,
-                {"ok": True},
-                "death recorded; a run will stop this beneficiary's payouts before sending",
-            )
+            emit(args, {"ok": True}, phrase("death_recorded", args.lang))
         elif args.registry_command == "stop":
             reg.stop_entitlement(normalize_cccd(args.cccd), args.programme.upper(), args.note or "")
-            emit(args, {"ok": True}, f"entitlement to {args.programme.upper()} ended for this CCCD")
+            emit(args, {"ok": True}, phrase("entitlement_ended", args.lang, programme=args.programme.upper()))
         else:  # seed
             result = import_lists([Path(p) for p in args.lists])
             people: dict[str, PersonRecord] = {}
@@ -766,7 +789,7 @@ def _cmd_registry(args: argparse.Namespace) -> int:
                 if r.cccd and r.full_name and r.cccd not in people:
                     people[r.cccd] = PersonRecord(r.cccd, r.full_name, None)
             n = reg.add(people.values())
-            emit(args, {"ok": True, "people": n}, f"sandbox register: {n} people added from the lists")
+            emit(args, {"ok": True, "people": n}, phrase("register_seeded", args.lang, n=n))
     finally:
         reg.close()
     return EXIT_OK
@@ -778,18 +801,22 @@ def _cmd_registry(args: argparse.Namespace) -> int:
 @_guard
 def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll import demo
-    from asxh_pay.payroll.approval import approve, setup_office
-    from asxh_pay.payroll.lists import ListDefaults
-    from asxh_pay.payroll.prepare import prepare_run
+    from asxh_pay.payroll.approval import setup_office
 
     if args.beneficiaries < 10:
-        print("error: --beneficiaries must be at least 10", file=sys.stderr)
+        print(f"{phrase('error', args.lang)}: {phrase('demo_min', args.lang)}", file=sys.stderr)
         return EXIT_USAGE
     started = time.perf_counter()
     base = args.data_dir
     data_dir = demo.demo_dir(base)
     args.data_dir = data_dir
     args.ledger = None
+    # The demo is the zero-setup path: its own embedded sandboxes and ledger, whatever is configured.
+    from asxh_pay.config import embedded_default
+    from asxh_pay.payroll import roster
+
+    args._settings = embedded_default()
+    roster.set_location(None)  # the demo's operators are enrolled in the demo's own folder
     period = args.period
 
     def say(message: str) -> None:
@@ -800,14 +827,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     unit = units.paying_unit(province_code=demo.PROVINCE)
     province = demo.make_province(args.beneficiaries, period=period, communes=args.communes)
-    say(f"demo province in {data_dir}: {unit.describe()}, {len(province.communes)} communes")
+    say(phrase("demo_province", args.lang, dir=data_dir, unit=unit.describe(), n=len(province.communes)))
     files = demo.write_lists(province, data_dir / "lists")
     say(
-        f"  {len(files)} commune lists written ({province.beneficiaries} beneficiaries of NCC, BTXH and "
-        f"HTXH, {province.bad_rows} bad rows, {province.duplicates} duplicates, {province.conflicts} "
-        f"conflicting; {province.old_coded_rows} rows in pre-2025 codes)"
+        phrase(
+            "demo_lists",
+            args.lang,
+            files=len(files),
+            n=province.beneficiaries,
+            bad=province.bad_rows,
+            dup=province.duplicates,
+            conflicts=province.conflicts,
+            old=province.old_coded_rows,
+        )
     )
     registry = demo.seed_registry(province, data_dir / "registry.db")
+    # Only the lists on disk matter from here: a province-scale month must not carry the
+    # generator's rows (nor, below, the preparation's) through the paying run.
+    die_after_prepare = list(province.die_after_prepare)
+    del province
     maker, checker = "lap.nguyen", "hung.tran"
     # The office key enrolls both operators, as at a real setup (kept in the demo folder
     # here; an office keeps it away from the operators' machines).
@@ -816,10 +854,64 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
-    # The month as it goes: 2% of cash recipients never come, one home visit in five fails,
-    # and a few booked bank transfers come back from the beneficiary's bank a day later.
-    cash = CashSimulation(auto=True, no_show_rate=0.02, delivery_failure_rate=0.2, seed=2026)
-    rails = embedded_rails(data_dir, cash=cash, bank_return_rate=0.003)
+    stack_cm: Any = contextlib.nullcontext(None)
+    if args.served:
+        from asxh_pay.payroll.served_stack import served_stack
+
+        # SQLite: serve starts once the run has stopped writing (one writer at a time).
+        stack_cm = served_stack(
+            data_dir / "served",
+            registry_db=data_dir / "registry.db",
+            ledger_url=_ledger_url(args),
+            start_serve=False,
+        )
+    with stack_cm as stack:
+        if stack is None:
+            # The month as it goes: 2% of cash recipients never come, one home visit in five fails,
+            # and a few booked bank transfers come back from the beneficiary's bank a day later.
+            cash = CashSimulation(auto=True, no_show_rate=0.02, delivery_failure_rate=0.2, seed=2026)
+            rails = embedded_rails(data_dir, cash=cash, bank_return_rate=0.003)
+            checks: Any = registry
+        else:
+            from asxh_pay.config import load_settings
+            from asxh_pay.payroll.configured import rails_from_settings, registry_from_settings
+
+            args._settings = load_settings(stack.config)
+            rails = rails_from_settings(args._settings, data_dir)
+            checks = registry_from_settings(args._settings, data_dir)
+            say(f"  served over HTTP on 127.0.0.1 (config {stack.config}, logs {stack.workdir / 'logs'})")
+        return _demo_month(
+            args,
+            say,
+            stack,
+            die_after_prepare,
+            unit,
+            prep_registry=checks,
+            registry=registry,
+            rails=rails,
+            started=started,
+        )
+
+
+def _demo_month(
+    args: argparse.Namespace,
+    say: Callable[[str], None],
+    stack: Any,
+    die_after_prepare: list[str],
+    unit: Any,
+    *,
+    prep_registry: Any,
+    registry: Any,
+    rails: Any,
+    started: float,
+) -> int:
+    """Prepare, approve, pay, reconcile and report the demo's month (embedded or served)."""
+    from asxh_pay.payroll.approval import approve
+    from asxh_pay.payroll.lists import ListDefaults
+    from asxh_pay.payroll.prepare import prepare_run
+
+    data_dir, period = args.data_dir, args.period
+    maker, checker = "lap.nguyen", "hung.tran"
     try:
         prep = asyncio.run(
             prepare_run(
@@ -829,43 +921,52 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 key_path=data_dir / "keys" / f"{maker}.pem",
                 defaults=ListDefaults(period=period),
                 unit=unit,
-                registry=registry,
+                registry=prep_registry,
                 rails=rails,
                 ledger_url=_ledger_url(args),
                 lang=args.lang,
             )
         )
-        say("  " + _prepared_text(prep).replace("\n", "\n  ").rsplit("\n", 1)[0])
-        approve(data_dir, prep.run_id, checker, data_dir / "keys" / f"{checker}.pem")
-        say(f"  approved by {checker} (prepared by {maker})")
-        for cccd in province.die_after_prepare:
+        say("  " + _prepared_text(prep, args.lang).replace("\n", "\n  ").rsplit("\n", 1)[0])
+        run_id, manifest, prep_dir = prep.run_id, prep.manifest, prep.dir
+        del prep
+        approve(data_dir, run_id, checker, data_dir / "keys" / f"{checker}.pem")
+        say(phrase("demo_approved", args.lang, checker=checker, maker=maker))
+        for cccd in die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
-        say(f"  {len(province.die_after_prepare)} deaths recorded in the register after preparation")
+        say(phrase("demo_deaths", args.lang, n=len(die_after_prepare)))
         result, report_files, recon = run_interruptible(
             _run_and_report(
                 args,
-                prep.run_id,
+                run_id,
                 resume=False,
-                registry=registry,
+                registry=prep_registry,
                 rails=rails,
                 progress=not args.json and sys.stderr.isatty(),
-                reconcile=True,
+                reconcile=stack is None,
             )
         )
-        anchor = asyncio.run(_demo_anchor(args, prep.run_id, checker, report_files.xlsx.parent))
+        if stack is not None:
+            report_files, recon = _served_month_end(args, say, stack, run_id, rails)
+            if not _outcomes(report_files)["pending"]:
+                # The cash the run left open was settled by serve since: not an error any more.
+                result.errors = [e for e in result.errors if "still open after" not in e]
+        anchor = asyncio.run(_demo_anchor(args, run_id, checker, report_files.xlsx.parent))
     finally:
         rails.close()
         registry.close()
+        if prep_registry is not registry:
+            prep_registry.close()
     elapsed = time.perf_counter() - started
     data = {
         "data_dir": str(data_dir),
-        "run_id": prep.run_id,
-        "prepared": prep.manifest["counts"],
-        "paying_unit": prep.manifest["paying_unit"],
-        "communes": sorted(prep.manifest["totals"]["commune"]),
-        "programmes": sorted(prep.manifest["totals"]["programme"]),
-        "unit_mapping": prep.manifest["units"]["rows_by_mapping"],
-        "old_coded_files": prep.manifest["units"]["old_coded_files"],
+        "run_id": run_id,
+        "prepared": manifest["counts"],
+        "paying_unit": manifest["paying_unit"],
+        "communes": sorted(manifest["totals"]["commune"]),
+        "programmes": sorted(manifest["totals"]["programme"]),
+        "unit_mapping": manifest["units"]["rows_by_mapping"],
+        "old_coded_files": manifest["units"]["old_coded_files"],
         "run": _run_json(result, report_files),
         "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
         "anchor": _anchor_json(anchor, checker),
@@ -873,18 +974,57 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     }
     text = "\n".join(
         [
-            _run_text(result, report_files),
-            f"  reconciliation with the providers' books: {'OK' if recon.ok else 'BREAKS'} "
-            f"({recon.matched} matched, {len(recon.breaks)} breaks)",
-            f"  monthly report for the province: {report_files.xlsx}",
+            _run_text(result, report_files, args.lang),
+            "  "
+            + phrase(
+                "recon_demo",
+                args.lang,
+                verdict=phrase("recon_ok_short" if recon.ok else "recon_breaks_short", args.lang),
+                matched=recon.matched,
+                breaks=len(recon.breaks),
+            ),
+            f"  {phrase('monthly_report', args.lang)}: {report_files.xlsx}",
             _anchor_text(args, anchor, checker),
-            f"  rejected/held rows for the communes: {prep.dir / 'rejected.csv'}, {prep.dir / 'held.csv'}",
-            f"demo finished in {elapsed:.1f}s; inspect it with: asxh-pay status --data-dir {data_dir}",
+            phrase(
+                "demo_rejected", args.lang, rejected=prep_dir / "rejected.csv", held=prep_dir / "held.csv"
+            ),
+            phrase("demo_done", args.lang, seconds=f"{elapsed:.1f}", dir=data_dir),
         ]
     )
     emit(args, data, text)
     out = _outcomes(report_files)
     return EXIT_OK if recon.ok and not out["pending"] and not result.errors else EXIT_ATTENTION
+
+
+def _served_month_end(
+    args: argparse.Namespace, say: Callable[[str], None], stack: Any, run_id: str, rails: Any
+) -> tuple[Any, Any]:
+    """The served demo's month end: serve takes the callbacks while the post office's month
+    passes, then the reports are written and reconciled against the providers' reports."""
+    from asxh_pay.payroll.approval import read_manifest, run_dir
+    from asxh_pay.payroll.reports import write_reports
+
+    stack.start_serve()
+    days = stack.pass_cash_window()
+    say(f"  asxh-pay serve at {stack.urls['serve']}: the post office's month passed ({days} days)")
+    final = {"succeeded", "failed", "cancelled", "returned"}
+
+    async def finish() -> tuple[Any, Any]:
+        deadline = time.monotonic() + 300
+        while True:
+            async with open_ledger(_ledger_url(args), exclusive=False, read_only=True) as ledger:
+                still = {s.value for s, n in (await ledger.counts(run_id)).items() if n} - final
+            if not still or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        manifest = read_manifest(run_dir(args.data_dir, run_id))
+        async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
+            files = await write_reports(
+                ledger, run_id, run_dir(args.data_dir, run_id) / "reports", lang=args.lang, manifest=manifest
+            )
+            return files, await _reconciler(ledger, args, run_id, rails)
+
+    return asyncio.run(finish())
 
 
 # --------------------------------------------------------------------------- registration
@@ -900,7 +1040,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "approve, pay, reconcile and report the month on the built-in sandboxes. Each demo uses a "
         "fresh folder under <data-dir>/demo/.",
     )
-    _common(d, lang=True)
+    _common(d)
     d.add_argument("-n", "--beneficiaries", type=int, default=20_000, help="how many (default: %(default)s)")
     d.add_argument(
         "--period", type=period_arg, default="2026-11", help="pay period YYYY-MM (default: %(default)s)"
@@ -912,6 +1052,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="how many of the province's communes pay (default: 6; 0: all, a province-scale run)",
     )
     d.add_argument("--concurrency", type=positive_int, default=128, help=argparse.SUPPRESS)
+    d.add_argument(
+        "--served",
+        action="store_true",
+        help="run every sandbox, the population register and 'asxh-pay serve' as separate processes "
+        "over HTTP on 127.0.0.1, configured by a generated asxh-pay.toml (started and stopped by the demo)",
+    )
     d.set_defaults(func=_cmd_demo)
 
     k = sub.add_parser("keys", help="operator signing keys (for preparing and approving runs)")
@@ -969,7 +1115,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and sign it as the preparer. Nothing is paid. Reports of rejected and held rows are written "
         "to the run folder.",
     )
-    _common(p, lang=True)
+    _common(p)
     p.add_argument("lists", nargs="+", help="list files (.csv, .xlsx) or folders of them")
     p.add_argument("--period", required=True, help="pay period YYYY-MM, e.g. 2026-11")
     p.add_argument("--operator", required=True, help="who prepares the run (signs it)")
@@ -1026,7 +1172,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "after a crash or Ctrl-C, run again with --resume. Failed electronic payouts are paid in cash "
         "through the postal service.",
     )
-    _common(r, lang=True)
+    _common(r)
     r.add_argument("run_id", help="the approved run")
     r.add_argument("--resume", action="store_true", help="continue a run that was interrupted")
     r.add_argument(
@@ -1046,7 +1192,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Recompute every figure from the ledger and write the reports, including the "
         "monthly report for the province and the postal service's cash list.",
     )
-    _common(rp, lang=True)
+    _common(rp)
     rp.add_argument("run_id")
     rp.add_argument("--out", default=None, help="folder for the reports (default: the run's folder)")
     rp.add_argument(
@@ -1065,9 +1211,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "reconcile",
         help="compare the ledger with what providers and banks say was paid",
         description=(
-            "With a run id only: compare the run's payouts with the providers' books. With files "
-            "(pain.002, camt.053/camt.054, provider status lists as JSON/CSV): three-way "
-            "reconciliation of the ledger, the status reports and the bank statements. "
+            "With a run id only: compare the run's payouts with the providers' settlement reports "
+            "(downloaded from each rail, or given as files: MoMo and VNPost CSV, Viettel Money JSON). "
+            "With ISO 20022 files (pain.002, camt.053/camt.054, provider status lists as JSON/CSV): "
+            "three-way reconciliation of the ledger, the status reports and the bank statements. "
             "Exit code 1 when a break needs a person."
         ),
     )

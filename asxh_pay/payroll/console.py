@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from asxh_pay import vocab
+from asxh_pay.masking import mask_text
 from asxh_pay.money import format_vnd
 from asxh_pay.payroll.reports import ACCOUNT_TARGET, TARGET_PERCENT
 from asxh_pay.vocab import label, phrase
@@ -46,11 +47,54 @@ def top_reasons(by_code: Mapping[str, int], lang: str, n: int = 3) -> list[str]:
     return [f"{vocab.reason(code, lang)} ({code}): {count}" for code, count in ranked]
 
 
+def _reasons(
+    title: str,
+    items: Sequence[tuple[str, str]],
+    lang: str,
+    n: int = 5,
+    *,
+    counts: Mapping[str, int] | None = None,
+) -> list[str]:
+    """The most frequent codes with their count, in words, and one example of the checker's detail.
+
+    ``counts``: the full counts by code (the manifest's) when ``items`` holds only the first
+    rows (a big list keeps the first 1,000 in memory)."""
+    if not items:
+        return []
+    counts = Counter(counts) if counts else Counter(code for code, _ in items)
+    example: dict[str, str] = {}
+    for code, text in items:
+        example.setdefault(code, text)
+    lines = [f"  {phrase(title, lang)}:"]
+    for code, count in counts.most_common(n):
+        lines.append(
+            f"    {count:>6}  {vocab.reason(code, lang)} ({code}): {mask_text(example.get(code, code))[:140]}"
+        )
+    return lines
+
+
 def prepared_text(prep: Any, lang: str) -> str:
+    """The summary after ``prepare``: the paying unit, the counts, the methods, the unit mapping of
+    lists in pre-2025 codes and the top reasons for rejected and held rows."""
     m = prep.manifest
     c = m["counts"]
-    lines = [
-        phrase("prepared_head", lang, run_id=prep.run_id, dir=prep.dir),
+    unit = m.get("paying_unit") or {}
+    where = (
+        phrase("paying_centrally", lang)
+        if unit.get("level") == "province"
+        else (f", {unit['province_name']}" if unit.get("province_name") else "")
+    )
+    if (m.get("units") or {}).get("paying_unit_inferred"):
+        where += phrase("from_lists", lang)
+    lines = [phrase("prepared_head", lang, run_id=prep.run_id, dir=prep.dir)]
+    if unit:
+        lines.append(
+            "  "
+            + phrase(
+                "paying_unit_line", lang, name=unit.get("name", "-"), code=unit.get("code", "-"), where=where
+            )
+        )
+    lines += [
         _line(phrase("rows_read", lang), c["rows_read"]),
         _line(phrase("rows_rejected", lang), c["rows_rejected"]),
         _line(phrase("duplicates_merged", lang), c["duplicates_merged"]),
@@ -59,15 +103,51 @@ def prepared_text(prep: Any, lang: str) -> str:
         _line(phrase("payouts", lang), c["payouts"]),
         f"  {phrase('total', lang):<{_W}} {format_vnd(c['total_vnd'])}",
     ]
+    for f in m.get("inputs", []):  # rows read per file: a list cut short shows here
+        lines.append("    " + phrase("rows_read_file", lang, file=f["file"], rows=f["rows"]))
     for kind, v in m["totals"]["method"].items():
         lines.append(
             f"    {vocab.method(kind, lang):<{_W - 2}} {v['count']:>9}  {format_vnd(v['amount']):>22}"
         )
-    for title, key in (("rows_rejected", "rejected_by_code"), ("held", "held_by_code")):
-        reasons = top_reasons(m.get(key) or {}, lang)
-        if reasons:
-            lines.append(f"  {phrase(title, lang)} - {phrase('top_reasons', lang)}:")
-            lines.extend(f"    {r}" for r in reasons)
+    placement = getattr(prep, "placement", None)
+    if placement is not None and placement.mappings:
+        by: Counter[str] = Counter()
+        for mp in placement.mappings:
+            by[mp.status] += mp.rows
+        counts = ", ".join(
+            phrase("rows_status", lang, n=n, status=vocab.term(vocab.MAPPINGS, k, lang))
+            for k, n in sorted(by.items())
+        )
+        files = ", ".join(placement.old_coded_files)
+        lines.append(
+            "  " + phrase("old_coded", lang, files=files, counts=counts, path=prep.dir / "unit-mapping.csv")
+        )
+        for mp in placement.mappings[:8]:
+            status = vocab.term(vocab.MAPPINGS, mp.status, lang)
+            lines.append(
+                "    "
+                + phrase(
+                    "mapping_line",
+                    lang,
+                    listed=mp.listed,
+                    status=status,
+                    n=mp.rows,
+                    code=mp.new_code,
+                    name=mp.new_name,
+                )
+            )
+    imported = getattr(prep, "imported", None)
+    if imported is not None:
+        rejected = [(r.code, r.reason) for r in imported.rejected]
+        held = [(h.code, h.reason) for h in getattr(prep, "held", [])]
+        lines += _reasons("rejected_top", rejected, lang, counts=m.get("rejected_by_code"))
+        lines += _reasons("held_top", held, lang, counts=m.get("held_by_code"))
+    else:
+        for title, key in (("rejected_top", "rejected_by_code"), ("held_top", "held_by_code")):
+            reasons = top_reasons(m.get(key) or {}, lang)
+            if reasons:
+                lines.append(f"  {phrase(title, lang)}:")
+                lines.extend(f"    {r}" for r in reasons)
     lines.append(phrase("next_approve", lang, run_id=prep.run_id))
     return "\n".join(lines)
 
@@ -139,10 +219,12 @@ def recon_text(res: Any, lang: str, limit: int = 20) -> str:
     )
     lines = [f"{verdict}: {counts}"]
     for kind, n in sorted(res.by_kind().items()):
-        lines.append(f"  {kind}: {n}")
+        lines.append(f"  {vocab.term(vocab.BREAKS, kind, lang)} ({kind}): {n}")
+    if getattr(res, "not_reconciled", None):
+        lines.append("  " + phrase("recon_not_reconciled", lang, names=", ".join(res.not_reconciled)))
     for b in res.breaks[:limit]:
         lines.append(
-            f"    {b.kind} {b.payout_id or '-'} @ {b.provider}: "
+            f"    {vocab.term(vocab.BREAKS, b.kind, lang)} {b.payout_id or '-'} @ {b.provider}: "
             f"{label('status', lang)} {vocab.status(b.ledger_status or '-', lang)} {b.ledger_amount}, "
             f"{b.provider_state} {b.provider_amount}"
         )
@@ -165,13 +247,19 @@ class Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
+            from rich.table import Column
 
+            # The bar and the counts keep their width; the states beside them give way on a
+            # narrow terminal (cut with an ellipsis, never pushing the bar off the line).
             self._p = RichProgress(
-                TextColumn("{task.description:<22}"),
-                BarColumn(),
+                TextColumn("{task.description}", table_column=Column(width=20, no_wrap=True)),
+                BarColumn(bar_width=24),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TextColumn("{task.fields[states]}"),
+                TextColumn(
+                    "{task.fields[states]}",
+                    table_column=Column(max_width=28, no_wrap=True, overflow="ellipsis"),
+                ),
                 console=Console(stderr=True),
                 transient=False,
             )
@@ -234,9 +322,14 @@ class Phase:
         self.update(sum(counts.values()), total, states)
 
     def _state(self, key: str) -> str:
-        base, cash, _ = key.partition("(cash)")
-        text = vocab.status(base, self.lang)
-        return f"{text} ({vocab.label('fallback', self.lang).lower()})" if cash else text
+        """``succeeded(cash)`` -> ``Thành công (tiền mặt)``: the ledger status in words, the rail after it."""
+        base, _, rail = key.partition("(")
+        table = next(
+            (t for t in (vocab.STATUSES, vocab.OUTCOMES, vocab.PHRASES) if base in t), vocab.STATUSES
+        )
+        text = vocab.term(table, base, self.lang)
+        rail = rail.rstrip(")")
+        return f"{text} ({vocab.term(vocab.RAILS, rail, self.lang)})" if rail else text
 
     def done(self) -> None:
         if self._p is None or self._finished:

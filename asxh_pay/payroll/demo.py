@@ -11,7 +11,7 @@ conflicting rows), and one commune's NCC list still in pre-2025 codes (a distric
 old commune codes, among them a commune that was split in 2025 and is held for a person),
 seeds the sandbox population register (with a few deaths and name
 differences), then prepares the run as one operator, approves it as another, pays it on
-the embedded rails, reconciles with the providers' books and writes the reports.
+the embedded rails, reconciles with the providers' settlement reports and writes the reports.
 
 Every demo run gets a fresh directory ``./asxh-pay-data/demo/<timestamp>/`` (ledger,
 lists, keys, run, reports), so running it twice never mixes two demos' money and the

@@ -1305,12 +1305,14 @@ def import_lists(
 
 
 @contextlib.contextmanager
-def import_bar(enabled: bool | None = None, *, console: Any = None) -> Iterator[ProgressCallback | None]:
+def import_bar(
+    enabled: bool | None = None, *, console: Any = None, lang: str = "vi"
+) -> Iterator[ProgressCallback | None]:
     """A rich progress bar on stderr for reading lists, as a :data:`ProgressCallback`.
 
     ``enabled`` defaults to "stderr is a terminal": a bar in a log file or a pipe is noise.
     Yields None when disabled, so the callers pass it on as "no progress". ``console``: a
-    rich Console to draw on instead of stderr.
+    rich Console to draw on instead of stderr. Words in ``lang`` (:mod:`asxh_pay.vocab`).
     """
     if enabled is None:
         enabled = sys.stderr.isatty()
@@ -1327,11 +1329,13 @@ def import_bar(enabled: bool | None = None, *, console: Any = None) -> Iterator[
         TimeRemainingColumn,
     )
 
+    from asxh_pay import vocab
+
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(),
-        TextColumn("{task.fields[rows]:>10,} rows"),
+        TextColumn("{task.fields[rows]:>10,} " + vocab.phrase("rows_word", lang)),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console or Console(stderr=True),

@@ -135,6 +135,8 @@ def place_rows(
     key: tuple[str, str, str]
     placed: list[tuple[ListRow, str, str | None]] = []  # row, new commune, old listed code
     hint_province = unit.province_code if unit else None
+    unit_commune = unit.code if unit is not None and unit.level == "commune" else None
+    coded_files = {f.name for f in files if "commune_code" in f.columns or "commune_name" in f.columns}
 
     def reject(row: ListRow, column: str, code: str, reason: str) -> None:
         out.rejected.append(Rejection(row.file, row.row, COLUMN_LABELS.get(column, column), code, reason))
@@ -151,6 +153,9 @@ def place_rows(
             )
             continue
         listed = req.beneficiary.commune_code
+        if unit_commune and row.file in old_files and row.file not in coded_files and listed == unit_commune:
+            placed.append((row, unit_commune, None))  # no commune column: the run's (2025) commune
+            continue
         if row.file in old_files:
             if not listed:
                 reject(row, "commune_code", "required", "a list in pre-2025 codes needs the old commune code")

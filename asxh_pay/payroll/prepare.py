@@ -79,13 +79,17 @@ class PrepareError(AsxhPayError):
         self.top_reasons = list(top_reasons)  # (code, rows, an example reason)
 
 
-def top_reasons(items: Sequence[tuple[str, str]], n: int = 5) -> list[tuple[str, int, str]]:
-    """The ``n`` most frequent (code, reason) codes: (code, count, first reason seen)."""
-    counts: Counter[str] = Counter(code for code, _ in items)
+def top_reasons(
+    items: Sequence[tuple[str, str]], n: int = 5, *, counts: dict[str, int] | None = None
+) -> list[tuple[str, int, str]]:
+    """The ``n`` most frequent codes of (code, reason) items: (code, count, first reason seen).
+
+    ``counts``: the full counts by code when ``items`` is only the first of many."""
+    counts = Counter(counts) if counts else Counter(code for code, _ in items)
     example: dict[str, str] = {}
     for code, reason in items:
         example.setdefault(code, reason)
-    return [(code, k, example[code]) for code, k in counts.most_common(n)]
+    return [(code, k, example.get(code, code)) for code, k in counts.most_common(n)]
 
 
 _RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -631,7 +635,12 @@ async def _prepare(
         "province": paying.province_code if paying else defaults.province_code,
         "units": placement.summary(),
         "programmes": {
-            code: {"name": info.name_vi, "agency": info.agency_vi}
+            code: {
+                "name": info.name_vi,
+                "agency": info.agency_vi,
+                "name_en": info.name_en,
+                "agency_en": info.agency_en,
+            }
             for code, info in sorted(programmes.by_code.items())
             if code in totals.by["programme"]
         },

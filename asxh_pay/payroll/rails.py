@@ -47,9 +47,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from asxh_pay.calendar_vn import VN_TZ
 from asxh_pay.client import ProviderSetup
-from asxh_pay.errors import WebhookVerificationError
+from asxh_pay.errors import ProviderProtocolError, WebhookVerificationError
 from asxh_pay.iso20022 import Party
 from asxh_pay.ledger.base import Ledger
+from asxh_pay.providers.reports import ReportEntry
 from asxh_pay.providers.treasury import BatchStore, TreasuryChannel, TreasuryConfig, TreasuryProvider
 from asxh_pay.providers.vnpost import PostalState, day_start
 from asxh_pay.retry import RetryBudget, RetryPolicy
@@ -133,6 +134,8 @@ class Rails:
     sandboxes: dict[str, SandboxProvider] = field(default_factory=dict)
     treasury: TreasuryRail | None = None
     cash_clock: SandboxClock | None = None
+    #: Settlement reports given as files, by rail: used instead of downloading that rail's.
+    report_files: dict[str, list[ReportEntry]] = field(default_factory=dict)
 
     def wire_callbacks(self, handler: Callable[[str, httpx.Request], Awaitable[httpx.Response]]) -> None:
         """Deliver each sandbox's callbacks to ``handler(rail, request)`` (the client's).
@@ -213,8 +216,42 @@ class Rails:
             s.flush_book()
 
     def books(self) -> dict[str, dict[str, SandboxPayment]]:
-        """The SandboxProvider rails' own books (what each says it paid), by rail."""
+        """The embedded sandboxes' own books, by rail (tests compare them with the reports)."""
         return {n: s.payments for n, s in self.sandboxes.items()}
+
+    async def provider_reports(
+        self, start: date, end: date
+    ) -> tuple[dict[str, list[ReportEntry]], dict[str, str]]:
+        """Each wallet and postal rail's settlement report for ``[start, end]``: (reports, failures).
+
+        Downloaded through the rail's adapter (its address, its auth, its transport: the
+        embedded sandbox's, or HTTP), unless given as files. A rail whose report cannot be
+        had is named in ``failures`` with why: it is not reconciled, and the summary says so.
+        """
+        from asxh_pay.providers.reports import PROVIDERS, parse_report, report_request
+
+        reports: dict[str, list[ReportEntry]] = {}
+        failures: dict[str, str] = {}
+        for setup in self.setups:
+            name = setup.adapter.name
+            if name not in PROVIDERS:
+                continue
+            if name in self.report_files:
+                reports[name] = self.report_files[name]
+                continue
+            request = report_request(setup.adapter.base_url, start, end)
+            transport = setup.transport
+            try:
+                async with httpx.AsyncClient(
+                    transport=transport, timeout=max(setup.timeout_s, 60.0), trust_env=False
+                ) as http:
+                    response = await http.send(request, auth=setup.adapter.auth() or httpx.USE_CLIENT_DEFAULT)
+                if response.status_code != 200:
+                    raise ProviderProtocolError(f"answered {response.status_code}")
+                reports[name] = parse_report(name, response.content)
+            except (httpx.HTTPError, ProviderProtocolError) as exc:
+                failures[name] = f"report not available ({type(exc).__name__}: {exc})"[:200]
+        return reports, failures
 
     def close(self) -> None:
         for s in self.sandboxes.values():

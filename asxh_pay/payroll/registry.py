@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from asxh_pay.identity import NameMatch, fold, match_names
 from asxh_pay.models import RecipientKind
@@ -71,16 +71,26 @@ class Stop:
         return self.programme is None or self.programme == programme
 
 
-class PopulationRegistry(ABC):
-    """The identity register the payroll is checked against."""
+@runtime_checkable
+class PopulationRegistry(Protocol):
+    """The identity register the payroll is checked against (an adapter, like a rail).
 
-    @abstractmethod
+    Implementations: :class:`SandboxPopulationRegistry` (SQLite, in the process) and
+    :class:`asxh_pay.payroll.register_http.HttpPopulationRegistry` (the JSON API of
+    docs/register.md, which ``asxh-pay sandbox serve register`` also speaks).
+    """
+
     async def lookup_batch(self, cccds: Sequence[str]) -> dict[str, PersonRecord]:
         """Records for the CCCDs that exist (absent keys: no such person)."""
+        ...
 
-    @abstractmethod
     async def check_batch(self, cccds: Sequence[str]) -> dict[str, list[Stop]]:
         """Cheap pre-send check: the CCCDs that must not be paid now, with why."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection or file."""
+        ...
 
 
 class SandboxPopulationRegistry(PopulationRegistry):

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -46,7 +47,7 @@ from asxh_pay.cells import write_csv_file, xlsx_text, xlsx_value
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd, mask_name, mask_text
 from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
-from asxh_pay.programmes import Programmes, load_programmes
+from asxh_pay.programmes import Programmes, load_programmes, programmes_of_run
 from asxh_pay.status import PayoutStatus
 from asxh_pay.vocab import label
 
@@ -80,6 +81,7 @@ OUTPUTS: dict[str, frozenset[str]] = {
     # The paying unit's own stores (never sent anywhere).
     "ledger.db*": IDENTIFIERS,
     "registry.db*": IDENTIFIERS,
+    "tmp/*": IDENTIFIERS,  # prepare's working copy of the lists, removed when it ends
     "keys/*": frozenset(),
     "keys/trusted/*": frozenset(),
     # The bank rail: the credit transfers sent to the bank and its answers (the bank needs
@@ -89,6 +91,9 @@ OUTPUTS: dict[str, frozenset[str]] = {
     "treasury/*": frozenset(),
     # The embedded providers' books and keys (what each provider itself holds).
     "sandbox/*": IDENTIFIERS,
+    # demo --served: the generated asxh-pay.toml (no secret), the served processes' logs
+    # (masked), the served bank's client key.
+    "served/*": frozenset(),
 }
 """Every file the payroll writes, by path under the data folder (fnmatch patterns, first
 match wins), and the personal identifiers it may carry in full. A test runs a month on a
@@ -332,37 +337,49 @@ def summary_table(
 
 
 def method_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Table:
-    """Per commune, programme, chosen method and outcome: counts and amounts."""
+    """Per commune, programme and chosen method: beneficiaries, amounts and what happened to them.
+
+    One row per method with the outcomes side by side (not one row per outcome): the sheet of a
+    province's month then prints on a page or two.
+    """
     t = Table(
         "theo-hinh-thuc" if lang != "en" else "by-method",
-        ["commune", "programme", "method", "outcome", "count", "amount"],
+        [
+            "commune",
+            "programme",
+            "method",
+            "beneficiaries",
+            "amount_due",
+            "paid",
+            "paid_fallback",
+            "failed",
+            "stopped",
+            "pending",
+            "paid_amount",
+        ],
         sheet=vocab.phrase("sheet_method", lang),
         title=vocab.phrase("title_method", lang),
     )
-    agg: Counter[tuple[str, str, str, str]] = Counter()
-    amt: Counter[tuple[str, str, str, str]] = Counter()
+    groups: dict[tuple[str, str, str], list[Entitlement]] = defaultdict(list)
     for e in fig.entitlements:
-        k: tuple[str, str, str, str] = (
-            _place(e)[1],
-            e.root.request.programme,
-            str(e.root.request.destination.kind),
-            e.outcome,
-        )
-        agg[k] += 1
-        amt[k] += e.root.amount
-    for key in sorted(agg):
-        commune, prog, kind, result = key
-        t.rows.append(
-            [
-                with_name(commune, names),
-                prog,
-                vocab.method(kind, lang),
-                vocab.outcome(result, lang),
-                agg[key],
-                amt[key],
-            ]
-        )
-    t.totals = [label("total", lang), "", "", "", sum(agg.values()), sum(amt.values())]
+        groups[(_place(e)[1], e.root.request.programme, str(e.root.request.destination.kind))].append(e)
+
+    def figures(ents: Sequence[Entitlement]) -> list[int]:
+        out = Counter(e.outcome for e in ents)
+        return [
+            len(ents),
+            sum(e.root.amount for e in ents),
+            out["paid"] + out["paid_fallback"],  # as in the summary: paid in the end, cash included
+            out["paid_fallback"],
+            out["failed"],
+            out["stopped"],
+            out["pending"],
+            sum(e.paid_amount for e in ents),
+        ]
+
+    for (commune, prog, kind), ents in sorted(groups.items()):
+        t.rows.append([with_name(commune, names), prog, vocab.method(kind, lang), *figures(ents)])
+    t.totals = [label("total", lang), "", "", *figures(fig.entitlements)]
     return t
 
 
@@ -701,15 +718,37 @@ def _write_table(ws: Any, table: Table, lang: str, heading: Sequence[str], st: _
     wrap = [c == "agency" for c in table.columns]
     center = [c in CENTER_COLUMNS for c in table.columns]
 
-    def cell(value: Any, font: Any, fmt: str | None = None, align: Any = None, fill: Any = None) -> Any:
+    # Styling a cell through openpyxl's descriptors hashes every style object, for every cell
+    # (seconds for a cash list of thousands of rows): style one cell per combination and copy
+    # its style indexes (valid within this workbook) to the others.
+    styles: dict[tuple[Any, ...], Any] = {}
+
+    def cell(
+        value: Any,
+        font: Any,
+        fmt: str | None = None,
+        align: Any = None,
+        fill: Any = None,
+        border: bool = False,
+    ) -> Any:
         c = xlsx_value(ws, value)
+        if fmt is not None and not (isinstance(value, int | float) and not isinstance(value, bool)):
+            fmt = None
+        key = (id(font), fmt, id(align), id(fill), border)
+        cached = styles.get(key)
+        if cached is not None:
+            c._style = copy(cached)
+            return c
         c.font = font
         if align is not None:
             c.alignment = align
         if fill is not None:
             c.fill = fill
-        if fmt is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        if fmt is not None:
             c.number_format = fmt
+        if border:
+            c.border = st.border
+        styles[key] = copy(c._style)
         return c
 
     lines = [table.title, *heading]
@@ -720,9 +759,10 @@ def _write_table(ws: Any, table: Table, lang: str, heading: Sequence[str], st: _
     for i, text in enumerate(lines):
         ws.append([cell(text, st.title if i == 0 else st.italic)])
     ws.append([])
-    head = [cell(label(c, lang), st.bold, align=st.header_align, fill=st.header_fill) for c in table.columns]
-    for c in head:
-        c.border = st.border
+    head = [
+        cell(label(c, lang), st.bold, align=st.header_align, fill=st.header_fill, border=True)
+        for c in table.columns
+    ]
     ws.append(head)
     # Headers wrap onto as many lines as their longest one needs; set the height so none is cut.
     lines_needed = max(
@@ -739,9 +779,7 @@ def _write_table(ws: Any, table: Table, lang: str, heading: Sequence[str], st: _
         for i in range(n_cols):
             value = row[i] if i < len(row) else None
             align = st.wrap if wrap[i] else st.center if center[i] else st.top
-            c = cell(None if value == "" else value, font, formats[i], align, fill)
-            c.border = st.border
-            cells.append(c)
+            cells.append(cell(None if value == "" else value, font, formats[i], align, fill, border=True))
         ws.append(cells)
     last = get_column_letter(n_cols)
     ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(1, len(table.rows))}"
@@ -1002,7 +1040,8 @@ async def write_reports(
     step(1)
     names = names or unit_names
     manifest = manifest or {}
-    programmes = programmes or load_programmes()
+    # The agencies as the run recorded them (a programme added by data keeps its agency).
+    programmes = programmes or programmes_of_run(manifest)
     summaries = summary_tables(fig, lang, names, programmes)
     details = detail_tables(fig, lang, names)
     step(2)

@@ -75,8 +75,19 @@ class RosterError(AsxhPayError):
     """The roster is missing, damaged or refuses this change; nothing was changed."""
 
 
+#: Where the configuration (``roster = "..."`` in asxh-pay.toml, or ``ASXH_PAY_ROSTER``) keeps
+#: the roster; None: ``<data-dir>/keys/roster.jsonl``. Set by :func:`set_location`.
+_LOCATION: Path | None = None
+
+
+def set_location(path: Path | None) -> None:
+    """Keep the roster at ``path`` (e.g. on a share every office machine reads), not in the data folder."""
+    global _LOCATION
+    _LOCATION = path
+
+
 def roster_path(data_dir: Path) -> Path:
-    return data_dir / "keys" / "roster.jsonl"
+    return _LOCATION if _LOCATION is not None else data_dir / "keys" / "roster.jsonl"
 
 
 def check_operator_name(name: str) -> str:

@@ -265,9 +265,44 @@ class SandboxProvider(ABC):
 
     # ------------------------------------------------------------------ the handler
 
+    #: The provider whose settlement report this sandbox publishes (asxh_pay.providers.reports).
+    report_provider: str | None = None
+
+    def render_report(self, request: httpx.Request) -> httpx.Response:
+        """``GET /reports/settlement?from=&to=``: the books as the provider's report, by the
+        date (Vietnam time, on the sandbox's clock) each payment was received.
+
+        The sandbox does not check the request's signature (the adapters sign it): the
+        report is a copy of books any test can already read.
+        """
+        from datetime import date, datetime
+
+        from asxh_pay.calendar_vn import VN_TZ
+        from asxh_pay.providers.reports import ReportEntry, render_report
+
+        assert self.report_provider is not None
+        try:
+            start = date.fromisoformat(request.url.params.get("from", "2000-01-01"))
+            end = date.fromisoformat(request.url.params.get("to", "2999-12-31"))
+        except ValueError:
+            return httpx.Response(400, json={"error": "from/to: YYYY-MM-DD"})
+        self.settle_due()
+        entries = []
+        for p in self.payments.values():
+            day = datetime.fromtimestamp(p.received_at, VN_TZ)
+            if start <= day.date() <= end:
+                entries.append(
+                    ReportEntry(p.key, p.ref, p.amount, p.state, day.isoformat(timespec="seconds"))
+                )
+        content = render_report(self.report_provider, entries, partner_code=getattr(self, "partner_code", ""))
+        kind = "application/json" if content.startswith(b"{") else "text/csv; charset=utf-8"
+        return httpx.Response(200, content=content, headers={"Content-Type": kind})
+
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
+        if self.report_provider and request.method == "GET" and request.url.path == "/reports/settlement":
+            return self.render_report(request)
         self.settle_due()
         routed = self.route(request)
         if isinstance(routed, httpx.Response):

@@ -49,6 +49,7 @@ _STATE_CODE = {
 
 class MomoSandbox(SandboxProvider):
     name = "momo"
+    report_provider = "momo"
 
     def __init__(
         self,

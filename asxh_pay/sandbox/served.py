@@ -70,6 +70,8 @@ class ServedSandbox:
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith(ADMIN_PREFIX):
+            if request.method == "POST" and request.url.path == ADMIN_PREFIX + "pass-cash-window":
+                return httpx.Response(200, json={"days": await pass_cash_window(self.sandbox)})
             return self._admin(request)
         f = self.faults
         draw = self._rng.random()
@@ -116,6 +118,35 @@ class ServedSandbox:
             "request_counts": dict(self.sandbox.request_counts),
             "fault_counts": {**self.sandbox.fault_counts, **self.counts},
         }
+
+
+async def pass_cash_window(sandbox: SandboxProvider) -> int:
+    """Move a served VNPost sandbox's clock past its last open payment window, a day at a time.
+
+    Why: a served sandbox runs on wall time, and cash takes its month (pickups at the
+    commune, then the post office, home visits, no-shows). A test or ``demo --served``
+    lets that month pass in seconds; every change goes out as a signed callback to the
+    ``--callback-url``, in order. Returns the days passed (0: nothing open, or not VNPost).
+    """
+    from asxh_pay.providers.vnpost import PostalState, day_start
+    from asxh_pay.sandbox.vnpost import VNPostSandbox
+
+    if not isinstance(sandbox, VNPostSandbox):
+        return 0
+    final = (PostalState.PAID, PostalState.EXPIRED, PostalState.RETURNED, PostalState.REJECTED)
+    open_until = [
+        r.window_to for r in sandbox.postal.values() if r.window_to is not None and r.state not in final
+    ]
+    if not open_until:
+        return 0
+    target = day_start(max(open_until)) + 86_400 + 3600
+    days = 0
+    while sandbox.clock.now() < target:
+        sandbox.clock.advance(min(86_400.0, target - sandbox.clock.now()))
+        sandbox.settle_due()
+        await sandbox.deliver_callbacks()
+        days += 1
+    return days
 
 
 def _pay_key(request: httpx.Request) -> str | None:

@@ -58,6 +58,7 @@ def near_name(name: str) -> str:
 
 class ViettelMoneySandbox(SandboxProvider):
     name = "viettel_money"
+    report_provider = "viettel_money"
 
     def __init__(
         self,

@@ -133,6 +133,8 @@ class ManifestRecord:
 class VNPostSandbox(SandboxProvider):
     """A stateful fake VNPost on :class:`~asxh_pay.sandbox.base.SandboxProvider`."""
 
+    report_provider = "vnpost"
+
     name = "vnpost"
 
     def __init__(

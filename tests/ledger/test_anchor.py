@@ -265,7 +265,7 @@ def test_ledger_anchor_and_verify_commands(
     assert not Path(anchor).exists()
     monkeypatch.setenv("ANCHOR_KEY_PW", "pw")
     assert main([*argv, "--password-env", "ANCHOR_KEY_PW", "--out", anchor]) == EXIT_OK
-    assert "anchored 4 payouts" in capsys.readouterr().out
+    assert "Đã ký mốc 4 khoản chi" in capsys.readouterr().out  # Vietnamese by default
     verify = [
         "ledger",
         "verify",

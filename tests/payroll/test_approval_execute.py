@@ -301,6 +301,8 @@ def _check_xlsx(ws: Workspace, path: Path) -> None:
     assert total[head.index("Số đối tượng")] == roots[0]
     assert total[head.index("Tổng số tiền phải trả")] == roots[1]
     assert not any(r[0] == "Huyện" for r in summary)
+    ncc = next(r for r in summary if r[0] == "Tỉnh" and r[head.index("Chương trình")] == "NCC")
+    assert ncc[head.index("Cơ quan quản lý")] == "Sở Nội vụ"  # NCC answers to Home Affairs
     wb.close()
 
 

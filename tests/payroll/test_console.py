@@ -95,3 +95,106 @@ def test_progress_is_silent_off_a_terminal(capsys: Any) -> None:
     with Progress(True, "vi") as bars, bars.phase("progress_reports") as bar:
         bar.advance()
     assert "Đang lập báo cáo" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the command itself
+
+
+def _help(capsys: Any, argv: list[str]) -> str:
+    import pytest
+
+    from asxh_pay.cli import main
+
+    with pytest.raises(SystemExit):
+        main(argv)
+    return str(capsys.readouterr().out)
+
+
+WORKFLOW = ["keys", "prepare", "approve", "run", "reconcile", "report", "status"]
+
+
+def test_help_is_vietnamese_by_default_and_english_on_request(capsys: Any) -> None:
+    vi = _help(capsys, ["--help"])
+    assert vi.startswith("cách dùng: asxh-pay") and "khóa ký của cán bộ" in vi and "lệnh:" in vi
+    en = _help(capsys, ["--help", "--lang", "en"])
+    assert en.startswith("usage: asxh-pay") and "operator signing keys" in en
+    vi_prepare = _help(capsys, ["prepare", "--help"])
+    assert "kỳ chi trả YYYY-MM, ví dụ 2026-11" in vi_prepare and "tùy chọn:" in vi_prepare
+    assert "pay period YYYY-MM, e.g. 2026-11" in _help(capsys, ["prepare", "--help", "--lang", "en"])
+
+
+def test_every_help_line_of_the_monthly_workflow_is_translated() -> None:
+    from asxh_pay.cli import build_parser
+    from asxh_pay.help_vi import HELP_VI, help_strings
+
+    parser = build_parser("en")
+    missing = [
+        (prog, text)
+        for prog, text in help_strings(parser)
+        if (prog == "asxh-pay" or prog.split()[1] in [*WORKFLOW, "registry", "demo", "ledger"])
+        and text not in HELP_VI
+    ]
+    assert missing == []
+
+
+def test_commands_are_listed_in_the_order_of_the_month(capsys: Any) -> None:
+    text = _help(capsys, ["--help", "--lang", "en"])
+    commands = [line.split()[0] for line in text.splitlines() if line.startswith("    ") and line[4] != " "]
+    assert commands[: len(WORKFLOW)] == WORKFLOW
+
+
+def test_messages_follow_lang(tmp_path: Path, capsys: Any) -> None:
+    from asxh_pay.cli import main
+
+    assert main(["keys", "generate", "--operator", "lan", "--data-dir", str(tmp_path)]) == 0
+    assert "Khóa của cán bộ lan" in capsys.readouterr().out
+    assert main(["keys", "generate", "--operator", "hung", "--data-dir", str(tmp_path), "--lang", "en"]) == 0
+    assert "key for operator hung" in capsys.readouterr().out
+    assert main(["status", "--data-dir", str(tmp_path)]) == 0
+    assert "Chưa có đợt chi nào" in capsys.readouterr().out
+    # An error leads with its meaning in Vietnamese; the library's detail follows.
+    assert main(["approve", "nope", "--operator", "hung", "--data-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("Lỗi: Không có đợt chi này: ")
+    assert main(["approve", "nope", "--operator", "hung", "--data-dir", str(tmp_path), "--lang", "en"]) == 2
+    assert capsys.readouterr().err.startswith("error: no run 'nope'")
+
+
+def test_the_month_close_reports_its_progress(ws: Any) -> None:
+    import asyncio
+
+    from asxh_pay.payroll.execute import execute_run
+    from tests.payroll.conftest import row, write_list
+
+    prep = ws.prepare([write_list(ws.data_dir.parent / "x.csv", [row(0), row(4, "Chi trả tại nhà")])])
+    ws.approve(prep.run_id)
+    rounds: list[tuple[int, int]] = []
+    asyncio.run(
+        execute_run(
+            ws.data_dir,
+            prep.run_id,
+            ledger_url=ws.ledger_url,
+            registry=ws.registry,
+            rails=ws.rails,
+            on_close=lambda done, total: rounds.append((done, total)),
+        )
+    )
+    assert rounds[0] == (0, 4) and rounds[-1] == (4, 4)
+
+
+def test_every_row_level_reason_code_has_words_in_both_languages() -> None:
+    """A code that rejects or holds a list row (the import, the register, the placement, the
+    account check) is shown to the official in words: rejected.csv, held.csv and the summary."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "asxh_pay"
+    sources = [root / f for f in ("models.py", "identity.py", "money.py", "banks.py")]
+    sources += sorted((root / "payroll").glob("*.py"))
+    patterns = [
+        r'code="([a-z_0-9]+)"',
+        r'errs\.add\([^,]+,\s*"([a-z_0-9]+)"',
+        r'Hold\([^,]+,\s*"([a-z_]+)"',
+        r'reject\([^,]+,\s*"[a-z_]+",\s*"([a-z_]+)"',
+    ]
+    codes = {c for p in sources for pat in patterns for c in re.findall(pat, p.read_text(encoding="utf-8"))}
+    assert len(codes) > 40
+    assert sorted(codes - set(vocab.REASONS)) == []

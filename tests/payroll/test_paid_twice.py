@@ -68,7 +68,7 @@ def test_a_paid_twice_case_is_listed_by_status_reconcile_and_report(
     assert case["payout"] == root_id and case["reference"] == root_ref
     assert case["fallback_reference"] == "CASH-77" and case["fallback_status"] == "succeeded"
     main(["status", run_id, "--data-dir", data])
-    assert f"PAID TWICE: payout {root_id}" in capsys.readouterr().out
+    assert f"CHI TRẢ TRÙNG: khoản {root_id}" in capsys.readouterr().out  # Vietnamese by default
 
     code, rc = _json(capsys, ["reconcile", run_id, "--data-dir", data, "--json"])
     assert not rc["ok"] and code != EXIT_OK

@@ -41,17 +41,17 @@ def test_bad_period(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[st
     _fails(
         capsys,
         _prepare(data, str(lst), "--period", "2026-13"),
-        "error: pay period must be YYYY-MM",
+        "Lỗi: Kỳ chi trả không hợp lệ: pay period must be YYYY-MM",  # Vietnamese first, then the detail
         "2026-13",
     )
-    _fails(capsys, _prepare(data, str(lst), "--period", "11/2026"), "error: pay period must be YYYY-MM")
+    _fails(capsys, _prepare(data, str(lst), "--period", "11/2026"), "pay period must be YYYY-MM")
     assert _no_run(data)
 
 
 def test_bad_run_id(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lst = write_list(tmp_path / "x.csv", [row(0)])
     argv = _prepare(data, str(lst), "--period", "2026-11", "--run-id", "../evil")
-    _fails(capsys, argv, "error: run id '../evil' must be")
+    _fails(capsys, argv, "Lỗi: Mã đợt chi không hợp lệ: run id '../evil' must be")
     assert _no_run(data)
 
 
@@ -82,8 +82,8 @@ def test_wholly_rejected_list_shows_the_top_reasons(
         capsys,
         _prepare(data, str(lst), "--period", "2026-11"),
         "every row was rejected (4 rows)",
-        "top reasons",
-        "amount_fractional",
+        "Lý do thường gặp",
+        "Số tiền có phần lẻ (đồng phải là số nguyên) (amount_fractional)",
         "excel_scientific",
         "bad.csv:4",
     )
@@ -125,5 +125,5 @@ def test_partly_rejected_list_prepares_and_shows_reasons_on_screen(
     code = main(_prepare(data, str(lst), "--period", "2026-11", "--province", "01", "--no-account-check"))
     out = capsys.readouterr().out
     assert code == EXIT_ATTENTION
-    assert "paying unit: Thành phố Hà Nội (01), paying centrally" in out
-    assert "rejected rows, top reasons" in out and "amount" in out
+    assert "Đơn vị chi trả: Thành phố Hà Nội (01), chi trả tập trung" in out  # Vietnamese by default
+    assert "Dòng bị loại, lý do thường gặp" in out and "(amount_fractional)" in out

@@ -12,7 +12,7 @@ import pytest
 from asxh_pay import units
 from asxh_pay.payroll.approval import read_payouts
 from asxh_pay.payroll.prepare import PrepareError
-from asxh_pay.programmes import load_programmes
+from asxh_pay.programmes import load_programmes, programmes_of_run
 from tests.payroll.conftest import HEADERS, Workspace, row, write_list
 
 OLD_HEADERS = [*HEADERS, "Mã huyện"]
@@ -107,6 +107,15 @@ def test_list_without_district_column_but_old_only_codes_is_mapped(ws: Workspace
     assert prep.manifest["units"]["rows_by_mapping"] == {"mapped": 2}
 
 
+def test_old_coded_list_without_commune_column_is_the_paying_communes(ws: Workspace) -> None:
+    headers = [h for h in OLD_HEADERS if h != "Mã xã"]
+    rows = [[v for h, v in zip(OLD_HEADERS, _old_row(0, ""), strict=True) if h != "Mã xã"]]
+    lst = write_list(ws.data_dir.parent / "x.csv", rows, headers=headers)
+    # 00097 is today's Phường Hồng Hà; as an old code it was Tứ Liên (Tây Hồ), split.
+    prep = ws.prepare([lst], verify_accounts=False, unit=units.paying_unit(commune_code="00097"))
+    assert _communes(prep)["001080000001"] == ("00097", "01")
+
+
 def test_rows_outside_the_paying_unit_are_rejected(ws: Workspace) -> None:
     lst = write_list(
         ws.data_dir.parent / "x.csv",
@@ -170,4 +179,6 @@ def test_a_programme_is_added_by_data_without_code(ws: Workspace) -> None:
     )
     after = ws.prepare([lst], verify_accounts=False, run_id="after")
     assert after.manifest["totals"]["programme"]["TCMC"]["count"] == 2
-    assert after.manifest["programmes"]["TCMC"] == {"name": "Trợ cấp trẻ mồ côi", "agency": "Sở Y tế"}
+    assert after.manifest["programmes"]["TCMC"]["agency"] == "Sở Y tế"
+    assert programmes_of_run(after.manifest).agency("TCMC") == "Sở Y tế"  # the reports name it
+    assert programmes_of_run(after.manifest).agency("NCC", "en") == "Provincial Department of Home Affairs"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from asxh_pay.errors import ConfigurationError
 from asxh_pay.plugins import ProviderPlugin
 
 
@@ -13,11 +14,12 @@ def plugin() -> ProviderPlugin:
     from senpay.sandbox import SANDBOX_SECRET, SenPaySandbox, senpay_sandbox_provider
 
     def configure(base_url: str, settings: Mapping[str, Any]) -> SenPayProvider:
-        # The rail's table in asxh-pay.toml: partner_code is SenPay's merchant id; secret_key
-        # comes from ASXH_PAY_RAILS__SENPAY__SECRET_KEY (or the secrets directory).
-        return SenPayProvider(
-            base_url, secret=str(settings["secret_key"]), merchant=str(settings["partner_code"])
-        )
+        """From the rail's table: partner_code is SenPay's merchant id; secret_key comes from
+        ASXH_PAY_RAILS__SENPAY__SECRET_KEY (or the secrets directory)."""
+        missing = [f for f in ("secret_key", "partner_code") if not settings.get(f)]
+        if missing:
+            raise ConfigurationError(f"rails.senpay: set {', '.join(missing)} (ASXH_PAY_RAILS__SENPAY__...)")
+        return SenPayProvider(base_url, secret=settings["secret_key"], merchant=settings["partner_code"])
 
     return ProviderPlugin(
         name="senpay",

@@ -100,5 +100,7 @@ def test_the_entry_point_is_installed() -> None:
     assert plugin.configure is not None
     adapter = plugin.configure("https://api.senpay.example", {"secret_key": "s3cret", "partner_code": "M1"})
     assert adapter.name == "senpay"
+    with pytest.raises(ConfigurationError, match="set secret_key"):
+        plugin.configure("https://api.senpay.example", {"secret_key": None, "partner_code": "M1"})
     with pytest.raises(ConfigurationError, match="published credentials"):
         senpay_sandbox_provider("https://api.senpay.example")
