@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -104,3 +105,21 @@ def test_the_entry_point_is_installed() -> None:
         plugin.configure("https://api.senpay.example", {"secret_key": None, "partner_code": "M1"})
     with pytest.raises(ConfigurationError, match="published credentials"):
         senpay_sandbox_provider("https://api.senpay.example")
+
+
+def test_a_payroll_rail_names_senpay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[rails.senpay]`` in asxh-pay.toml: the payroll's rails include SenPay's, with its sandbox
+    in process (embedded) and the wallet destination routed to it."""
+    from asxh_pay.config import load_settings
+    from asxh_pay.payroll.configured import rails_from_settings
+
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "asxh-pay.toml"
+    config.write_text('[rails.senpay]\nsandbox = true\ndestinations = ["wallet:senpay"]\n', "utf-8")
+    rails = rails_from_settings(load_settings(config), tmp_path)
+    try:
+        assert rails.router.routes["wallet:senpay"] == "senpay"
+        assert isinstance(rails.sandboxes["senpay"], SenPaySandbox)
+        assert "senpay" in [setup.adapter.name for setup in rails.setups]
+    finally:
+        rails.close()
