@@ -13,26 +13,18 @@ from typing import Any
 from asxh_pay.plugins import ProviderPlugin
 from asxh_pay.providers.base import ProviderAdapter
 
-#: The group's built-in entries, exactly as ``[project.entry-points."asxh_pay.providers"]``
-#: in pyproject.toml declares them (a test keeps the two equal).
-ENTRY_POINTS: dict[str, str] = {
-    "generic": "asxh_pay.builtin_plugins:generic",
-    "momo": "asxh_pay.builtin_plugins:momo",
-    "treasury": "asxh_pay.builtin_plugins:treasury",
-    "viettel_money": "asxh_pay.builtin_plugins:viettel_money",
-    "vnpost": "asxh_pay.builtin_plugins:vnpost",
-}
-
 
 def _configure_generic(base_url: str, settings: Mapping[str, Any]) -> ProviderAdapter:
-    from pydantic import SecretStr
-
-    from asxh_pay.config import require_secret
+    from asxh_pay.errors import ConfigurationError
     from asxh_pay.providers.generic import GenericProvider
 
-    given = settings.get("secret_key")
-    secret = require_secret(SecretStr(given) if given else None, "rails", "generic", "secret_key")
-    return GenericProvider(base_url, secret=secret)
+    secret = settings.get("secret_key")
+    if not secret:
+        raise ConfigurationError(
+            "rails.generic.secret_key is not set: set the environment variable "
+            "ASXH_PAY_RAILS__GENERIC__SECRET_KEY (or that file in the secrets directory)"
+        )
+    return GenericProvider(base_url, secret=str(secret))
 
 
 def generic() -> ProviderPlugin:

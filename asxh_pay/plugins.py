@@ -29,6 +29,17 @@ from asxh_pay.providers.base import ProviderAdapter
 
 GROUP = "asxh_pay.providers"
 
+#: The group's built-in entries, exactly as ``[project.entry-points."asxh_pay.providers"]``
+#: in pyproject.toml declares them (a test keeps the two equal); factories in
+#: :mod:`asxh_pay.builtin_plugins`.
+BUILTIN_ENTRY_POINTS: dict[str, str] = {
+    "generic": "asxh_pay.builtin_plugins:generic",
+    "momo": "asxh_pay.builtin_plugins:momo",
+    "treasury": "asxh_pay.builtin_plugins:treasury",
+    "viettel_money": "asxh_pay.builtin_plugins:viettel_money",
+    "vnpost": "asxh_pay.builtin_plugins:vnpost",
+}
+
 __all__ = [
     "GROUP",
     "BrokenProviderPlugin",
@@ -102,15 +113,13 @@ def _entry_points() -> dict[str, list[metadata.EntryPoint]]:
     """Every entry point of the group, by canonical name (several: a clash, refused on load).
 
     An ``asxh_pay`` install whose metadata predates the group (an editable install not
-    redone since) has the built-ins added from :data:`asxh_pay.builtin_plugins.ENTRY_POINTS`,
-    the same declarations as ``pyproject.toml``, loaded the same way.
+    redone since) has the built-ins added from :data:`BUILTIN_ENTRY_POINTS`, the same
+    declarations as ``pyproject.toml``, loaded the same way.
     """
     found: dict[str, list[metadata.EntryPoint]] = {}
     for ep in metadata.entry_points(group=GROUP):
         found.setdefault(canonical(ep.name), []).append(ep)
-    from asxh_pay.builtin_plugins import ENTRY_POINTS
-
-    for name, value in ENTRY_POINTS.items():
+    for name, value in BUILTIN_ENTRY_POINTS.items():
         eps = found.setdefault(name, [])
         if not any(ep.value == value for ep in eps):
             eps.append(metadata.EntryPoint(name, value, GROUP))

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from asxh_pay import plugins
-from asxh_pay.builtin_plugins import ENTRY_POINTS
 from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.errors import ConfigurationError
 from asxh_pay.ledger import SqliteLedger
@@ -100,11 +99,16 @@ def site(tmp_path: Path) -> Iterator[Path]:
 def test_builtin_providers_are_registered_in_pyproject_as_entry_points() -> None:
     """The built-ins take the same path as a plugin: pyproject's table is the registry."""
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"][plugins.GROUP]
-    assert declared == ENTRY_POINTS
-    for name in ENTRY_POINTS:
+    assert declared == plugins.BUILTIN_ENTRY_POINTS
+    for name in plugins.BUILTIN_ENTRY_POINTS:
         plugin = load_provider(name)
         assert plugin.adapter.name == name
     assert {"generic", "momo", "treasury", "viettel_money", "vnpost"} <= set(provider_names())
+    generic = load_provider("generic")
+    assert generic.configure is not None
+    with pytest.raises(ConfigurationError, match="ASXH_PAY_RAILS__GENERIC__SECRET_KEY"):
+        generic.configure("https://payouts.example.vn", {"secret_key": None})
+    assert generic.configure("https://payouts.example.vn", {"secret_key": "s"}).name == "generic"
 
 
 def test_installed_distribution_is_discovered_and_its_sandbox_credentials_published(site: Path) -> None:
