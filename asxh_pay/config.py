@@ -105,6 +105,16 @@ REQUIRED_KEY_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
+def plugin_destinations(provider: str) -> tuple[str, ...]:
+    """What a provider installed as a plugin can be routed, from its adapter's capabilities."""
+    from asxh_pay.plugins import destinations_of, load_provider
+
+    try:
+        return destinations_of(load_provider(provider))
+    except ConfigurationError as exc:  # a broken plugin: the rail's table is refused, saying why
+        raise ValueError(str(exc)) from None
+
+
 def secret_env(*path: str) -> str:
     """The environment variable that sets the value at ``path`` (``rails``, ``momo``, ``secret_key``)."""
     return ENV_PREFIX + "__".join(p.upper() for p in path)
@@ -161,12 +171,20 @@ class RailSettings(BaseModel):
     def _known(cls, v: str) -> str:
         name = _canonical(v)
         if name not in PROVIDERS:
-            raise ValueError(f"unknown provider {v!r}; known: {', '.join(PROVIDERS)}")
+            from asxh_pay.plugins import provider_names
+
+            installed = provider_names()  # provider packages, through their entry points
+            if name not in installed:
+                known = ", ".join(sorted({*PROVIDERS, *installed}))
+                raise ValueError(
+                    f"unknown provider {v!r}; known: {known} "
+                    "(a provider package registers itself in the entry point group asxh_pay.providers)"
+                )
         return name
 
     @model_validator(mode="after")
     def _check(self) -> RailSettings:
-        allowed = DESTINATIONS[self.provider]
+        allowed = DESTINATIONS.get(self.provider) or plugin_destinations(self.provider)
         for d in self.destinations:
             if d not in allowed:
                 raise ValueError(

@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
@@ -294,58 +294,36 @@ def _cmd_ledger_anchor(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- sandbox serve
 
-SANDBOXES: dict[str, Callable[[], Any]] = {}
+
+class _Sandboxes(Mapping[str, Callable[[], Any]]):
+    """The sandboxes ``sandbox serve`` can run: every registered provider's (asxh_pay.plugins).
+
+    Read from the ``asxh_pay.providers`` entry points at each use, so a provider package
+    installed as its own distribution is served like a built-in one.
+    """
+
+    def __getitem__(self, name: str) -> Callable[[], Any]:
+        from asxh_pay.plugins import load_provider
+
+        return load_provider(name).served_sandbox
+
+    def __contains__(self, name: object) -> bool:
+        from asxh_pay.plugins import canonical, provider_names
+
+        return isinstance(name, str) and canonical(name) in provider_names()
+
+    def __iter__(self) -> Iterator[str]:
+        from asxh_pay.plugins import provider_names
+
+        return iter(provider_names())
+
+    def __len__(self) -> int:
+        from asxh_pay.plugins import provider_names
+
+        return len(provider_names())
 
 
-def _generic_sandbox() -> Any:
-    from asxh_pay.sandbox.generic import GenericSandbox
-
-    return GenericSandbox(settle_after_s=1.0)
-
-
-SANDBOXES["generic"] = _generic_sandbox
-
-
-def _vnpost_sandbox() -> Any:
-    from asxh_pay.sandbox.vnpost import CashSimulation, VNPostSandbox
-
-    # Served on wall time: pickups and home visits are simulated so that a payout reaches
-    # its end inside its payment window without anyone at a counter.
-    return VNPostSandbox(simulation=CashSimulation(auto=True, no_show_rate=0.1, delivery_failure_rate=0.2))
-
-
-SANDBOXES["vnpost"] = _vnpost_sandbox
-
-
-def _viettel_money_sandbox() -> Any:
-    from asxh_pay.sandbox.viettel_money import ViettelMoneySandbox
-
-    return ViettelMoneySandbox(settle_after_s=1.0)
-
-
-def _momo_sandbox() -> Any:
-    from asxh_pay.sandbox.momo import MomoSandbox
-
-    return MomoSandbox(settle_after_s=1.0)
-
-
-SANDBOXES["viettel-money"] = _viettel_money_sandbox
-SANDBOXES["momo"] = _momo_sandbox
-
-
-def _treasury_sandbox() -> Any:
-    from asxh_pay.sandbox.treasury import demo_sandbox
-
-    sandbox = demo_sandbox()
-    print(
-        "treasury sandbox: client id 'district-demo', debtor account 0011001234567, "
-        "client key asxh-pay-data/treasury-sandbox/client_key.pem",
-        flush=True,
-    )
-    return sandbox
-
-
-SANDBOXES["treasury"] = _treasury_sandbox
+SANDBOXES: Mapping[str, Callable[[], Any]] = _Sandboxes()
 
 
 def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -356,9 +334,10 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="serve a provider sandbox over HTTP on localhost",
         description="Serve a stateful fake provider on 127.0.0.1 until Ctrl-C.",
     )
+    # Any registered provider (asxh_pay.plugins), built in or installed as its own package:
+    # no ``choices``, so that listing them imports nothing; an unknown name is exit 2.
     s.add_argument(
         "provider",
-        choices=[*sorted(SANDBOXES), "register"],
         help="which provider's sandbox, or 'register': the population register's JSON API (docs/register.md)",
     )
     s.add_argument("--port", type=int, default=8080, help="TCP port on 127.0.0.1 (default: %(default)s)")
@@ -437,11 +416,16 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     import asyncio as _asyncio
 
     from asxh_pay.localserver import serve
+    from asxh_pay.plugins import UnknownProvider
     from asxh_pay.sandbox.served import HttpFaults, ServedSandbox, served_fault_plan
 
     if args.provider == "register":
         return _serve_register(args)
-    sandbox = SANDBOXES[args.provider]()
+    try:
+        make = SANDBOXES[args.provider]
+    except UnknownProvider as exc:  # a name nobody registered is bad usage; a broken plugin is refused (3)
+        return report_error(args, EXIT_USAGE, str(exc))
+    sandbox = make()
     if args.latency_ms is not None:
         sandbox.latency_s = args.latency_ms / 1000
     if args.settle_after_s is not None:

@@ -15,7 +15,7 @@ rails there are. Sandboxes are built only where the configuration names them:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from asxh_pay.payroll.rails import (
     DEBTOR_ACCOUNT,
     FILE_SIZE,
     MOMO,
+    RAIL_NAMES,
     TREASURY,
     VIETTEL_MONEY,
     VNPOST,
@@ -109,7 +110,34 @@ def build_adapter(name: str, cfg: RailSettings) -> ProviderAdapter:
         )
     if name == TREASURY:
         return _treasury_adapter(cfg)
-    raise ConfigurationError(f"no adapter for rail {name!r}")
+    return _plugin_rail(name, cfg)[0]
+
+
+def _plugin_rail(name: str, cfg: RailSettings, book: Path | None = None) -> tuple[ProviderAdapter, Any]:
+    """A rail served by a provider installed as its own package (asxh_pay.plugins): the adapter,
+    and its in-process sandbox when the rail is embedded. The plugin's ``configure`` gets the
+    rail's table with its secrets as plain strings."""
+    from pydantic import SecretStr
+
+    from asxh_pay.plugins import rail_adapter
+
+    settings: dict[str, Any] = {}
+    for field in type(cfg).model_fields:
+        value = getattr(cfg, field)
+        settings[field] = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return rail_adapter(name, base_url=cfg.base_url, sandbox=cfg.sandbox, settings=settings, book=book)
+
+
+def _embedded_plugin_setup(rails: Rails, name: str, cfg: RailSettings, data_dir: Path) -> ProviderSetup:
+    """An embedded rail of a plugin provider: its sandbox in this process, its books in ``<data>/sandbox``."""
+    adapter, sandbox = _plugin_rail(name, cfg, data_dir / "sandbox" / f"{name}.db")
+    rails.sandboxes[name] = sandbox
+    return ProviderSetup(
+        adapter,
+        transport=sandbox.transport(),
+        concurrency=cfg.limits.concurrency,
+        retry_budget=RetryBudget(ratio=1.0, min_per_s=200, capacity=500),
+    )
 
 
 def _required(rail: str, value: str | None, field: str) -> str:
@@ -158,11 +186,23 @@ def _treasury_adapter(cfg: RailSettings) -> TreasuryProvider:
 def rails_from_settings(settings: Settings, data_dir: Path, **embedded: Any) -> Rails:
     """The payroll's rails as configured. ``embedded`` goes to :func:`embedded_rails` only."""
     if settings.embedded:
-        return embedded_rails(data_dir, cash_fallback=settings.routing.cash_fallback is not None, **embedded)
+        rails = embedded_rails(data_dir, cash_fallback=settings.routing.cash_fallback is not None, **embedded)
+        plugin_rails = {n: c for n, c in settings.rails.items() if n not in RAIL_NAMES}
+        for name, cfg in plugin_rails.items():
+            rails.setups.append(_embedded_plugin_setup(rails, name, cfg, data_dir))
+        if plugin_rails:
+            rails.router = dataclasses.replace(
+                rails.router, routes={**rails.router.routes, **settings.routes()}
+            )
+        return rails
     retry = RetryPolicy(base_delay_s=0.05, max_delay_s=2.0, max_attempts=10, deadline_s=120)
     setups: list[ProviderSetup] = []
     treasury: TreasuryRail | None = None
+    embedded_plugins = Rails([], Router({}), retry)
     for name, cfg in settings.rails.items():
+        if cfg.embedded and name not in RAIL_NAMES:
+            setups.append(_embedded_plugin_setup(embedded_plugins, name, cfg, data_dir))
+            continue
         adapter = build_adapter(name, cfg)
         setups.append(
             ProviderSetup(
@@ -178,7 +218,7 @@ def rails_from_settings(settings: Settings, data_dir: Path, **embedded: Any) -> 
             adapter.store = store
             treasury = TreasuryRail(adapter, store, None, retry, None)
     router = Router(settings.routes(), fallback_provider=settings.routing.cash_fallback)
-    return Rails(setups, router, retry, treasury=treasury)
+    return Rails(setups, router, retry, embedded_plugins.sandboxes, treasury=treasury)
 
 
 def registry_from_settings(settings: Settings, data_dir: Path) -> PopulationRegistry:
@@ -212,7 +252,7 @@ async def _check_rail(
     from asxh_pay.providers.base import raise_for_transport_status
 
     adapter = build_adapter(name, cfg)
-    probe = _probe_payout(name)
+    probe = _probe_payout(name, cfg.destinations)
     async with httpx.AsyncClient(
         timeout=min(cfg.timeout_s, 10.0), trust_env=False, transport=transports.get(name)
     ) as http:
@@ -229,15 +269,15 @@ async def _check_rail(
     return f"ok ({result.outcome.value} for a probe reference)"
 
 
-def _probe_payout(name: str) -> Any:
+def _probe_payout(name: str, destinations: Sequence[str] = ()) -> Any:
     from datetime import UTC, datetime
 
     from asxh_pay.models import BankAccount, Beneficiary, CashPickup, Payout, PayoutRequest, Wallet
 
     dest: Any
-    if name == TREASURY:
+    if name == TREASURY or (name not in RAIL_NAMES and "bank" in destinations):
         dest = BankAccount(bank_bin="970415", account_number="0000000000")
-    elif name in (MOMO, VIETTEL_MONEY):
+    elif name in (MOMO, VIETTEL_MONEY) or f"wallet:{name}" in destinations:
         dest = Wallet(provider=name, phone="0900000000")
     else:
         dest = CashPickup(payment_point="00000", point_type="commune")

@@ -106,6 +106,35 @@ def _published() -> tuple[frozenset[bytes], frozenset[bytes]]:
     return secrets, der
 
 
+#: Credentials of sandboxes outside this library (provider plugins), added by :func:`publish`.
+_EXTRA_SECRETS: set[bytes] = set()
+_EXTRA_DER: set[bytes] = set()
+
+
+def publish(*credentials: object) -> None:
+    """Declare more published sandbox credentials (a provider plugin's), refused like these.
+
+    Why: a provider package outside this library ships its sandbox's secret too; its
+    adapter's :meth:`~asxh_pay.providers.base.ProviderAdapter.refuse_sandbox_credentials`
+    must refuse it off a sandbox address exactly as it refuses the built-in ones. Secrets
+    are ``str``/``bytes``/pydantic secrets, keys are key objects (their public half is kept).
+    """
+    from pydantic import SecretBytes, SecretStr
+
+    for value in credentials:
+        if isinstance(value, SecretStr | SecretBytes):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            value = value.encode()
+        if isinstance(value, bytes):
+            _EXTRA_SECRETS.add(value.strip())
+            continue
+        der = _public_der(value)
+        if der is None:
+            raise TypeError(f"cannot publish a {type(value).__name__} as a sandbox credential")
+        _EXTRA_DER.add(der)
+
+
 def is_published(value: object) -> bool:
     """Whether ``value`` is (or holds) one of the sandbox credentials published above.
 
@@ -128,9 +157,9 @@ def is_published(value: object) -> bool:
         value = bytes(value)
     secrets, der = _published()
     if isinstance(value, bytes):
-        return value.strip() in secrets
+        return value.strip() in secrets or value.strip() in _EXTRA_SECRETS
     inner = getattr(value, "_key", None)  # EcdsaSigner, RsaVerifier, ...
     if inner is not None and inner is not value:
         return is_published(inner)
     d = _public_der(value)
-    return d is not None and d in der
+    return d is not None and (d in der or d in _EXTRA_DER)

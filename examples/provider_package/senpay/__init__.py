@@ -1,0 +1,1 @@
+"""SenPay for asxh_pay: an adapter, its sandbox and the plugin that registers both."""
