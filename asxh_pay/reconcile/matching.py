@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from asxh_pay.engine.applying import Applier
 from asxh_pay.iso20022 import status_reason_to_failure
-from asxh_pay.ledger.base import Ledger, stop_fallbacks_after_late_truth
+from asxh_pay.ledger.base import Ledger
 from asxh_pay.models import EventSource, Payout
 from asxh_pay.reconcile.model import (
     STATEMENT_RAIL,
@@ -546,29 +547,20 @@ async def _advance(
     target: PayoutStatus,
     reason: FailureReason | None,
     detail: str,
-    *,
-    stop_fallbacks: bool = True,
 ) -> str:
+    """A statement's word recorded through the engine's one apply step (issue 15): a return
+    implies the success before it, and a booked debit after a failure (late truth, issue 13)
+    stops the unsent cash fallback, by the same rules as every other rail."""
     try:
-        res = await ledger.transition(
+        results = await Applier(ledger).apply(
             p, target, source=EventSource.RECONCILIATION, reason=reason, detail=detail
         )
     except IllegalTransition as exc:
         return f"not applied: {exc}"
-    if stop_fallbacks:  # a booked debit after a failure is late truth (issue 13)
-        await stop_fallbacks_after_late_truth(ledger, res)
-    return f"applied: {target.value}" if res.changed else ""
+    return f"applied: {target.value}" if results[-1].changed else ""
 
 
 async def _apply_return(ledger: Ledger, p: Payout, ret: StatementEntry) -> str:
-    if p.status is not PayoutStatus.SUCCEEDED:
-        first = await _advance(
-            ledger, p, PayoutStatus.SUCCEEDED, None, "success implied by a later return", stop_fallbacks=False
-        )
-        if first.startswith("not applied"):
-            return ""
-        fresh = await ledger.get(p.id)
-        p = fresh or p
     reason = ret.return_reason or FailureReason.RETURNED_BY_BANK
     return await _advance(
         ledger,
