@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 from asxh_pay.errors import ValidationError
 from asxh_pay.identity import fold
+from asxh_pay.vocab import Detail
 
 __all__ = ["BANKS", "Bank", "bank_by_bin", "normalize_account_number", "resolve_bank"]
 
@@ -104,10 +105,10 @@ def bank_by_bin(bin: str) -> Bank:
     """The bank for a 6-digit BIN; ``bank_bin_format`` if not 6 digits, ``bank_bin_unknown`` if unknown."""
     text = bin.strip() if isinstance(bin, str) else ""
     if not _BIN_RE.fullmatch(text):
-        raise ValidationError("bank BIN must be 6 digits", field="bank", code="bank_bin_format")
+        raise ValidationError(Detail("bank_bin_format"), field="bank", code="bank_bin_format")
     bank = BANKS.get(text)
     if bank is None:
-        raise ValidationError("bank BIN is not in the bank table", field="bank", code="bank_bin_unknown")
+        raise ValidationError(Detail("bank_bin_unknown"), field="bank", code="bank_bin_unknown")
     return bank
 
 
@@ -120,15 +121,13 @@ def resolve_bank(text: str) -> Bank:
     one bank is refused (``bank_unknown``) instead of picking one.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValidationError("bank is empty", field="bank", code="bank_unknown")
+        raise ValidationError(Detail("bank_unknown.empty"), field="bank", code="bank_unknown")
     stripped = text.strip()
     if _BIN_RE.fullmatch(stripped):
         try:
             return bank_by_bin(stripped)
         except ValidationError as exc:
-            raise ValidationError(
-                "bank BIN is not in the bank table", field="bank", code="bank_unknown"
-            ) from exc
+            raise ValidationError(Detail("bank_unknown.bin"), field="bank", code="bank_unknown") from exc
     key = _key(stripped)
     candidates = [key]
     for p in _PREFIXES:
@@ -141,8 +140,8 @@ def resolve_bank(text: str) -> Bank:
             if bin_ is not None:
                 return BANKS[bin_]
     if any(k in _AMBIGUOUS for k in candidates):
-        raise ValidationError("bank name matches more than one bank", field="bank", code="bank_unknown")
-    raise ValidationError("bank not recognised", field="bank", code="bank_unknown")
+        raise ValidationError(Detail("bank_unknown.ambiguous"), field="bank", code="bank_unknown")
+    raise ValidationError(Detail("bank_unknown"), field="bank", code="bank_unknown")
 
 
 _ACCOUNT_RE = re.compile(r"[0-9]{6,19}")
@@ -159,17 +158,15 @@ def normalize_account_number(value: str | int) -> str:
     Floats are refused: Excel turns long numbers into ``7.1e+10`` and drops digits.
     """
     if isinstance(value, bool):
-        raise ValidationError("account number must be text", field="account", code="account_format")
+        raise ValidationError(Detail("account_format.not_text"), field="account", code="account_format")
     if isinstance(value, int):
         if value < 0:
-            raise ValidationError("account number cannot be negative", field="account", code="account_format")
+            raise ValidationError(Detail("account_format.negative"), field="account", code="account_format")
         text = str(value)
     elif isinstance(value, str):
         text = "".join(value.split())
     else:
-        raise ValidationError(
-            "account number must be text (read the column as text)", field="account", code="account_format"
-        )
+        raise ValidationError(Detail("account_format.type"), field="account", code="account_format")
     if not _ACCOUNT_RE.fullmatch(text):
-        raise ValidationError("account number must be 6 to 19 digits", field="account", code="account_format")
+        raise ValidationError(Detail("account_format"), field="account", code="account_format")
     return text

@@ -34,6 +34,7 @@ import phonenumbers
 from phonenumbers import carrier as phonenumbers_carrier
 
 from asxh_pay.errors import ValidationError
+from asxh_pay.vocab import Detail
 
 __all__ = [
     "PROVINCES",
@@ -101,23 +102,21 @@ def normalize_cccd(value: str) -> str:
     """
     if not isinstance(value, str):
         raise ValidationError(
-            "CCCD must be given as text (a number column loses leading zeros)",
+            Detail("cccd_not_digits.not_text"),
             field="cccd",
             code="cccd_not_digits",
         )
     digits = value.replace(" ", "").replace("\u00a0", "")
     if not _ASCII_DIGITS.fullmatch(digits):
-        raise ValidationError("CCCD must contain digits only", field="cccd", code="cccd_not_digits")
+        raise ValidationError(Detail("cccd_not_digits"), field="cccd", code="cccd_not_digits")
     if len(digits) == 9:
         raise ValidationError(
-            "this is an old 9-digit CMND: it must be replaced by the holder's 12-digit CCCD",
+            Detail("cccd_is_cmnd"),
             field="cccd",
             code="cccd_is_cmnd",
         )
     if len(digits) != 12:
-        raise ValidationError(
-            f"CCCD must have 12 digits, got {len(digits)}", field="cccd", code="cccd_length"
-        )
+        raise ValidationError(Detail("cccd_length", n=len(digits)), field="cccd", code="cccd_length")
     return digits
 
 
@@ -132,14 +131,14 @@ def parse_cccd(value: str, *, today: date | None = None) -> CccdInfo:
     code = digits[:3]
     province = PROVINCES.get(code)
     if province is None:
-        raise ValidationError("CCCD starts with an unknown province code", field="cccd", code="cccd_province")
+        raise ValidationError(Detail("cccd_province"), field="cccd", code="cccd_province")
     g = int(digits[3])
     century = 1900 + 100 * (g // 2)
     gender: Literal["male", "female"] = "male" if g % 2 == 0 else "female"
     birth_year = century + int(digits[4:6])
     current_year = (today or date.today()).year
     if birth_year > current_year:
-        raise ValidationError("CCCD encodes a birth year in the future", field="cccd", code="cccd_birth_year")
+        raise ValidationError(Detail("cccd_birth_year"), field="cccd", code="cccd_birth_year")
     return CccdInfo(
         province_code=code,
         province_name=province,
@@ -158,7 +157,7 @@ def check_cccd_birth_date(cccd: str, birth_date: date) -> None:
     info = parse_cccd(cccd, today=max(date.today(), birth_date))
     if info.birth_year != birth_date.year:
         raise ValidationError(
-            "CCCD century/birth-year digits do not match the date of birth",
+            Detail("cccd_birth_mismatch"),
             field="cccd",
             code="cccd_birth_mismatch",
         )
@@ -202,7 +201,7 @@ def normalize_phone(value: str) -> str:
     """
     if not isinstance(value, str):
         raise ValidationError(
-            "phone number must be given as text (a number column loses the leading 0)",
+            Detail("phone_format.not_text"),
             field="phone",
             code="phone_format",
         )
@@ -210,11 +209,9 @@ def normalize_phone(value: str) -> str:
     if compact.startswith("+"):
         compact = compact[1:]
         if not compact.startswith("84"):
-            raise ValidationError(
-                "only Vietnamese (+84) numbers are accepted", field="phone", code="phone_format"
-            )
+            raise ValidationError(Detail("phone_format.foreign"), field="phone", code="phone_format")
     if not _ASCII_DIGITS.fullmatch(compact):
-        raise ValidationError("phone number must contain digits only", field="phone", code="phone_format")
+        raise ValidationError(Detail("phone_format.not_digits"), field="phone", code="phone_format")
     if len(compact) == 10 and compact.startswith("0"):
         national = compact[1:]
     elif len(compact) == 11 and compact.startswith("84"):
@@ -222,11 +219,9 @@ def normalize_phone(value: str) -> str:
     elif len(compact) == 12 and compact.startswith("840"):
         national = compact[3:]
     else:
-        raise ValidationError(
-            "phone number must be 0 + 9 digits or 84 + 9 digits", field="phone", code="phone_format"
-        )
+        raise ValidationError(Detail("phone_format"), field="phone", code="phone_format")
     if not is_mobile_number(national):
-        raise ValidationError("not a current Vietnamese mobile prefix", field="phone", code="phone_prefix")
+        raise ValidationError(Detail("phone_prefix"), field="phone", code="phone_prefix")
     return "84" + national
 
 
@@ -266,18 +261,18 @@ def normalize_name(value: str) -> str:
     they are list-entry errors, and a name is what the police and the bank check against.
     """
     if not isinstance(value, str):
-        raise ValidationError("name must be text", field="name", code="name_invalid")
+        raise ValidationError(Detail("name_invalid.not_text"), field="name", code="name_invalid")
     text = " ".join(unicodedata.normalize("NFC", value).translate(_APOSTROPHES).split())
     if not text:
-        raise ValidationError("name is empty", field="name", code="name_invalid")
+        raise ValidationError(Detail("name_invalid.empty"), field="name", code="name_invalid")
     if len(text) > NAME_MAX_LEN:
         raise ValidationError(
-            f"name is longer than {NAME_MAX_LEN} characters", field="name", code="name_invalid"
+            Detail("name_invalid.too_long", max=NAME_MAX_LEN), field="name", code="name_invalid"
         )
     if text.translate(_NAME_PUNCT_DROP).isalpha():
         return text  # letters and the allowed punctuation only: the common case, checked in C
     if not any(ch.isalpha() for ch in text):
-        raise ValidationError("name has no letters", field="name", code="name_invalid")
+        raise ValidationError(Detail("name_invalid.no_letters"), field="name", code="name_invalid")
     prev_is_letter = False
     for ch in text:
         if ch.isalpha():
@@ -289,10 +284,8 @@ def normalize_name(value: str) -> str:
             prev_is_letter = False
             continue
         if ch.isdigit() or unicodedata.category(ch) == "Nd":
-            raise ValidationError("name contains digits", field="name", code="name_invalid")
-        raise ValidationError(
-            "name contains a character that is not allowed", field="name", code="name_invalid"
-        )
+            raise ValidationError(Detail("name_invalid.digits"), field="name", code="name_invalid")
+        raise ValidationError(Detail("name_invalid"), field="name", code="name_invalid")
     return text
 
 

@@ -31,6 +31,7 @@ from asxh_pay.banks import bank_by_bin, normalize_account_number
 from asxh_pay.errors import ValidationError
 from asxh_pay.money import MAX_PAYOUT_VND_DEFAULT, parse_vnd
 from asxh_pay.status import FailureReason, PayoutStatus
+from asxh_pay.vocab import Detail
 
 # --------------------------------------------------------------------------- scalars
 
@@ -61,7 +62,7 @@ _CODE_RE = re.compile(r"^[0-9A-Za-z_.-]{1,32}$")
 def _period(value: str) -> str:
     value = str(value).strip()
     if not _PERIOD_RE.match(value):
-        raise ValidationError(f"pay period must be YYYY-MM, got {value!r}", field="period", code="period")
+        raise ValidationError(Detail("period", value=value), field="period", code="period")
     return value
 
 
@@ -69,7 +70,7 @@ def _programme(value: str) -> str:
     value = str(value).strip().upper()
     if not _PROGRAMME_RE.match(value):
         raise ValidationError(
-            "programme code must be 2-16 capital letters, digits, '-' or '_' (e.g. NCC, BTXH)",
+            Detail("programme"),
             field="programme",
             code="programme",
         )
@@ -90,7 +91,7 @@ def _idem_key(value: str) -> str:
 def _code(value: str) -> str:
     value = str(value).strip()
     if not _CODE_RE.match(value):
-        raise ValidationError(f"invalid administrative code {value!r}", code="admin_code")
+        raise ValidationError(Detail("admin_code", value=value), code="admin_code")
     return value
 
 
@@ -197,7 +198,7 @@ class Recipient(_Model):
         if self.kind is RecipientKind.SELF:
             if self.cccd or self.full_name or self.authorisation_ref:
                 raise ValidationError(
-                    "a self recipient carries no separate identity; use kind=authorised or guardian",
+                    Detail("recipient_self_with_identity"),
                     field="recipient",
                     code="recipient_self_with_identity",
                 )
@@ -205,7 +206,7 @@ class Recipient(_Model):
         missing = [n for n in ("cccd", "full_name", "authorisation_ref") if getattr(self, n) in (None, "")]
         if missing:
             raise ValidationError(
-                f"an {self.kind.value} recipient needs {', '.join(missing)}",
+                Detail("recipient_incomplete", kind=self.kind.value, missing=missing),
                 field="recipient",
                 code="recipient_incomplete",
             )

@@ -18,6 +18,7 @@ import re
 from decimal import Decimal
 
 from asxh_pay.errors import ValidationError
+from asxh_pay.vocab import Detail
 
 __all__ = ["MAX_PAYOUT_VND_DEFAULT", "format_vnd", "parse_vnd"]
 
@@ -36,10 +37,10 @@ _DECIMAL = re.compile(r"[0-9]+(?:[., ][0-9]{3})*[.,](?:[0-9]{1,2}|[0-9]{4,})")
 
 def _check_range(amount: int, ceiling: int, field: str) -> int:
     if amount <= 0:
-        raise ValidationError("amount must be positive", field=field, code="amount_not_positive")
+        raise ValidationError(Detail("amount_not_positive"), field=field, code="amount_not_positive")
     if amount > ceiling:
         raise ValidationError(
-            f"amount is over the ceiling of {format_vnd(ceiling)}", field=field, code="amount_over_ceiling"
+            Detail("amount_over_ceiling", ceiling=ceiling), field=field, code="amount_over_ceiling"
         )
     return amount
 
@@ -47,7 +48,7 @@ def _check_range(amount: int, ceiling: int, field: str) -> int:
 def _parse_text(value: str, field: str) -> int:
     text = value.translate(_SPACES).strip()
     if len(text) > _MAX_TEXT_LEN:
-        raise ValidationError("amount text is too long", field=field, code="amount_format")
+        raise ValidationError(Detail("amount_format.too_long"), field=field, code="amount_format")
     lowered = text.casefold()
     for suffix in _SUFFIXES:
         if lowered.endswith(suffix):
@@ -67,13 +68,11 @@ def _parse_text(value: str, field: str) -> int:
     if amount is None:
         if _DECIMAL.fullmatch(text):
             raise ValidationError(
-                "amount has a decimal part; VND amounts are whole numbers",
+                Detail("amount_fractional.text"),
                 field=field,
                 code="amount_fractional",
             )
-        raise ValidationError(
-            "amount is not a readable whole number of VND", field=field, code="amount_format"
-        )
+        raise ValidationError(Detail("amount_format"), field=field, code="amount_format")
     return -amount if negative else amount
 
 
@@ -95,30 +94,30 @@ def parse_vnd(value: object, *, ceiling: int = MAX_PAYOUT_VND_DEFAULT, field: st
     Never rounds: the returned int equals the input value exactly.
     """
     if isinstance(value, bool):
-        raise ValidationError("amount must be a number, not a boolean", field=field, code="amount_format")
+        raise ValidationError(Detail("amount_format.boolean"), field=field, code="amount_format")
     if isinstance(value, int):
         return _check_range(value, ceiling, field)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValidationError("amount is not a finite number", field=field, code="amount_format")
+            raise ValidationError(Detail("amount_format.not_finite"), field=field, code="amount_format")
         if not value.is_integer():
-            raise ValidationError("amount has a decimal part", field=field, code="amount_fractional")
+            raise ValidationError(Detail("amount_fractional"), field=field, code="amount_fractional")
         return _check_range(int(value), ceiling, field)
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValidationError("amount is not a finite number", field=field, code="amount_format")
+            raise ValidationError(Detail("amount_format.not_finite"), field=field, code="amount_format")
         if value != value.to_integral_value():
-            raise ValidationError("amount has a decimal part", field=field, code="amount_fractional")
+            raise ValidationError(Detail("amount_fractional"), field=field, code="amount_fractional")
         if value.adjusted() > 30:
             raise ValidationError(
-                f"amount is over the ceiling of {format_vnd(ceiling)}",
+                Detail("amount_over_ceiling", ceiling=ceiling),
                 field=field,
                 code="amount_over_ceiling",
             )
         return _check_range(int(value), ceiling, field)
     if isinstance(value, str):
         return _check_range(_parse_text(value, field), ceiling, field)
-    raise ValidationError("amount must be a number or text", field=field, code="amount_format")
+    raise ValidationError(Detail("amount_format.type"), field=field, code="amount_format")
 
 
 def format_vnd(amount: int) -> str:

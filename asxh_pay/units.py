@@ -25,6 +25,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from asxh_pay.errors import ValidationError
+from asxh_pay.vocab import Detail
 
 Level = Literal["commune", "province"]
 
@@ -122,10 +123,16 @@ class PayingUnit:
             return False
         return c.code == self.code if self.level == "commune" else c.province_code == self.code
 
-    def describe(self) -> str:
+    def describe(self) -> Detail:
         if self.level == "province":
-            return f"{self.name} ({self.code}), paying centrally"
-        return f"{self.name} ({self.code}), {self.province_name} ({self.province_code})"
+            return Detail("_paying_unit.province", name=self.name, code=self.code)
+        return Detail(
+            "_paying_unit.commune",
+            name=self.name,
+            code=self.code,
+            province_name=self.province_name,
+            province_code=self.province_code,
+        )
 
     def as_dict(self) -> dict[str, str]:
         return {
@@ -167,17 +174,23 @@ def paying_unit(*, commune_code: str | None = None, province_code: str | None = 
     raise UnitError("a run needs its paying unit: --commune CODE or --province CODE", code="unit_required")
 
 
-def _not_current(level: str, code: str) -> str:
-    hint = ""
+def _not_current(level: str, code: str) -> Detail:
+    """Why ``code`` is not a 2025 unit, naming the old unit when it is a pre-2025 code."""
     if level == "commune":
         old = old_commune(code)
-        if old is not None:
-            hint = f" (it is the pre-2025 code of {old.name}, {old.district_name}; {old.successors_text()})"
-    else:
-        old_p = _conversion()["provinces"].get(code)
-        if old_p is not None:
-            hint = f" (it is the pre-2025 code of {old_p['name']}, now province {old_p['to']})"
-    return f"{code!r} is not a {level} code of the 2025 two-tier structure{hint}"
+        if old is None:
+            return Detail("unit_unknown.commune", code=code)
+        return Detail(
+            "unit_unknown.commune_old",
+            code=code,
+            name=old.name,
+            district=old.district_name,
+            successors=old.successors_text(),
+        )
+    old_p = _conversion()["provinces"].get(code)
+    if old_p is None:
+        return Detail("unit_unknown.province", code=code)
+    return Detail("unit_unknown.province_old", code=code, name=old_p["name"], to=old_p["to"])
 
 
 # --------------------------------------------------------------------------- pre-2025 codes
@@ -209,9 +222,9 @@ class OldCommune:
     def split(self) -> bool:
         return len(self.successors) > 1
 
-    def successors_text(self) -> str:
-        names = ", ".join(f"{unit_name(s)} ({s})" for s in self.successors)
-        return ("split between " if self.split else "now ") + names
+    def successors_text(self) -> Detail:
+        names = [f"{unit_name(s)} ({s})" for s in self.successors]
+        return Detail("_successors.split" if self.split else "_successors.one", units=names)
 
 
 def old_commune(code: str) -> OldCommune | None:
@@ -250,22 +263,28 @@ class UnitMapping:
     def listed(self) -> str:
         return f"{self.district_code}/{self.commune_code}" if self.district_code else self.commune_code
 
-    def reason(self) -> str:
+    def reason(self) -> Detail:
         old = self.old
         if self.status == "unknown" or old is None:
-            return f"{self.listed} is neither a 2025 commune code nor a pre-2025 one"
+            return Detail("unit_unknown", listed=self.listed)
         if self.status == "district_mismatch":
             d = old_district(self.district_code or "")
-            return (
-                f"old commune {old.name} ({old.code}) was in {old.district_name} ({old.district_code}), "
-                f"but the list says district {self.district_code}{f' ({d[1]})' if d else ''}"
+            return Detail(
+                "unit_district_mismatch.named" if d else "unit_district_mismatch",
+                name=old.name,
+                code=old.code,
+                district=old.district_name,
+                district_code=old.district_code,
+                listed_district=self.district_code,
+                listed_district_name=d[1] if d else "",
             )
-        if self.status == "split":
-            return (
-                f"old commune {old.name} ({old.code}, {old.district_name}) was {old.successors_text()}: "
-                "a person must say which one this beneficiary lives in"
-            )
-        return f"old commune {old.name} ({old.code}, {old.district_name}) is {old.successors_text()}"
+        return Detail(
+            "_mapping.split" if self.status == "split" else "_mapping.mapped",
+            name=old.name,
+            code=old.code,
+            district=old.district_name,
+            successors=old.successors_text(),
+        )
 
 
 def map_old(commune_code: str, district_code: str | None = None) -> UnitMapping:

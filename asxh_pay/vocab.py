@@ -22,7 +22,9 @@ rather than hidden; :func:`missing` lists what lacks a translation (a test keeps
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 __all__ = [
@@ -590,6 +592,661 @@ MAPPINGS: dict[str, Pair] = {
     "district_mismatch": ("không thuộc huyện cũ", "not in the district"),
 }
 
+# =========================================================================== row-level details
+# Issue 17 (branch h17rows): the detail of every reason a list row is rejected, held or warned
+# about, as a template per language. Keys are "<code>" or "<code>.<variant>", the code being the
+# row's machine code (a key of REASONS); keys starting with "_" are fragments nested in another
+# detail. Fields are filled from a Detail's parameters; a spec after ":" formats per language:
+# date (dd/mm/yyyy in Vietnamese), period (MM/YYYY), vnd / vnds (750.000 ₫ / ...), list / and
+# (joined), field / Field (a column in words), method, status, match (how two names compare).
+# The English texts are the checker's words as they were before the vocabulary had them.
+
+REASONS.update(
+    {
+        "no_header": ("Không tìm thấy dòng tiêu đề", "No header row"),
+        "duplicate_column": ("Hai cột trùng nghĩa", "Two columns mean the same"),
+        "method_inferred": ("Hình thức nhận suy ra từ các cột đã ghi", "Payment method inferred"),
+        "account_not_verified": ("Chưa kiểm tra được tài khoản", "Account not verified"),
+        "string_too_long": ("Nội dung quá dài", "Text too long"),
+        "string_too_short": ("Nội dung quá ngắn", "Text too short"),
+    }
+)
+
+#: A list column in words, inside a detail (``{column:field}``, ``{column:Field}`` to start a sentence).
+FIELDS: dict[str, Pair] = {
+    "cccd": ("số CCCD", "CCCD"),
+    "recipient_cccd": ("số CCCD của người nhận thay", "CCCD"),
+    "account_number": ("số tài khoản", "account number"),
+    "phone": ("số điện thoại", "phone number"),
+    "full_name": ("họ tên", "full_name"),
+    "authorisation_ref": ("giấy ủy quyền", "authorisation_ref"),
+}
+
+#: How a name on the list compares with another (:class:`asxh_pay.identity.NameMatch`).
+NAME_MATCHES: dict[str, Pair] = {
+    "exact": ("trùng khớp", "exact"),
+    "folded": ("khớp khi bỏ dấu", "folded"),
+    "reordered": ("đảo thứ tự các từ", "reordered"),
+    "near": ("gần giống", "near"),
+    "mismatch": ("không khớp", "mismatch"),
+}
+
+#: Who receives on the beneficiary's behalf (:class:`asxh_pay.models.RecipientKind`).
+RECIPIENT_KINDS: dict[str, Pair] = {
+    "self": ("đối tượng tự nhận", "self"),
+    "authorised": ("người được ủy quyền", "authorised"),
+    "guardian": ("người giám hộ", "guardian"),
+}
+
+_TEXT = "định dạng cột là Văn bản (Text) rồi nhập lại"
+_CENSUS = "CSDL quốc gia về dân cư"
+
+DETAILS: dict[str, Pair] = {
+    # -- the file as a whole (asxh_pay.payroll.lists)
+    "encoding": ("Tệp không đúng bảng mã {encoding} ({error})", "file is not valid {encoding}: {error}"),
+    "encoding.bom": (
+        "Tệp có ký hiệu UTF-8 (BOM) ở đầu nhưng nội dung không đúng bảng mã UTF-8",
+        "file starts with a UTF-8 mark but is not valid UTF-8",
+    ),
+    "encoding.utf16": ("Tệp không đúng bảng mã UTF-16", "file is not valid UTF-16"),
+    "encoding_unknown": (
+        "Không nhận ra bảng mã của tệp (không phải UTF-8, UTF-16 hay Windows-1258 tiếng Việt): lưu lại "
+        "tệp dạng 'CSV UTF-8' hoặc ghi rõ bảng mã bằng --encoding",
+        "file encoding not recognised (not UTF-8, UTF-16 or Windows-1258 Vietnamese): save it as "
+        "'CSV UTF-8' or give --encoding",
+    ),
+    "file_too_large": (
+        "Tệp lớn hơn {mib} MiB: không phải danh sách chi trả của một xã",
+        "file larger than {mib} MiB: not a commune list",
+    ),
+    "csv_malformed": ("Tệp CSV bị hỏng ở dòng {line} ({error})", "malformed CSV at line {line}: {error}"),
+    "xlsx_unreadable": ("Không mở được tệp Excel ({error})", "cannot open the Excel file ({error})"),
+    "xls_unreadable": (
+        "Không mở được tệp Excel 97-2003 ({error})",
+        "cannot open the Excel 97-2003 file ({error})",
+    ),
+    "file_type": (
+        "Không hỗ trợ loại tệp “{suffix}” (dùng tệp .csv, .xlsx hoặc .xls)",
+        "unsupported list file type {suffix!r} (use .csv, .xlsx or .xls)",
+    ),
+    "file_unreadable": ("Không đọc được tệp: {error}", "cannot read file: {error}"),
+    "no_header": (
+        "Không tìm thấy dòng tiêu đề có cột họ tên và cột số CCCD",
+        "no header row with a name and a CCCD column was found",
+    ),
+    "duplicate_column": (
+        "Có hai cột cùng là “{column}”; xóa bớt một cột",
+        "two columns mean {column!r}; remove one",
+    ),
+    # -- a row's cells (asxh_pay.payroll.lists)
+    "required": ("Ô “{column}” để trống", "{column} is empty"),
+    "required.programme": (
+        "Chưa ghi chương trình (NCC/BTXH/HTXH) và không có chương trình mặc định",
+        "programme (NCC/BTXH/HTXH) is missing and no default was given",
+    ),
+    "required.period": (
+        "Chưa ghi kỳ chi trả và không có kỳ chi trả mặc định",
+        "pay period is missing and no default was given",
+    ),
+    "required.method": (
+        "Chưa ghi hình thức nhận (chỉ ghi địa chỉ thì chưa đủ để coi là chi trả tại nhà)",
+        "payment method is empty (an address alone does not say home delivery)",
+    ),
+    "required.bank": (
+        "Chưa ghi ngân hàng cho hình thức nhận qua tài khoản ngân hàng",
+        "bank is empty for a bank account payment",
+    ),
+    "required.cash_point": (
+        "Nhận tiền mặt nhưng không có mã xã hoặc điểm chi trả",
+        "no commune or payment point for a cash payment",
+    ),
+    "required.address": ("Chi trả tại nhà phải ghi địa chỉ", "home delivery needs the address"),
+    "excel_scientific": (
+        "{column:Field} bị Excel đổi sang dạng số khoa học và mất chữ số; " + _TEXT,
+        "{column:field} is in scientific notation (Excel turned it into a number and dropped digits); "
+        "format the column as Text and enter it again",
+    ),
+    "excel_number": (
+        "{column:Field} bị Excel lưu thành số thập phân; " + _TEXT,
+        "{column:field} was stored as a decimal number; format the column as Text and enter it again",
+    ),
+    "excel_number.account": (
+        "Số tài khoản bị Excel lưu thành số nên có thể đã mất các số 0 ở đầu; " + _TEXT,
+        "account number was stored as a number by Excel, so leading zeros may be lost; "
+        "format the column as Text and enter it again",
+    ),
+    "leading_zero_lost": (
+        "{column:Field} có vẻ đã mất số 0 ở đầu (do cột Excel dạng số); " + _TEXT,
+        "{column:field} seems to have lost its leading zero (an Excel number column); "
+        "format the column as Text and enter it again",
+    ),
+    "leading_zero_lost.admin_code": (
+        "“{column}” ghi “{value}”, ít hơn {width} chữ số (cột Excel dạng số làm mất số 0 ở đầu); " + _TEXT,
+        "{column} {value!r} is shorter than {width} digits (an Excel number column drops leading zeros); "
+        "format the column as Text and enter it again",
+    ),
+    "admin_code_format": (
+        "“{column}” phải gồm {width} chữ số, ô này ghi “{value}”",
+        "{column} must be {width} digits, got {value!r}",
+    ),
+    "date_format": (
+        "Ngày “{value}” không đúng dạng dd/mm/yyyy hoặc không có thật",
+        "date {value!r} is not dd/mm/yyyy",
+    ),
+    "period.list": ("Kỳ chi trả “{value}” không đúng dạng MM/YYYY", "pay period {value!r} is not MM/YYYY"),
+    "period.month": ("Kỳ chi trả “{value}” có tháng không tồn tại", "pay period {value!r} has no such month"),
+    "programme_mismatch": (
+        "Dòng thuộc chương trình {programme}, đợt chi này chi trả chương trình {run}",
+        "row is for programme {programme}, this run pays {run}",
+    ),
+    "period_mismatch": (
+        "Dòng thuộc kỳ chi trả {period:period}, đợt chi này chi trả kỳ {run:period}",
+        "row is for period {period}, this run pays {run}",
+    ),
+    "method_unknown": (
+        "Hình thức nhận “{value}” không thuộc các hình thức: tài khoản ngân hàng, ví điện tử, tài khoản "
+        "bưu điện, nhận tại điểm chi trả, nhận tại bưu điện, chi trả tại nhà",
+        "payment method {value!r} is not one of: tai khoan ngan hang, vi dien tu, tai khoan buu dien, "
+        "nhan tai diem chi tra, nhan tai buu dien, chi tra tai nha",
+    ),
+    "wallet_provider_unknown": (
+        "Không nhận ra ví điện tử “{value}” (Viettel Money, MoMo, VNPT Money)",
+        "wallet {value!r} is not known (Viettel Money, MoMo, VNPT Money)",
+    ),
+    "invalid": ("Không đọc được dòng này", "row could not be read"),
+    # pydantic's own checks (a length limit of the model): its English message is kept as it is.
+    "invalid.pydantic": ("Giá trị không hợp lệ ({type})", "{message}"),
+    "string_too_long": ("Nội dung dài quá {max} ký tự", "{message}"),
+    "string_too_short": ("Nội dung ngắn hơn {min} ký tự", "{message}"),
+    # -- identity (asxh_pay.identity)
+    "cccd_not_digits.not_text": (
+        "Số CCCD phải nhập dạng văn bản (cột dạng số làm mất số 0 ở đầu)",
+        "CCCD must be given as text (a number column loses leading zeros)",
+    ),
+    "cccd_not_digits": ("Số CCCD chỉ được gồm chữ số", "CCCD must contain digits only"),
+    "cccd_is_cmnd": (
+        "Đây là số CMND cũ 9 chữ số: cần thay bằng số CCCD 12 chữ số của người này",
+        "this is an old 9-digit CMND: it must be replaced by the holder's 12-digit CCCD",
+    ),
+    "cccd_length": ("Số CCCD phải có 12 chữ số, ô này có {n} chữ số", "CCCD must have 12 digits, got {n}"),
+    "cccd_province": (
+        "Ba chữ số đầu của số CCCD không phải mã tỉnh nào",
+        "CCCD starts with an unknown province code",
+    ),
+    "cccd_birth_year": ("Số CCCD cho năm sinh ở tương lai", "CCCD encodes a birth year in the future"),
+    "cccd_birth_mismatch": (
+        "Các chữ số thế kỷ và năm sinh trong số CCCD không khớp với ngày sinh",
+        "CCCD century/birth-year digits do not match the date of birth",
+    ),
+    "phone_format.not_text": (
+        "Số điện thoại phải nhập dạng văn bản (cột dạng số làm mất số 0 ở đầu)",
+        "phone number must be given as text (a number column loses the leading 0)",
+    ),
+    "phone_format.foreign": (
+        "Chỉ nhận số điện thoại Việt Nam (+84)",
+        "only Vietnamese (+84) numbers are accepted",
+    ),
+    "phone_format.not_digits": ("Số điện thoại chỉ được gồm chữ số", "phone number must contain digits only"),
+    "phone_format": (
+        "Số điện thoại phải gồm số 0 và 9 chữ số, hoặc 84 và 9 chữ số",
+        "phone number must be 0 + 9 digits or 84 + 9 digits",
+    ),
+    "phone_prefix": (
+        "Đầu số không phải đầu số di động Việt Nam đang sử dụng",
+        "not a current Vietnamese mobile prefix",
+    ),
+    "name_invalid.not_text": ("Họ tên phải là văn bản", "name must be text"),
+    "name_invalid.empty": ("Họ tên để trống", "name is empty"),
+    "name_invalid.too_long": ("Họ tên dài quá {max} ký tự", "name is longer than {max} characters"),
+    "name_invalid.no_letters": ("Họ tên không có chữ cái nào", "name has no letters"),
+    "name_invalid.digits": ("Họ tên có chữ số", "name contains digits"),
+    "name_invalid": ("Họ tên có ký tự không được phép", "name contains a character that is not allowed"),
+    # -- amounts (asxh_pay.money)
+    "amount_not_positive": ("Số tiền phải lớn hơn 0", "amount must be positive"),
+    "amount_over_ceiling": (
+        "Số tiền vượt mức trần {ceiling:vnd}",
+        "amount is over the ceiling of {ceiling:vnd}",
+    ),
+    "amount_format.too_long": ("Ô số tiền quá dài", "amount text is too long"),
+    "amount_fractional.text": (
+        "Số tiền có phần thập phân; số tiền đồng phải là số nguyên",
+        "amount has a decimal part; VND amounts are whole numbers",
+    ),
+    "amount_format": (
+        "Không đọc được số tiền thành một số nguyên (đồng)",
+        "amount is not a readable whole number of VND",
+    ),
+    "amount_format.boolean": (
+        "Số tiền phải là số, không phải giá trị đúng/sai",
+        "amount must be a number, not a boolean",
+    ),
+    "amount_format.not_finite": ("Số tiền không phải là một số hữu hạn", "amount is not a finite number"),
+    "amount_fractional": ("Số tiền có phần thập phân", "amount has a decimal part"),
+    "amount_format.type": ("Số tiền phải là số hoặc văn bản", "amount must be a number or text"),
+    # -- banks and accounts (asxh_pay.banks)
+    "bank_bin_format": ("Mã BIN ngân hàng phải gồm 6 chữ số", "bank BIN must be 6 digits"),
+    "bank_bin_unknown": ("Mã BIN không có trong danh mục ngân hàng", "bank BIN is not in the bank table"),
+    "bank_unknown.empty": ("Chưa ghi ngân hàng", "bank is empty"),
+    "bank_unknown.bin": ("Mã BIN không có trong danh mục ngân hàng", "bank BIN is not in the bank table"),
+    "bank_unknown.ambiguous": (
+        "Tên ngân hàng ứng với nhiều ngân hàng; ghi tên đầy đủ hoặc mã BIN",
+        "bank name matches more than one bank",
+    ),
+    "bank_unknown": ("Không nhận ra ngân hàng", "bank not recognised"),
+    "account_format.not_text": ("Số tài khoản phải là văn bản", "account number must be text"),
+    "account_format.negative": ("Số tài khoản không được là số âm", "account number cannot be negative"),
+    "account_format.type": (
+        "Số tài khoản phải là văn bản (đọc cột dưới dạng văn bản)",
+        "account number must be text (read the column as text)",
+    ),
+    "account_format": ("Số tài khoản phải gồm 6 đến 19 chữ số", "account number must be 6 to 19 digits"),
+    # -- the request (asxh_pay.models)
+    "period": (
+        "Kỳ chi trả phải có dạng YYYY-MM (năm 20xx), ô này ghi “{value}”",
+        "pay period must be YYYY-MM, got {value!r}",
+    ),
+    "programme": (
+        "Mã chương trình phải gồm 2 đến 16 chữ in hoa, chữ số, '-' hoặc '_' (ví dụ NCC, BTXH)",
+        "programme code must be 2-16 capital letters, digits, '-' or '_' (e.g. NCC, BTXH)",
+    ),
+    "admin_code": ("Mã đơn vị hành chính “{value}” không hợp lệ", "invalid administrative code {value!r}"),
+    "recipient_self_with_identity": (
+        "Đối tượng tự nhận thì không ghi thông tin người nhận thay; nếu có người nhận thay, ghi rõ là "
+        "người được ủy quyền hay người giám hộ",
+        "a self recipient carries no separate identity; use kind=authorised or guardian",
+    ),
+    "recipient_incomplete": (
+        "Người nhận thay ({kind:recipient}) còn thiếu {missing:fields}",
+        "an {kind} recipient needs {missing:list}",
+    ),
+    # -- warnings of a row that is paid (asxh_pay.payroll.lists)
+    "method_inferred.bank": (
+        "Không ghi hình thức nhận; có số tài khoản và ngân hàng nên chi trả qua tài khoản ngân hàng",
+        "method_inferred:bank",
+    ),
+    "method_inferred.wallet": (
+        "Không ghi hình thức nhận; có ví điện tử và số điện thoại nên chi trả qua ví điện tử",
+        "method_inferred:wallet",
+    ),
+    "method_inferred.cash_pickup": (
+        "Không ghi hình thức nhận, không có tài khoản: nhận tiền mặt tại điểm chi trả",
+        "method_inferred:cash_pickup",
+    ),
+    "no_account.bank": (
+        "Nhận qua tài khoản ngân hàng nhưng không ghi số tài khoản: nhận tiền mặt tại điểm chi trả",
+        "no_account:bank",
+    ),
+    "no_account.postal_account": (
+        "Nhận qua tài khoản bưu điện nhưng không ghi số tài khoản: nhận tiền mặt tại điểm chi trả",
+        "no_account:postal_account",
+    ),
+    "no_account.wallet": (
+        "Nhận qua ví điện tử nhưng không ghi số điện thoại: nhận tiền mặt tại điểm chi trả",
+        "no_account:wallet",
+    ),
+    # -- placement in the 2025 units (asxh_pay.payroll.placement, asxh_pay.units)
+    "programme_unknown": (
+        "Chương trình {programme} chưa được khai báo (đã khai báo: {known:list}); chương trình mới được "
+        "khai báo trong tệp programmes.json",
+        "programme {programme} is not known (known: {known:list}); a new programme is added in "
+        "programmes.json",
+    ),
+    "required.old_commune": (
+        "Danh sách theo mã đơn vị hành chính cũ (trước 1/7/2025) phải ghi mã xã cũ",
+        "a list in pre-2025 codes needs the old commune code",
+    ),
+    "required.commune": (
+        "Dòng không có mã xã; tỉnh chi trả tập trung cần biết xã của từng dòng",
+        "the row has no commune code; a province paying centrally needs each row's commune",
+    ),
+    "unit_split": ("{mapping}", "unit_split: {mapping}"),
+    "unit_unknown": (
+        "{listed} không phải mã xã theo đơn vị hành chính năm 2025, cũng không phải mã xã cũ",
+        "{listed} is neither a 2025 commune code nor a pre-2025 one",
+    ),
+    "unit_unknown.commune": (
+        "“{code}” không phải mã xã theo đơn vị hành chính hai cấp (từ 1/7/2025)",
+        "{code!r} is not a commune code of the 2025 two-tier structure",
+    ),
+    "unit_unknown.commune_old": (
+        "“{code}” không phải mã xã theo đơn vị hành chính hai cấp (từ 1/7/2025): đây là mã cũ của "
+        "{name}, {district}, {successors}",
+        "{code!r} is not a commune code of the 2025 two-tier structure (it is the pre-2025 code of "
+        "{name}, {district}; {successors})",
+    ),
+    "unit_unknown.province": (
+        "“{code}” không phải mã tỉnh theo đơn vị hành chính hai cấp (từ 1/7/2025)",
+        "{code!r} is not a province code of the 2025 two-tier structure",
+    ),
+    "unit_unknown.province_old": (
+        "“{code}” không phải mã tỉnh theo đơn vị hành chính hai cấp (từ 1/7/2025): đây là mã cũ của "
+        "{name}, nay thuộc tỉnh mã {to}",
+        "{code!r} is not a province code of the 2025 two-tier structure (it is the pre-2025 code of "
+        "{name}, now province {to})",
+    ),
+    "unit_district_mismatch": (
+        "{name} cũ (mã {code}) thuộc {district} (mã {district_code}), nhưng danh sách ghi huyện mã "
+        "{listed_district}",
+        "old commune {name} ({code}) was in {district} ({district_code}), but the list says district "
+        "{listed_district}",
+    ),
+    "unit_district_mismatch.named": (
+        "{name} cũ (mã {code}) thuộc {district} (mã {district_code}), nhưng danh sách ghi "
+        "{listed_district_name} (mã {listed_district})",
+        "old commune {name} ({code}) was in {district} ({district_code}), but the list says district "
+        "{listed_district} ({listed_district_name})",
+    ),
+    "unit_outside": (
+        "{commune} thuộc {province} nằm ngoài đơn vị chi trả của đợt chi này, {unit}",
+        "{commune} of {province} is outside this run's paying unit, {unit}",
+    ),
+    "_mapping.split": (
+        "{name} cũ (mã {code}, {district}) {successors}: cán bộ cần xác định đối tượng đang sống ở "
+        "xã, phường mới nào",
+        "old commune {name} ({code}, {district}) was {successors}: a person must say which one this "
+        "beneficiary lives in",
+    ),
+    "_mapping.mapped": (
+        "{name} cũ (mã {code}, {district}) {successors}",
+        "old commune {name} ({code}, {district}) is {successors}",
+    ),
+    "_successors.split": ("đã được chia cho {units:list}", "split between {units:list}"),
+    "_successors.one": ("nay là {units:list}", "now {units:list}"),
+    "_paying_unit.province": ("{name} ({code}), chi trả tập trung", "{name} ({code}), paying centrally"),
+    "_paying_unit.commune": (
+        "{name} ({code}), {province_name} ({province_code})",
+        "{name} ({code}), {province_name} ({province_code})",
+    ),
+    # -- de-duplication (asxh_pay.payroll.dedupe)
+    "duplicate.same_list": (
+        "Trùng với dòng {kept} (cùng danh sách): chỉ chi trả một lần",
+        "duplicate of {kept} (same list): paid once",
+    ),
+    "duplicate.other_list": (
+        "Trùng với dòng {kept} (ở danh sách khác): chỉ chi trả một lần",
+        "duplicate of {kept} (another list): paid once",
+    ),
+    "duplicate_conflict": (
+        "Đối tượng có tên {n} lần trong danh sách với {parts:and}: {rows:list}; cần xác định dòng nào đúng",
+        "beneficiary listed {n} times with {parts:and}: {rows:list}; decide which is right",
+    ),
+    "_conflict.amounts": ("số tiền khác nhau ({amounts:vnds})", "different amounts ({amounts:vnds})"),
+    "_conflict.destinations": ("tài khoản hoặc hình thức nhận khác nhau", "different accounts or methods"),
+    "_conflict.recipients": ("người nhận khác nhau", "different recipients"),
+    "beneficiary_and_recipient": (
+        "{cccd} vừa là đối tượng ({own:list}) vừa nhận thay cho {n} người khác ({others:list})",
+        "{cccd} is a beneficiary ({own:list}) and receives for {n} other(s) ({others:list})",
+    ),
+    # -- the population register (asxh_pay.payroll.registry); {failure}: the payout failure reason
+    "beneficiary_not_found": (
+        f"Số CCCD của đối tượng không có trong {_CENSUS}",
+        "{failure}: beneficiary's CCCD is not in the population register",
+    ),
+    "recipient_not_found": (
+        f"Số CCCD của người nhận thay không có trong {_CENSUS}",
+        "{failure}: recipient's CCCD is not in the population register",
+    ),
+    "beneficiary_deceased": (
+        f"Đối tượng đã chết ngày {{died:date}} (theo {_CENSUS})",
+        "{failure}: beneficiary died on {died} (population register)",
+    ),
+    "recipient_deceased": (
+        f"Người nhận thay đã chết ngày {{died:date}} (theo {_CENSUS})",
+        "{failure}: recipient died on {died} (population register)",
+    ),
+    "beneficiary_birth_date_mismatch": (
+        f"Ngày sinh của đối tượng trong danh sách khác với {_CENSUS}",
+        "{failure}: beneficiary's date of birth on the list differs from the population register",
+    ),
+    "recipient_birth_date_mismatch": (
+        f"Ngày sinh của người nhận thay trong danh sách khác với {_CENSUS}",
+        "{failure}: recipient's date of birth on the list differs from the population register",
+    ),
+    "beneficiary_name_mismatch": (
+        f"Họ tên của đối tượng trong danh sách không khớp với {_CENSUS} ({{how:match}})",
+        "{failure}: beneficiary's name on the list does not match the population register ({how})",
+    ),
+    "recipient_name_mismatch": (
+        f"Họ tên của người nhận thay trong danh sách không khớp với {_CENSUS} ({{how:match}})",
+        "{failure}: recipient's name on the list does not match the population register ({how})",
+    ),
+    "entitlement_stopped": ("{stop}", "{failure}: {stop}"),
+    "recipient_is_beneficiary": (
+        "Người nhận thay chính là đối tượng: sửa dòng này thành đối tượng tự nhận",
+        "{failure}: the authorised person is the beneficiary: make the row a self payment",
+    ),
+    "authorisation_expired": (
+        "Giấy ủy quyền chỉ có hiệu lực đến ngày {until:date}",
+        "{failure}: authorisation ended on {until}",
+    ),
+    "_stop.deceased": (
+        f"Đã chết ngày {{died:date}} (theo {_CENSUS})",
+        "deceased on {died} (population register)",
+    ),
+    "_stop.not_in_register": (
+        f"Số CCCD không còn trong {_CENSUS}",
+        "CCCD no longer in the population register",
+    ),
+    "_stop.entitlement": ("Đã thôi hưởng chế độ {programme}", "entitlement to {programme} ended"),
+    "_stop.entitlement_note": (
+        "Đã thôi hưởng chế độ {programme}: {note}",
+        "entitlement to {programme} ended: {note}",
+    ),
+    # -- the account check and the ledger (asxh_pay.payroll.prepare)
+    "no_rail": (
+        "Chưa cấu hình đơn vị chi trả cho hình thức “{method:method}”",
+        "no_rail: {error}",
+    ),
+    "account_not_verified": (
+        "Không tra cứu được tài khoản tại {provider} ({error}); vẫn chi trả nhưng chưa xác minh "
+        "chủ tài khoản",
+        "{provider} inquiry failed ({error}); paid unverified",
+    ),
+    "account_not_found": (
+        "{provider} không tìm thấy tài khoản này: sẽ chuyển chi tiền mặt",
+        "{provider} does not know this account: it will be paid in cash (fallback)",
+    ),
+    "account_owner_mismatch": (
+        "Tên chủ tài khoản không khớp với họ tên đối tượng hoặc người nhận thay ({how:match})",
+        "{failure}: the account holder's name does not match the beneficiary or the authorised person "
+        "({how})",
+    ),
+    "account_owner_reordered": (
+        "Tên chủ tài khoản là họ tên trong danh sách nhưng họ được chuyển lên đầu hoặc xuống cuối "
+        "(vẫn chấp nhận)",
+        "account holder name is the list name with the family name moved (accepted)",
+    ),
+    "already_in_ledger": (
+        "Đã có trong sổ cái (khoản {payout}, {status:status}); không chi trả lại",
+        "already in the ledger as {payout} ({status}); not paid again",
+    ),
+    "conflicts_with_ledger": (
+        "Sổ cái đã có khoản {payout} cho đối tượng, chương trình và kỳ chi trả này nhưng với thông tin khác",
+        "duplicate: the ledger already has {payout} for this beneficiary, programme and period with "
+        "other details",
+    ),
+}
+
+
+__all__ += [
+    "DETAILS",
+    "FIELDS",
+    "NAME_MATCHES",
+    "RECIPIENT_KINDS",
+    "Detail",
+    "detail",
+    "dump_detail",
+    "load_detail",
+]
+
+
+class Detail(str):
+    """A row-level reason's detail: a key of :data:`DETAILS` and its parameters.
+
+    Why a ``str`` whose value is the English text: the validators raise it inside a
+    :class:`~asxh_pay.errors.ValidationError`, the API and the logs read it as before, and
+    nothing that handles a detail as text needs to change. What reaches an official is
+    rendered from the structure instead (:meth:`text`, :func:`detail`), in their language;
+    text derived from a Detail by string operations is plain English and loses it.
+
+    Parameters are kept as JSON values (dates as ISO text) so that a detail can wait in a
+    temporary file (:func:`dump_detail`) and come back whole. They hold what the English text
+    held, no more: personal data is masked before it gets here, as before.
+    """
+
+    key: str
+    params: dict[str, Any]
+
+    def __new__(cls, key: str, /, **params: Any) -> Detail:
+        clean = {name: _param(value) for name, value in params.items()}
+        self = super().__new__(cls, _render(key, "en", clean))
+        self.key = key
+        self.params = clean
+        return self
+
+    @property
+    def code(self) -> str:
+        """The row's machine code this detail explains (the key up to its first dot)."""
+        return self.key.partition(".")[0]
+
+    def text(self, lang: str = "vi") -> str:
+        return str.__str__(self) if lang == "en" else _render(self.key, lang, self.params)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_make_detail, (self.key, self.params))
+
+
+def _make_detail(key: str, params: dict[str, Any]) -> Detail:
+    return Detail(key, **params)
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, Detail) or value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return str(value)  # a StrEnum's value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_param(v) for v in value]
+    return str(value)
+
+
+def _date(value: Any, lang: str) -> str:
+    text = str(value)
+    if lang == "en" or len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return text
+    return f"{text[8:10]}/{text[5:7]}/{text[:4]}"
+
+
+def _period_words(value: Any, lang: str) -> str:
+    text = str(value)
+    if lang == "en" or len(text) != 7 or text[4] != "-":
+        return text
+    return f"{text[5:7]}/{text[:4]}"
+
+
+def _vnd(value: Any) -> str:
+    # asxh_pay.money.format_vnd's form; not imported, so that this module stays a leaf.
+    return f"{value:,}".replace(",", ".") + " ₫" if isinstance(value, int) else str(value)
+
+
+def _items(value: Any, lang: str) -> list[str]:
+    return [v.text(lang) if isinstance(v, Detail) else str(v) for v in value]
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+_SPECS: dict[str, Any] = {
+    "date": _date,
+    "period": _period_words,
+    "vnd": lambda v, lang: _vnd(v),
+    "vnds": lambda v, lang: " / ".join(_vnd(x) for x in v),
+    "list": lambda v, lang: ", ".join(_items(v, lang)),
+    "and": lambda v, lang: (" and " if lang == "en" else " và ").join(_items(v, lang)),
+    "field": lambda v, lang: term(FIELDS, v, lang),
+    "Field": lambda v, lang: _capital(term(FIELDS, v, lang)),
+    "fields": lambda v, lang: ", ".join(term(FIELDS, x, lang) for x in v),
+    "method": lambda v, lang: term(METHODS, v, lang),
+    "status": lambda v, lang: term(STATUSES, v, lang),
+    "match": lambda v, lang: term(NAME_MATCHES, v, lang),
+    "recipient": lambda v, lang: term(RECIPIENT_KINDS, v, lang),
+}
+
+
+class _Arg:
+    """One parameter as ``str.format`` sees it: nested details and the specs above in ``lang``."""
+
+    __slots__ = ("lang", "value")
+
+    def __init__(self, value: Any, lang: str) -> None:
+        self.value, self.lang = value, lang
+
+    def __format__(self, spec: str) -> str:
+        value = self.value
+        if isinstance(value, Detail):
+            value = value.text(self.lang)
+        how = _SPECS.get(spec)
+        return str(how(value, self.lang)) if how is not None else format(value, spec)
+
+    def __repr__(self) -> str:
+        return repr(str(self.value) if isinstance(self.value, str) else self.value)
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
+
+def _render(key: str, lang: str, params: Mapping[str, Any]) -> str:
+    """``key``'s template in ``lang`` filled with ``params``; never raises (a text problem must
+    not stop a preparation): the English template, then the bare key and its parameters."""
+    pair = DETAILS.get(key)
+    args = {name: _Arg(value, lang) for name, value in params.items()}
+    for template in (_pick(pair, key, lang), pair[1]) if pair else ():
+        try:
+            return template.format_map(args)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            continue
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
+    return f"{key} ({shown})" if shown else key
+
+
+def detail(value: str, lang: str = "vi") -> str:
+    """A detail in ``lang``: a :class:`Detail` rendered from its key and parameters; any other
+    text (a provider's words, an older run's file) as it is."""
+    return value.text(lang) if isinstance(value, Detail) else str(value)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Detail):
+        return {"key": value.key, "params": {k: _encode(v) for k, v in value.params.items()}}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Detail(str(value["key"]), **{k: _decode(v) for k, v in value["params"].items()})
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+def dump_detail(value: str) -> str:
+    """A detail as JSON text (a :class:`Detail` with its key and parameters, other text as text)."""
+    return json.dumps(_encode(value if isinstance(value, Detail) else str(value)), ensure_ascii=False)
+
+
+def load_detail(text: str) -> str:
+    """The detail :func:`dump_detail` wrote."""
+    value = _decode(json.loads(text))
+    return value if isinstance(value, str) else str(value)
+
+
+# ======================================================================= end of row-level details
+
 TABLES: dict[str, dict[str, Pair]] = {
     "labels": LABELS,
     "outcomes": OUTCOMES,
@@ -600,6 +1257,10 @@ TABLES: dict[str, dict[str, Pair]] = {
     "mappings": MAPPINGS,
     "rails": RAILS,
     "breaks": BREAKS,
+    "details": DETAILS,
+    "fields": FIELDS,
+    "name_matches": NAME_MATCHES,
+    "recipient_kinds": RECIPIENT_KINDS,
 }
 
 

@@ -55,7 +55,8 @@ def _reasons(
     *,
     counts: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """The most frequent codes with their count, in words, and one example of the checker's detail.
+    """The most frequent codes with their count, in words, and one example of the checker's detail
+    (a :class:`~asxh_pay.vocab.Detail`, rendered in ``lang``).
 
     ``counts``: the full counts by code (the manifest's) when ``items`` holds only the first
     rows (a big list keeps the first 1,000 in memory)."""
@@ -68,7 +69,8 @@ def _reasons(
     lines = [f"  {phrase(title, lang)}:"]
     for code, count in counts.most_common(n):
         lines.append(
-            f"    {count:>6}  {vocab.reason(code, lang)} ({code}): {mask_text(example.get(code, code))[:140]}"
+            f"    {count:>6}  {vocab.reason(code, lang)} ({code}): "
+            f"{mask_text(vocab.detail(example.get(code, code), lang))[:140]}"
         )
     return lines
 

@@ -22,9 +22,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
 
+from asxh_pay import vocab
 from asxh_pay.masking import mask_cccd
-from asxh_pay.money import format_vnd
 from asxh_pay.payroll.lists import ROW_COLUMNS, ListRow, SpilledImport, interruptible, row_from_db
+from asxh_pay.vocab import Detail
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,11 @@ class Hold:
 
     row: ListRow
     code: str
+    #: A :class:`~asxh_pay.vocab.Detail` (English as a str, any language by :meth:`text`).
     reason: str
+
+    def text(self, lang: str = "vi") -> str:
+        return vocab.detail(self.reason, lang)
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,9 @@ class Duplicate:
     dropped: ListRow
 
     @property
-    def reason(self) -> str:
-        same = "same list" if self.kept.file == self.dropped.file else "another list"
-        return f"duplicate of {self.kept.where} ({same}): paid once"
+    def reason(self) -> Detail:
+        key = "duplicate.same_list" if self.kept.file == self.dropped.file else "duplicate.other_list"
+        return Detail(key, kept=self.kept.where)
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,13 @@ class RoleNote:
     receives_for: tuple[str, ...]  # where each row naming them as recipient is
 
     @property
-    def reason(self) -> str:
-        return (
-            f"{mask_cccd(self.cccd)} is a beneficiary ({', '.join(self.own_rows)}) and receives for "
-            f"{len(self.receives_for)} other(s) ({', '.join(self.receives_for[:5])})"
+    def reason(self) -> Detail:
+        return Detail(
+            "beneficiary_and_recipient",
+            cccd=mask_cccd(self.cccd),
+            own=list(self.own_rows),
+            n=len(self.receives_for),
+            others=list(self.receives_for[:5]),
         )
 
 
@@ -83,17 +91,16 @@ def _what_is_paid(row: ListRow) -> tuple[int, str, str, str | None]:
     )
 
 
-def _conflict_reason(rows: list[ListRow]) -> str:
+def _conflict_reason(rows: list[ListRow]) -> Detail:
     reqs = [r.request for r in rows]
     parts = []
     if len({r.amount for r in reqs}) > 1:
-        parts.append("different amounts (" + " / ".join(format_vnd(r.amount) for r in reqs) + ")")
+        parts.append(Detail("_conflict.amounts", amounts=[r.amount for r in reqs]))
     if len({r.destination.model_dump_json() for r in reqs}) > 1:
-        parts.append("different accounts or methods")
+        parts.append(Detail("_conflict.destinations"))
     if len({(r.recipient.kind, r.recipient.cccd) for r in reqs}) > 1:
-        parts.append("different recipients")
-    where = ", ".join(r.where for r in rows)
-    return f"beneficiary listed {len(rows)} times with {' and '.join(parts)}: {where}; decide which is right"
+        parts.append(Detail("_conflict.recipients"))
+    return Detail("duplicate_conflict", n=len(rows), parts=parts, rows=[r.where for r in rows])
 
 
 def dedupe(rows: Iterable[ListRow]) -> DedupeResult:

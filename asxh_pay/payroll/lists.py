@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 import pydantic
 
+from asxh_pay import vocab
 from asxh_pay.banks import resolve_bank
 from asxh_pay.errors import ValidationError
 from asxh_pay.identity import fold as _fold_uncached
@@ -59,6 +60,7 @@ from asxh_pay.models import (
 )
 from asxh_pay.money import parse_vnd
 from asxh_pay.programmes import Programmes, load_programmes
+from asxh_pay.vocab import Detail, dump_detail, load_detail
 
 T = TypeVar("T")
 
@@ -274,7 +276,13 @@ class Rejection:
     row: int  # spreadsheet row number as the official sees it (0: the whole file)
     column: str  # the header as written in the file, or the expected header
     code: str  # the validator's code (cccd_length, account_format...) or the importer's
+    #: The detail: a :class:`~asxh_pay.vocab.Detail` (English as a str, any language by
+    #: :meth:`text`) for every reason the checker gives.
     reason: str
+
+    def text(self, lang: str = "vi") -> str:
+        """The detail in ``lang`` (:func:`asxh_pay.vocab.detail`)."""
+        return vocab.detail(self.reason, lang)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -284,6 +292,22 @@ class Rejection:
             "code": self.code,
             "reason": self.reason,
         }
+
+
+#: The warnings of a row that is paid (:attr:`ListRow.warnings` keeps them as these tokens).
+ROW_WARNINGS: dict[str, Detail] = {
+    "method_inferred:bank": Detail("method_inferred.bank"),
+    "method_inferred:wallet": Detail("method_inferred.wallet"),
+    "method_inferred:cash_pickup": Detail("method_inferred.cash_pickup"),
+    "no_account:bank": Detail("no_account.bank"),
+    "no_account:postal_account": Detail("no_account.postal_account"),
+    "no_account:wallet": Detail("no_account.wallet"),
+}
+
+
+def warning_detail(token: str) -> str:
+    """A row warning's detail (its token itself if it is not one of :data:`ROW_WARNINGS`)."""
+    return ROW_WARNINGS.get(token, token)
 
 
 @dataclass(frozen=True)
@@ -443,20 +467,18 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
             return unicodedata.normalize("NFC", data.decode(encoding)), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise ListFileError(
-                f"file is not valid {encoding}: {exc}", field="file", code="encoding"
+                Detail("encoding", encoding=encoding, error=str(exc)), field="file", code="encoding"
             ) from None
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return unicodedata.normalize("NFC", data[3:].decode("utf-8")), "utf-8-sig"
         except UnicodeDecodeError:
-            raise ListFileError(
-                "file starts with a UTF-8 mark but is not valid UTF-8", field="file", code="encoding"
-            ) from None
+            raise ListFileError(Detail("encoding.bom"), field="file", code="encoding") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return unicodedata.normalize("NFC", data.decode("utf-16")), "utf-16"
         except UnicodeDecodeError:
-            raise ListFileError("file is not valid UTF-16", field="file", code="encoding") from None
+            raise ListFileError(Detail("encoding.utf16"), field="file", code="encoding") from None
     try:
         return unicodedata.normalize("NFC", data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
@@ -467,12 +489,7 @@ def decode_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str]:
         text = ""
     if text and _plausible_vietnamese(text):
         return text, "cp1258"
-    raise ListFileError(
-        "file encoding not recognised (not UTF-8, UTF-16 or Windows-1258 Vietnamese): save it as "
-        "'CSV UTF-8' or give --encoding",
-        field="file",
-        code="encoding_unknown",
-    )
+    raise ListFileError(Detail("encoding_unknown"), field="file", code="encoding_unknown")
 
 
 # --------------------------------------------------------------------------- reading tables
@@ -508,9 +525,7 @@ def _check_size(path: Path) -> int:
     size = path.stat().st_size
     if size > MAX_LIST_BYTES:
         raise ListFileError(
-            f"file larger than {MAX_LIST_BYTES // (1024 * 1024)} MiB: not a commune list",
-            field="file",
-            code="file_too_large",
+            Detail("file_too_large", mib=MAX_LIST_BYTES // (1024 * 1024)), field="file", code="file_too_large"
         )
     return size
 
@@ -539,7 +554,7 @@ def detect_encoding(path: Path, encoding: str | None = None) -> str:
                 dec = codecs.getincrementaldecoder(enc)("strict")
             except LookupError as exc:
                 raise ListFileError(
-                    f"file is not valid {enc}: {exc}", field="file", code="encoding"
+                    Detail("encoding", encoding=enc, error=str(exc)), field="file", code="encoding"
                 ) from None
             ok = True
             try:
@@ -553,23 +568,16 @@ def detect_encoding(path: Path, encoding: str | None = None) -> str:
             except UnicodeDecodeError as exc:
                 if encoding:
                     raise ListFileError(
-                        f"file is not valid {encoding}: {exc}", field="file", code="encoding"
+                        Detail("encoding", encoding=encoding, error=str(exc)), field="file", code="encoding"
                     ) from None
                 if enc == "utf-8-sig":
-                    raise ListFileError(
-                        "file starts with a UTF-8 mark but is not valid UTF-8", field="file", code="encoding"
-                    ) from None
+                    raise ListFileError(Detail("encoding.bom"), field="file", code="encoding") from None
                 if enc == "utf-16":
-                    raise ListFileError("file is not valid UTF-16", field="file", code="encoding") from None
+                    raise ListFileError(Detail("encoding.utf16"), field="file", code="encoding") from None
                 ok = False
             if ok:
                 return enc
-    raise ListFileError(
-        "file encoding not recognised (not UTF-8, UTF-16 or Windows-1258 Vietnamese): save it as "
-        "'CSV UTF-8' or give --encoding",
-        field="file",
-        code="encoding_unknown",
-    )
+    raise ListFileError(Detail("encoding_unknown"), field="file", code="encoding_unknown")
 
 
 class _Progress:
@@ -606,7 +614,9 @@ def _read_csv(path: Path, encoding: str | None, progress: _Progress | None = Non
                     yield i, [text_cell(v) for v in row]
             except csv.Error as exc:  # e.g. a field over the csv module's limit: the file is damaged
                 raise ListFileError(
-                    f"malformed CSV at line {reader.line_num}: {exc}", field="file", code="csv_malformed"
+                    Detail("csv_malformed", line=reader.line_num, error=str(exc)),
+                    field="file",
+                    code="csv_malformed",
                 ) from None
             if progress is not None:
                 progress(raw.tell(), i, final=True)
@@ -627,7 +637,7 @@ def _read_xlsx(path: Path, progress: _Progress | None = None) -> Iterator[tuple[
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException...
         raise ListFileError(
-            f"cannot open the Excel file ({type(exc).__name__})", field="file", code="xlsx_unreadable"
+            Detail("xlsx_unreadable", error=type(exc).__name__), field="file", code="xlsx_unreadable"
         ) from None
     try:
         for ws in wb.worksheets:
@@ -679,7 +689,7 @@ def _read_xls(path: Path, progress: _Progress | None = None) -> Iterator[tuple[s
         book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
     except Exception as exc:  # xlrd.XLRDError, CompDocError, struct.error...
         raise ListFileError(
-            f"cannot open the Excel 97-2003 file ({type(exc).__name__})", field="file", code="xls_unreadable"
+            Detail("xls_unreadable", error=type(exc).__name__), field="file", code="xls_unreadable"
         ) from None
     try:
         for idx in range(book.nsheets):
@@ -742,18 +752,27 @@ class _RowErrors:
 
 
 def unwrap(exc: pydantic.ValidationError) -> list[tuple[str, str, str]]:
-    """(first location, code, message) of each error, with our validators' own code.
+    """(first location, code, detail) of each error, with our validators' own code and detail.
 
     pydantic wraps a ValueError raised in a validator; the original is in ``ctx["error"]``.
+    pydantic's own checks (a length limit) keep its English message as their English detail;
+    a check without words of ours is ``invalid``, pydantic's type in its detail.
     """
-    out = []
+    out: list[tuple[str, str, str]] = []
     for err in exc.errors():
         loc = str(err["loc"][0]) if err.get("loc") else ""
-        inner = (err.get("ctx") or {}).get("error")
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
         if isinstance(inner, ValidationError):
             out.append((loc if loc else (inner.field or ""), inner.code, inner.detail))
+            continue
+        kind, message = str(err.get("type", "invalid")), str(err.get("msg", "invalid value"))
+        if kind == "string_too_long":
+            out.append((loc, kind, Detail("string_too_long", message=message, max=ctx.get("max_length"))))
+        elif kind == "string_too_short":
+            out.append((loc, kind, Detail("string_too_short", message=message, min=ctx.get("min_length"))))
         else:
-            out.append((loc, str(err.get("type", "invalid")), str(err.get("msg", "invalid value"))))
+            out.append((loc, "invalid", Detail("invalid.pydantic", message=message, type=kind)))
     return out
 
 
@@ -765,29 +784,13 @@ def _identifier(errs: _RowErrors, column: str, cell: Cell, *, expected_len: int 
     """An identifier cell as text, or an error if Excel damaged it (never repaired by guessing)."""
     if cell.empty:
         return None
-    what = {
-        "cccd": "CCCD",
-        "recipient_cccd": "CCCD",
-        "account_number": "account number",
-        "phone": "phone number",
-    }
-    name = what.get(column, column)
     if _SCIENTIFIC.match(cell.text) or (
         cell.number and isinstance(cell.raw, float) and not cell.padded and abs(cell.raw) >= 1e15
     ):
-        errs.add(
-            column,
-            "excel_scientific",
-            f"{name} is in scientific notation (Excel turned it into a number and dropped digits); "
-            "format the column as Text and enter it again",
-        )
+        errs.add(column, "excel_scientific", Detail("excel_scientific", column=column))
         return None
     if _FLOATISH.match(cell.text) or (cell.number and isinstance(cell.raw, float) and not cell.padded):
-        errs.add(
-            column,
-            "excel_number",
-            f"{name} was stored as a decimal number; format the column as Text and enter it again",
-        )
+        errs.add(column, "excel_number", Detail("excel_number", column=column))
         return None
     digits = "".join(cell.text.split())
     lost_zero = False
@@ -798,20 +801,10 @@ def _identifier(errs: _RowErrors, column: str, cell: Cell, *, expected_len: int 
     elif column == "phone":
         lost_zero = len(digits) == 9 and is_mobile_number(digits)
     elif column == "account_number" and cell.number and not cell.padded:
-        errs.add(
-            column,
-            "excel_number",
-            "account number was stored as a number by Excel, so leading zeros may be lost; "
-            "format the column as Text and enter it again",
-        )
+        errs.add(column, "excel_number", Detail("excel_number.account"))
         return None
     if lost_zero:
-        errs.add(
-            column,
-            "leading_zero_lost",
-            f"{name} seems to have lost its leading zero (an Excel number column); "
-            "format the column as Text and enter it again",
-        )
+        errs.add(column, "leading_zero_lost", Detail("leading_zero_lost", column=column))
         return None
     return cell.text
 
@@ -827,15 +820,16 @@ def _admin_code(errs: _RowErrors, column: str, cell: Cell, width: int) -> str | 
     text = "".join(cell.text.split())
     if not text.isdigit() or len(text) > width:
         errs.add(
-            column, "admin_code_format", f"{errs.label(column)} must be {width} digits, got {cell.text!r}"
+            column,
+            "admin_code_format",
+            Detail("admin_code_format", column=errs.label(column), width=width, value=cell.text),
         )
         return None
     if len(text) < width:
         errs.add(
             column,
             "leading_zero_lost",
-            f"{errs.label(column)} {cell.text!r} is shorter than {width} digits (an Excel number column "
-            "drops leading zeros); format the column as Text and enter it again",
+            Detail("leading_zero_lost.admin_code", column=errs.label(column), value=cell.text, width=width),
         )
         return None
     return text
@@ -854,7 +848,7 @@ def parse_date(cell: Cell, field_name: str) -> date | None:
             return datetime.strptime(cell.text.split(" ")[0], fmt).date()
         except ValueError:
             continue
-    raise ValidationError(f"date {cell.text!r} is not dd/mm/yyyy", field=field_name, code="date_format")
+    raise ValidationError(Detail("date_format", value=cell.text), field=field_name, code="date_format")
 
 
 _PERIOD_A = re.compile(r"^(?:thang|ky|t)?\s*(\d{1,2})\s*[/\-.]\s*(\d{4})$")
@@ -872,10 +866,10 @@ def parse_period(cell: Cell) -> str:
     else:
         m = _PERIOD_B.match(text)
         if not m:
-            raise ValidationError(f"pay period {cell.text!r} is not MM/YYYY", field="period", code="period")
+            raise ValidationError(Detail("period.list", value=cell.text), field="period", code="period")
         year, month = int(m.group(1)), int(m.group(2))
     if not 1 <= month <= 12:
-        raise ValidationError(f"pay period {cell.text!r} has no such month", field="period", code="period")
+        raise ValidationError(Detail("period.month", value=cell.text), field="period", code="period")
     return f"{year:04d}-{month:02d}"
 
 
@@ -900,7 +894,7 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
     # -- who
     for col in ("full_name", "cccd", "amount"):
         if row[col].empty:
-            errs.add(col, "required", f"{errs.label(col)} is empty")
+            errs.add(col, "required", Detail("required", column=errs.label(col)))
     cccd = _identifier(errs, "cccd", row["cccd"])
     birth = errs.guard("birth_date", lambda: parse_date(row["birth_date"], "birth_date"))
     commune = _admin_code(errs, "commune_code", row["commune_code"], 5) or (
@@ -936,20 +930,20 @@ def build_request(row: _Row, errs: _RowErrors, defaults: ListDefaults, source: s
             errs.add(
                 "programme",
                 "programme_mismatch",
-                f"row is for programme {programme}, this run pays {defaults.programme}",
+                Detail("programme_mismatch", programme=programme, run=defaults.programme),
             )
     if not programme:
-        errs.add("programme", "required", "programme (NCC/BTXH/HTXH) is missing and no default was given")
+        errs.add("programme", "required", Detail("required.programme"))
     period = defaults.period
     if not row["period"].empty:
         parsed = errs.guard("period", lambda: parse_period(row["period"]))
         if parsed and defaults.period and parsed != defaults.period:
             errs.add(
-                "period", "period_mismatch", f"row is for period {parsed}, this run pays {defaults.period}"
+                "period", "period_mismatch", Detail("period_mismatch", period=parsed, run=defaults.period)
             )
         period = parsed or period
     if not period:
-        errs.add("period", "required", "pay period is missing and no default was given")
+        errs.add("period", "required", Detail("required.period"))
     amount = None
     if not row["amount"].empty:
         amount = errs.guard(
@@ -1022,12 +1016,7 @@ def _method(row: _Row, errs: _RowErrors) -> str | None:
     if text:
         kind = METHODS.get(text) or METHODS.get(_NON_ALNUM.sub(" ", text).strip())
         if kind is None:
-            errs.add(
-                "method",
-                "method_unknown",
-                f"payment method {row['method'].text!r} is not one of: tai khoan ngan hang, vi dien tu, "
-                "tai khoan buu dien, nhan tai diem chi tra, nhan tai buu dien, chi tra tai nha",
-            )
+            errs.add("method", "method_unknown", Detail("method_unknown", value=row["method"].text))
         return kind
     # No method written: the data says it (an account and a bank -> bank...), noted as a warning.
     if not row["account_number"].empty and not row["bank"].empty:
@@ -1037,9 +1026,7 @@ def _method(row: _Row, errs: _RowErrors) -> str | None:
         errs.warnings.append("method_inferred:wallet")
         return "wallet"
     if not row["address"].empty:
-        errs.add(
-            "method", "required", "payment method is empty (an address alone does not say home delivery)"
-        )
+        errs.add("method", "required", Detail("required.method"))
         return None
     errs.warnings.append("method_inferred:cash_pickup")
     return "cash_pickup"
@@ -1068,7 +1055,7 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
     if kind == "bank":
         account = _identifier(errs, "account_number", row["account_number"])
         if row["bank"].empty:
-            errs.add("bank", "required", "bank is empty for a bank account payment")
+            errs.add("bank", "required", Detail("required.bank"))
             return None
         bank = errs.guard("bank", lambda: resolve_bank(row["bank"].text))
         if account is None or bank is None:
@@ -1089,8 +1076,7 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
             errs.add(
                 "wallet_provider",
                 "wallet_provider_unknown",
-                f"wallet {row['wallet_provider'].text or row['method'].text!r} is not known "
-                "(Viettel Money, MoMo, VNPT Money)",
+                Detail("wallet_provider_unknown", value=row["wallet_provider"].text or row["method"].text),
             )
             return None
         if phone is None:
@@ -1098,13 +1084,13 @@ def _destination(row: _Row, errs: _RowErrors, commune: str) -> Any:
         return errs.guard("phone", lambda: Wallet(provider=provider, phone=phone), locs)
     if kind in ("cash_pickup", "cash_post_office"):
         if not point:
-            errs.add("commune_code", "required", "no commune or payment point for a cash payment")
+            errs.add("commune_code", "required", Detail("required.cash_point"))
             return None
         ptype = "post_office" if kind == "cash_post_office" else "commune"
         return errs.guard("payment_point", lambda: CashPickup(payment_point=point, point_type=ptype), locs)
     # cash_home
     if row["address"].empty:
-        errs.add("address", "required", "home delivery needs the address")
+        errs.add("address", "required", Detail("required.address"))
         return None
     phone = None
     if not row["phone"].empty:
@@ -1163,13 +1149,7 @@ def _import_table(
         ):
             return  # an empty sheet (Excel adds Sheet2, Sheet3)
         files.append(FileInfo(display, kind, encoding))
-        yield Rejection(
-            display,
-            0,
-            COLUMN_LABELS["full_name"],
-            "no_header",
-            "no header row with a name and a CCCD column was found",
-        )
+        yield Rejection(display, 0, COLUMN_LABELS["full_name"], "no_header", Detail("no_header"))
         return
     info = FileInfo(display, kind, encoding)
     files.append(info)
@@ -1188,7 +1168,7 @@ def _import_table(
                 header_num,
                 c.text,
                 "duplicate_column",
-                f"two columns mean {COLUMN_LABELS[col]!r}; remove one",
+                Detail("duplicate_column", column=COLUMN_LABELS[col]),
             )
             return
         else:
@@ -1206,7 +1186,7 @@ def _import_table(
         req = build_request(_Row(mapped), errs, defaults, f"{display}:{rownum}")
         if req is None or errs.items:
             if not errs.items:  # pragma: no cover - every None path records a reason
-                errs.add("full_name", "invalid", "row could not be read")
+                errs.add("full_name", "invalid", Detail("invalid"))
             yield from errs.items
             continue
         district = "".join(mapped.get("district_code", EMPTY).text.split()) or None
@@ -1245,9 +1225,7 @@ def iter_file(
         for title, sheet in _read_xls(path, bar):
             yield from _import_table(f"{path.name}[{title}]", "xls", None, sheet, defaults, files)
     else:
-        raise ListFileError(
-            f"unsupported list file type {suffix!r} (use .csv, .xlsx or .xls)", field="file", code="file_type"
-        )
+        raise ListFileError(Detail("file_type", suffix=suffix), field="file", code="file_type")
 
 
 def _refused_file(path: Path, exc: Exception) -> ImportResult:
@@ -1258,7 +1236,9 @@ def _refused_file(path: Path, exc: Exception) -> ImportResult:
         r.rejected.append(Rejection(path.name, 0, "(file)", exc.code, exc.detail))
     else:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        r.rejected.append(Rejection(path.name, 0, "(file)", "file_unreadable", f"cannot read file: {reason}"))
+        r.rejected.append(
+            Rejection(path.name, 0, "(file)", "file_unreadable", Detail("file_unreadable", error=reason))
+        )
     return r
 
 
@@ -1403,7 +1383,7 @@ class _RejectedView:
             cur = self._db.execute("SELECT file, row, col, code, reason FROM rejected ORDER BY seq")
             while batch := cur.fetchmany(2048):
                 for file, row, col, code, reason in batch:
-                    yield Rejection(file, row, col, code, reason)
+                    yield Rejection(file, row, col, code, load_detail(reason))
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
@@ -1452,7 +1432,7 @@ class SpilledImport:
                                paid TEXT, file TEXT, row INTEGER, warnings TEXT, data TEXT,
                                district TEXT, commune TEXT, province TEXT, programme TEXT);
             CREATE TABLE rejected (seq INTEGER PRIMARY KEY, src INTEGER, file TEXT, row INTEGER, col TEXT,
-                                   code TEXT, reason TEXT);
+                                   code TEXT, reason TEXT);  -- reason: vocab.dump_detail
             """
         )
         self.db.set_progress_handler(_let_signals_in, 20_000)
@@ -1499,7 +1479,9 @@ class SpilledImport:
                     if len(rows) >= self.BATCH:
                         self._flush(rows, rejected)
                 else:
-                    rejected.append((src, item.file, item.row, item.column, item.code, item.reason))
+                    rejected.append(
+                        (src, item.file, item.row, item.column, item.code, dump_detail(item.reason))
+                    )
                     if len(rejected) >= self.BATCH:
                         self._flush(rows, rejected)
             self._flush(rows, rejected)
@@ -1508,7 +1490,9 @@ class SpilledImport:
             self.db.execute("DELETE FROM rejected WHERE src = ?", (src,))
             refused = _refused_file(path, exc)
             self.files.extend(refused.files)
-            self._flush([], [(src, r.file, r.row, r.column, r.code, r.reason) for r in refused.rejected])
+            self._flush(
+                [], [(src, r.file, r.row, r.column, r.code, dump_detail(r.reason)) for r in refused.rejected]
+            )
             return
         self.files.extend(files)
 
@@ -1571,7 +1555,7 @@ class SpilledImport:
 
     def reject(self, rejections: Iterable[Rejection]) -> None:
         """Add rejections found after the import (they go to rejected.csv with the others)."""
-        self._flush([], [(-1, r.file, r.row, r.column, r.code, r.reason) for r in rejections])
+        self._flush([], [(-1, r.file, r.row, r.column, r.code, dump_detail(r.reason)) for r in rejections])
 
     def drop(self, seqs: Iterable[int]) -> None:
         with interruptible(), self.db:

@@ -35,6 +35,7 @@ from asxh_pay.payroll.dedupe import Hold
 from asxh_pay.payroll.lists import COLUMN_LABELS, FileInfo, ListRow, Rejection
 from asxh_pay.programmes import Programmes
 from asxh_pay.units import PayingUnit, UnitError
+from asxh_pay.vocab import Detail
 
 Codes = Literal["auto", "2025", "pre2025"]
 
@@ -50,7 +51,7 @@ class MappingLine:
     new_code: str
     new_name: str
     rows: int
-    reason: str
+    reason: str  # a Detail (asxh_pay.vocab): English as a str, any language by vocab.detail
 
 
 @dataclass
@@ -148,8 +149,7 @@ def place_rows(
                 row,
                 "programme",
                 "programme_unknown",
-                f"programme {req.programme} is not known (known: {', '.join(programmes.codes())}); "
-                "a new programme is added in programmes.json",
+                Detail("programme_unknown", programme=req.programme, known=list(programmes.codes())),
             )
             continue
         listed = req.beneficiary.commune_code
@@ -158,14 +158,14 @@ def place_rows(
             continue
         if row.file in old_files:
             if not listed:
-                reject(row, "commune_code", "required", "a list in pre-2025 codes needs the old commune code")
+                reject(row, "commune_code", "required", Detail("required.old_commune"))
                 continue
             m = units.map_old(listed, row.district_code)
             key = (row.file, m.listed, m.status)
             mapping_rows[key] += 1
             mapping_of[key] = m
             if m.status == "split":
-                out.held.append(Hold(row, "unit_split", f"unit_split: {m.reason()}"))
+                out.held.append(Hold(row, "unit_split", Detail("unit_split", mapping=m.reason())))
                 continue
             if m.new_code is None:
                 code = "unit_unknown" if m.status == "unknown" else "unit_district_mismatch"
@@ -177,12 +177,7 @@ def place_rows(
             if unit is not None and unit.level == "commune":
                 placed.append((row, unit.code, None))
             else:
-                reject(
-                    row,
-                    "commune_code",
-                    "required",
-                    "the row has no commune code; a province paying centrally needs each row's commune",
-                )
+                reject(row, "commune_code", "required", Detail("required.commune"))
             continue
         new = listed if units.commune(listed) else None
         if new is None and not listed.isdigit():
@@ -204,7 +199,7 @@ def place_rows(
                 row,
                 "commune_code",
                 "unit_outside",
-                f"{c} of {p} is outside this run's paying unit, {paying.describe()}",
+                Detail("unit_outside", commune=str(c), province=str(p), unit=paying.describe()),
             )
             continue
         out.rows.append(_rewrite(row, new, old))

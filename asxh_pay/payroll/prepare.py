@@ -54,13 +54,16 @@ from asxh_pay.payroll.lists import (
     SpilledImport,
     interruptible,
     list_files,
+    warning_detail,
 )
 from asxh_pay.payroll.placement import Codes, MappingLine, Placement, old_coded_files, place_rows
 from asxh_pay.payroll.rails import Rails
 from asxh_pay.payroll.registry import PopulationRegistry, owner_matches, verify_rows
 from asxh_pay.payroll.reports import write_csv
 from asxh_pay.programmes import Programmes, load_programmes
+from asxh_pay.status import FailureReason
 from asxh_pay.units import PayingUnit, UnitError
+from asxh_pay.vocab import Detail
 
 INQUIRY_CONCURRENCY = 128
 T = TypeVar("T")
@@ -189,7 +192,11 @@ async def _inquire(
         try:
             provider = client.router.provider_for(client.new_payout(req))
         except ConfigurationError as exc:
-            return row, Hold(row, "no_rail", f"no_rail: {exc}"), None
+            return (
+                row,
+                Hold(row, "no_rail", Detail("no_rail", error=str(exc), method=req.destination.kind)),
+                None,
+            )
         if not client.adapter(provider).capabilities.inquiry:
             return row, None, None
         async with sem:
@@ -202,18 +209,14 @@ async def _inquire(
                     (
                         row.where,
                         "account_not_verified",
-                        f"{provider} inquiry failed ({type(exc).__name__}); paid unverified",
+                        Detail("account_not_verified", provider=provider, error=type(exc).__name__),
                     ),
                 )
         if not answer.exists:
             return (
                 row,
                 None,
-                (
-                    row.where,
-                    "account_not_found",
-                    f"{provider} does not know this account: it will be paid in cash (fallback)",
-                ),
+                (row.where, "account_not_found", Detail("account_not_found", provider=provider)),
             )
         accepted, how = owner_matches(row, answer.holder_name or "")
         if not accepted:
@@ -222,8 +225,7 @@ async def _inquire(
                 Hold(
                     row,
                     "account_owner_mismatch",
-                    f"name_mismatch: the account holder's name does not match the beneficiary or the "
-                    f"authorised person ({how.value})",
+                    Detail("account_owner_mismatch", failure=FailureReason.NAME_MISMATCH, how=how),
                 ),
                 None,
             )
@@ -231,11 +233,7 @@ async def _inquire(
             return (
                 row,
                 None,
-                (
-                    row.where,
-                    "account_owner_reordered",
-                    "account holder name is the list name with the family name moved (accepted)",
-                ),
+                (row.where, "account_owner_reordered", Detail("account_owner_reordered")),
             )
         return row, None, None
 
@@ -276,17 +274,12 @@ async def _against_ledger(
                     (
                         row.where,
                         "already_in_ledger",
-                        f"already in the ledger as {existing.id} ({existing.status.value}); not paid again",
+                        Detail("already_in_ledger", payout=existing.id, status=existing.status),
                     )
                 )
             else:
                 held.append(
-                    Hold(
-                        row,
-                        "conflicts_with_ledger",
-                        f"duplicate: the ledger already has {existing.id} for this beneficiary, programme "
-                        "and period with other details",
-                    )
+                    Hold(row, "conflicts_with_ledger", Detail("conflicts_with_ledger", payout=existing.id))
                 )
     return ok, held, warnings
 
@@ -369,7 +362,14 @@ class _Outcomes:
             self.held_by_code[h.code] += 1
             req = h.row.request
             rows.append(
-                (h.row.where, req.programme, mask_cccd(req.beneficiary.cccd), h.code, h.reason, req.amount)
+                (
+                    h.row.where,
+                    req.programme,
+                    mask_cccd(req.beneficiary.cccd),
+                    h.code,
+                    vocab.dump_detail(h.reason),
+                    req.amount,
+                )
             )
         with interruptible(), self.db:
             self.db.executemany(
@@ -381,18 +381,25 @@ class _Outcomes:
     def warn(self, warnings: Sequence[tuple[str, str, str]]) -> None:
         self.warning_count += len(warnings)
         with interruptible(), self.db:
-            self.db.executemany("INSERT INTO warnings_out (source, code, detail) VALUES (?, ?, ?)", warnings)
+            self.db.executemany(
+                "INSERT INTO warnings_out (source, code, detail) VALUES (?, ?, ?)",
+                [(where, code, vocab.dump_detail(detail)) for where, code, detail in warnings],
+            )
 
     def held_rows(self) -> Iterator[list[Any]]:
+        """(source, programme, masked cccd, code, detail, amount) of each held row, in order."""
         with interruptible():
-            for row in self.db.execute(
+            for source, programme, cccd, code, reason, amount in self.db.execute(
                 "SELECT source, programme, cccd, code, reason, amount FROM held_out ORDER BY seq"
             ):
-                yield list(row)
+                yield [source, programme, cccd, code, vocab.load_detail(reason), amount]
 
     def warnings(self) -> Iterator[tuple[str, str, str]]:
         with interruptible():
-            yield from self.db.execute("SELECT source, code, detail FROM warnings_out ORDER BY seq")
+            for source, code, detail in self.db.execute(
+                "SELECT source, code, detail FROM warnings_out ORDER BY seq"
+            ):
+                yield source, code, vocab.load_detail(detail)
 
 
 async def prepare_run(
@@ -477,6 +484,7 @@ def _place(
     unit: PayingUnit | None,
     programmes: Programmes,
     codes: Codes,
+    lang: str = "vi",
 ) -> Placement:
     """:func:`place_rows` over the import's file, a chunk at a time, with the same decisions.
 
@@ -525,7 +533,7 @@ def _place(
     placement.held = out.held[: len(out.held)]
     placement.rows = []  # in the import's file: spill.row_count of them
     if not placed and not out.held_count:
-        _nothing_to_pay(spill)
+        _nothing_to_pay(spill, lang)
     return placement
 
 
@@ -551,7 +559,7 @@ async def _prepare(
     imported = spill
     _check_file_types(imported.rejected)
     out = _Outcomes(spill)
-    placement = _place(spill, out, unit=unit, programmes=programmes, codes=codes)
+    placement = _place(spill, out, unit=unit, programmes=programmes, codes=codes, lang=lang)
     deduped = dedupe_spilled(spill)
     out.hold(deduped.held)
 
@@ -566,7 +574,7 @@ async def _prepare(
         for chunk in _chunks(deduped.unique, CHUNK_ROWS):
             rows, held1 = await verify_rows(chunk, registry)
             out.hold(held1)
-            out.warn([(r.where, w.split(":")[0], w) for r in rows for w in r.warnings])
+            out.warn([(r.where, w.split(":")[0], warning_detail(w)) for r in rows for w in r.warnings])
             if verify_accounts:
                 rows, held2, warn2 = await _inquire(rows, rails)
                 out.hold(held2)
@@ -583,12 +591,21 @@ async def _prepare(
     digest, count, total = run_hash(run_id, totals.tap(read_payouts(staging / "payouts.jsonl")))
     held = out.held
 
-    # Reasons in the official's language (the shared vocabulary), the checker's own words as detail.
+    # In the run's language: the headers, the reason in the shared vocabulary's words and its
+    # detail rendered from its code and parameters (vocab.Detail); the code column is the
+    # machine's, the same in every language. Details are masked as free text (mask_text).
     write_csv(
         staging / "rejected.csv",
         ["file", "row", "column", "code", "reason", "detail"],
         (
-            [r.file, r.row, r.column, r.code, vocab.reason(r.code, lang), mask_text(r.reason)]
+            [
+                r.file,
+                r.row,
+                r.column,
+                r.code,
+                vocab.reason(r.code, lang),
+                mask_text(vocab.detail(r.reason, lang)),
+            ]
             for r in imported.rejected
         ),
         lang,
@@ -597,7 +614,15 @@ async def _prepare(
         staging / "held.csv",
         ["source", "programme", "cccd", "code", "reason", "detail", "amount"],
         (
-            [source, programme, cccd, code, vocab.reason(code, lang), mask_text(reason), amount]
+            [
+                source,
+                programme,
+                cccd,
+                code,
+                vocab.reason(code, lang),
+                mask_text(vocab.detail(reason, lang)),
+                amount,
+            ]
             for source, programme, cccd, code, reason, amount in out.held_rows()
         ),
         lang,
@@ -606,7 +631,16 @@ async def _prepare(
         staging / "unit-mapping.csv",
         ["file", "listed_unit", "old_unit", "mapping", "new_unit", "unit_name", "rows", "reason"],
         (
-            [m.file, m.listed, m.old_name, m.status, m.new_code, m.new_name, m.rows, m.reason]
+            [
+                m.file,
+                m.listed,
+                m.old_name,
+                m.status,
+                m.new_code,
+                m.new_name,
+                m.rows,
+                vocab.detail(m.reason, lang),
+            ]
             for m in placement.mappings
         ),
         lang,
@@ -615,7 +649,7 @@ async def _prepare(
         staging / "warnings.csv",
         ["source", "code", "reason", "detail"],
         (
-            [w[0], w[1], vocab.reason(w[1], lang), mask_text(w[2])]
+            [w[0], w[1], vocab.reason(w[1], lang), mask_text(vocab.detail(w[2], lang))]
             for w in [
                 *out.warnings(),
                 *((d.dropped.where, "duplicate", d.reason) for d in deduped.duplicates),
@@ -723,8 +757,9 @@ def _check_file_types(rejected: Iterable[Rejection]) -> None:
         raise PrepareError(f"{bad.file}: {bad.reason}", code="file_type")
 
 
-def _nothing_to_pay(spill: SpilledImport) -> None:
-    """Fail before writing a run when no row of the lists can be paid or decided on."""
+def _nothing_to_pay(spill: SpilledImport, lang: str = "vi") -> None:
+    """Fail before writing a run when no row of the lists can be paid or decided on; the
+    example of each top reason in ``lang``."""
     rows_read = sum(f.rows_read for f in spill.files)
     if not spill.rejected and not rows_read:
         files = ", ".join(f.name for f in spill.files) or "(no list files found)"
@@ -739,7 +774,8 @@ def _nothing_to_pay(spill: SpilledImport) -> None:
             file, row, column, reason = spill.db.execute(
                 "SELECT file, row, col, reason FROM rejected WHERE seq = ?", (first,)
             ).fetchone()
-            reasons.append((code, n, _where(Rejection(file, row, column, code, reason)) + reason))
+            detail = vocab.detail(vocab.load_detail(reason), lang)
+            reasons.append((code, n, _where(Rejection(file, row, column, code, detail)) + detail))
     raise PrepareError(
         f"every row was rejected ({spill.rejected_rows} rows); nothing to pay. Fix the lists and "
         "prepare again",

@@ -37,6 +37,7 @@ from asxh_pay.models import RecipientKind
 from asxh_pay.payroll.dedupe import Hold
 from asxh_pay.payroll.lists import ListRow
 from asxh_pay.status import FailureReason
+from asxh_pay.vocab import Detail
 
 BATCH = 500
 
@@ -64,7 +65,7 @@ class Stop:
 
     cccd: str
     reason: FailureReason  # BENEFICIARY_DECEASED, REGULATORY (entitlement ended), IDENTITY_CHECK_FAILED
-    detail: str
+    detail: str  # a Detail of this register (any language); a remote register's own words
     programme: str | None = None  # None: every programme
 
     def applies_to(self, programme: str) -> bool:
@@ -182,25 +183,22 @@ class SandboxPopulationRegistry(PopulationRegistry):
             found.add(cccd)
             if died:
                 stops.setdefault(cccd, []).append(
-                    Stop(
-                        cccd, FailureReason.BENEFICIARY_DECEASED, f"deceased on {died} (population register)"
-                    )
+                    Stop(cccd, FailureReason.BENEFICIARY_DECEASED, Detail("_stop.deceased", died=died))
                 )
         for cccd in set(cccds) - found:
             stops.setdefault(cccd, []).append(
-                Stop(cccd, FailureReason.IDENTITY_CHECK_FAILED, "CCCD no longer in the population register")
+                Stop(cccd, FailureReason.IDENTITY_CHECK_FAILED, Detail("_stop.not_in_register"))
             )
         for cccd, programme, note in self._select(
             "SELECT cccd, programme, note FROM entitlement_stops WHERE cccd IN ({marks})", cccds
         ):
-            stops.setdefault(cccd, []).append(
-                Stop(
-                    cccd,
-                    FailureReason.REGULATORY,
-                    f"entitlement to {programme} ended: {note}".rstrip(": "),
-                    programme,
-                )
+            note = (note or "").rstrip(": ")  # as the text was: "... ended: NOTE", trailing ": " cut
+            ended = (
+                Detail("_stop.entitlement_note", programme=programme, note=note)
+                if note
+                else Detail("_stop.entitlement", programme=programme)
             )
+            stops.setdefault(cccd, []).append(Stop(cccd, FailureReason.REGULATORY, ended, programme))
         await asyncio.sleep(0)
         return stops
 
@@ -229,8 +227,9 @@ def names_match(expected: str, actual: str, *, birth_date_confirmed: bool = True
 # --------------------------------------------------------------------------- verification
 
 
-def _hold(row: ListRow, code: str, reason: FailureReason, text: str) -> Hold:
-    return Hold(row, code, f"{reason.value}: {text}")
+def _hold(row: ListRow, detail: Detail) -> Hold:
+    """A held row, its code the detail's (the payout failure it would be is the ``failure`` in it)."""
+    return Hold(row, detail.code, detail)
 
 
 def _period_start(period: str) -> date:
@@ -262,36 +261,43 @@ async def verify_rows(
 def _check_person(
     row: ListRow, who: str, cccd: str, name: str, birth: date | None, people: dict[str, PersonRecord]
 ) -> Hold | None:
+    own = who == "beneficiary"
     person = people.get(cccd)
     if person is None:
         return _hold(
             row,
-            f"{who}_not_found",
-            FailureReason.IDENTITY_CHECK_FAILED,
-            f"{who}'s CCCD is not in the population register",
+            Detail(
+                "beneficiary_not_found" if own else "recipient_not_found",
+                failure=FailureReason.IDENTITY_CHECK_FAILED,
+            ),
         )
     if not person.alive:
-        reason = (
-            FailureReason.BENEFICIARY_DECEASED
-            if who == "beneficiary"
-            else FailureReason.AUTHORISATION_INVALID
+        return _hold(
+            row,
+            Detail(
+                "beneficiary_deceased" if own else "recipient_deceased",
+                failure=FailureReason.BENEFICIARY_DECEASED if own else FailureReason.AUTHORISATION_INVALID,
+                died=person.died_on,
+            ),
         )
-        return _hold(row, f"{who}_deceased", reason, f"{who} died on {person.died_on} (population register)")
     dob_ok = birth is not None and person.birth_date is not None and birth == person.birth_date
     if birth is not None and person.birth_date is not None and birth != person.birth_date:
         return _hold(
             row,
-            f"{who}_birth_date_mismatch",
-            FailureReason.IDENTITY_CHECK_FAILED,
-            f"{who}'s date of birth on the list differs from the population register",
+            Detail(
+                "beneficiary_birth_date_mismatch" if own else "recipient_birth_date_mismatch",
+                failure=FailureReason.IDENTITY_CHECK_FAILED,
+            ),
         )
     accepted, how = names_match(name, person.full_name, birth_date_confirmed=dob_ok)
     if not accepted:
         return _hold(
             row,
-            f"{who}_name_mismatch",
-            FailureReason.NAME_MISMATCH,
-            f"{who}'s name on the list does not match the population register ({how.value})",
+            Detail(
+                "beneficiary_name_mismatch" if own else "recipient_name_mismatch",
+                failure=FailureReason.NAME_MISMATCH,
+                how=how,
+            ),
         )
     return None
 
@@ -304,25 +310,22 @@ def _check_row(row: ListRow, people: dict[str, PersonRecord], stops: dict[str, l
         return problem
     for stop in stops.get(b.cccd, []):
         if stop.applies_to(req.programme):
-            return _hold(row, "entitlement_stopped", stop.reason, stop.detail)
+            return _hold(row, Detail("entitlement_stopped", failure=stop.reason, stop=stop.detail))
     rec = req.recipient
     if rec.kind is not RecipientKind.SELF and rec.cccd and rec.full_name:
         if rec.cccd == b.cccd:
-            return _hold(
-                row,
-                "recipient_is_beneficiary",
-                FailureReason.AUTHORISATION_INVALID,
-                "the authorised person is the beneficiary: make the row a self payment",
-            )
+            return _hold(row, Detail("recipient_is_beneficiary", failure=FailureReason.AUTHORISATION_INVALID))
         problem = _check_person(row, "recipient", rec.cccd, rec.full_name, None, people)
         if problem:
             return problem
         if rec.authorisation_expired(_period_start(req.period)):
             return _hold(
                 row,
-                "authorisation_expired",
-                FailureReason.AUTHORISATION_INVALID,
-                f"authorisation ended on {rec.authorisation_valid_until}",
+                Detail(
+                    "authorisation_expired",
+                    failure=FailureReason.AUTHORISATION_INVALID,
+                    until=rec.authorisation_valid_until,
+                ),
             )
     return None
 

@@ -69,7 +69,8 @@ def test_old_coded_list_is_mapped_split_held_wrong_rejected(ws: Workspace) -> No
     assert (
         len(split) == 1 and "Ngọc Khánh" in split[0]["Chi tiết"]
     )  # the reason in words, the candidates in the detail
-    assert "Phường Giảng Võ (00025)" in split[0]["Chi tiết"] and "a person must say" in split[0]["Chi tiết"]
+    assert "Phường Giảng Võ (00025)" in split[0]["Chi tiết"]
+    assert "cán bộ cần xác định đối tượng đang sống ở xã, phường mới nào" in split[0]["Chi tiết"]
     rejected = {r["Mã lỗi"] for r in _csv(prep.dir / "rejected.csv")}
     assert {"unit_district_mismatch", "unit_unknown"} <= rejected
     # The preparation report shows the mapping.
