@@ -628,7 +628,7 @@ NAME_MATCHES: dict[str, Pair] = {
     "folded": ("khớp khi bỏ dấu", "folded"),
     "reordered": ("đảo thứ tự các từ", "reordered"),
     "near": ("gần giống", "near"),
-    "mismatch": ("không khớp", "mismatch"),
+    "mismatch": ("khác nhau", "mismatch"),
 }
 
 #: Who receives on the beneficiary's behalf (:class:`asxh_pay.models.RecipientKind`).
@@ -639,7 +639,6 @@ RECIPIENT_KINDS: dict[str, Pair] = {
 }
 
 _TEXT = "định dạng cột là Văn bản (Text) rồi nhập lại"
-_CENSUS = "CSDL quốc gia về dân cư"
 
 DETAILS: dict[str, Pair] = {
     # -- the file as a whole (asxh_pay.payroll.lists)
@@ -773,7 +772,10 @@ DETAILS: dict[str, Pair] = {
         "Ba chữ số đầu của số CCCD không phải mã tỉnh nào",
         "CCCD starts with an unknown province code",
     ),
-    "cccd_birth_year": ("Số CCCD cho năm sinh ở tương lai", "CCCD encodes a birth year in the future"),
+    "cccd_birth_year": (
+        "Năm sinh suy ra từ số CCCD là năm ở tương lai",
+        "CCCD encodes a birth year in the future",
+    ),
     "cccd_birth_mismatch": (
         "Các chữ số thế kỷ và năm sinh trong số CCCD không khớp với ngày sinh",
         "CCCD century/birth-year digits do not match the date of birth",
@@ -937,7 +939,7 @@ DETAILS: dict[str, Pair] = {
         "{listed_district} ({listed_district_name})",
     ),
     "unit_outside": (
-        "{commune} thuộc {province} nằm ngoài đơn vị chi trả của đợt chi này, {unit}",
+        "{commune} thuộc {province} nằm ngoài đơn vị chi trả của đợt chi này là {unit}",
         "{commune} of {province} is outside this run's paying unit, {unit}",
     ),
     "_mapping.split": (
@@ -967,7 +969,7 @@ DETAILS: dict[str, Pair] = {
         "duplicate of {kept} (another list): paid once",
     ),
     "duplicate_conflict": (
-        "Đối tượng có tên {n} lần trong danh sách với {parts:and}: {rows:list}; cần xác định dòng nào đúng",
+        "Đối tượng có tên {n} lần trong danh sách nhưng {parts:and}: {rows:list}; cần xác định dòng nào đúng",
         "beneficiary listed {n} times with {parts:and}: {rows:list}; decide which is right",
     ),
     "_conflict.amounts": ("số tiền khác nhau ({amounts:vnds})", "different amounts ({amounts:vnds})"),
@@ -979,35 +981,37 @@ DETAILS: dict[str, Pair] = {
     ),
     # -- the population register (asxh_pay.payroll.registry); {failure}: the payout failure reason
     "beneficiary_not_found": (
-        f"Số CCCD của đối tượng không có trong {_CENSUS}",
+        "Số CCCD của đối tượng không có trong CSDL quốc gia về dân cư",
         "{failure}: beneficiary's CCCD is not in the population register",
     ),
     "recipient_not_found": (
-        f"Số CCCD của người nhận thay không có trong {_CENSUS}",
+        "Số CCCD của người nhận thay không có trong CSDL quốc gia về dân cư",
         "{failure}: recipient's CCCD is not in the population register",
     ),
     "beneficiary_deceased": (
-        f"Đối tượng đã chết ngày {{died:date}} (theo {_CENSUS})",
+        "Đối tượng đã chết ngày {died:date} (theo CSDL quốc gia về dân cư)",
         "{failure}: beneficiary died on {died} (population register)",
     ),
     "recipient_deceased": (
-        f"Người nhận thay đã chết ngày {{died:date}} (theo {_CENSUS})",
+        "Người nhận thay đã chết ngày {died:date} (theo CSDL quốc gia về dân cư)",
         "{failure}: recipient died on {died} (population register)",
     ),
     "beneficiary_birth_date_mismatch": (
-        f"Ngày sinh của đối tượng trong danh sách khác với {_CENSUS}",
+        "Ngày sinh của đối tượng trong danh sách khác với CSDL quốc gia về dân cư",
         "{failure}: beneficiary's date of birth on the list differs from the population register",
     ),
     "recipient_birth_date_mismatch": (
-        f"Ngày sinh của người nhận thay trong danh sách khác với {_CENSUS}",
+        "Ngày sinh của người nhận thay trong danh sách khác với CSDL quốc gia về dân cư",
         "{failure}: recipient's date of birth on the list differs from the population register",
     ),
     "beneficiary_name_mismatch": (
-        f"Họ tên của đối tượng trong danh sách không khớp với {_CENSUS} ({{how:match}})",
+        "Họ tên của đối tượng trong danh sách không khớp với CSDL quốc gia về dân cư "
+        "(kết quả so khớp: {how:match})",
         "{failure}: beneficiary's name on the list does not match the population register ({how})",
     ),
     "recipient_name_mismatch": (
-        f"Họ tên của người nhận thay trong danh sách không khớp với {_CENSUS} ({{how:match}})",
+        "Họ tên của người nhận thay trong danh sách không khớp với CSDL quốc gia về dân cư "
+        "(kết quả so khớp: {how:match})",
         "{failure}: recipient's name on the list does not match the population register ({how})",
     ),
     "entitlement_stopped": ("{stop}", "{failure}: {stop}"),
@@ -1020,11 +1024,11 @@ DETAILS: dict[str, Pair] = {
         "{failure}: authorisation ended on {until}",
     ),
     "_stop.deceased": (
-        f"Đã chết ngày {{died:date}} (theo {_CENSUS})",
+        "Đã chết ngày {died:date} (theo CSDL quốc gia về dân cư)",
         "deceased on {died} (population register)",
     ),
     "_stop.not_in_register": (
-        f"Số CCCD không còn trong {_CENSUS}",
+        "Số CCCD không còn trong CSDL quốc gia về dân cư",
         "CCCD no longer in the population register",
     ),
     "_stop.entitlement": ("Đã thôi hưởng chế độ {programme}", "entitlement to {programme} ended"),
@@ -1047,7 +1051,8 @@ DETAILS: dict[str, Pair] = {
         "{provider} does not know this account: it will be paid in cash (fallback)",
     ),
     "account_owner_mismatch": (
-        "Tên chủ tài khoản không khớp với họ tên đối tượng hoặc người nhận thay ({how:match})",
+        "Tên chủ tài khoản không khớp với họ tên đối tượng hoặc người nhận thay "
+        "(kết quả so khớp: {how:match})",
         "{failure}: the account holder's name does not match the beneficiary or the authorised person "
         "({how})",
     ),

@@ -50,8 +50,10 @@ class Duplicate:
 
     @property
     def reason(self) -> Detail:
-        key = "duplicate.same_list" if self.kept.file == self.dropped.file else "duplicate.other_list"
-        return Detail(key, kept=self.kept.where)
+        return Detail(
+            "duplicate.same_list" if self.kept.file == self.dropped.file else "duplicate.other_list",
+            kept=self.kept.where,
+        )
 
 
 @dataclass(frozen=True)

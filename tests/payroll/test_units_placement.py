@@ -71,6 +71,13 @@ def test_old_coded_list_is_mapped_split_held_wrong_rejected(ws: Workspace) -> No
     )  # the reason in words, the candidates in the detail
     assert "Phường Giảng Võ (00025)" in split[0]["Chi tiết"]
     assert "cán bộ cần xác định đối tượng đang sống ở xã, phường mới nào" in split[0]["Chi tiết"]
+    # The same detail in English with lang="en" (the checker's words as they always were).
+    prep_en = ws.prepare(
+        [lst], verify_accounts=False, unit=units.paying_unit(province_code="01"), lang="en", run_id="en"
+    )
+    split_en = [h for h in _csv(prep_en.dir / "held.csv") if h["Code"] == "unit_split"]
+    assert split_en[0]["Detail"].startswith("unit_split: old commune Phường Ngọc Khánh (00025, Quận Ba Đình)")
+    assert "Phường Giảng Võ (00025)" in split_en[0]["Detail"] and "a person must say" in split_en[0]["Detail"]
     rejected = {r["Mã lỗi"] for r in _csv(prep.dir / "rejected.csv")}
     assert {"unit_district_mismatch", "unit_unknown"} <= rejected
     # The preparation report shows the mapping.
@@ -79,6 +86,7 @@ def test_old_coded_list_is_mapped_split_held_wrong_rejected(ws: Workspace) -> No
         m for m in mapping if m["Mã đơn vị trong danh sách"] == "001/00013" and m["Chuyển đổi"] == "mapped"
     )
     assert line["Mã xã mới"] == "00004" and line["Tên xã mới"] == "Phường Ba Đình" and line["Số dòng"] == "2"
+    assert line["Lý do"] == "Phường Quán Thánh cũ (mã 00013, Quận Ba Đình) nay là Phường Ba Đình (00004)"
     assert prep.manifest["units"]["old_coded_files"] == ["ba-dinh-cu.csv"]
     assert prep.manifest["units"]["rows_by_mapping"]["split"] == 1
     assert "vietnamadminunits" in prep.manifest["units"]["conversion"]["conversion"]
