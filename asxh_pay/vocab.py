@@ -794,7 +794,7 @@ DETAILS: dict[str, Pair] = {
         "phone number must be 0 + 9 digits or 84 + 9 digits",
     ),
     "phone_prefix": (
-        "Đầu số không phải đầu số di động Việt Nam đang sử dụng",
+        "Số điện thoại không thuộc đầu số di động Việt Nam đang sử dụng",
         "not a current Vietnamese mobile prefix",
     ),
     "name_invalid.not_text": ("Họ tên phải là văn bản", "name must be text"),
@@ -838,13 +838,13 @@ DETAILS: dict[str, Pair] = {
     "account_format.not_text": ("Số tài khoản phải là văn bản", "account number must be text"),
     "account_format.negative": ("Số tài khoản không được là số âm", "account number cannot be negative"),
     "account_format.type": (
-        "Số tài khoản phải là văn bản (đọc cột dưới dạng văn bản)",
+        "Số tài khoản phải là văn bản (định dạng cột là Văn bản - Text)",
         "account number must be text (read the column as text)",
     ),
     "account_format": ("Số tài khoản phải gồm 6 đến 19 chữ số", "account number must be 6 to 19 digits"),
     # -- the request (asxh_pay.models)
     "period": (
-        "Kỳ chi trả phải có dạng YYYY-MM (năm 20xx), ô này ghi “{value}”",
+        "Kỳ chi trả “{value}” không hợp lệ: phải có dạng YYYY-MM, năm từ 2000 đến 2099",
         "pay period must be YYYY-MM, got {value!r}",
     ),
     "programme": (
