@@ -1035,6 +1035,62 @@ MESSAGES: dict[str, Pair] = {
         "{path} không phải khóa bí mật Ed25519: mốc được ký bằng Ed25519",
         "{path} is not an Ed25519 private key: anchors are signed with Ed25519",
     ),
+    # Signed anchors of the ledger's history (asxh_pay.ledger.anchor).
+    "anchor_nothing_run": (
+        "Không có gì để ký mốc: đợt chi {run_id} chưa có khoản chi nào",
+        "nothing to anchor: run {run_id} has no payouts",
+    ),
+    "anchor_nothing_ledger": (
+        "Không có gì để ký mốc: sổ cái chưa có khoản chi nào",
+        "nothing to anchor: the ledger has no payouts",
+    ),
+    "anchor_header": ("phần đầu", "header"),
+    "anchor_trailer": ("phần cuối", "trailer"),
+    "anchor_line_long": (
+        "Dòng {line} dài quá {max} byte: đây không phải tệp mốc",
+        "line {line} is longer than {max} bytes: not an anchor",
+    ),
+    "anchor_line_cut": (
+        "Dòng {line} bị cắt cụt: tệp mốc không đầy đủ",
+        "line {line} is cut short: the anchor is truncated",
+    ),
+    "anchor_not_json": (
+        "Dòng {line} ({what}) không phải JSON: tệp mốc bị hỏng",
+        "line {line} ({what}) is not JSON: the anchor is damaged",
+    ),
+    "anchor_not_object": (
+        "Dòng {line} ({what}) không phải đối tượng JSON: tệp mốc bị hỏng",
+        "line {line} ({what}) is not an object: the anchor is damaged",
+    ),
+    "anchor_not_head": (
+        "Dòng {line} không phải đầu chuỗi băm: tệp mốc bị hỏng",
+        "line {line} is not a chain head: the anchor is damaged",
+    ),
+    "anchor_unreadable": ("Không đọc được tệp mốc {path}: {detail}", "cannot read anchor {path}: {detail}"),
+    "anchor_format": (
+        "{path} không phải tệp mốc asxh-pay (cần định dạng {format})",
+        "{path} is not an asxh-pay anchor (format {format} expected)",
+    ),
+    "anchor_other_key": (
+        "Mốc được ký bằng khóa {signed}, không phải khóa đã cung cấp ({given})",
+        "the anchor was signed by key {signed}, not by the key given ({given})",
+    ),
+    "anchor_after_trailer": (
+        "Dòng {line} nằm sau phần cuối: tệp mốc bị hỏng",
+        "line {line} follows the trailer: the anchor is damaged",
+    ),
+    "anchor_no_trailer": (
+        "Tệp mốc không có phần cuối: tệp không đầy đủ",
+        "the anchor has no trailer: it is truncated",
+    ),
+    "anchor_edited": (
+        "Các dòng của tệp mốc không khớp mã gốc đã ký: tệp đã bị sửa hoặc bị hỏng",
+        "the anchor's lines do not match its signed root: it was edited or damaged",
+    ),
+    "anchor_forged": (
+        "Chữ ký của tệp mốc không xác thực được: tệp bị giả mạo hoặc bị hỏng",
+        "the anchor's signature does not verify: it is forged or damaged",
+    ),
     # The ledger opened by a command (asxh_pay.ledger).
     "no_ledger_at": (
         "Không có sổ cái tại {path}: hãy kiểm tra --ledger / --data-dir; lệnh chỉ đọc không bao giờ tạo "
@@ -1056,8 +1112,8 @@ MESSAGES: dict[str, Pair] = {
         "{path} is not an asxh-pay ledger ({detail})",
     ),
     "ledger_outdated": (
-        "Sổ cái {path} thuộc phiên bản cũ (còn các bước nâng cấp {missing}); lệnh có ghi dữ liệu (run, "
-        "reconcile --apply) sẽ nâng cấp sổ cái",
+        "Sổ cái {path} thuộc phiên bản cũ (còn các bước nâng cấp {missing}); lệnh có ghi dữ liệu ('asxh-pay "
+        "run', 'asxh-pay reconcile --apply') sẽ nâng cấp sổ cái",
         "ledger {path} is from an older version (migrations {missing} pending); a command that writes "
         "(run, reconcile --apply) upgrades it",
     ),
