@@ -122,9 +122,12 @@ class PayingUnit:
             return False
         return c.code == self.code if self.level == "commune" else c.province_code == self.code
 
-    def describe(self) -> str:
+    def describe(self, lang: str = "en") -> str:
+        """The unit in a sentence; English by default (a rejected row's reason), ``lang`` on screen."""
         if self.level == "province":
-            return f"{self.name} ({self.code}), paying centrally"
+            from asxh_pay.vocab import phrase
+
+            return f"{self.name} ({self.code}){phrase('paying_centrally', lang)}"
         return f"{self.name} ({self.code}), {self.province_name} ({self.province_code})"
 
     def as_dict(self) -> dict[str, str]:

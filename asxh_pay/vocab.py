@@ -1013,7 +1013,7 @@ MESSAGES: dict[str, Pair] = {
         "  served over HTTP on 127.0.0.1 (config {config}, logs {logs})",
     ),
     "demo_serve_month": (
-        "  asxh-pay serve tại {url}: đã hết tháng chi trả của bưu điện ({days} ngày)",
+        "  asxh-pay serve tại {url}: kỳ chi trả tiền mặt của bưu điện đã kết thúc ({days} ngày)",
         "  asxh-pay serve at {url}: the post office's month passed ({days} days)",
     ),
     # ledger verify / ledger anchor (asxh_pay.cli).

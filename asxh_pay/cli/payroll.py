@@ -833,7 +833,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     unit = units.paying_unit(province_code=demo.PROVINCE)
     province = demo.make_province(args.beneficiaries, period=period, communes=args.communes)
-    say(phrase("demo_province", args.lang, dir=data_dir, unit=unit.describe(), n=len(province.communes)))
+    say(
+        phrase(
+            "demo_province", args.lang, dir=data_dir, unit=unit.describe(args.lang), n=len(province.communes)
+        )
+    )
     files = demo.write_lists(province, data_dir / "lists")
     say(
         phrase(
