@@ -72,7 +72,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from asxh_pay.errors import ConfigurationError
+from asxh_pay.errors import ConfigurationError, Message
 
 ENV_PREFIX = "ASXH_PAY_"
 CONFIG_ENV = "ASXH_PAY_CONFIG"
@@ -433,7 +433,7 @@ def _secrets_dir() -> Path | None:
     if env:
         path = Path(env)
         if not path.is_dir():
-            raise ConfigurationError(f"{SECRETS_DIR_ENV} names {path}, which is not a directory")
+            raise ConfigurationError(Message("secrets_dir_not_dir", env=SECRETS_DIR_ENV, path=path))
         return path
     return DEFAULT_SECRETS_DIR if DEFAULT_SECRETS_DIR.is_dir() else None
 
@@ -444,19 +444,16 @@ def load_settings(path: str | Path | None = None) -> Settings:
     raw: dict[str, Any] = {}
     if file is not None:
         if not file.is_file():
-            raise ConfigurationError(f"configuration file {file} does not exist")
+            raise ConfigurationError(Message("config_missing", file=file))
         try:
             raw = tomllib.loads(file.read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"{file} is not valid TOML: {exc}") from None
+            raise ConfigurationError(Message("config_not_toml", file=file, detail=str(exc))) from None
         clear = list(_walk_secrets(raw))
         if clear:
             names = ", ".join(".".join(p) for p in clear)
             envs = ", ".join(secret_env(*p) for p in clear)
-            raise ConfigurationError(
-                f"{file} holds a secret in clear ({names}): remove it from the file and set it in the "
-                f"environment ({envs}) or in the secrets directory (lower-case file names)"
-            )
+            raise ConfigurationError(Message("config_secret_in_clear", file=file, names=names, envs=envs))
     _CURRENT_FILE["path"] = file
     try:
         settings = Settings(_secrets_dir=_secrets_dir())
@@ -464,9 +461,12 @@ def load_settings(path: str | Path | None = None) -> Settings:
         problems = "; ".join(
             f"{'.'.join(str(x) for x in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()
         )
-        raise ConfigurationError(
-            f"invalid configuration{f' in {file}' if file else ''}: {problems}"
-        ) from None
+        words = (
+            Message("config_invalid_in", file=file, problems=problems)
+            if file
+            else Message("config_invalid", problems=problems)
+        )
+        raise ConfigurationError(words) from None
     finally:
         _CURRENT_FILE["path"] = None
     settings.source = file
@@ -482,10 +482,8 @@ def embedded_default() -> Settings:
 def require_secret(value: SecretStr | None, *path: str) -> str:
     """A secret's value, or a ConfigurationError naming the variable to set."""
     if value is None or not value.get_secret_value():
-        raise ConfigurationError(
-            f"{'.'.join(path)} is not set: set the environment variable {secret_env(*path)} "
-            f"(or the file {secret_env(*path).lower()} in the secrets directory)"
-        )
+        env = secret_env(*path)
+        raise ConfigurationError(Message("secret_not_set", name=".".join(path), env=env, file=env.lower()))
     return value.get_secret_value()
 
 
@@ -493,10 +491,8 @@ def require_key_file(rail: str, settings: RailSettings, key: str) -> Path:
     """A key file's path, or a ConfigurationError naming the setting and its variable."""
     path = settings.key_files.get(key)
     if path is None:
-        raise ConfigurationError(
-            f"rails.{rail}.key_files.{key} is not set: add it to the file or set "
-            f"{secret_env('rails', rail, 'key_files', key)}"
-        )
+        env = secret_env("rails", rail, "key_files", key)
+        raise ConfigurationError(Message("key_file_not_set", rail=rail, key=key, env=env))
     if not path.is_file():
-        raise ConfigurationError(f"rails.{rail}.key_files.{key}: {path} does not exist")
+        raise ConfigurationError(Message("key_file_missing", rail=rail, key=key, path=path))
     return path

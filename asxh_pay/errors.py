@@ -7,17 +7,81 @@ safe to retry; ``OutcomeUnknown`` must be resolved by a status query, never by
 sending again blind.
 
 Messages never carry personal data or secrets: values are masked before they get here.
+
+Why :class:`Message`: the operator reads an error in Vietnamese (``asxh-pay``'s default) while
+``str(exc)`` stays English for logs and library users. A raise site that an official commonly
+meets passes a :class:`Message` (a key of :data:`asxh_pay.vocab.MESSAGES` and its fields)
+instead of a string; the exception's text is its English rendering, and the CLI renders the
+same sentence in the reader's language (:func:`in_language`). No message is ever parsed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from asxh_pay.reasons import FailureReason
 
 
+class Message:
+    """A sentence of the shared vocabulary with its fields, rendered in any language.
+
+    ``str(message)`` is the English text (what ``str(exc)`` has always said); a field may
+    itself be a :class:`Message` (a wrapped refusal, a hint), rendered in the same language.
+    """
+
+    __slots__ = ("fields", "key")
+
+    def __init__(self, key: str, /, **fields: Any) -> None:
+        self.key = key
+        self.fields: Mapping[str, Any] = fields
+
+    def render(self, lang: str = "en") -> str:
+        from asxh_pay.vocab import phrase
+
+        values = {k: v.render(lang) if isinstance(v, Message) else v for k, v in self.fields.items()}
+        return phrase(self.key, lang, **values)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Message({self.key!r}, **{dict(self.fields)!r})"
+
+
 class AsxhPayError(Exception):
-    """Base of every error raised by asxh_pay."""
+    """Base of every error raised by asxh_pay.
+
+    Raised with a :class:`Message` as its first argument, the exception keeps it in
+    :attr:`message` and its text (``args[0]``, ``str(exc)``) is the English rendering.
+    """
+
+    #: The message as a sentence of the vocabulary (None: an English text only).
+    message: Message | None = None
+
+    def __init__(self, *args: Any) -> None:
+        if args and isinstance(args[0], Message):
+            self.message = args[0]
+            args = (str(args[0]), *args[1:])
+        super().__init__(*args)
+
+
+def message_of(exc: BaseException) -> Message | str:
+    """What to raise again when wrapping ``exc`` in another error: its :class:`Message` when
+    it has one (the wrapper then speaks every language too), else its text."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, Message) else str(exc)
+
+
+def in_language(exc: BaseException, lang: str) -> str | None:
+    """``exc``'s message in ``lang`` (a :class:`ValidationError`'s field first), or None when it
+    was raised with an English text only."""
+    message = getattr(exc, "message", None)
+    if not isinstance(message, Message):
+        return None
+    text = message.render(lang)
+    field = getattr(exc, "field", None)
+    return f"{field}: {text}" if isinstance(field, str) else text
 
 
 class ConfigurationError(AsxhPayError):
@@ -30,11 +94,13 @@ class ValidationError(AsxhPayError, ValueError):
     ``field`` names the offending field so that list imports can report the column.
     """
 
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+    def __init__(self, message: str | Message, *, field: str | None = None, code: str = "invalid") -> None:
         super().__init__(message if field is None else f"{field}: {message}")
+        if isinstance(message, Message):
+            self.message = message
         self.field = field
         self.code = code
-        self.detail = message
+        self.detail = message if isinstance(message, str) else str(message)  # a vocab.Detail stays one
 
 
 class IdempotencyConflict(AsxhPayError):
@@ -62,7 +128,7 @@ class LedgerNotFound(LedgerError, ValidationError):
     """A read-only command was pointed at a ledger that is not there, or at a file that is
     not an asxh-pay ledger: bad input (exit 2), and nothing was created."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str | Message) -> None:
         ValidationError.__init__(self, message, code="ledger_not_found")
 
 

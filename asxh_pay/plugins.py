@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from asxh_pay.errors import ConfigurationError
+from asxh_pay.errors import ConfigurationError, Message
 from asxh_pay.providers.base import ProviderAdapter
 
 GROUP = "asxh_pay.providers"
@@ -144,10 +144,8 @@ def load_provider(name: str) -> ProviderPlugin:
     key = canonical(name)
     eps = _entry_points().get(key)
     if not eps:
-        raise UnknownProvider(
-            f"unknown provider {name!r}; installed: {', '.join(provider_names()) or 'none'} "
-            f"(a provider package registers itself in the entry point group {GROUP!r})"
-        )
+        installed = ", ".join(provider_names()) or Message("none_installed")
+        raise UnknownProvider(Message("unknown_provider", name=name, installed=installed, group=GROUP))
     values = {ep.value for ep in eps}
     if len(values) > 1:
         raise BrokenProviderPlugin(

@@ -66,11 +66,9 @@ def _need_extra() -> None:
         import prometheus_client  # noqa: F401
         import starlette  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the extra
-        from asxh_pay.errors import ConfigurationError
+        from asxh_pay.errors import ConfigurationError, Message
 
-        raise ConfigurationError(
-            "asxh-pay serve needs the 'serve' extra: pip install 'asxh_pay[serve]'"
-        ) from exc
+        raise ConfigurationError(Message("serve_extra")) from exc
 
 
 class Metrics:

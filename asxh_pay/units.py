@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
-from asxh_pay.errors import ValidationError
+from asxh_pay.errors import Message, ValidationError
 from asxh_pay.vocab import Detail
 
 Level = Literal["commune", "province"]
@@ -154,14 +154,17 @@ def paying_unit(*, commune_code: str | None = None, province_code: str | None = 
         code = commune_code.strip().zfill(5) if commune_code.strip().isdigit() else commune_code.strip()
         c = commune(code)
         if c is None:
-            raise UnitError(_not_current("commune", code), field="commune", code="unit_unknown")
+            raise UnitError(_not_current_message("commune", code), field="commune", code="unit_unknown")
         if province_code and province_code.strip().zfill(2) != c.province_code:
             p = province(c.province_code)
-            raise UnitError(
-                f"commune {c} is in {p} ({c.province_code}), not in province {province_code}",
-                field="province",
-                code="unit_mismatch",
+            words = Message(
+                "unit_not_in_province",
+                commune=str(c),
+                province=str(p),
+                province_code=c.province_code,
+                given=province_code,
             )
+            raise UnitError(words, field="province", code="unit_mismatch")
         p = province(c.province_code)
         assert p is not None
         return PayingUnit("commune", c.code, c.name, p.code, p.name)
@@ -169,9 +172,9 @@ def paying_unit(*, commune_code: str | None = None, province_code: str | None = 
         code = province_code.strip().zfill(2) if province_code.strip().isdigit() else province_code.strip()
         p = province(code)
         if p is None:
-            raise UnitError(_not_current("province", code), field="province", code="unit_unknown")
+            raise UnitError(_not_current_message("province", code), field="province", code="unit_unknown")
         return PayingUnit("province", p.code, p.name, p.code, p.name)
-    raise UnitError("a run needs its paying unit: --commune CODE or --province CODE", code="unit_required")
+    raise UnitError(Message("paying_unit_required"), code="unit_required")
 
 
 def _not_current(level: str, code: str) -> Detail:
@@ -191,6 +194,23 @@ def _not_current(level: str, code: str) -> Detail:
     if old_p is None:
         return Detail("unit_unknown.province", code=code)
     return Detail("unit_unknown.province_old", code=code, name=old_p["name"], to=old_p["to"])
+
+
+def _not_current_message(level: str, code: str) -> Message:
+    hint: Message | str = ""
+    if level == "commune":
+        old = old_commune(code)
+        if old is not None:
+            names = ", ".join(f"{unit_name(s)} ({s})" for s in old.successors)
+            successors = Message("successors_split" if old.split else "successors_now", names=names)
+            hint = Message(
+                "hint_old_commune", name=old.name, district=old.district_name, successors=successors
+            )
+    else:
+        old_p = _conversion()["provinces"].get(code)
+        if old_p is not None:
+            hint = Message("hint_old_province", name=old_p["name"], to=old_p["to"])
+    return Message("unit_not_current", code=code, level=Message(f"level_{level}"), hint=hint)
 
 
 # --------------------------------------------------------------------------- pre-2025 codes

@@ -244,6 +244,11 @@ def test_config_check_fails_for_the_rail_on_a_closed_port(
 ) -> None:
     path = _served_config(tmp_path, served, momo_url=f"http://127.0.0.1:{_closed_port()}")
     assert main(["config", "check", "--config", str(path)]) == EXIT_ATTENTION
+    out = capsys.readouterr().out  # Vietnamese by default
+    lines = {line.split(":")[0]: line for line in out.splitlines()}
+    assert "cannot reach" in lines["LỖI  rail momo"] and out.endswith("Cấu hình có kênh chi trả bị lỗi\n")
+    assert "ĐẠT  rail vnpost" in lines and "ĐẠT  register" in lines
+    assert main(["config", "check", "--config", str(path), "--lang", "en"]) == EXIT_ATTENTION
     out = capsys.readouterr().out
     lines = {line.split(":")[0]: line for line in out.splitlines()}
     assert lines["FAIL rail momo"].startswith("FAIL") and "cannot reach" in lines["FAIL rail momo"]

@@ -167,7 +167,18 @@ async def test_cli_serves_an_installed_plugins_sandbox(site: Path, tmp_path: Pat
     _distribution(site, "fake_pay", {"fake_pay": "fake_pay_plugin:plugin"}, PLUGIN_MODULE)
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asxh_pay", "sandbox", "serve", "fake-pay", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "asxh_pay",
+            "sandbox",
+            "serve",
+            "fake-pay",
+            "--port",
+            str(port),
+            "--lang",
+            "en",
+        ],
         cwd=tmp_path,
         env=_env(site),
         stdout=subprocess.PIPE,
@@ -214,7 +225,18 @@ def test_cli_sandbox_serve_unknown_or_broken_plugin(
     if entry is not None:
         _distribution(site, "fake_pay", {"fake_pay": entry})
     done = subprocess.run(
-        [sys.executable, "-m", "asxh_pay", "sandbox", "serve", name, "--port", str(_free_port())],
+        [
+            sys.executable,
+            "-m",
+            "asxh_pay",
+            "sandbox",
+            "serve",
+            name,
+            "--port",
+            str(_free_port()),
+            "--lang",
+            "en",
+        ],
         cwd=tmp_path,
         env=_env(site),
         capture_output=True,

@@ -100,7 +100,7 @@ def _port() -> int:
 
 def _start(argv: list[str], cwd: Path, ready: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asxh_pay", *argv],
+        [sys.executable, "-m", "asxh_pay", *argv, "--lang", "en"],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,

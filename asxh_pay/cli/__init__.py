@@ -36,12 +36,13 @@ from asxh_pay.cli.output import (  # exit codes and output helpers, re-exported
     date_arg,
     emit,
     in_words,
+    lang_option,
     period_arg,
     positive_int,
     report_error,
     run_interruptible,
 )
-from asxh_pay.errors import AsxhPayError, ConfigurationError, LedgerError, ValidationError
+from asxh_pay.errors import AsxhPayError, ConfigurationError, LedgerError, Message, ValidationError
 
 __all__ = [
     "COMMANDS",
@@ -55,6 +56,7 @@ __all__ = [
     "date_arg",
     "emit",
     "in_words",
+    "lang_option",
     "main",
     "period_arg",
     "positive_int",
@@ -67,7 +69,8 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error under ``--json`` is a JSON object on stdout (exit 2)."""
+    """argparse, but a usage error under ``--json`` is a JSON object on stdout (exit 2), and
+    its "error:" is in the invocation's language (argparse's own sentences stay English)."""
 
     json_errors = False  # set by main() when the command line asks for --json
 
@@ -77,22 +80,16 @@ class _Parser(argparse.ArgumentParser):
                 {"ok": False, "error": message, "exit_code": EXIT_USAGE, "usage": self.format_usage()}
             )
             sys.exit(EXIT_USAGE)
-        super().error(message)
+        from asxh_pay.vocab import phrase
+
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, phrase("usage_error", output._lang, prog=self.prog, message=message) + "\n")
 
 
 # Argument types: bad values are usage errors (exit 2) with the value and the expected form.
 
 
 # ---------------------------------------------------------------------- ledger verify
-
-
-def _lang_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--lang",
-        choices=("vi", "en"),
-        default="vi",
-        help="language of messages, help and reports: vi (default) or en",
-    )
 
 
 def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,7 +112,7 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="payroll folder whose operator roster is checked too (default: the SQLite ledger's folder)",
     )
     v.add_argument("--json", action="store_true", help="machine-readable output")
-    _lang_option(v)
+    lang_option(v)
     v.set_defaults(func=_cmd_ledger_verify)
     a = lsub.add_parser(
         "anchor",
@@ -133,7 +130,7 @@ def _register_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     a.add_argument("--operator", required=True, help="who signs (recorded in the anchor)")
     a.add_argument("--out", required=True, help="where to write the anchor")
     a.add_argument("--json", action="store_true", help="machine-readable output")
-    _lang_option(a)
+    lang_option(a)
     a.set_defaults(func=_cmd_ledger_anchor)
 
 
@@ -142,8 +139,7 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     from asxh_pay.ledger.anchor import AnchorReport, verify_anchor
 
     if (args.anchor is None) != (args.public_key is None):
-        print("error: --anchor and --public-key go together", file=sys.stderr)
-        return EXIT_USAGE
+        return report_error(args, EXIT_USAGE, Message("anchor_needs_key"))
     public = _ed25519_public(args.public_key) if args.public_key else None
 
     async def run() -> tuple[Any, AnchorReport | None]:
@@ -199,7 +195,7 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
             text += "\n" + phrase(
                 "roster_checked", lang, entries=roster_data["entries"], fingerprint=roster_data["office"]
             )
-    problems += roster_problems
+    problems += [p.render(lang) for p in roster_problems]
     if problems:
         text += "\n" + "\n".join(f"  - {p}" for p in problems[:50])
         if len(problems) > 50:
@@ -208,9 +204,12 @@ def _cmd_ledger_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if ok else EXIT_ATTENTION
 
 
-def _check_roster(args: argparse.Namespace, anchored: Any) -> tuple[list[str], dict[str, Any] | None]:
+def _check_roster(args: argparse.Namespace, anchored: Any) -> tuple[list[Message], dict[str, Any] | None]:
     """The payroll's operator roster next to the ledger: its signed history must verify, and
-    an anchor must be signed by a key it trusts (or trusted) for the anchor's operator."""
+    an anchor must be signed by a key it trusts (or trusted) for the anchor's operator.
+
+    The problems are :class:`Message` s: the screen shows them in ``--lang``, JSON in English."""
+    from asxh_pay.errors import message_of
     from asxh_pay.payroll.roster import RosterError, load_roster, roster_path
 
     data_dir: Path | None = args.data_dir
@@ -223,18 +222,19 @@ def _check_roster(args: argparse.Namespace, anchored: Any) -> tuple[list[str], d
     try:
         roster = load_roster(data_dir)
     except RosterError as exc:
-        return [f"operator roster: {exc}"], {"ok": False, "problem": str(exc)}
-    problems: list[str] = []
+        return [Message("roster_problem", problem=message_of(exc))], {"ok": False, "problem": str(exc)}
+    problems: list[Message] = []
     if anchored is not None:
         op = roster.operators.get(anchored.operator)
         if op is None or anchored.key_fingerprint not in op.history:
             problems.append(
-                f"the anchor is signed by key {anchored.key_fingerprint}, which the operator roster "
-                f"never trusted for {anchored.operator}"
+                Message(
+                    "anchor_key_untrusted", fingerprint=anchored.key_fingerprint, operator=anchored.operator
+                )
             )
     return problems, {
         "ok": not problems,
-        "problems": problems,
+        "problems": [str(p) for p in problems],
         "entries": roster.entries,
         "office": roster.office_fingerprint,
         "head": roster.head,
@@ -248,7 +248,7 @@ def _ed25519_public(path: str) -> Any:
 
     key = load_public_key(Path(path))
     if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise ConfigurationError(f"{path} is not an Ed25519 public key: anchors are signed with Ed25519")
+        raise ConfigurationError(Message("anchor_public_not_ed25519", path=path))
     return key
 
 
@@ -265,10 +265,10 @@ def _cmd_ledger_anchor(args: argparse.Namespace) -> int:
     if args.password_env:
         password = os.environ.get(args.password_env)
         if password is None:
-            raise ConfigurationError(f"environment variable {args.password_env} is not set")
+            raise ConfigurationError(Message("env_not_set", name=args.password_env))
     key = load_private_key(Path(args.key), password)
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise ConfigurationError(f"{args.key} is not an Ed25519 private key: anchors are signed with Ed25519")
+        raise ConfigurationError(Message("anchor_private_not_ed25519", path=args.key))
 
     async def run() -> Any:
         async with open_ledger(args.ledger, exclusive=False, read_only=True) as ledger:
@@ -368,6 +368,7 @@ def _register_sandbox(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=Path("asxh-pay-data/registry.db"),
         help="register only: the sandbox register's SQLite file (default: %(default)s)",
     )
+    lang_option(s)
     s.set_defaults(func=_cmd_sandbox_serve)
 
 
@@ -378,11 +379,12 @@ def _serve_register(args: argparse.Namespace) -> int:
 
     registry = SandboxPopulationRegistry(args.registry_db)
     server = serve(RegisterService(registry, SANDBOX_TOKEN).handle, port=args.port)
-    print(
-        f"register sandbox listening on {server.url} ({registry.count()} people in {args.registry_db}; "
-        "sandbox bearer token: see asxh_pay.payroll.register_http.SANDBOX_TOKEN) (Ctrl-C to stop)",
-        flush=True,
+    from asxh_pay.vocab import phrase
+
+    listening = phrase(
+        "register_listening", args.lang, url=server.url, n=registry.count(), db=args.registry_db
     )
+    print(listening, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -424,7 +426,7 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     try:
         make = SANDBOXES[args.provider]
     except UnknownProvider as exc:  # a name nobody registered is bad usage; a broken plugin is refused (3)
-        return report_error(args, EXIT_USAGE, str(exc))
+        return report_error(args, EXIT_USAGE, exc)
     sandbox = make()
     if args.latency_ms is not None:
         sandbox.latency_s = args.latency_ms / 1000
@@ -438,7 +440,9 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
         # Settlements and callbacks run on the server's own loop, beside the requests.
         sandbox.callback_sink = _callback_poster(args.callback_url)
         _asyncio.run_coroutine_threadsafe(sandbox.run(interval_s=0.1), server._event_loop())
-    print(f"{args.provider} sandbox listening on {server.url} (Ctrl-C to stop)", flush=True)
+    from asxh_pay.vocab import phrase
+
+    print(phrase("sandbox_listening", args.lang, provider=args.provider, url=server.url), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -597,6 +601,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output._lang = lang_from_argv(command_line)
     parser = build_parser(output._lang)
     _Parser.json_errors = "--json" in command_line
+    output._arg_lang = "en" if _Parser.json_errors else output._lang
     args = parser.parse_args(argv)
     output._lang = getattr(args, "lang", output._lang)
     from asxh_pay.logs import configure_logging
@@ -617,11 +622,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except ValidationError as exc:
-        return report_error(args, EXIT_USAGE, in_words(args, exc))
+        return report_error(args, EXIT_USAGE, exc)
     except (ConfigurationError, LedgerError) as exc:
-        return report_error(args, EXIT_REFUSED, in_words(args, exc))
+        return report_error(args, EXIT_REFUSED, exc)
     except AsxhPayError as exc:
-        return report_error(args, EXIT_ATTENTION, f"{type(exc).__name__}: {exc}")
+        return report_error(args, EXIT_ATTENTION, exc, prefix=f"{type(exc).__name__}: ")
 
 
 def _report_interrupt(args: argparse.Namespace) -> int:

@@ -14,7 +14,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from asxh_pay.cli.output import EXIT_ATTENTION, EXIT_OK, emit
+from asxh_pay.cli.output import EXIT_ATTENTION, EXIT_OK, emit, lang_option
+from asxh_pay.vocab import phrase
 
 
 def register_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +29,7 @@ def register_config(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         c.add_argument("--config", default=argparse.SUPPRESS, help="the configuration file")
         c.add_argument("--data-dir", type=Path, default=Path("asxh-pay-data"), help="the data folder")
         c.add_argument("--json", action="store_true", help="machine-readable output")
+        lang_option(c)
         c.set_defaults(func=func)
 
 
@@ -36,11 +38,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     settings = load_settings(getattr(args, "config", None))
     data = settings.masked()
-    source = str(settings.source) if settings.source else "(no file: the embedded sandboxes)"
     if args.json:
+        source = str(settings.source) if settings.source else phrase("config_no_file", "en")
         emit(args, {"source": source, "config": data}, "")
     else:
-        print(f"# effective configuration from {source}, environment and secrets directory")
+        source = str(settings.source) if settings.source else phrase("config_no_file", args.lang)
+        print(phrase("config_effective", args.lang, source=source))
         print(json.dumps(data, ensure_ascii=False, indent=2))
     return EXIT_OK
 
@@ -52,8 +55,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     settings = load_settings(getattr(args, "config", None))
     results = asyncio.run(check_settings(settings, args.data_dir))
     ok = all(good for good, _ in results.values())
-    lines = [f"{'OK  ' if good else 'FAIL'} {what}: {detail}" for what, (good, detail) in results.items()]
-    lines.append("configuration OK" if ok else "configuration has failing rails")
+    lang = args.lang
+    lines = [
+        f"{phrase('check_ok' if good else 'check_fail', lang):<4} {what}: {detail}"
+        for what, (good, detail) in results.items()
+    ]
+    lines.append(phrase("config_ok" if ok else "config_failing", lang))
     emit(
         args,
         {"ok": ok, "checks": {what: {"ok": good, "detail": d} for what, (good, d) in results.items()}},

@@ -21,6 +21,8 @@ from collections.abc import Coroutine
 from datetime import date
 from typing import Any, TypeVar
 
+from asxh_pay.errors import Message, in_language
+
 EXIT_OK = 0
 EXIT_ATTENTION = 1
 EXIT_USAGE = 2
@@ -33,21 +35,24 @@ def _print_json(data: dict[str, Any]) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def _bad_argument(message: Message) -> argparse.ArgumentTypeError:
+    """A refused argument value, worded in the invocation's language (English for ``--json``)."""
+    return argparse.ArgumentTypeError(message.render(_arg_lang))
+
+
 def date_arg(text: str) -> date:
     """A calendar date YYYY-MM-DD (``2026-13-45`` is refused, not a traceback)."""
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date: expected YYYY-MM-DD, e.g. 2026-11-02"
-        ) from None
+        raise _bad_argument(Message("not_a_date", text=text)) from None
 
 
 def period_arg(text: str) -> str:
     """A pay period YYYY-MM."""
     text = text.strip()
     if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a pay period: expected YYYY-MM, e.g. 2026-11")
+        raise _bad_argument(Message("not_a_period", text=text))
     return text
 
 
@@ -55,10 +60,20 @@ def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise _bad_argument(Message("not_whole_number", text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise _bad_argument(Message("at_least_one", value=value))
     return value
+
+
+def lang_option(p: argparse.ArgumentParser) -> None:
+    """``--lang``: every command speaks Vietnamese by default, English on request."""
+    p.add_argument(
+        "--lang",
+        choices=("vi", "en"),
+        default="vi",
+        help="language of messages, help and reports: vi (default) or en",
+    )
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -122,29 +137,52 @@ def _interrupt(signum: int, frame: object) -> None:
     loop.call_soon_threadsafe(task.cancel)
 
 
-def report_error(args: argparse.Namespace, code: int, message: str) -> int:
+def report_error(
+    args: argparse.Namespace, code: int, message: str | Message | BaseException, *, prefix: str = ""
+) -> int:
     """An error, as JSON on stdout with --json (scripts read one place), else on stderr
-    ("Lỗi: ..." by default, "error: ..." with --lang en)."""
+    ("Lỗi: ..." by default, "error: ..." with --lang en).
+
+    ``message``: a :class:`~asxh_pay.errors.Message` or an exception raised with one is shown
+    in the reader's language; JSON keeps the English text (stable for scripts) and the
+    message's key."""
     from asxh_pay.vocab import phrase
 
+    words = message if isinstance(message, Message) else getattr(message, "message", None)
     if getattr(args, "json", False):
-        _print_json({"ok": False, "error": message, "exit_code": code})
+        data: dict[str, Any] = {"ok": False, "error": prefix + str(message), "exit_code": code}
+        if isinstance(words, Message):
+            data["message_key"] = words.key
+        _print_json(data)
     else:
-        print(f"{phrase('error', getattr(args, 'lang', _lang))}: {message}", file=sys.stderr)
+        lang = getattr(args, "lang", _lang)
+        if isinstance(message, BaseException):
+            text = in_words(args, message)
+        else:
+            text = message.render(lang) if isinstance(message, Message) else message
+        print(f"{phrase('error', lang)}: {prefix}{text}", file=sys.stderr)
     return code
 
 
 #: The language of this invocation's messages (set by :func:`main` from ``--lang``).
 _lang = "vi"
+#: The language of refused argument values (set by :func:`main` before parsing: English for --json).
+_arg_lang = "vi"
 
 
-def in_words(args: argparse.Namespace, exc: Exception) -> str:
-    """An error's message, led in Vietnamese by what its code means ("Không có đợt chi này: no
-    run 'x'..."): the library's messages are English, the official reads the first words."""
+def in_words(args: argparse.Namespace, exc: BaseException) -> str:
+    """An error's message in the reader's language.
+
+    Raised with a :class:`~asxh_pay.errors.Message`, the whole sentence is rendered in
+    ``--lang``. Otherwise the library's English text, led in Vietnamese by what its code means
+    ("Không có đợt chi này: ..."): the official reads the first words."""
     from asxh_pay import vocab
 
-    code = getattr(exc, "code", None)
     lang = getattr(args, "lang", _lang)
+    worded = in_language(exc, lang)
+    if worded is not None:
+        return worded
+    code = getattr(exc, "code", None)
     if lang != "en" and isinstance(code, str) and code in vocab.REASONS and code != "invalid":
         return f"{vocab.reason(code, lang)}: {exc}"
     return str(exc)

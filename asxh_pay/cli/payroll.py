@@ -42,12 +42,13 @@ from asxh_pay.cli.output import (
     date_arg,
     emit,
     in_words,
+    lang_option,
     period_arg,
     positive_int,
     report_error,
     run_interruptible,
 )
-from asxh_pay.errors import ValidationError
+from asxh_pay.errors import Message, ValidationError
 from asxh_pay.ledger import open_ledger
 from asxh_pay.money import format_vnd
 from asxh_pay.vocab import phrase
@@ -75,12 +76,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="the configuration file (default: $ASXH_PAY_CONFIG, else ./asxh-pay.toml, else the "
         "embedded sandboxes)",
     )
-    p.add_argument(
-        "--lang",
-        choices=("vi", "en"),
-        default="vi",
-        help="language of messages, help and reports: vi (default) or en",
-    )
+    lang_option(p)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -122,8 +118,19 @@ def _rails(args: argparse.Namespace) -> Any:
     return rails_from_settings(_settings(args), args.data_dir)
 
 
-def _refused(args: argparse.Namespace, exc: Exception) -> int:
-    emit(args, {"ok": False, "refused": str(exc)}, f"{phrase('refused', getattr(args, 'lang', 'vi'))}: {exc}")
+def _refused(args: argparse.Namespace, exc: Exception, words: Message | None = None) -> int:
+    """Exit 3 with the refusal in the reader's language (JSON: the library's English).
+
+    ``words``: the sentence to show in Vietnamese when the exception carries none of its own
+    (English keeps the exception's text, which may say more)."""
+    lang = getattr(args, "lang", "vi")
+    text = words.render(lang) if words is not None and lang != "en" else in_words(args, exc)
+    data: dict[str, Any] = {"ok": False, "refused": str(exc)}
+    own = getattr(exc, "message", None)
+    key = own if isinstance(own, Message) else words
+    if key is not None:
+        data["message_key"] = key.key
+    emit(args, data, f"{phrase('refused', lang)}: {text}")
     return EXIT_REFUSED
 
 
@@ -138,8 +145,10 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
         try:
             return fn(args)
         except ValidationError as exc:  # bad input (an unknown run, a missing key): exit 2
-            return report_error(args, EXIT_USAGE, in_words(args, exc))
-        except (ApprovalError, AlreadyStarted, RosterError) as exc:
+            return report_error(args, EXIT_USAGE, exc)
+        except AlreadyStarted as exc:  # raised with an English text only (payroll.execute)
+            return _refused(args, exc, Message("already_started", run_id=getattr(args, "run_id", "")))
+        except (ApprovalError, RosterError) as exc:
             return _refused(args, exc)
 
     return wrapped
@@ -182,7 +191,7 @@ def _cmd_keys_change(args: argparse.Namespace) -> int:
     if args.key:
         signer_key = Path(args.key)
     elif args.signed_by.strip().casefold() == OFFICE:
-        return report_error(args, EXIT_USAGE, "--signed-by office needs --key (the office key file)")
+        return report_error(args, EXIT_USAGE, Message("office_needs_key"))
     else:
         signer_key = keys_dir(args.data_dir) / f"{args.signed_by}.pem"
     public = load_operator_public_key(Path(args.public_key)) if action != "revoke" else None
@@ -264,19 +273,23 @@ def _prepared_text(prep: Any, lang: str = "vi") -> str:
     return prepared_text(prep, lang)
 
 
-def _usage_error(args: argparse.Namespace, message: str, code: str, reasons: Any = ()) -> int:
-    """Exit 2 with the reason on screen (stderr), or as JSON with --json."""
+def _usage_error(args: argparse.Namespace, message: str | Message, code: str, reasons: Any = ()) -> int:
+    """Exit 2 with the reason on screen (stderr), or as JSON with --json (English)."""
     if getattr(args, "json", False):
         emit(
             args,
-            {"ok": False, "error": code, "message": message, "top_reasons": [list(r) for r in reasons]},
+            {"ok": False, "error": code, "message": str(message), "top_reasons": [list(r) for r in reasons]},
             "",
         )
     else:
-        # What went wrong in the official's words, the checker's own detail after it, then the
-        # most frequent reasons (count, reason in words, code, an example).
+        # What went wrong in the official's words (a Message is the whole sentence; an English
+        # text is led by its code's meaning), then the most frequent reasons (count, reason in
+        # words, code, an example).
         lang = getattr(args, "lang", "vi")
-        head = f"{phrase('error', lang)}: {vocab.reason(code, lang)}: {message}"
+        if isinstance(message, Message):
+            head = f"{phrase('error', lang)}: {message.render(lang)}"
+        else:
+            head = f"{phrase('error', lang)}: {vocab.reason(code, lang)}: {message}"
         lines = [head, *_reasons_text(phrase("top_reasons", lang), list(reasons), lang)]
         print("\n".join(lines), file=sys.stderr)
     return EXIT_USAGE
@@ -289,19 +302,13 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     from asxh_pay.payroll.prepare import PrepareError, prepare_run
 
     if args.district is not None:
-        return _usage_error(
-            args,
-            "districts no longer exist (two-tier local government since 1 July 2025): a run is paid by "
-            "a commune (--commune CODE) or by a province paying centrally (--province CODE); lists in "
-            "old district/commune codes are mapped automatically",
-            "district",
-        )
+        return _usage_error(args, Message("district_gone"), "district")
     unit = None
     if args.commune or args.province:
         try:
             unit = units.paying_unit(commune_code=args.commune, province_code=args.province)
         except units.UnitError as exc:
-            return _usage_error(args, exc.detail, exc.code)
+            return _usage_error(args, exc.message or exc.detail, exc.code)
     defaults = ListDefaults(
         programme=args.programme,
         period=args.period,
@@ -332,7 +339,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
                 )
             )
     except PrepareError as exc:
-        return _usage_error(args, str(exc), exc.code, exc.top_reasons)
+        return _usage_error(args, exc.message or str(exc), exc.code, exc.top_reasons)
     except KeyboardInterrupt:
         # Ctrl-C or SIGTERM (see cli.main): prepare_run removed its staging folder and
         # temporary file on the way out, so there is nothing half-done to clean up.
@@ -689,7 +696,9 @@ def _group_reports(reports: dict[str, str]) -> dict[str, list[Any]]:
         try:
             out.setdefault(provider, []).extend(parse_report(provider, Path(path).read_bytes()))
         except ProviderProtocolError as exc:
-            raise ValidationError(f"{path}: {exc}") from None
+            raise ValidationError(
+                Message("settlement_report_unreadable", path=path, detail=str(exc))
+            ) from None
     return out
 
 
@@ -698,7 +707,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     files = [t for t in args.targets if Path(t).is_file()]
     runs = [t for t in args.targets if t not in files]
     if len(runs) > 1:
-        raise ValidationError(f"one run id at most, got {len(runs)} (or a file that does not exist)")
+        raise ValidationError(Message("one_run_at_most", n=len(runs)))
     args.run_id = runs[0] if runs else None
     if args.run_id is not None and (args.data_dir / "runs").is_dir():
         from asxh_pay.payroll.approval import read_manifest, run_dir
@@ -707,10 +716,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     reports = _provider_report_files(files)
     files = [f for f in files if f not in reports]
     if files and reports:
-        raise ValidationError(
-            "give the bank's ISO 20022 files and the wallet/postal settlement reports in separate runs "
-            "of reconcile"
-        )
+        raise ValidationError(Message("separate_reconcile"))
     if files:
         from asxh_pay.cli.reconcile import reconcile_files_command
 
@@ -827,7 +833,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     unit = units.paying_unit(province_code=demo.PROVINCE)
     province = demo.make_province(args.beneficiaries, period=period, communes=args.communes)
-    say(phrase("demo_province", args.lang, dir=data_dir, unit=unit.describe(), n=len(province.communes)))
+    say(
+        phrase(
+            "demo_province",
+            args.lang,
+            dir=data_dir,
+            unit=vocab.detail(unit.describe(), args.lang),
+            n=len(province.communes),
+        )
+    )
     files = demo.write_lists(province, data_dir / "lists")
     say(
         phrase(
@@ -850,7 +864,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # The office key enrolls both operators, as at a real setup (kept in the demo folder
     # here; an office keeps it away from the operators' machines).
     setup_office(data_dir, [maker, checker], office_key=data_dir / "keys" / "office.pem")
-    say(f"  office key made; {maker} and {checker} enrolled by it (signed roster: keys/roster.jsonl)")
+    say(phrase("demo_office", args.lang, maker=maker, checker=checker))
     from asxh_pay.payroll.rails import embedded_rails
     from asxh_pay.sandbox.vnpost import CashSimulation
 
@@ -879,7 +893,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             args._settings = load_settings(stack.config)
             rails = rails_from_settings(args._settings, data_dir)
             checks = registry_from_settings(args._settings, data_dir)
-            say(f"  served over HTTP on 127.0.0.1 (config {stack.config}, logs {stack.workdir / 'logs'})")
+            say(phrase("demo_served", args.lang, config=stack.config, logs=stack.workdir / "logs"))
         return _demo_month(
             args,
             say,
@@ -1006,7 +1020,7 @@ def _served_month_end(
 
     stack.start_serve()
     days = stack.pass_cash_window()
-    say(f"  asxh-pay serve at {stack.urls['serve']}: the post office's month passed ({days} days)")
+    say(phrase("demo_serve_month", args.lang, url=stack.urls["serve"], days=days))
     final = {"succeeded", "failed", "cancelled", "returned"}
 
     async def finish() -> tuple[Any, Any]:

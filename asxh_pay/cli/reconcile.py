@@ -10,7 +10,7 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from asxh_pay.errors import ValidationError
+from asxh_pay.errors import Message, ValidationError
 from asxh_pay.iso20022 import Iso20022Error
 from asxh_pay.reconcile import ReconciliationReport, load_files, reconcile
 
@@ -58,11 +58,11 @@ def reconcile_files_command(args: argparse.Namespace) -> int:
 
     for out in args.out:
         if Path(out).suffix.lower() not in (".csv", ".xlsx", ".json"):
-            raise ValidationError(f"--out {out}: use .csv, .xlsx or .json", field="out")
+            raise ValidationError(Message("out_suffix", out=out), field="out")
     try:
         entries, statuses, names = load_files(args.files, return_codes=args.return_code)
     except (OSError, Iso20022Error) as exc:
-        raise ValidationError(f"cannot read report files: {exc}", field="files") from None
+        raise ValidationError(Message("report_files_unreadable", detail=str(exc)), field="files") from None
 
     async def run() -> ReconciliationReport:
         async with open_ledger(args.ledger, exclusive=args.apply, read_only=not args.apply) as ledger:

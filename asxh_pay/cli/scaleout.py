@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.cli.output import positive_int
-from asxh_pay.errors import ConfigurationError
+from asxh_pay.cli.output import lang_option, positive_int
+from asxh_pay.errors import ConfigurationError, Message
+from asxh_pay.vocab import phrase
 
 DEFAULT_PROVIDER = "generic"
 
@@ -47,6 +48,7 @@ def register_db(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     _add_ledger_args(u)
     u.add_argument("--json", action="store_true", help="machine-readable output")
+    lang_option(u)
     u.set_defaults(func=_cmd_db_upgrade)
 
 
@@ -64,7 +66,11 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
                 return []
 
         applied = asyncio.run(sqlite_upgrade())
-    text = f"applied migrations {applied}" if applied else "ledger schema is up to date"
+    text = (
+        phrase("migrations_applied", args.lang, applied=applied)
+        if applied
+        else phrase("schema_up_to_date", args.lang)
+    )
     emit(args, {"applied": applied}, text)
     return EXIT_OK
 
@@ -83,7 +89,7 @@ async def _pg_upgrade(url: str, schema: str | None) -> list[int]:
     except psycopg.OperationalError as exc:
         from asxh_pay.errors import LedgerError
 
-        raise LedgerError("cannot connect to the PostgreSQL ledger") from exc
+        raise LedgerError(Message("pg_connect")) from exc
 
 
 # ---------------------------------------------------------------------- providers from the command line
@@ -132,10 +138,7 @@ def _configured_providers(args: argparse.Namespace) -> tuple[list[Any], Any]:
 
     settings = load_settings(getattr(args, "config", None))
     if settings.embedded:
-        raise ConfigurationError(
-            "no provider named: give --providers, --provider-url or --sandbox, or a configuration "
-            "(--config asxh-pay.toml) whose rails have a base_url"
-        )
+        raise ConfigurationError(Message("no_provider_named"))
     rails = rails_from_settings(settings, Path(getattr(args, "data_dir", None) or "asxh-pay-data"))
     return list(rails.setups), rails.router
 
@@ -149,18 +152,20 @@ def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[An
 
     chosen = [x for x in (args.providers, args.provider_url, args.sandbox) if x]
     if len(chosen) > 1:
-        raise ConfigurationError("name at most one of --providers, --provider-url or --sandbox")
+        raise ConfigurationError(Message("one_provider_option"))
     if not chosen:
         return _configured_providers(args)
     budget = RetryBudget(ratio=1.0, min_per_s=100)
     if args.providers:
         module_name, _, func_name = args.providers.partition(":")
         if not func_name:
-            raise ConfigurationError("--providers needs MODULE:FUNCTION")
+            raise ConfigurationError(Message("providers_needs_function"))
         try:
             factory = getattr(importlib.import_module(module_name), func_name)
         except (ImportError, AttributeError) as exc:
-            raise ConfigurationError(f"cannot load provider factory {args.providers!r}: {exc}") from None
+            raise ConfigurationError(
+                Message("provider_factory", spec=args.providers, detail=str(exc))
+            ) from None
         made = factory()
         if isinstance(made, tuple):
             return list(made[0]), made[1]
@@ -174,7 +179,7 @@ def build_providers(args: argparse.Namespace, concurrency: int) -> tuple[list[An
 
             secret = os.environ.get(secret_env)
             if not secret:
-                raise ConfigurationError(f"environment variable {secret_env} is not set")
+                raise ConfigurationError(Message("env_not_set", name=secret_env))
             adapter: Any = GenericProvider(args.provider_url, secret=secret, name=args.provider_name)
         else:
             adapter = generic_sandbox_provider(args.provider_url, name=args.provider_name)
@@ -227,6 +232,7 @@ def register_worker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--poll-initial-s", type=float, default=0.5, help="first status poll after acceptance")
     p.add_argument("--retry-base-s", type=float, default=0.2, help="first retry backoff ceiling")
     _add_provider_args(p)
+    lang_option(p)
     p.set_defaults(func=_cmd_worker)
 
 
@@ -290,6 +296,7 @@ def register_enqueue(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--period", default="2026-11", help="pay period for --synthetic")
     p.add_argument("--provider-name", default=DEFAULT_PROVIDER, help="provider the workers pay through")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    lang_option(p)
     p.set_defaults(func=_cmd_enqueue)
 
 
@@ -303,7 +310,7 @@ def _read_jsonl(path: Path) -> Iterator[Any]:
                     yield PayoutRequest.model_validate_json(line)
                 except ValueError as exc:
                     raise ConfigurationError(
-                        f"{path}:{lineno}: not a payout request ({type(exc).__name__})"
+                        Message("not_payout_request", path=path, line=lineno, kind=type(exc).__name__)
                     ) from None
 
 
@@ -332,12 +339,8 @@ def _cmd_enqueue(args: argparse.Namespace) -> int:
             return await enqueue(client, requests, run_id=args.run_id)
 
     summary = asyncio.run(main())
-    emit(
-        args,
-        summary.as_dict(),
-        f"enqueued {summary.created} new payouts ({summary.existing} already recorded, "
-        f"{len(summary.conflicts)} refused)",
-    )
+    counts = {"created": summary.created, "existing": summary.existing, "refused": len(summary.conflicts)}
+    emit(args, summary.as_dict(), phrase("enqueued", args.lang, **counts))
     for msg in summary.conflicts[:20]:
-        print(f"  refused: {msg}", file=sys.stderr)
+        print(f"  {phrase('refused', args.lang)}: {msg}", file=sys.stderr)
     return EXIT_ATTENTION if summary.conflicts else EXIT_OK

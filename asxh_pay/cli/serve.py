@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from asxh_pay.cli.output import lang_option
 from asxh_pay.serve import _need_extra, build_app
+from asxh_pay.vocab import phrase
 
 __all__ = ["register_serve"]
 
@@ -28,6 +30,7 @@ def register_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+    lang_option(p)
     p.set_defaults(func=_cmd_serve)
 
 
@@ -44,16 +47,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if not ledger_url.startswith(("postgresql://", "postgres://")):
         # The SQLite ledger caches the rows of the payouts a run drives: another writer during a
         # run would make that cache lie. Callbacks then wait (the providers resend) or use PostgreSQL.
-        print(
-            "note: SQLite ledger: do not run 'asxh-pay run' while serve is up on the same file; "
-            "use PostgreSQL to receive callbacks during a run",
-            flush=True,
-        )
-    print(
-        f"asxh-pay serve on http://{args.host}:{args.port}: callbacks for "
-        f"{', '.join(app.state.callback_rails) or 'no rail'}; /healthz /readyz /metrics",
-        flush=True,
-    )
+        print(phrase("serve_sqlite_note", args.lang), flush=True)
+    rails = ", ".join(app.state.callback_rails) or phrase("no_rail", args.lang)
+    print(phrase("serve_listening", args.lang, host=args.host, port=args.port, rails=rails), flush=True)
     # log_config=None: uvicorn logs through the root logger, masked and formatted by the CLI's setup.
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return EXIT_OK

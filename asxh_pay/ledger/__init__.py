@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asxh_pay.errors import ConfigurationError
+from asxh_pay.errors import ConfigurationError, Message
 from asxh_pay.ledger.base import ChainReport, Ledger, TransitionResult
 from asxh_pay.ledger.sqlite import SqliteLedger
 
@@ -22,9 +22,7 @@ def open_ledger(url: str, *, exclusive: bool = True, read_only: bool = False) ->
         try:
             from asxh_pay.ledger.postgres import PostgresLedger  # type: ignore[import-not-found,unused-ignore]
         except ImportError as exc:  # pragma: no cover - depends on the extra
-            raise ConfigurationError(
-                "the PostgreSQL ledger needs the 'postgres' extra: pip install 'asxh_pay[postgres]'"
-            ) from exc
+            raise ConfigurationError(Message("pg_extra")) from exc
         ledger: Ledger = PostgresLedger(url, read_only=read_only)
         return ledger
     path = url.removeprefix("sqlite:///").removeprefix("sqlite://")

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from asxh_pay.errors import AsxhPayError, SignatureError
+from asxh_pay.errors import AsxhPayError, Message, SignatureError
 from asxh_pay.ledger.base import ChainHead, Ledger
 from asxh_pay.signing import Ed25519Signer, Ed25519Verifier, public_key_fingerprint
 
@@ -137,8 +137,11 @@ async def write_anchor(
                 payouts += 1
                 events += head.seq
             if payouts == 0:
-                where = f"run {run_id}" if run_id is not None else "the ledger"
-                raise AnchorError(f"nothing to anchor: {where} has no payouts")
+                raise AnchorError(
+                    Message("anchor_nothing_run", run_id=run_id)
+                    if run_id is not None
+                    else Message("anchor_nothing_ledger")
+                )
             root = digest.hexdigest()
             signature = Ed25519Signer(key).sign(_message(root, payouts, events))
             out.write(
@@ -164,9 +167,9 @@ async def write_anchor(
 def _read_line(src: IO[bytes], lineno: int) -> bytes:
     line = src.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
-        raise AnchorError(f"line {lineno} is longer than {MAX_LINE} bytes: not an anchor")
+        raise AnchorError(Message("anchor_line_long", line=lineno, max=MAX_LINE))
     if line and not line.endswith(b"\n"):
-        raise AnchorError(f"line {lineno} is cut short: the anchor is truncated")
+        raise AnchorError(Message("anchor_line_cut", line=lineno))
     return line
 
 
@@ -174,9 +177,9 @@ def _object(line: bytes, lineno: int, what: str) -> dict[str, Any]:
     try:
         obj = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise AnchorError(f"line {lineno} ({what}) is not JSON: the anchor is damaged") from None
+        raise AnchorError(Message("anchor_not_json", line=lineno, what=Message(f"anchor_{what}"))) from None
     if not isinstance(obj, dict):
-        raise AnchorError(f"line {lineno} ({what}) is not an object: the anchor is damaged")
+        raise AnchorError(Message("anchor_not_object", line=lineno, what=Message(f"anchor_{what}")))
     return obj
 
 
@@ -184,7 +187,7 @@ def _head(line: bytes, lineno: int) -> ChainHead:
     try:
         pid, seq, hsh = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError):
-        raise AnchorError(f"line {lineno} is not a chain head: the anchor is damaged") from None
+        raise AnchorError(Message("anchor_not_head", line=lineno)) from None
     if (
         not isinstance(pid, str)
         or not _ID.fullmatch(pid)
@@ -193,7 +196,7 @@ def _head(line: bytes, lineno: int) -> ChainHead:
         or not isinstance(hsh, str)
         or not _HASH.fullmatch(hsh)
     ):
-        raise AnchorError(f"line {lineno} is not a chain head: the anchor is damaged")
+        raise AnchorError(Message("anchor_not_head", line=lineno))
     return ChainHead(pid, seq, hsh)
 
 
@@ -234,17 +237,15 @@ async def verify_anchor(
     try:
         src = Path(path).open("rb")  # noqa: SIM115 - closed by the with below; a clear error first
     except OSError as exc:
-        raise AnchorError(f"cannot read anchor {path}: {exc.strerror}") from None
+        raise AnchorError(Message("anchor_unreadable", path=path, detail=exc.strerror)) from None
     with src:
         first = _read_line(src, 1)
         header = _object(first, 1, "header")
         if header.get("format") != FORMAT:
-            raise AnchorError(f"{path} is not an asxh-pay anchor (format {FORMAT} expected)")
+            raise AnchorError(Message("anchor_format", path=path, format=FORMAT))
         if header.get("key_fingerprint") != fingerprint:
-            raise AnchorError(
-                f"the anchor was signed by key {header.get('key_fingerprint')!s:.32}, "
-                f"not by the key given ({fingerprint})"
-            )
+            signed = str(header.get("key_fingerprint"))[:32]
+            raise AnchorError(Message("anchor_other_key", signed=signed, given=fingerprint))
         report = AnchorReport(
             run_id=header.get("run_id") if isinstance(header.get("run_id"), str) else None,
             operator=str(header.get("operator", "?"))[:64],
@@ -259,7 +260,7 @@ async def verify_anchor(
         while line := _read_line(src, lineno + 1):
             lineno += 1
             if trailer is not None:
-                raise AnchorError(f"line {lineno} follows the trailer: the anchor is damaged")
+                raise AnchorError(Message("anchor_after_trailer", line=lineno))
             if line.startswith(b"{"):
                 trailer = _object(line, lineno, "trailer")
                 continue
@@ -272,14 +273,14 @@ async def verify_anchor(
                 await _check(ledger, pending, report)
                 pending = []
         if trailer is None:
-            raise AnchorError("the anchor has no trailer: it is truncated")
+            raise AnchorError(Message("anchor_no_trailer"))
         await _check(ledger, pending, report)
     root = digest.hexdigest()
     if trailer.get("root") != root or trailer.get("payouts") != payouts or trailer.get("events") != events:
-        raise AnchorError("the anchor's lines do not match its signed root: it was edited or damaged")
+        raise AnchorError(Message("anchor_edited"))
     try:
         signature = base64.b64decode(str(trailer.get("signature", "")), validate=True)
         Ed25519Verifier(public_key).verify(_message(root, payouts, events), signature)
     except (ValueError, SignatureError):
-        raise AnchorError("the anchor's signature does not verify: it is forged or damaged") from None
+        raise AnchorError(Message("anchor_forged")) from None
     return report

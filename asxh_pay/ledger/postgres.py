@@ -45,6 +45,7 @@ from asxh_pay.errors import (
     LeaseLost,
     LedgerError,
     LedgerNotFound,
+    Message,
 )
 from asxh_pay.ledger.base import (
     CHILDLESS,
@@ -294,20 +295,18 @@ class PostgresLedger(Ledger):
                     missing = await pending_migrations(conn)
                     if missing == [m.version for m in load_migrations("postgresql")]:
                         raise LedgerNotFound(
-                            "no asxh-pay ledger in this PostgreSQL database"
-                            + (f" (schema {self.schema})" if self.schema else "")
+                            Message("pg_no_ledger_schema", schema=self.schema)
+                            if self.schema
+                            else Message("pg_no_ledger")
                         )
                     if missing:
-                        raise LedgerError(
-                            f"ledger schema is behind (migrations {missing} pending): "
-                            "run 'asxh-pay db upgrade'"
-                        )
+                        raise LedgerError(Message("ledger_schema_behind", missing=missing))
                 else:
                     if self.schema:
                         await ensure_schema(conn, self.schema)
                     await self._migrate_or_check(conn)
         except psycopg.OperationalError as exc:
-            raise LedgerError(f"cannot connect to the PostgreSQL ledger: {_pg_message(exc)}") from None
+            raise LedgerError(Message("pg_connect_detail", detail=_pg_message(exc))) from None
         pool = AsyncConnectionPool(
             self.url,
             min_size=self._min_size,
@@ -325,9 +324,7 @@ class PostgresLedger(Ledger):
             return
         missing = await pending_migrations(conn)
         if missing:
-            raise LedgerError(
-                f"ledger schema is behind (migrations {missing} pending): run 'asxh-pay db upgrade'"
-            )
+            raise LedgerError(Message("ledger_schema_behind", missing=missing))
 
     async def close(self) -> None:
         if self._flusher is not None:

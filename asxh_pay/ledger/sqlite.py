@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from asxh_pay.errors import IdempotencyConflict, LedgerError, LedgerNotFound
+from asxh_pay.errors import IdempotencyConflict, LedgerError, LedgerNotFound, Message
 from asxh_pay.ledger.base import (
     CHILDLESS,
     HEAD_COLUMNS,
@@ -124,9 +124,7 @@ class SqliteLedger(Ledger):
         path = Path(self.path)
         if not path.is_file():
             raise LedgerNotFound(
-                f"no ledger at {self.path}"
-                + (" (that is a folder)" if path.is_dir() else "")
-                + ": check --ledger / --data-dir; a read-only command never creates one"
+                Message("no_ledger_at_folder" if path.is_dir() else "no_ledger_at", path=self.path)
             )
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30)
@@ -135,17 +133,14 @@ class SqliteLedger(Ledger):
             conn.execute("PRAGMA query_only=ON")
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not {"schema_migrations", "payouts"} <= tables:
-                raise LedgerNotFound(f"{self.path} is an SQLite database but not an asxh-pay ledger")
+                raise LedgerNotFound(Message("sqlite_not_ledger", path=self.path))
             done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
             missing = [m.version for m in load_migrations("sqlite") if m.version not in done]
             if missing:
-                raise LedgerError(
-                    f"ledger {self.path} is from an older version (migrations {missing} pending); "
-                    "a command that writes (run, reconcile --apply) upgrades it"
-                )
+                raise LedgerError(Message("ledger_outdated", path=self.path, missing=missing))
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise LedgerNotFound(f"{self.path} is not an asxh-pay ledger ({exc})") from None
+            raise LedgerNotFound(Message("not_a_ledger", path=self.path, detail=str(exc))) from None
         except BaseException:
             conn.close()
             raise
@@ -180,10 +175,7 @@ class SqliteLedger(Ledger):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise LedgerError(
-                f"ledger {self.path} is in use by another process; one process pays from a SQLite "
-                "ledger at a time (use PostgreSQL for many workers)"
-            ) from None
+            raise LedgerError(Message("ledger_in_use", path=self.path)) from None
         self._lock_fd = fd
 
     async def close(self) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from asxh_pay.errors import AsxhPayError, SignatureError, ValidationError
+from asxh_pay.errors import AsxhPayError, Message, SignatureError, ValidationError, message_of
 from asxh_pay.models import PayoutRequest
 from asxh_pay.payroll import roster
 from asxh_pay.signing import (
@@ -81,7 +81,7 @@ def _check_operator(name: str) -> str:
     try:
         return roster.check_operator_name(name)
     except roster.RosterError as exc:
-        raise ApprovalError(str(exc)) from None
+        raise ApprovalError(message_of(exc)) from None
 
 
 def generate_operator_key(
@@ -99,16 +99,10 @@ def generate_operator_key(
     pub = priv.with_name(priv.name.removesuffix(".pem") + ".pub.pem")
     if priv.exists() or pub.exists():
         if not overwrite:
-            raise ApprovalError(
-                f"a key for operator {operator!r} already exists ({priv}); refusing to replace it"
-            )
+            raise ApprovalError(Message("key_exists", operator=operator, path=priv))
         owner = _trusted_owner(data_dir, priv, pub)
         if owner is not None:
-            raise ApprovalError(
-                f"{priv} holds the trusted key of {owner}; --force never replaces a trusted key. Write "
-                "the new key elsewhere (--out) and have another operator or the office enroll it "
-                f"with 'asxh-pay keys enroll --operator {operator} --replace'"
-            )
+            raise ApprovalError(Message("force_trusted_key", path=priv, owner=owner, operator=operator))
     key = generate_ed25519_key()
     write_private_key(priv, private_key_to_pem(key))
     pub.write_bytes(public_key_to_pem(key.public_key()))
@@ -155,22 +149,18 @@ def _trusted_owner(data_dir: Path, priv: Path, pub: Path) -> str | None:
 
 def _load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     if not path.exists():
-        raise MissingOperatorKey(
-            f"no private key at {path}: create one with 'asxh-pay keys generate --operator NAME' and have "
-            "it enrolled ('asxh-pay keys enroll'), or give its path with --key",
-            code="missing_key",
-        )
+        raise MissingOperatorKey(Message("missing_operator_key", path=path), code="missing_key")
     try:
         return roster.load_signing_key(path)
     except roster.RosterError as exc:
-        raise ApprovalError(str(exc)) from None
+        raise ApprovalError(message_of(exc)) from None
 
 
 def load_roster(data_dir: Path) -> roster.Roster:
     try:
         return roster.load_roster(data_dir)
     except roster.RosterError as exc:
-        raise ApprovalError(str(exc)) from None
+        raise ApprovalError(message_of(exc)) from None
 
 
 def _trusted_key(
@@ -180,7 +170,7 @@ def _trusted_key(
     try:
         return rost.trusted_key(operator)
     except roster.RosterError as exc:
-        raise ApprovalError(str(exc)) from None
+        raise ApprovalError(message_of(exc)) from None
 
 
 def check_operator_key(data_dir: Path, operator: str, key_path: Path) -> str:
@@ -194,7 +184,7 @@ def operator_key(data_dir: Path, operator: str, key_path: Path) -> ed25519.Ed255
     key = _load_signing_key(key_path)
     fp = public_key_fingerprint(key.public_key())
     if public_key_fingerprint(_trusted_key(data_dir, operator)) != fp:
-        raise ApprovalError(f"key {key_path} is not the trusted key of operator {operator}")
+        raise ApprovalError(Message("key_not_trusted_for", path=key_path, operator=operator))
     return key
 
 
@@ -220,9 +210,7 @@ def export_trusted(data_dir: Path) -> None:
 
 def run_dir(data_dir: Path, run_id: str) -> Path:
     if not run_id or not all(c.isalnum() or c in "._-" for c in run_id):
-        raise UnknownRun(
-            f"invalid run id {run_id!r}: letters, digits, '.', '_' and '-' only", code="unknown_run"
-        )
+        raise UnknownRun(Message("run_id_invalid", run_id=run_id), code="unknown_run")
     return data_dir / "runs" / run_id
 
 
@@ -257,9 +245,9 @@ def read_payouts(path: Path) -> Iterator[FrozenPayout]:
                 req = PayoutRequest.model_validate(data["request"])
                 key = str(data["key"])
             except Exception as exc:
-                raise ApprovalError(f"frozen run line {i} is damaged ({type(exc).__name__})") from None
+                raise ApprovalError(Message("frozen_line_damaged", line=i, kind=type(exc).__name__)) from None
             if key != req.key():
-                raise ApprovalError(f"frozen run line {i}: key does not belong to its payout (edited?)")
+                raise ApprovalError(Message("frozen_line_key", line=i))
             yield FrozenPayout(key, req)
 
 
@@ -326,24 +314,17 @@ def verify_signature(
         raw = base64.b64decode(str(sig["signature"]), validate=True)
         signed_hash = str(sig["run_hash"])
     except (KeyError, ValueError, TypeError):
-        raise ApprovalError(f"the {role} signature block is malformed") from None
+        raise ApprovalError(Message("signature_malformed", role=Message(f"role_{role}"))) from None
     public = _trusted_key(data_dir, operator, rost)
+    words = Message(f"role_{role}")
     if signed_hash != digest:
-        raise ApprovalError(
-            f"the run was changed after it was {role} by {operator}: the frozen payouts no longer match "
-            "the signed hash; prepare and approve it again"
-        )
+        raise ApprovalError(Message("run_changed_after_signing", role=words, operator=operator))
     try:
         Ed25519Verifier(public).verify(_message(run_id, digest, role, operator), raw)
     except SignatureError:
         if sig.get("key_fingerprint") != public_key_fingerprint(public):
-            raise ApprovalError(
-                f"the {role} signature of {operator} was made with a key the roster no longer trusts "
-                f"for {operator} (replaced or never enrolled): sign the run again with the current key"
-            ) from None
-        raise ApprovalError(
-            f"the {role} signature of {operator} does not verify (forged or damaged)"
-        ) from None
+            raise ApprovalError(Message("signature_key_untrusted", role=words, operator=operator)) from None
+        raise ApprovalError(Message("signature_forged", role=words, operator=operator)) from None
     return public_key_fingerprint(public)
 
 
@@ -353,9 +334,9 @@ def read_manifest(rdir: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise UnknownRun(_unknown_run_message(rdir), code="unknown_run") from None
     except ValueError:
-        raise ApprovalError(f"manifest of {rdir.name} is damaged") from None
+        raise ApprovalError(Message("manifest_damaged", run=rdir.name)) from None
     if data.get("format") != FORMAT:
-        raise ApprovalError(f"{rdir.name}: unknown run format {data.get('format')!r}")
+        raise ApprovalError(Message("run_format_unknown", run=rdir.name, format=data.get("format")))
     return data
 
 
@@ -369,21 +350,13 @@ def known_runs(runs_root: Path) -> list[str]:
     )
 
 
-def _unknown_run_message(rdir: Path) -> str:
+def _unknown_run_message(rdir: Path) -> Message:
     known = known_runs(rdir.parent)
     if not known:
-        return (
-            f"no run {rdir.name!r}: no runs prepared in {rdir.parent} yet (asxh-pay prepare; or is it "
-            "another --data-dir?)"
-        )
+        return Message("unknown_run_none", run=rdir.name, root=rdir.parent)
     close = difflib.get_close_matches(rdir.name, known, n=3, cutoff=0.6)
-    shown = close or known[-5:]
-    return (
-        f"no run {rdir.name!r} in {rdir.parent}; "
-        + ("did you mean " if close else "known runs (latest last): ")
-        + ", ".join(shown)
-        + ("?" if close else "")
-    )
+    key = "unknown_run_close" if close else "unknown_run_known"
+    return Message(key, run=rdir.name, root=rdir.parent, runs=", ".join(close or known[-5:]))
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -401,9 +374,9 @@ def _check_prepared(
     digest, count, _ = run_hash(run_id, payouts)
     prep = manifest.get("signatures", {}).get("prepared")
     if not prep:
-        raise ApprovalError("the run carries no preparer signature")
+        raise ApprovalError(Message("no_preparer_signature"))
     if digest != manifest.get("run_hash") or count != manifest.get("counts", {}).get("payouts"):
-        raise ApprovalError("the frozen payouts were edited after preparation; prepare the run again")
+        raise ApprovalError(Message("payouts_edited"))
     fp = verify_signature(data_dir, run_id, digest, "prepared", prep, rost)
     return manifest, digest, fp, payouts
 
@@ -412,7 +385,7 @@ def _check_independent(rost: roster.Roster, preparer: str, approver: str) -> Non
     try:
         rost.check_independent(preparer, approver)
     except roster.RosterError as exc:
-        raise ApprovalError(str(exc)) from None
+        raise ApprovalError(message_of(exc)) from None
 
 
 def approve(data_dir: Path, run_id: str, operator: str, key_path: Path) -> dict[str, Any]:
@@ -425,7 +398,7 @@ def approve(data_dir: Path, run_id: str, operator: str, key_path: Path) -> dict[
     preparer = str(manifest["signatures"]["prepared"]["operator"])
     _check_independent(rost, preparer, operator)
     if check_operator_key(data_dir, operator, key_path) == prep_fp:
-        raise ApprovalError("the approval key is the preparer's key: another operator must approve")
+        raise ApprovalError(Message("approval_key_is_preparers"))
     block = sign(run_id, digest, "approved", operator, key_path)
     block["payouts"] = manifest["counts"]["payouts"]
     block["total_vnd"] = manifest["counts"]["total_vnd"]
@@ -455,16 +428,14 @@ def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     try:
         approval = json.loads((rdir / "approval.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ApprovalError(
-            f"run {run_id} is not approved: 'asxh-pay approve {run_id}' by another operator"
-        ) from None
+        raise ApprovalError(Message("not_approved", run_id=run_id)) from None
     except ValueError:
-        raise ApprovalError("approval.json is damaged") from None
+        raise ApprovalError(Message("approval_damaged")) from None
     if approval.get("role") != "approved":
-        raise ApprovalError("approval.json is not an approval")
+        raise ApprovalError(Message("approval_not_approval"))
     appr_fp = verify_signature(data_dir, run_id, digest, "approved", approval, rost)
     preparer = str(manifest["signatures"]["prepared"]["operator"])
     if preparer.casefold() == str(approval["operator"]).casefold() or appr_fp == prep_fp:
-        raise ApprovalError("the run was approved by its own preparer: another operator must approve it")
+        raise ApprovalError(Message("approved_by_preparer"))
     _check_independent(rost, preparer, str(approval["operator"]))
     return ApprovedRun(run_id, rdir, manifest, approval, digest, frozen)

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from asxh_pay import vocab
 from asxh_pay.client import AsyncPayoutClient
-from asxh_pay.errors import AsxhPayError, ConfigurationError, ValidationError
+from asxh_pay.errors import AsxhPayError, ConfigurationError, Message, ValidationError, message_of
 from asxh_pay.ledger import SqliteLedger, open_ledger
 from asxh_pay.masking import mask_cccd, mask_text
 from asxh_pay.models import ELECTRONIC_KINDS, Payout, _period
@@ -76,7 +76,9 @@ class PrepareError(AsxhPayError):
     and exits 2.
     """
 
-    def __init__(self, message: str, *, code: str, top_reasons: Sequence[tuple[str, int, str]] = ()) -> None:
+    def __init__(
+        self, message: str | Message, *, code: str, top_reasons: Sequence[tuple[str, int, str]] = ()
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.top_reasons = list(top_reasons)  # (code, rows, an example reason)
@@ -108,45 +110,38 @@ def _fail_fast(
 ) -> None:
     """The checks that need no list reading: each failure says what to do."""
     if not period:
-        raise PrepareError("the pay period is required (--period YYYY-MM)", code="period")
+        raise PrepareError(Message("period_required"), code="period")
     try:
         _period(period)
     except ValidationError:
-        raise PrepareError(
-            f"pay period must be YYYY-MM with a month 01-12, e.g. 2026-11; got {period!r}", code="period"
-        ) from None
+        raise PrepareError(Message("period_invalid", period=period), code="period") from None
     if run_id is not None and (
         not run_id or len(run_id) > 64 or not set(run_id) <= _RUN_ID_CHARS or run_id[0] in ".-"
     ):
-        raise PrepareError(
-            f"run id {run_id!r} must be 1-64 letters, digits, '.', '_' or '-' (not starting with '.' or '-')",
-            code="run_id",
-        )
+        raise PrepareError(Message("run_id_format", run_id=run_id), code="run_id")
     if run_id is not None and run_dir(data_dir, run_id).exists():
-        raise PrepareError(
-            f"run {run_id} already exists; prepare a new run instead of overwriting it", code="run_id"
-        )
+        raise PrepareError(Message("run_exists", run_id=run_id), code="run_id")
     make = f"asxh-pay keys generate --operator {operator} --data-dir {data_dir}"
     if not key_path.exists():
         raise PrepareError(
-            f"operator {operator!r} has no private key at {key_path}; make one with: {make} "
-            "(then another operator or the office enrolls it: asxh-pay keys enroll)",
-            code="no_key",
+            Message("no_operator_key", operator=operator, path=key_path, command=make), code="no_key"
         )
     try:
         trusted_key_path(data_dir, operator)  # checks the name
     except ApprovalError as exc:
-        raise PrepareError(str(exc), code="operator") from None
+        raise PrepareError(message_of(exc), code="operator") from None
     # Whether the key is trusted is the operator roster's to say (check_operator_key, next).
     for p in inputs:
         if not p.exists():
-            raise PrepareError(f"no such list file or folder: {p}", code="no_file")
+            raise PrepareError(Message("no_list_file", path=p), code="no_file")
         if p.is_file() and p.suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise PrepareError(
-                f"{p.name}: unsupported list file type {p.suffix or '(none)'!r}; save it as "
-                f"{', '.join(SUPPORTED_SUFFIXES)}",
-                code="file_type",
+            words = Message(
+                "unsupported_list_file",
+                name=p.name,
+                suffix=p.suffix or "(none)",
+                suffixes=", ".join(SUPPORTED_SUFFIXES),
             )
+            raise PrepareError(words, code="file_type")
 
 
 #: What the importer reads (a folder is read for these too).
@@ -435,13 +430,12 @@ async def prepare_run(
     try:
         check_operator_key(data_dir, operator, key_path)
     except ApprovalError as exc:
-        raise PrepareError(str(exc), code="key") from None
+        raise PrepareError(message_of(exc), code="key") from None
     programmes = programmes or load_programmes(data_dir)
     if defaults.programme and defaults.programme.strip().upper() not in programmes:
+        known = ", ".join(programmes.codes())
         raise PrepareError(
-            f"programme {defaults.programme!r} is not known (known: {', '.join(programmes.codes())}); "
-            "a new programme is added in programmes.json",
-            code="programme",
+            Message("programme_not_known", programme=defaults.programme, known=known), code="programme"
         )
     if unit is not None:
         defaults = dataclasses.replace(
@@ -506,7 +500,7 @@ def _place(
     try:
         decided = place_rows(sample, spill.files, unit=unit, programmes=programmes, old_files=old_files)
     except UnitError as exc:
-        raise PrepareError(str(exc), code=exc.code) from None
+        raise PrepareError(message_of(exc), code=exc.code) from None
     placement = Placement(unit=decided.unit, unit_inferred=decided.unit_inferred)
     placement.old_coded_files = sorted(old_files)
     mappings: dict[tuple[str, str, str], MappingLine] = {}
@@ -567,7 +561,7 @@ async def _prepare(
     run_id = run_id or new_run_id(defaults.period or "", paying.code if paying else None)
     rdir = run_dir(data_dir, run_id)
     if rdir.exists():
-        raise ApprovalError(f"run {run_id} already exists; prepare a new run instead of overwriting it")
+        raise ApprovalError(Message("run_exists", run_id=run_id))
     staging.mkdir(parents=True)
     with (staging / "payouts.jsonl").open("w", encoding="utf-8") as frozen:
         # In chunks, so that a big list never has all its requests in memory at once.
@@ -754,7 +748,9 @@ def _alive(pid: int) -> bool:
 def _check_file_types(rejected: Iterable[Rejection]) -> None:
     bad = next((r for r in rejected if r.row == 0 and r.code == "file_type"), None)
     if bad is not None:
-        raise PrepareError(f"{bad.file}: {bad.reason}", code="file_type")
+        raise PrepareError(
+            Message("unsupported_list_row", file=bad.file, reason=bad.reason), code="file_type"
+        )
 
 
 def _nothing_to_pay(spill: SpilledImport, lang: str = "vi") -> None:
@@ -762,8 +758,8 @@ def _nothing_to_pay(spill: SpilledImport, lang: str = "vi") -> None:
     example of each top reason in ``lang``."""
     rows_read = sum(f.rows_read for f in spill.files)
     if not spill.rejected and not rows_read:
-        files = ", ".join(f.name for f in spill.files) or "(no list files found)"
-        raise PrepareError(f"the lists have no beneficiary rows: {files}", code="empty")
+        files = ", ".join(f.name for f in spill.files) or Message("no_list_files")
+        raise PrepareError(Message("lists_empty", files=files), code="empty")
     with interruptible():
         top = spill.db.execute(
             "SELECT code, count(*), min(seq) FROM rejected GROUP BY code "
@@ -777,10 +773,7 @@ def _nothing_to_pay(spill: SpilledImport, lang: str = "vi") -> None:
             detail = vocab.detail(vocab.load_detail(reason), lang)
             reasons.append((code, n, _where(Rejection(file, row, column, code, detail)) + detail))
     raise PrepareError(
-        f"every row was rejected ({spill.rejected_rows} rows); nothing to pay. Fix the lists and "
-        "prepare again",
-        code="all_rejected",
-        top_reasons=reasons,
+        Message("all_rows_rejected", n=spill.rejected_rows), code="all_rejected", top_reasons=reasons
     )
 
 

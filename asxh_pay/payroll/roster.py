@@ -53,7 +53,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from asxh_pay.errors import AsxhPayError, SignatureError, ValidationError
+from asxh_pay.errors import AsxhPayError, Message, SignatureError, ValidationError
 from asxh_pay.signing import (
     generate_ed25519_key,
     load_private_key,
@@ -93,9 +93,9 @@ def roster_path(data_dir: Path) -> Path:
 def check_operator_name(name: str) -> str:
     name = name.strip()
     if not name or not all(c.isalnum() or c in "._-" for c in name) or len(name) > 64:
-        raise RosterError("operator name must be 1-64 letters, digits, '.', '_' or '-'")
+        raise RosterError(Message("operator_name_invalid"))
     if name.casefold() == OFFICE:
-        raise RosterError(f"{OFFICE!r} is the office key's name, not an operator's")
+        raise RosterError(Message("operator_name_office", office=OFFICE))
     return name
 
 
@@ -106,15 +106,11 @@ def load_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     try:
         key = load_private_key(path)
     except SignatureError as exc:
-        raise RosterError(f"cannot use key {path}: {exc}") from None
+        raise RosterError(Message("key_unusable", path=path, detail=str(exc))) from None
     except FileNotFoundError:
-        raise ValidationError(
-            f"no key at {path}: an operator's key is made by 'asxh-pay keys generate', the office's "
-            "by 'asxh-pay keys init-office'; give another path with --key",
-            code="missing_key",
-        ) from None
+        raise ValidationError(Message("no_key_at", path=path), code="missing_key") from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise RosterError(f"key {path} is not an Ed25519 key (use 'asxh-pay keys generate')")
+        raise RosterError(Message("key_not_ed25519", path=path))
     return key
 
 
@@ -122,14 +118,11 @@ def load_operator_public_key(path: Path) -> ed25519.Ed25519PublicKey:
     try:
         key = load_public_key(path)
     except FileNotFoundError:
-        raise ValidationError(
-            f"no public key at {path}: 'asxh-pay keys generate' writes it next to the private key",
-            code="missing_key",
-        ) from None
+        raise ValidationError(Message("no_public_key_at", path=path), code="missing_key") from None
     except SignatureError as exc:
-        raise RosterError(f"cannot read public key {path}: {exc}") from None
+        raise RosterError(Message("public_key_unreadable", path=path, detail=str(exc))) from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise RosterError(f"{path} is not an Ed25519 public key (use 'asxh-pay keys generate')")
+        raise RosterError(Message("public_key_not_ed25519", path=path))
     return key
 
 
@@ -177,12 +170,9 @@ class Roster:
     def trusted_key(self, name: str) -> ed25519.Ed25519PublicKey:
         op = self._find(name)
         if op is None:
-            raise RosterError(
-                f"operator {name!r} is not enrolled in the roster: another operator or the office enrolls "
-                f"them with 'asxh-pay keys enroll --operator {name} --public-key FILE --signed-by NAME'"
-            )
+            raise RosterError(Message("operator_not_enrolled", name=name))
         if op.key is None:
-            raise RosterError(f"operator {name!r} was revoked by {op.enrolled_by}")
+            raise RosterError(Message("operator_revoked", name=name, by=op.enrolled_by))
         return op.key
 
     def owner_of(self, fingerprint: str) -> str | None:
@@ -210,17 +200,11 @@ class Roster:
     def check_independent(self, preparer: str, approver: str) -> None:
         """Refuse an approver who is the preparer or whose key one of them set for the other."""
         if preparer.casefold() == approver.casefold():
-            raise RosterError(f"{approver} prepared this run and cannot approve it: another operator must")
+            raise RosterError(Message("preparer_cannot_approve", approver=approver))
         if preparer.casefold() in self.ancestry(approver):
-            raise RosterError(
-                f"{approver}'s key was enrolled by {preparer} (or by someone {preparer} enrolled), so "
-                f"{preparer} could hold it: another operator, enrolled by the office key, must approve"
-            )
+            raise RosterError(Message("approver_enrolled_by_preparer", approver=approver, preparer=preparer))
         if approver.casefold() in self.ancestry(preparer):
-            raise RosterError(
-                f"{preparer}'s key was enrolled by {approver} (or by someone {approver} enrolled), so "
-                f"{approver} may not approve {preparer}'s run: another operator must"
-            )
+            raise RosterError(Message("preparer_enrolled_by_approver", approver=approver, preparer=preparer))
 
 
 def _canonical(body: dict[str, Any]) -> bytes:
@@ -236,12 +220,9 @@ def _read_entries(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RosterError(
-            f"no operator roster at {path}: set up the office once with 'asxh-pay keys init-office', "
-            "then enroll the operators with 'asxh-pay keys enroll'"
-        ) from None
+        raise RosterError(Message("roster_missing", path=path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RosterError(f"cannot read the operator roster {path}: {exc}") from None
+        raise RosterError(Message("roster_unreadable", path=path, detail=str(exc))) from None
     entries = []
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -249,9 +230,9 @@ def _read_entries(path: Path) -> list[dict[str, Any]]:
         try:
             data = json.loads(line)
         except ValueError:
-            raise RosterError(f"operator roster {path} line {i} is damaged (edited by hand?)") from None
+            raise RosterError(Message("roster_line_damaged", path=path, line=i)) from None
         if not isinstance(data, dict):
-            raise RosterError(f"operator roster {path} line {i} is damaged (edited by hand?)")
+            raise RosterError(Message("roster_line_damaged", path=path, line=i))
         entries.append(data)
     return entries
 
@@ -259,14 +240,11 @@ def _read_entries(path: Path) -> list[dict[str, Any]]:
 def _replay(path: Path, entries: list[dict[str, Any]]) -> Roster:
     """Verify every entry in order and build the state; any edit is reported by entry."""
 
-    def bad(seq: int, why: str) -> RosterError:
-        return RosterError(
-            f"operator roster {path} was changed outside 'asxh-pay keys' (entry {seq}: {why}); "
-            "nothing signed by its operators is trusted until it is restored"
-        )
+    def bad(seq: int, why: Message) -> RosterError:
+        return RosterError(Message("roster_tampered", path=path, seq=seq, why=why))
 
     if not entries:
-        raise RosterError(f"operator roster {path} is empty: 'asxh-pay keys init-office' creates it")
+        raise RosterError(Message("roster_empty", path=path))
     prev = GENESIS_PREV
     office: ed25519.Ed25519PublicKey | None = None
     office_fp = ""
@@ -274,52 +252,49 @@ def _replay(path: Path, entries: list[dict[str, Any]]) -> Roster:
     for seq, e in enumerate(entries):
         try:
             if e.get("seq") != seq:
-                raise bad(seq, "entries missing or out of order")
+                raise bad(seq, Message("tamper_order"))
             if e.get("prev") != prev:
-                raise bad(seq, "it does not follow the entry before it")
+                raise bad(seq, Message("tamper_chain"))
             digest = _entry_hash(e)
             if e.get("hash") != digest:
-                raise bad(seq, "its content does not match its hash")
+                raise bad(seq, Message("tamper_hash"))
             signature = base64.b64decode(str(e["signature"]), validate=True)
             action = e["action"]
             signed_by = str(e["signed_by"])
             if seq == 0:
                 if action != "init-office" or e.get("format") != FORMAT or signed_by != OFFICE:
-                    raise bad(0, "the first entry must be the office key")
+                    raise bad(0, Message("tamper_first"))
                 office = _from_raw(str(e["public_key"]))
                 office_fp = public_key_fingerprint(office)
                 signer_key = office
             else:
                 if action not in ACTIONS:
-                    raise bad(seq, f"unknown action {action!r}")
+                    raise bad(seq, Message("tamper_action", action=action))
                 assert office is not None
                 if signed_by == OFFICE:
                     signer_key = office
                 else:
                     signer = operators.get(signed_by)
                     if signer is None or signer.key is None:
-                        raise bad(seq, f"signed by {signed_by!r}, who was not a trusted operator then")
+                        raise bad(seq, Message("tamper_signer_untrusted", signer=signed_by))
                     signer_key = signer.key
             if public_key_fingerprint(signer_key) != e.get("signer_fingerprint"):
-                raise bad(seq, "signer fingerprint does not match the signer's key")
+                raise bad(seq, Message("tamper_signer_fingerprint"))
             try:
                 signer_key.verify(signature, _SIG_CONTEXT + digest.encode())
             except InvalidSignature:
-                raise bad(seq, f"the signature of {signed_by} does not verify") from None
+                raise bad(seq, Message("tamper_signature", signer=signed_by)) from None
             if seq > 0:
                 _apply(operators, e, office_fp, lambda why, s=seq: bad(s, why))
         except RosterError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise bad(seq, f"malformed ({type(exc).__name__})") from None
+            raise bad(seq, Message("tamper_malformed", kind=type(exc).__name__)) from None
         prev = digest
     assert office is not None
     pinned = os.environ.get(PIN_ENV, "").strip().lower()
     if pinned and pinned != office_fp:
-        raise RosterError(
-            f"the roster's office key {office_fp} is not the office key pinned in {PIN_ENV} ({pinned}): "
-            "the roster was replaced"
-        )
+        raise RosterError(Message("roster_pin_mismatch", office=office_fp, env=PIN_ENV, pinned=pinned))
     return Roster(path, office, office_fp, operators, prev, len(entries))
 
 
@@ -334,11 +309,11 @@ def _apply(
     name = check_operator_name(str(e["operator"]))
     signed_by = str(e["signed_by"])
     if signed_by.casefold() == name.casefold():
-        raise bad(f"{name} signed a change of their own key")
+        raise bad(Message("tamper_self_signed", name=name))
     current = next((o for o in operators.values() if o.name.casefold() == name.casefold()), None)
     if action == "revoke":
         if current is None or current.key is None:
-            raise bad(f"{name} is not enrolled")
+            raise bad(Message("tamper_not_enrolled", name=name))
         current.key = None
         current.fingerprint = None
         current.enrolled_by = signed_by
@@ -346,17 +321,17 @@ def _apply(
     key = _from_raw(str(e["public_key"]))
     fp = public_key_fingerprint(key)
     if fp != e.get("fingerprint"):
-        raise bad("fingerprint does not match the key")
+        raise bad(Message("tamper_fingerprint"))
     if fp == office_fp or any(fp in o.history and o is not current for o in operators.values()):
-        raise bad("this key belongs to someone else")
+        raise bad(Message("tamper_key_of_other"))
     if current is not None and fp in current.history:
-        raise bad("a replaced or revoked key cannot be trusted again")
+        raise bad(Message("tamper_key_reused"))
     if action == "enroll":
         if current is not None:
-            raise bad(f"{name} is already enrolled")
+            raise bad(Message("tamper_already_enrolled", name=name))
         current = operators[name] = Operator(name, None, None, signed_by)
     elif current is None:
-        raise bad(f"{name} is not enrolled, nothing to replace")
+        raise bad(Message("tamper_nothing_to_replace", name=name))
     current.key = key
     current.fingerprint = fp
     current.enrolled_by = signed_by
@@ -406,9 +381,9 @@ def init_office(data_dir: Path, office_key_out: Path) -> str:
     path = roster_path(data_dir)
     with _locked(path):
         if path.exists() and path.stat().st_size > 0:
-            raise RosterError(f"the office is already set up ({path}); its key cannot be replaced")
+            raise RosterError(Message("office_exists", path=path))
         if office_key_out.exists():
-            raise RosterError(f"{office_key_out} already exists; refusing to replace a key file")
+            raise RosterError(Message("key_file_exists", path=office_key_out))
         key = generate_ed25519_key()
         write_private_key(office_key_out, private_key_to_pem(key))
         entry = {
@@ -437,14 +412,11 @@ def change(
 ) -> dict[str, Any]:
     """Append an ``enroll``/``replace``/``revoke`` entry signed by ``signed_by``; returns it."""
     if action not in ACTIONS:
-        raise RosterError(f"unknown roster change {action!r}")
+        raise RosterError(Message("roster_change_unknown", action=action))
     operator = check_operator_name(operator)
     signed_by = OFFICE if signed_by.strip().casefold() == OFFICE else check_operator_name(signed_by)
     if signed_by.casefold() == operator.casefold():
-        raise RosterError(
-            f"{operator} cannot sign a change of their own key: another enrolled operator or the "
-            "office key must sign it (--signed-by)"
-        )
+        raise RosterError(Message("self_signed_change", operator=operator))
     signer = load_signing_key(signer_key_path)
     path = roster_path(data_dir)
     with _locked(path):
@@ -452,7 +424,7 @@ def change(
         expected = roster.office_key if signed_by == OFFICE else roster.trusted_key(signed_by)
         signer_fp = public_key_fingerprint(signer.public_key())
         if signer_fp != public_key_fingerprint(expected):
-            raise RosterError(f"key {signer_key_path} is not the trusted key of {signed_by}")
+            raise RosterError(Message("signer_key_not_trusted", path=signer_key_path, signer=signed_by))
         entry: dict[str, Any] = {
             "seq": roster.entries,
             "action": action,
@@ -463,29 +435,22 @@ def change(
         }
         if action != "revoke":
             if public_key is None:
-                raise RosterError(f"{action} needs the operator's public key (--public-key)")
+                raise RosterError(Message("public_key_needed", action=Message(f"action_{action}")))
             fp = public_key_fingerprint(public_key)
             owner = roster.owner_of(fp)
             if owner is not None:
-                raise RosterError(
-                    f"this public key is already trusted for {owner}: each operator has their own"
-                )
+                raise RosterError(Message("public_key_in_use", owner=owner))
             former = next((o.name for o in roster.operators.values() if fp in o.history), None)
             if former is not None:
-                raise RosterError(
-                    f"this public key was trusted for {former} before it was replaced or revoked; "
-                    "a key is never trusted again: generate a new one"
-                )
+                raise RosterError(Message("public_key_retired", former=former))
             entry["public_key"] = _raw(public_key)
             entry["fingerprint"] = fp
         current = roster._find(operator)
         if action == "enroll" and current is not None:
-            raise RosterError(
-                f"{operator} is already enrolled (key {current.fingerprint or 'revoked'}); a new key for "
-                "them is a replacement: 'asxh-pay keys enroll --replace'"
-            )
+            fingerprint = current.fingerprint or Message("roster_revoked")
+            raise RosterError(Message("already_enrolled", operator=operator, fingerprint=fingerprint))
         if action != "enroll" and (current is None or (action == "revoke" and current.key is None)):
-            raise RosterError(f"{operator} is not an enrolled operator")
+            raise RosterError(Message("not_enrolled_operator", operator=operator))
         # Replay the new entry against the state before writing: the same rules as on reading.
         _replay(path, [*_read_entries(path), _sign(entry, signer)])
         _append(path, entry)

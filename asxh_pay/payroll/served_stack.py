@@ -52,7 +52,7 @@ class ServedStack:
         if "serve" in self.procs:
             return
         argv = ["--config", str(self.config), "serve", "--port", str(self.ports["serve"])]
-        _start(self, "serve", [*argv, "--data-dir", str(self.workdir / "serve")], "asxh-pay serve on")
+        _start(self, "serve", [*argv, "--data-dir", str(self.workdir / "serve")], self.urls["serve"])
         _wait_http(self.urls["serve"] + "/healthz")
 
     def pass_cash_window(self) -> int:
@@ -74,6 +74,8 @@ class ServedStack:
 
 
 def _start(stack: ServedStack, name: str, argv: list[str], ready: str, *, timeout_s: float = 60.0) -> None:
+    """Start ``asxh-pay ARGV`` and wait for ``ready`` in its output: the address it serves,
+    which its first line names in either language (``--lang``)."""
     logs = stack.workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
@@ -148,7 +150,7 @@ def served_stack(
                 argv += ["--callback-url", f"{urls['serve']}/callbacks/{rail}"]
             if rail in ("momo", "viettel_money"):
                 argv += ["--settle-after-s", str(settle_after_s)]
-            _start(stack, rail, argv, "listening")
+            _start(stack, rail, argv, urls[rail])
         _start(
             stack,
             "register",
@@ -161,7 +163,7 @@ def served_stack(
                 "--registry-db",
                 str(registry_db),
             ],
-            "listening",
+            urls["register"],
         )
         if start_serve:
             stack.start_serve()

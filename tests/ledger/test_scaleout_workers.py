@@ -70,6 +70,8 @@ def test_four_workers_one_killed_pay_everything_exactly_once(pg_schema: str, tmp
             "1.5",
             "--seed",
             "11",
+            "--lang",
+            "en",
         ),
         stdout=subprocess.PIPE,
         stderr=(tmp_path / "sandbox.err").open("wb"),

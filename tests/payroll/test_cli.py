@@ -79,7 +79,10 @@ def test_prepare_approve_run_status_report_reconcile(
     assert code == EXIT_OK and Path(rp["xlsx"]).exists() and "anchor" not in rp
     # Signing the run's history: only with the signer's own trusted key; it then verifies.
     hung_key = str(Path(data) / "keys" / "hung.pem")
-    assert main(["report", run_id, "--data-dir", data, "--sign-as", "lan", "--key", hung_key]) == EXIT_REFUSED
+    sign_as_lan = ["report", run_id, "--data-dir", data, "--sign-as", "lan", "--key", hung_key]
+    assert main(sign_as_lan) == EXIT_REFUSED
+    assert "không phải khóa được tin cậy của cán bộ lan" in capsys.readouterr().out
+    assert main([*sign_as_lan, "--lang", "en"]) == EXIT_REFUSED
     assert "not the trusted key of operator lan" in capsys.readouterr().out
     code, rp = _json(capsys, ["report", run_id, "--data-dir", data, "--sign-as", "hung", "--json"])
     assert code == EXIT_OK and rp["anchor"]["payouts"] == 4

@@ -55,12 +55,17 @@ def _ws_paid(ws: Workspace) -> str:
 def test_bad_input_is_exit_2_with_a_clear_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
+    english = ("expected YYYY-MM", "at least 1", "whole number")
     code, out, err = _run(capsys, [*argv, "--data-dir", str(tmp_path)])
-    assert code == EXIT_USAGE
-    assert "expected YYYY-MM" in err or "at least 1" in err or "whole number" in err
+    assert code == EXIT_USAGE and ": lỗi: " in err  # Vietnamese by default
+    assert any(s in err for s in ("cần dạng YYYY-MM", "phải từ 1 trở lên", "không phải số nguyên")), err
+    assert not any(s in err for s in english)
+    code, out, err = _run(capsys, [*argv, "--data-dir", str(tmp_path), "--lang", "en"])
+    assert code == EXIT_USAGE and ": error: " in err and any(s in err for s in english), err
     code, out, _ = _run(capsys, [*argv, "--data-dir", str(tmp_path), "--json"])
     refusal = json.loads(out)
     assert code == EXIT_USAGE and refusal["ok"] is False and refusal["exit_code"] == EXIT_USAGE
+    assert any(s in refusal["error"] for s in english)  # scripts read stable English
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
@@ -75,19 +80,28 @@ def test_unknown_run_id_suggests_the_known_runs(ws: Workspace, capsys: pytest.Ca
         ["reconcile", typo],
     ):
         code, out, err = _run(capsys, [*command, "--data-dir", str(ws.data_dir)])
+        assert code == EXIT_USAGE and f"có phải là đợt chi {run_id}?" in err, (command, err)
+        assert err.startswith(f"Lỗi: Không có đợt chi '{typo}'"), err
+        code, out, err = _run(capsys, [*command, "--data-dir", str(ws.data_dir), "--lang", "en"])
         assert code == EXIT_USAGE and f"did you mean {run_id}" in err, (command, err)
+    code, _, err = _run(capsys, ["run", "nothing-like-it", "--data-dir", str(ws.data_dir)])
+    assert code == EXIT_USAGE and f"các đợt chi đã có (mới nhất ở cuối): {run_id}" in err
     code, out, _ = _run(capsys, ["run", "nothing-like-it", "--data-dir", str(ws.data_dir), "--json"])
     refusal = json.loads(out)
     assert code == EXIT_USAGE and run_id in refusal["error"] and "known runs" in refusal["error"]
+    assert refusal["message_key"] == "unknown_run_known"
 
 
 def test_missing_operator_key_names_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lst = write_list(tmp_path / "xa.csv", [row(0)])
     data = str(tmp_path / "d")
-    code, _, err = _run(
-        capsys, ["prepare", str(lst), "--period", "2026-11", "--operator", "lan", "--data-dir", data]
-    )
+    prepare = ["prepare", str(lst), "--period", "2026-11", "--operator", "lan", "--data-dir", data]
+    code, _, err = _run(capsys, prepare)
     assert code == EXIT_USAGE and "asxh-pay keys generate" in err
+    assert err.startswith("Lỗi: Cán bộ 'lan' chưa có khóa bí mật tại ") and "tạo khóa bằng lệnh" in err
+    code, _, err = _run(capsys, [*prepare, "--lang", "en"])
+    assert code == EXIT_USAGE and err.startswith("error: operator 'lan' has no private key at ")
+    assert "make one with: asxh-pay keys generate --operator lan" in err
     assert not (tmp_path / "d" / "runs").exists()  # refused before any run was written
     code, out, _ = _run(capsys, ["approve", "R1", "--operator", "lan", "--data-dir", data, "--json"])
     assert code == EXIT_USAGE and json.loads(out)["ok"] is False
@@ -121,12 +135,17 @@ def test_read_only_commands_never_write(ws: Workspace, capsys: pytest.CaptureFix
         ["reconcile", run_id, "--data-dir", str(ws.data_dir), "--ledger", str(wrong)],
     ):
         code, out, err = _run(capsys, argv)
+        assert code == EXIT_USAGE and "Không có sổ cái tại" in err and "TOÀN VẸN" not in out, (argv, out, err)
+        code, out, err = _run(capsys, [*argv, "--lang", "en"])
         assert code == EXIT_USAGE and "no ledger at" in err and "OK" not in out, (argv, out, err)
     assert not wrong.parent.exists()
 
     # A file that is not a ledger: a clear message, no traceback.
-    code, out, _ = _run(capsys, ["ledger", "verify", "--ledger", str(ws.data_dir / "registry.db"), "--json"])
+    not_ledger = ["ledger", "verify", "--ledger", str(ws.data_dir / "registry.db")]
+    code, out, _ = _run(capsys, [*not_ledger, "--json"])
     assert code == EXIT_USAGE and "not an asxh-pay ledger" in json.loads(out)["error"]
+    code, _, err = _run(capsys, not_ledger)
+    assert code == EXIT_USAGE and "là cơ sở dữ liệu SQLite nhưng không phải sổ cái asxh-pay" in err
 
 
 def test_broken_pipe_ends_quietly(ws: Workspace) -> None:

@@ -35,7 +35,7 @@ def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
     port = _port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "asxh_pay", *args, "--port", str(port)],
+        [sys.executable, "-m", "asxh_pay", *args, "--port", str(port), "--lang", "en"],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

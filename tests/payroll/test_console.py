@@ -152,9 +152,9 @@ def test_messages_follow_lang(tmp_path: Path, capsys: Any) -> None:
     assert "key for operator hung" in capsys.readouterr().out
     assert main(["status", "--data-dir", str(tmp_path)]) == 0
     assert "Chưa có đợt chi nào" in capsys.readouterr().out
-    # An error leads with its meaning in Vietnamese; the library's detail follows.
+    # An error is a Vietnamese sentence, the library's English only with --lang en.
     assert main(["approve", "nope", "--operator", "hung", "--data-dir", str(tmp_path)]) == 2
-    assert capsys.readouterr().err.startswith("Lỗi: Không có đợt chi này: ")
+    assert capsys.readouterr().err.startswith("Lỗi: Không có đợt chi 'nope': chưa có đợt chi nào được lập")
     assert main(["approve", "nope", "--operator", "hung", "--data-dir", str(tmp_path), "--lang", "en"]) == 2
     assert capsys.readouterr().err.startswith("error: no run 'nope'")
 

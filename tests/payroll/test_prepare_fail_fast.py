@@ -22,12 +22,22 @@ def _prepare(data: Path, *args: str) -> list[str]:
     return ["prepare", *args, "--operator", "lan", "--data-dir", str(data)]
 
 
-def _fails(capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str) -> str:
+def _fails(
+    capsys: pytest.CaptureFixture[str], argv: list[str], *needles: str, en: tuple[str, ...] = ()
+) -> str:
+    """Exit 2 with ``needles`` on screen (Vietnamese, the default), and with ``en`` under
+    --lang en (the same exit code); returns the Vietnamese screen."""
     code = main(argv)
     err = capsys.readouterr().err
     assert code == EXIT_USAGE, err
     for n in needles:
         assert n in err, err
+    if en:
+        code = main([*argv, "--lang", "en"])
+        err_en = capsys.readouterr().err
+        assert code == EXIT_USAGE, err_en
+        for n in en:
+            assert n in err_en, err_en
     return err
 
 
@@ -41,17 +51,27 @@ def test_bad_period(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[st
     _fails(
         capsys,
         _prepare(data, str(lst), "--period", "2026-13"),
-        "Lỗi: Kỳ chi trả không hợp lệ: pay period must be YYYY-MM",  # Vietnamese first, then the detail
-        "2026-13",
+        "Lỗi: Kỳ chi trả phải có dạng YYYY-MM, tháng từ 01 đến 12, ví dụ 2026-11; đã nhập '2026-13'",
+        en=("error: pay period must be YYYY-MM", "2026-13"),
     )
-    _fails(capsys, _prepare(data, str(lst), "--period", "11/2026"), "pay period must be YYYY-MM")
+    _fails(
+        capsys,
+        _prepare(data, str(lst), "--period", "11/2026"),
+        "Kỳ chi trả phải có dạng YYYY-MM",
+        en=("pay period must be YYYY-MM",),
+    )
     assert _no_run(data)
 
 
 def test_bad_run_id(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lst = write_list(tmp_path / "x.csv", [row(0)])
     argv = _prepare(data, str(lst), "--period", "2026-11", "--run-id", "../evil")
-    _fails(capsys, argv, "Lỗi: Mã đợt chi không hợp lệ: run id '../evil' must be")
+    _fails(
+        capsys,
+        argv,
+        "Lỗi: Mã đợt chi '../evil' phải dài 1-64 ký tự",
+        en=("error: run id '../evil' must be",),
+    )
     assert _no_run(data)
 
 
@@ -60,16 +80,32 @@ def test_missing_key_names_the_command_that_makes_one(
 ) -> None:
     lst = write_list(tmp_path / "x.csv", [row(0)])
     argv = ["prepare", str(lst), "--period", "2026-11", "--operator", "mai", "--data-dir", str(data)]
-    _fails(capsys, argv, "operator 'mai' has no private key", "asxh-pay keys generate --operator mai")
+    _fails(
+        capsys,
+        argv,
+        "Cán bộ 'mai' chưa có khóa bí mật",
+        "asxh-pay keys generate --operator mai",
+        en=("operator 'mai' has no private key", "asxh-pay keys generate --operator mai"),
+    )
     assert _no_run(data)
 
 
 def test_empty_list(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lst = write_list(tmp_path / "empty.csv", [])
-    _fails(capsys, _prepare(data, str(lst), "--period", "2026-11"), "no beneficiary rows", "empty.csv")
+    _fails(
+        capsys,
+        _prepare(data, str(lst), "--period", "2026-11"),
+        "Danh sách không có dòng đối tượng nào: empty.csv",
+        en=("no beneficiary rows", "empty.csv"),
+    )
     empty_dir = tmp_path / "nothing"
     empty_dir.mkdir()
-    _fails(capsys, _prepare(data, str(empty_dir), "--period", "2026-11"), "no beneficiary rows")
+    _fails(
+        capsys,
+        _prepare(data, str(empty_dir), "--period", "2026-11"),
+        "Danh sách không có dòng đối tượng nào: (không tìm thấy tệp danh sách nào)",
+        en=("no beneficiary rows: (no list files found)",),
+    )
     assert _no_run(data)
 
 
@@ -81,11 +117,12 @@ def test_wholly_rejected_list_shows_the_top_reasons(
     err = _fails(
         capsys,
         _prepare(data, str(lst), "--period", "2026-11"),
-        "every row was rejected (4 rows)",
+        "Mọi dòng đều bị loại (4 dòng)",
         "Lý do thường gặp",
         "Số tiền có phần lẻ (đồng phải là số nguyên) (amount_fractional)",
         "excel_scientific",
         "bad.csv:4",
+        en=("every row was rejected (4 rows)", "top reasons", "Fractional amount (amount_fractional)"),
     )
     assert err.index("amount_fractional") < err.index("excel_scientific")  # most frequent first
     assert _no_run(data)
@@ -95,7 +132,10 @@ def test_unsupported_file(data: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     pdf = tmp_path / "danh-sach.pdf"
     pdf.write_bytes(b"%PDF-1.4")
     _fails(
-        capsys, _prepare(data, str(pdf), "--period", "2026-11"), "danh-sach.pdf", "unsupported list file type"
+        capsys,
+        _prepare(data, str(pdf), "--period", "2026-11"),
+        "danh-sach.pdf: không hỗ trợ loại tệp '.pdf'",
+        en=("danh-sach.pdf", "unsupported list file type"),
     )
     assert _no_run(data)
 
@@ -105,7 +145,14 @@ def test_district_is_refused_with_an_explanation(
 ) -> None:
     lst = write_list(tmp_path / "x.csv", [row(0)])
     argv = _prepare(data, str(lst), "--period", "2026-11", "--district", "001")
-    _fails(capsys, argv, "districts no longer exist", "--commune CODE", "--province CODE")
+    _fails(
+        capsys,
+        argv,
+        "Cấp huyện không còn",
+        "--commune MÃ",
+        "--province MÃ",
+        en=("districts no longer exist", "--commune CODE", "--province CODE"),
+    )
 
 
 def test_unknown_or_old_paying_unit(data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,8 +160,9 @@ def test_unknown_or_old_paying_unit(data: Path, tmp_path: Path, capsys: pytest.C
     _fails(
         capsys,
         _prepare(data, str(lst), "--period", "2026-11", "--commune", "00013"),
-        "not a commune code of the 2025 two-tier structure",
-        "Phường Quán Thánh",
+        "không phải mã xã theo mô hình chính quyền hai cấp năm 2025",
+        "(đây là mã cũ trước 2025 của Phường Quán Thánh",
+        en=("not a commune code of the 2025 two-tier structure", "Phường Quán Thánh"),
     )
 
 

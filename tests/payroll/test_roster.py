@@ -44,7 +44,9 @@ def test_self_generated_second_operator_cannot_approve(
     assert _cli(ws, "keys", "generate", "--operator", "mallory") == EXIT_OK
     capsys.readouterr()
     assert _cli(ws, "approve", prep.run_id, "--operator", "mallory") == EXIT_REFUSED
-    assert "mallory' is not enrolled" in capsys.readouterr().out
+    assert "Bị từ chối: Cán bộ 'mallory' chưa được ghi danh" in capsys.readouterr().out
+    assert _cli(ws, "approve", prep.run_id, "--operator", "mallory", "--lang", "en") == EXIT_REFUSED
+    assert "refused: operator 'mallory' is not enrolled" in capsys.readouterr().out
     # ... and enrolling it with the maker's own signature makes mallory the maker's puppet.
     pub = str(ws.data_dir / "keys" / "mallory.pub.pem")
     assert (
@@ -52,6 +54,8 @@ def test_self_generated_second_operator_cannot_approve(
     )
     capsys.readouterr()
     assert _cli(ws, "approve", prep.run_id, "--operator", "mallory") == EXIT_REFUSED
+    assert "Khóa của mallory do maker (hoặc người do maker ghi danh) ghi danh" in capsys.readouterr().out
+    assert _cli(ws, "approve", prep.run_id, "--operator", "mallory", "--lang", "en") == EXIT_REFUSED
     assert "enrolled by maker" in capsys.readouterr().out
     # Through a chain of puppets too.
     assert _cli(ws, "keys", "generate", "--operator", "trudy") == EXIT_OK
@@ -70,6 +74,8 @@ def test_force_never_replaces_a_trusted_key(ws: Workspace, capsys: pytest.Captur
     before = key.read_bytes()
     capsys.readouterr()
     assert _cli(ws, "keys", "generate", "--operator", "checker", "--force") == EXIT_REFUSED
+    assert "--force không bao giờ thay khóa đang được tin cậy" in capsys.readouterr().out
+    assert _cli(ws, "keys", "generate", "--operator", "checker", "--force", "--lang", "en") == EXIT_REFUSED
     assert "never replaces a trusted key" in capsys.readouterr().out
     assert key.read_bytes() == before
     assert load_roster(ws.data_dir).trusted_key("checker")  # still the checker's own
@@ -99,7 +105,9 @@ def test_roster_edited_by_hand_is_refused_everywhere(
         ws.approve(prep.run_id, "checker")
     capsys.readouterr()
     assert _cli(ws, "keys", "roster") == EXIT_REFUSED
-    assert "entry 2" in capsys.readouterr().out
+    assert "(mục 2: nội dung không khớp mã băm)" in capsys.readouterr().out
+    assert _cli(ws, "keys", "roster", "--lang", "en") == EXIT_REFUSED
+    assert "(entry 2: its content does not match its hash)" in capsys.readouterr().out
     # Dropping an entry is an edit too.
     path.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
     with pytest.raises(RosterError, match="out of order"):
@@ -122,6 +130,8 @@ def test_ledger_verify_and_run_check_the_roster(ws: Workspace, capsys: pytest.Ca
     path.unlink()
     capsys.readouterr()
     assert _cli(ws, "run", prep.run_id, "--resume") == EXIT_REFUSED
+    assert "Chưa có danh bạ khóa cán bộ tại" in capsys.readouterr().out
+    assert _cli(ws, "run", prep.run_id, "--resume", "--lang", "en") == EXIT_REFUSED
     assert "no operator roster" in capsys.readouterr().out
 
 
@@ -133,6 +143,8 @@ def test_an_operator_cannot_sign_their_own_roster_change(
     capsys.readouterr()
     argv = ["keys", "enroll", "--operator", "maker", "--public-key", new_pub, "--replace"]
     assert _cli(ws, *argv, "--signed-by", "maker") == EXIT_REFUSED
+    assert "maker không được tự ký thay đổi khóa của chính mình" in capsys.readouterr().out
+    assert _cli(ws, *argv, "--signed-by", "maker", "--lang", "en") == EXIT_REFUSED
     assert "cannot sign a change of their own key" in capsys.readouterr().out
     # Written into the file directly, with a valid hash and the maker's own signature: refused on reading.
     from asxh_pay.payroll import roster as r
