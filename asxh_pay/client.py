@@ -80,6 +80,9 @@ log = get_logger("asxh_pay")
 T = TypeVar("T")
 R = TypeVar("R")
 
+#: Payouts whose end is not known yet: ``resume`` asks about them (never resends blind).
+_UNFINISHED = (PayoutStatus.CREATED, PayoutStatus.SUBMITTED, PayoutStatus.UNKNOWN, PayoutStatus.PROCESSING)
+
 #: How many "not found" answers, the last one after the confirmation window, before a resend.
 NOT_FOUND_QUERIES = 3
 #: The shortest confirmation window of a provider that does not deduplicate by key.
@@ -398,35 +401,26 @@ class AsyncPayoutClient:
         Used after a crash or a stop: a payout left ``submitted`` or ``unknown`` may
         have reached the provider, so it is queried, never resubmitted blind.
         """
-        pending = [
-            p
-            async for p in self.ledger.iter_payouts(
-                statuses=[
-                    PayoutStatus.CREATED,
-                    PayoutStatus.SUBMITTED,
-                    PayoutStatus.UNKNOWN,
-                    PayoutStatus.PROCESSING,
-                ],
-                run_id=run_id,
-            )
-        ]
-        # Failed payouts whose fallback was never created (crash between the two) too.
-        pending.extend(await self.fallbacks_due(run_id=run_id))
         summary = BatchSummary()
-        queue: asyncio.Queue[Payout] = asyncio.Queue()
-        for p in pending:
-            queue.put_nowait(p)
 
-        async def worker() -> None:
-            while not queue.empty():
-                p = queue.get_nowait()
-                try:
-                    summary.add(await self._single_flight(p, wait=True))
-                except AsxhPayError as exc:
-                    summary.errors.append((0, f"{p.id}: {type(exc).__name__}: {exc}"))
+        async def one(p: Payout) -> None:
+            try:
+                summary.add(await self._single_flight(p, wait=True))
+            except AsxhPayError as exc:
+                summary.errors.append((0, f"{p.id}: {type(exc).__name__}: {exc}"))
 
-        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+        await drain(self.iter_unfinished(run_id=run_id), one, concurrency=concurrency)
         return summary
+
+    async def iter_unfinished(self, *, run_id: str | None = None) -> AsyncIterator[Payout]:
+        """Every payout ``resume`` drives: not terminal, then failed ones whose cash fallback
+        is due. Read from the ledger a page at a time, never as one list (a province's run
+        leaves a hundred thousand cash payouts open for days)."""
+        async for p in self.ledger.iter_payouts(statuses=_UNFINISHED, run_id=run_id):
+            yield p
+        # Failed payouts whose fallback was never created (crash between the two) too.
+        async for p in self.iter_fallbacks_due(run_id=run_id):
+            yield p
 
     async def fallbacks_due(self, *, run_id: str | None = None) -> list[Payout]:
         """Failed payouts that should have a cash fallback and have none yet.
@@ -435,14 +429,16 @@ class AsyncPayoutClient:
         here when nobody was driving (a failure reported by a callback or a single
         refresh) or after a crash between the two. Driving such a payout makes it.
         """
+        return [p async for p in self.iter_fallbacks_due(run_id=run_id)]
+
+    async def iter_fallbacks_due(self, *, run_id: str | None = None) -> AsyncIterator[Payout]:
+        """:meth:`fallbacks_due`, streamed from the ledger a page at a time."""
         router = self.router
-        return [
-            p
-            async for p in self.ledger.iter_payouts(
-                statuses=router.fallback_statuses, run_id=run_id, childless=True
-            )
-            if router.cash_destination(p) is not None
-        ]
+        async for p in self.ledger.iter_payouts(
+            statuses=router.fallback_statuses, run_id=run_id, childless=True
+        ):
+            if router.cash_destination(p) is not None:
+                yield p
 
     async def drive(self, payout: Payout, *, wait: bool = True) -> Payout:
         """Drive one recorded payout to its end, as ``resume`` does for each.
@@ -1011,6 +1007,34 @@ async def _aiter_enumerate(items: AsyncIterable[T]) -> AsyncIterator[tuple[int, 
     async for item in items:
         yield i, item
         i += 1
+
+
+async def drain(
+    source: AsyncIterable[T], work: Callable[[T], Awaitable[None]], *, concurrency: int = 64
+) -> int:
+    """Run ``work`` on every item of ``source`` with at most ``concurrency`` in flight; the count.
+
+    Why not ``gather`` over a list: the source is read as the workers free up, so memory
+    holds ``concurrency`` items, not the whole month's (hundreds of thousands of payouts,
+    each with its task). ``work`` handles its own errors; one that escapes stops the rest.
+    """
+    it = aiter(source)
+    lock = asyncio.Lock()
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        while True:
+            async with lock:  # an async source may suspend mid-item: one reader at a time
+                try:
+                    item = await anext(it)
+                except StopAsyncIteration:
+                    return
+            await work(item)
+            done += 1
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+    return done
 
 
 # ---------------------------------------------------------------------- sync twin

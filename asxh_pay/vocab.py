@@ -1147,6 +1147,20 @@ MESSAGES: dict[str, Pair] = {
         "Danh sách chi đã chốt bị sửa sau khi lập; hãy lập lại đợt chi",
         "the frozen payouts were edited after preparation; prepare the run again",
     ),
+    "frozen_line_changed": (
+        "Dòng {line} của payouts.jsonl bị sửa sau khi đợt chi đã được kiểm tra; không chi trả từ dòng "
+        "này trở đi: hãy lập và phê duyệt lại đợt chi",
+        "payouts.jsonl line {line} changed after the run was checked; nothing past it is paid: "
+        "prepare and approve the run again",
+    ),
+    "frozen_lines_lost": (
+        "payouts.jsonl mất {n} khoản chi sau khi đợt chi đã được kiểm tra: hãy lập và phê duyệt lại đợt chi",
+        "payouts.jsonl lost {n} payouts after the run was checked: prepare and approve the run again",
+    ),
+    "frozen_payouts_missing": (
+        "Không có danh sách chi đã chốt (payouts.jsonl) của đợt chi",
+        "the run's frozen payouts (payouts.jsonl) are missing",
+    ),
     "signature_malformed": (
         "Khối chữ ký của người {role} bị sai cấu trúc",
         "the {role} signature block is malformed",

@@ -73,6 +73,8 @@ def run_month(n: int, *, communes: int | None, label: str) -> dict[str, Any]:
         "reconciliation_ok": bool(recon.get("ok")),
         "breaks": recon.get("breaks"),
         "exit_code": proc.returncode,
+        # Where the time and the memory go: seconds per phase and the peak reached by its end.
+        "phases": {p["phase"]: [p["s"], p["peak_rss_mb"]] for p in data.get("phases", [])},
     }
 
 

@@ -387,6 +387,24 @@ def _cmd_approve(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- run
 
 
+def _phase_done(args: argparse.Namespace, name: str) -> None:
+    """Record how long the phase that just ended took and the process's peak memory so far.
+
+    Why: ``bench/payroll_demo.py`` reports where a province-scale month spends its time and
+    memory (the demo's ``--json`` carries these as ``phases``); a command other than the
+    demo records nothing.
+    """
+    phases = getattr(args, "_phases", None)
+    if phases is None:
+        return
+    import resource
+
+    now = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    phases.append({"phase": name, "s": round(now - args._phase_at, 2), "peak_rss_mb": round(peak_mb, 1)})
+    args._phase_at = now
+
+
 async def _run_and_report(
     args: argparse.Namespace,
     run_id: str,
@@ -433,6 +451,7 @@ async def _run_and_report(
         pay.done()
         for bar in close:
             bar.done()
+        _phase_done(args, "pay_and_close")
         async with open_ledger(_ledger_url(args), exclusive=False) as ledger:
             with bars.phase("progress_reports") as rep:
                 files = await write_reports(
@@ -443,11 +462,13 @@ async def _run_and_report(
                     manifest=manifest,
                     on_step=lambda done, steps: rep.update(done, steps),
                 )
+            _phase_done(args, "reports")
             # Same ledger object: the payouts it already read are not parsed again.
             recon = None
             if reconcile:
                 with bars.phase("progress_reconcile"):
                     recon = await _reconciler(ledger, args, run_id, rails)
+                _phase_done(args, "reconcile")
     return result, files, recon
 
 
@@ -813,6 +834,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"{phrase('error', args.lang)}: {phrase('demo_min', args.lang)}", file=sys.stderr)
         return EXIT_USAGE
     started = time.perf_counter()
+    args._phases, args._phase_at = [], started
     base = args.data_dir
     data_dir = demo.demo_dir(base)
     args.data_dir = data_dir
@@ -860,6 +882,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # generator's rows (nor, below, the preparation's) through the paying run.
     die_after_prepare = list(province.die_after_prepare)
     del province
+    _phase_done(args, "lists")
     maker, checker = "lap.nguyen", "hung.tran"
     # The office key enrolls both operators, as at a real setup (kept in the demo folder
     # here; an office keeps it away from the operators' machines).
@@ -944,7 +967,9 @@ def _demo_month(
         say("  " + _prepared_text(prep, args.lang).replace("\n", "\n  ").rsplit("\n", 1)[0])
         run_id, manifest, prep_dir = prep.run_id, prep.manifest, prep.dir
         del prep
+        _phase_done(args, "prepare")
         approve(data_dir, run_id, checker, data_dir / "keys" / f"{checker}.pem")
+        _phase_done(args, "approve")
         say(phrase("demo_approved", args.lang, checker=checker, maker=maker))
         for cccd in die_after_prepare:
             registry.mark_dead(cccd, date(2026, 11, 2))
@@ -966,6 +991,7 @@ def _demo_month(
                 # The cash the run left open was settled by serve since: not an error any more.
                 result.errors = [e for e in result.errors if "still open after" not in e]
         anchor = asyncio.run(_demo_anchor(args, run_id, checker, report_files.xlsx.parent))
+        _phase_done(args, "anchor")
     finally:
         rails.close()
         registry.close()
@@ -984,6 +1010,7 @@ def _demo_month(
         "run": _run_json(result, report_files),
         "reconciliation": {"ok": recon.ok, "breaks": len(recon.breaks), "matched": recon.matched},
         "anchor": _anchor_json(anchor, checker),
+        "phases": args._phases,
         "elapsed_s": round(elapsed, 2),
     }
     text = "\n".join(

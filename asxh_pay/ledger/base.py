@@ -163,7 +163,7 @@ class RequestCache:
     tracking recency: cheaper, and a month's run re-reads payouts in waves anyway.
     """
 
-    def __init__(self, max_entries: int = 50_000) -> None:
+    def __init__(self, max_entries: int = 20_000) -> None:
         self.max_entries = max_entries
         self._items: dict[str, PayoutRequest] = {}
 

@@ -236,19 +236,29 @@ def write_payouts(path: Path, payouts: Iterable[FrozenPayout]) -> int:
 
 def read_payouts(path: Path) -> Iterator[FrozenPayout]:
     """The frozen payouts; a line that does not parse or whose key is not its own is refused."""
-    with path.open(encoding="utf-8") as f:
+    for _, _, payout in _read_lines(path):
+        yield payout
+
+
+def _parse_line(i: int, line: bytes) -> FrozenPayout:
+    try:
+        data = json.loads(line)
+        req = PayoutRequest.model_validate(data["request"])
+        key = str(data["key"])
+    except Exception as exc:
+        raise ApprovalError(Message("frozen_line_damaged", line=i, kind=type(exc).__name__)) from None
+    if key != req.key():
+        raise ApprovalError(Message("frozen_line_key", line=i))
+    return FrozenPayout(key, req)
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, bytes, FrozenPayout]]:
+    """(line number, raw line, payout) for each payout line, one line in memory at a time."""
+    with path.open("rb") as f:
         for i, line in enumerate(f, start=1):
             if not line.strip():
                 continue
-            try:
-                data = json.loads(line)
-                req = PayoutRequest.model_validate(data["request"])
-                key = str(data["key"])
-            except Exception as exc:
-                raise ApprovalError(Message("frozen_line_damaged", line=i, kind=type(exc).__name__)) from None
-            if key != req.key():
-                raise ApprovalError(Message("frozen_line_key", line=i))
-            yield FrozenPayout(key, req)
+            yield i, line, _parse_line(i, line)
 
 
 def _canonical(p: FrozenPayout) -> bytes:
@@ -268,9 +278,13 @@ def _canonical(p: FrozenPayout) -> bytes:
     return json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _run_hasher(run_id: str) -> Any:
+    return hashlib.sha256(f"{FORMAT}\n{run_id}\n".encode())
+
+
 def run_hash(run_id: str, payouts: Iterable[FrozenPayout]) -> tuple[str, int, int]:
     """(hex hash, count, total VND) of a frozen run, in file order."""
-    h = hashlib.sha256(f"{FORMAT}\n{run_id}\n".encode())
+    h = _run_hasher(run_id)
     n = total = 0
     for p in payouts:
         h.update(_canonical(p) + b"\n")
@@ -365,20 +379,53 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _check_prepared(
-    data_dir: Path, rdir: Path, rost: roster.Roster
-) -> tuple[dict[str, Any], str, str, list[FrozenPayout]]:
+@dataclass(frozen=True)
+class _Checked:
+    """What one streamed pass over ``payouts.jsonl`` proved, kept small enough for a province.
+
+    A run of 300,000 payouts parsed into objects takes about a gigabyte; what execution
+    needs later is only the proof that the lines it pays are the lines that were hashed:
+    a SHA-256 of each line, in order (32 bytes a line), and the set of idempotency keys
+    (to refuse a ledger that holds a payout of this run the file does not list).
+    """
+
+    digest: str
+    count: int
+    line_digests: bytes
+    keys: frozenset[str]
+
+
+def _check_lines(run_id: str, path: Path) -> _Checked:
+    h = _run_hasher(run_id)
+    digests = bytearray()
+    keys: set[str] = set()
+    n = total = 0
+    try:
+        for _, line, p in _read_lines(path):
+            h.update(_canonical(p) + b"\n")
+            n += 1
+            total += p.request.amount
+            digests += hashlib.sha256(line).digest()
+            keys.add(p.key)
+    except FileNotFoundError:
+        raise ApprovalError(Message("frozen_payouts_missing")) from None
+    h.update(f"count={n};total={total}".encode())
+    return _Checked(h.hexdigest(), n, bytes(digests), frozenset(keys))
+
+
+def _check_prepared(data_dir: Path, rdir: Path, rost: roster.Roster) -> tuple[dict[str, Any], _Checked, str]:
     manifest = read_manifest(rdir)
     run_id = str(manifest["run_id"])
-    payouts = list(read_payouts(rdir / "payouts.jsonl"))
-    digest, count, _ = run_hash(run_id, payouts)
+    checked = _check_lines(run_id, rdir / "payouts.jsonl")
     prep = manifest.get("signatures", {}).get("prepared")
     if not prep:
         raise ApprovalError(Message("no_preparer_signature"))
-    if digest != manifest.get("run_hash") or count != manifest.get("counts", {}).get("payouts"):
+    if checked.digest != manifest.get("run_hash") or checked.count != manifest.get("counts", {}).get(
+        "payouts"
+    ):
         raise ApprovalError(Message("payouts_edited"))
-    fp = verify_signature(data_dir, run_id, digest, "prepared", prep, rost)
-    return manifest, digest, fp, payouts
+    fp = verify_signature(data_dir, run_id, checked.digest, "prepared", prep, rost)
+    return manifest, checked, fp
 
 
 def _check_independent(rost: roster.Roster, preparer: str, approver: str) -> None:
@@ -394,7 +441,8 @@ def approve(data_dir: Path, run_id: str, operator: str, key_path: Path) -> dict[
     rdir = run_dir(data_dir, run_id)
     read_manifest(rdir)  # an unknown run is bad input, whatever the roster says
     rost = load_roster(data_dir)
-    manifest, digest, prep_fp, _ = _check_prepared(data_dir, rdir, rost)
+    manifest, checked, prep_fp = _check_prepared(data_dir, rdir, rost)
+    digest = checked.digest
     preparer = str(manifest["signatures"]["prepared"]["operator"])
     _check_independent(rost, preparer, operator)
     if check_operator_key(data_dir, operator, key_path) == prep_fp:
@@ -413,10 +461,29 @@ class ApprovedRun:
     manifest: dict[str, Any]
     approval: dict[str, Any]
     run_hash: str
-    frozen: list[FrozenPayout]  # exactly what the hash was computed over: nothing is re-read later
+    count: int
+    keys: frozenset[str]  # every payout's idempotency key
+    line_digests: bytes  # SHA-256 of each payout line as hashed, in order (32 bytes each)
 
     def payouts(self) -> Iterator[FrozenPayout]:
-        return iter(self.frozen)
+        """The approved payouts, streamed from ``payouts.jsonl`` one line at a time.
+
+        Why not kept in memory: a province's run is hundreds of thousands of payouts. Why it
+        is still exactly what was checked: each line read now must hash to the digest taken
+        when the signatures were checked, in the same place; a line edited, added, dropped
+        or moved since (by anyone with write access to the folder) stops the stream with
+        ApprovalError before that payout is handed to anyone.
+        """
+        digests = self.line_digests
+        n = 0
+        for i, line, payout in _read_lines(self.dir / "payouts.jsonl"):
+            at = 32 * n
+            if n >= self.count or hashlib.sha256(line).digest() != digests[at : at + 32]:
+                raise ApprovalError(Message("frozen_line_changed", line=i))
+            n += 1
+            yield payout
+        if n != self.count:
+            raise ApprovalError(Message("frozen_lines_lost", n=self.count - n))
 
 
 def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
@@ -424,7 +491,8 @@ def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     rdir = run_dir(data_dir, run_id)
     read_manifest(rdir)
     rost = load_roster(data_dir)
-    manifest, digest, prep_fp, frozen = _check_prepared(data_dir, rdir, rost)
+    manifest, checked, prep_fp = _check_prepared(data_dir, rdir, rost)
+    digest = checked.digest
     try:
         approval = json.loads((rdir / "approval.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -438,4 +506,6 @@ def load_approved(data_dir: Path, run_id: str) -> ApprovedRun:
     if preparer.casefold() == str(approval["operator"]).casefold() or appr_fp == prep_fp:
         raise ApprovalError(Message("approved_by_preparer"))
     _check_independent(rost, preparer, str(approval["operator"]))
-    return ApprovedRun(run_id, rdir, manifest, approval, digest, frozen)
+    return ApprovedRun(
+        run_id, rdir, manifest, approval, digest, checked.count, checked.keys, checked.line_digests
+    )

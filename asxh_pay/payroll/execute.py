@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from asxh_pay.client import AsyncPayoutClient, FallbackCheck, PollPolicy
+from asxh_pay.client import AsyncPayoutClient, FallbackCheck, PollPolicy, drain
 from asxh_pay.engine.treasury import TreasuryChannel
 from asxh_pay.errors import AsxhPayError
 from asxh_pay.ledger import open_ledger
@@ -63,7 +63,7 @@ class AlreadyStarted(AsxhPayError):
 
 
 async def _check_ledger_within_run(ledger: Ledger, approved: ApprovedRun) -> int:
-    keys = {p.key for p in approved.payouts()}
+    keys = approved.keys
     seen = 0
     async for p in ledger.iter_payouts(run_id=approved.run_id):
         if p.parent_id is None:
@@ -315,24 +315,21 @@ async def finish_month(
             await rails.treasury.pass_days(channel)
         await rails.pass_cash_window()
         await rails.deliver_callbacks()
-        todo = [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)]
-        todo.extend(await client.fallbacks_due(run_id=run_id))
-        if not todo:
+
+        async def one(p: Payout) -> None:
+            try:
+                if p.status is PayoutStatus.PROCESSING:
+                    p = await client.refresh(p)
+                await client.drive(p, wait=False)
+            except AsxhPayError as exc:
+                errors.append(f"{p.id}: {type(exc).__name__}: {exc}")
+
+        # Streamed from the ledger, never listed: a province's month leaves a hundred
+        # thousand cash payouts open through the window.
+        if not await drain(client.iter_unfinished(run_id=run_id), one, concurrency=concurrency):
             break
-        sem = asyncio.Semaphore(concurrency)
-
-        async def one(p: Payout, sem: asyncio.Semaphore = sem) -> None:
-            async with sem:
-                try:
-                    if p.status is PayoutStatus.PROCESSING:
-                        p = await client.refresh(p)
-                    await client.drive(p, wait=False)
-                except AsxhPayError as exc:
-                    errors.append(f"{p.id}: {type(exc).__name__}: {exc}")
-
-        await asyncio.gather(*(one(p) for p in todo))
     else:
-        left = sum(1 for _ in [p async for p in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)])
+        left = sum([1 async for _ in ledger.iter_payouts(statuses=_OPEN, run_id=run_id)])
         if left:
             errors.append(f"{left} payouts still open after {rounds} rounds; resume the run later")
     if on_round is not None:

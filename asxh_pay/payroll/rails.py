@@ -134,6 +134,8 @@ class TreasuryRail:
                 break
 
     def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -322,7 +324,7 @@ def treasury_rail(
         business_date=datetime.now(VN_TZ).date(),
         return_rate=return_rate,
         return_after_days=1,
-        book=root / "sandbox" / "treasury.json" if data_dir is not None else None,
+        book=root / "sandbox" / "treasury.sqlite" if data_dir is not None else None,
     )
     store = BatchStore(root / "treasury")
     config = TreasuryConfig(

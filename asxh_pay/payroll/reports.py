@@ -40,6 +40,7 @@ from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from sys import intern
 from typing import Any
 
 from asxh_pay import units, vocab
@@ -48,7 +49,7 @@ from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd, mask_name, mask_text
 from asxh_pay.models import CASH_KINDS, ELECTRONIC_KINDS, Payout
 from asxh_pay.programmes import Programmes, load_programmes, programmes_of_run
-from asxh_pay.status import PayoutStatus
+from asxh_pay.status import FailureReason, PayoutStatus
 from asxh_pay.vocab import label
 
 ACCOUNT_TARGET = 0.30
@@ -140,10 +141,69 @@ def with_name(code: str, names: UnitNames) -> str:
 # --------------------------------------------------------------------------- collecting
 
 
-@dataclass
+@dataclass(slots=True)
+class PayoutFacts:
+    """What the reports need of one payout: a tenth of a :class:`Payout`'s memory.
+
+    Why: a province paying centrally reports on 300,000 entitlements and their fallbacks
+    in one go; as full payouts (request, beneficiary, destination, each a model) that is
+    over a gigabyte. The person's name, the recipient and the cash address are kept only
+    where a detail list shows them (cash payouts, payouts that did not succeed); the codes
+    shared by thousands of payouts are interned.
+    """
+
+    id: str
+    parent_id: str | None
+    status: PayoutStatus
+    amount: int
+    provider: str | None
+    provider_ref: str | None
+    failure_reason: FailureReason | None
+    failure_detail: str | None
+    programme: str
+    province_code: str | None
+    commune_code: str | None
+    kind: str
+    cccd: str
+    full_name: str = ""
+    recipient_name: str = ""
+    payment_point: str = ""
+    address: str = ""
+    source: str = ""
+
+    @classmethod
+    def of(cls, p: Payout) -> PayoutFacts:
+        req = p.request
+        dest = req.destination
+        b = req.beneficiary
+        kind = intern(str(dest.kind))
+        shown = kind in CASH_KINDS or p.status is not PayoutStatus.SUCCEEDED
+        return cls(
+            p.id,
+            p.parent_id,
+            p.status,
+            p.amount,
+            intern(p.provider) if p.provider else None,
+            p.provider_ref,
+            p.failure_reason,
+            p.failure_detail if p.status is not PayoutStatus.SUCCEEDED else None,
+            intern(req.programme),
+            intern(b.province_code) if b.province_code else None,
+            intern(b.commune_code) if b.commune_code else None,
+            kind,
+            b.cccd,
+            b.full_name if shown else "",
+            req.recipient_name if shown else "",
+            str(getattr(dest, "payment_point", "") or "") if shown else "",
+            str(getattr(dest, "address", "") or "") if shown else "",
+            intern(req.source) if req.source else "",
+        )
+
+
+@dataclass(slots=True)
 class Entitlement:
-    root: Payout
-    fallback: Payout | None = None
+    root: PayoutFacts
+    fallback: PayoutFacts | None = None
 
     @property
     def outcome(self) -> str:
@@ -167,15 +227,15 @@ class Entitlement:
 
     @property
     def paid_into_account(self) -> bool:
-        return self.outcome == "paid" and self.root.request.destination.kind in ELECTRONIC_KINDS
+        return self.outcome == "paid" and self.root.kind in ELECTRONIC_KINDS
 
 
 @dataclass
 class RunFigures:
-    """Everything the reports need, read from the ledger once."""
+    """Everything the reports need, read from the ledger once (as :class:`PayoutFacts`)."""
 
     run_id: str
-    payouts: list[Payout]
+    payouts: list[PayoutFacts]
     entitlements: list[Entitlement]
 
     def counts_by_status(self) -> Counter[str]:
@@ -183,7 +243,8 @@ class RunFigures:
 
 
 async def collect(ledger: Ledger, run_id: str) -> RunFigures:
-    payouts = [p async for p in ledger.iter_payouts(run_id=run_id)]
+    """Read the run's payouts a page at a time, keeping only their facts."""
+    payouts = [PayoutFacts.of(p) async for p in ledger.iter_payouts(run_id=run_id)]
     roots = {p.id: Entitlement(p) for p in payouts if p.parent_id is None}
     for p in payouts:
         if p.parent_id is not None and p.parent_id in roots:
@@ -215,7 +276,7 @@ class Table:
 
 def _place(e: Entitlement) -> tuple[str, str]:
     """(province, commune) of an entitlement: the two tiers a report rolls up (no district since 2025)."""
-    b = e.root.request.beneficiary
+    b = e.root
     province = b.province_code
     if not province and b.commune_code:
         c = units.commune(b.commune_code)
@@ -303,7 +364,7 @@ def summary_table(
     def by_programme(ents: Sequence[Entitlement]) -> dict[str, list[Entitlement]]:
         out: dict[str, list[Entitlement]] = defaultdict(list)
         for e in ents:
-            out[e.root.request.programme].append(e)
+            out[e.root.programme].append(e)
         return dict(sorted(out.items()))
 
     communes: dict[tuple[str, str], list[Entitlement]] = defaultdict(list)
@@ -362,7 +423,7 @@ def method_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> T
     )
     groups: dict[tuple[str, str, str], list[Entitlement]] = defaultdict(list)
     for e in fig.entitlements:
-        groups[(_place(e)[1], e.root.request.programme, str(e.root.request.destination.kind))].append(e)
+        groups[(_place(e)[1], e.root.programme, e.root.kind)].append(e)
 
     def figures(ents: Sequence[Entitlement]) -> list[int]:
         out = Counter(e.outcome for e in ents)
@@ -394,7 +455,7 @@ def provider_table(fig: RunFigures, lang: str) -> Table:
     agg: Counter[tuple[str, str, str]] = Counter()
     amt: Counter[tuple[str, str, str]] = Counter()
     for p in fig.payouts:
-        key = (p.provider or "-", p.request.programme, p.status.value)
+        key = (p.provider or "-", p.programme, p.status.value)
         agg[key] += 1
         amt[key] += p.amount
     for key in sorted(agg):
@@ -429,7 +490,6 @@ def failures_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) ->
         for p in (e.root, e.fallback):
             if p is None or p.status is PayoutStatus.SUCCEEDED or not p.status.is_terminal:
                 continue
-            req = p.request
             fb = ""
             if p is e.root and e.fallback is not None:
                 fb = f"{e.fallback.id} ({vocab.status(e.fallback.status.value, lang)})"
@@ -438,17 +498,17 @@ def failures_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) ->
                 [
                     p.id,
                     with_name(_place(e)[1], names),
-                    req.programme,
-                    mask_cccd(req.beneficiary.cccd),
-                    mask_name(req.beneficiary.full_name),
-                    vocab.method(req.destination.kind, lang),
+                    p.programme,
+                    mask_cccd(p.cccd),
+                    mask_name(p.full_name),
+                    vocab.method(p.kind, lang),
                     p.provider or "-",
                     vocab.status(p.status.value, lang),
                     code,
                     vocab.reason(code, lang) if code else "",
                     mask_text(p.failure_detail or ""),
                     fb,
-                    req.source or "",
+                    p.source,
                 ]
             )
     return t
@@ -484,21 +544,19 @@ def cash_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) -> Tab
         for p in (e.root, e.fallback):
             if p is None:
                 continue
-            dest = p.request.destination
-            if dest.kind not in CASH_KINDS:
+            if p.kind not in CASH_KINDS:
                 continue
-            req = p.request
             t.rows.append(
                 [
                     p.id,
                     with_name(_place(e)[1], names),
-                    req.programme,
-                    req.beneficiary.cccd,
-                    req.beneficiary.full_name,
-                    req.recipient_name,
-                    vocab.method(dest.kind, lang),
-                    getattr(dest, "payment_point", ""),
-                    getattr(dest, "address", ""),
+                    p.programme,
+                    p.cccd,
+                    p.full_name,
+                    p.recipient_name,
+                    vocab.method(p.kind, lang),
+                    p.payment_point,
+                    p.address,
                     p.amount,
                     vocab.status(p.status.value, lang),
                     "x" if p.parent_id else "",
@@ -568,13 +626,12 @@ def paid_twice_table(fig: RunFigures, lang: str, names: UnitNames = unit_names) 
     for e in fig.entitlements:
         fb = e.fallback
         if e.root.status is PayoutStatus.SUCCEEDED and fb is not None and fb.status in _LEFT:
-            req = e.root.request
             t.rows.append(
                 [
                     e.root.id,
                     with_name(_place(e)[1], names),
-                    req.programme,
-                    mask_cccd(req.beneficiary.cccd),
+                    e.root.programme,
+                    mask_cccd(e.root.cccd),
                     e.root.provider or "-",
                     e.root.provider_ref or "",
                     f"{fb.id} ({vocab.status(fb.status.value, lang)})",
@@ -1006,7 +1063,7 @@ def report_heading(
         provinces = {_place(e)[0] for e in fig.entitlements}
         code = provinces.pop() if len(provinces) == 1 else ""
     name = str(names(code) or paying.get("name") or "") if code else ""
-    used = sorted({e.root.request.programme for e in fig.entitlements})
+    used = sorted({e.root.programme for e in fig.entitlements})
     agencies = [f"{p}: {a}" for p in used if (a := progs.agency(p, lang))]
     unit = f"{code} - {name}" if name else code
     issuer = vocab.phrase("unit_line", lang, name=name).upper() if name else unit

@@ -7,7 +7,7 @@ provider reference (:func:`default_keys`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from asxh_pay.engine.applying import Applier
@@ -118,21 +118,25 @@ async def reconcile(
     report.entries_read = len(entry_list)
     report.statuses_read = len(status_list)
 
-    by_key: dict[str, Payout] = {}
-    by_id: dict[str, Payout] = {}
-    in_scope: list[Payout] = []
+    # First pass over the ledger: which payouts are in scope, and which payout each key the
+    # files name belongs to. Ids and keys only, never the payouts themselves: a province's
+    # run is hundreds of thousands of them (the second pass below reads them again).
+    wanted = {e.key for e in entry_list if e.key} | {s.key for s in status_list if s.key}
+    by_key: dict[str, str] = {}  # a key the files name -> payout id
+    in_scope: set[str] = set()
     async for p in ledger.iter_payouts(run_id=run_id):
-        by_id[p.id] = p
         for k in keys_of(p):
-            by_key.setdefault(k, p)
+            if k in wanted:
+                by_key.setdefault(k, p.id)
         if p.status is not PayoutStatus.CREATED and (provider is None or p.provider == provider):
-            in_scope.append(p)
+            in_scope.add(p.id)
     report.payouts_checked = len(in_scope)
     scope = _Scope(
         statement_rail,
         frozenset(debtor_accounts) if debtor_accounts is not None else None,
-        frozenset(p.id for p in in_scope),
+        frozenset(in_scope),
     )
+    del in_scope
     unknown_where = f"run {run_id}" if run_id else "the ledger"
 
     debits: dict[str, list[StatementEntry]] = {}
@@ -155,8 +159,8 @@ async def reconcile(
                     )
                 )
             continue  # credits without a reference: funding, interest
-        payout = by_key.get(e.key)
-        if payout is None:
+        payout_id = by_key.get(e.key)
+        if payout_id is None:
             if e.credit_debit == "CRDT" and not e.is_return:
                 continue  # an incoming credit with its sender's EndToEndId: funding, not ours
             report.lines.append(
@@ -174,11 +178,11 @@ async def reconcile(
             )
             continue
         if e.credit_debit == "DBIT":
-            debits.setdefault(payout.id, []).append(e)
+            debits.setdefault(payout_id, []).append(e)
         elif e.is_return:
-            returns.setdefault(payout.id, []).append(e)
+            returns.setdefault(payout_id, []).append(e)
         else:
-            credits.setdefault(payout.id, []).append(e)
+            credits.setdefault(payout_id, []).append(e)
 
     reported: dict[str, list[ProviderStatus]] = {}
     for s in status_list:
@@ -198,8 +202,8 @@ async def reconcile(
                     )
                 )
             continue
-        payout = by_key.get(s.key)
-        if payout is None:
+        payout_id = by_key.get(s.key) if s.key else None
+        if payout_id is None:
             report.lines.append(
                 Break(
                     Category.UNKNOWN_REPORT,
@@ -211,12 +215,23 @@ async def reconcile(
                 )
             )
             continue
-        reported.setdefault(payout.id, []).append(s)
+        reported.setdefault(payout_id, []).append(s)
 
     # Payouts outside the scope still count when the bank or the provider names them.
     named = set(debits) | set(returns) | set(credits) | set(reported)
     extra_ids = named - scope.payout_ids
-    for p in [*in_scope, *(by_id[i] for i in sorted(extra_ids))]:
+
+    async def checked() -> AsyncIterator[Payout]:
+        """Second pass: the payouts in scope as the ledger holds them now, then those named."""
+        async for p in ledger.iter_payouts(run_id=run_id):
+            if p.id in scope.payout_ids:
+                yield p
+        for i in sorted(extra_ids):
+            named_payout = await ledger.get(i)
+            if named_payout is not None:
+                yield named_payout
+
+    async for p in checked():
         await _check(
             ledger,
             p,

@@ -140,7 +140,7 @@ _BEFORE = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class SandboxPayment:
     """One payment in the sandbox's own books."""
 

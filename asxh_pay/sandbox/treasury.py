@@ -41,11 +41,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import random
 import re
+import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -62,6 +62,18 @@ from asxh_pay.providers.treasury import h2h_signing_string
 from asxh_pay.signing import Signer, Verifier, timestamped_message
 
 MAX_FILE_BYTES = 64 << 20
+
+_BOOK_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (msg_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS transfers (e2e TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS bookings (
+    seq INTEGER PRIMARY KEY, e2e TEXT, credit_debit TEXT NOT NULL, amount INTEGER NOT NULL, body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reports (
+    id INTEGER PRIMARY KEY, type TEXT NOT NULL, name TEXT NOT NULL, content BLOB
+);
+"""
 
 MAGIC_REASONS = {
     "000001": "AC01",
@@ -122,12 +134,37 @@ class ReceivedFile:
     transfers: list[str] = field(default_factory=list)
 
 
-@dataclass
 class Report:
-    id: int
-    type: str
-    name: str
-    content: bytes
+    """One report the bank published (pain.002, camt.054, camt.053).
+
+    With books on disk, a report's bytes leave memory once written there and are read
+    back when asked for: a province's month publishes hundreds of megabytes of them.
+    """
+
+    __slots__ = ("_content", "_loader", "id", "name", "type")
+
+    def __init__(
+        self,
+        id: int,
+        type: str,
+        name: str,
+        content: bytes | None,
+        loader: Callable[[int], bytes] | None = None,
+    ) -> None:
+        self.id, self.type, self.name = id, type, name
+        self._content = content
+        self._loader = loader
+
+    @property
+    def content(self) -> bytes:
+        if self._content is not None:
+            return self._content
+        assert self._loader is not None
+        return self._loader(self.id)
+
+    def spill(self, loader: Callable[[int], bytes]) -> None:
+        """The bytes are on disk now: forget them here."""
+        self._content, self._loader = None, loader
 
 
 class TreasurySandbox:
@@ -158,8 +195,8 @@ class TreasurySandbox:
     ) -> None:
         """``clients`` maps a client id to (its verifier, its debtor account).
 
-        ``book``: a JSON file that keeps the bank's books across processes (loaded if
-        present, rewritten atomically after every file received and every day run).
+        ``book``: an SQLite file that keeps the bank's books across processes (loaded if
+        present; what changed is written after every file received and every day run).
         """
         self.clients = clients
         self.bank_signer = bank_signer
@@ -194,55 +231,115 @@ class TreasurySandbox:
         self.force_booking: set[str] = set()  # book even though pain.002 rejected it
         self.stray_debits: list[tuple[str, int]] = []  # (EndToEndId, amount) nobody instructed
         self.book = book
+        self._db: sqlite3.Connection | None = None
+        self._dirty_files: set[str] = set()
+        self._dirty_transfers: set[str] = set()
+        self._saved_bookings = 0
+        self._saved_reports = 0
         if book is not None and book.exists():
-            self._load(book)
+            self._load()
 
     # ------------------------------------------------------------------ persistent books
 
     def save(self) -> None:
-        """Write the books to ``book`` (atomically: a killed process leaves the old or the new)."""
+        """Write what changed since the last save to ``book``, in one SQLite transaction.
+
+        Why incremental: the books used to be rewritten whole as JSON after every file,
+        which made a month of a few hundred files quadratic (minutes and gigabytes at a
+        province's scale). A killed process leaves the old or the new state, never half.
+        """
         if self.book is None:
             return
-        state = {
+        db = self._open_book()
+        meta = {
             "business_date": self.business_date.isoformat(),
-            "balance": self.balance,
-            "seq": self._seq,
-            "upload_count": self.upload_count,
-            "files": [asdict(f) for f in self.files.values()],
-            "transfers": [asdict(t) for t in self.transfers.values()],
-            "bookings": [asdict(b) for b in self.bookings],
-            "reports": [
-                {"id": r.id, "type": r.type, "name": r.name, "content": base64.b64encode(r.content).decode()}
-                for r in self.reports
-            ],
-            "rng": self._rng.getstate()[1][:625],
+            "balance": str(self.balance),
+            "seq": str(self._seq),
+            "upload_count": str(self.upload_count),
+            "rng": json.dumps(self._rng.getstate()[1][:625]),
         }
-        self.book.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.book.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, default=str), encoding="utf-8")
-        os.replace(tmp, self.book)
+        new_reports = self.reports[self._saved_reports :]
+        with db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+            db.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?)",
+                [(m, json.dumps(asdict(self.files[m]))) for m in self._dirty_files],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO transfers VALUES (?, ?)",
+                [(e, json.dumps(asdict(self.transfers[e]), default=str)) for e in self._dirty_transfers],
+            )
+            db.executemany(
+                "INSERT INTO bookings VALUES (?, ?, ?, ?, ?)",
+                [
+                    (i, b.e2e, b.credit_debit, b.amount, json.dumps(asdict(b), default=str))
+                    for i, b in enumerate(self.bookings[self._saved_bookings :], start=self._saved_bookings)
+                ],
+            )
+            db.executemany(
+                "INSERT INTO reports VALUES (?, ?, ?, ?)",
+                [(r.id, r.type, r.name, r.content) for r in new_reports],
+            )
+        for r in new_reports:
+            r.spill(self._report_bytes)
+        self._dirty_files.clear()
+        self._dirty_transfers.clear()
+        self._saved_bookings = len(self.bookings)
+        self._saved_reports = len(self.reports)
 
-    def _load(self, path: Path) -> None:
-        state = json.loads(path.read_text(encoding="utf-8"))
-        self.business_date = date.fromisoformat(state["business_date"])
-        self.balance = int(state["balance"])
-        self._seq = int(state["seq"])
-        self.upload_count = int(state["upload_count"])
-        self._rng.setstate((3, tuple(state["rng"]), None))
-        for f in state["files"]:
+    def close(self) -> None:
+        """Write what is left and close the books (a no-op without books)."""
+        if self._db is not None:
+            self.save()
+            self._db.close()
+            self._db = None
+
+    def _open_book(self) -> sqlite3.Connection:
+        if self._db is None:
+            assert self.book is not None
+            self.book.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.book, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_BOOK_SCHEMA)
+            db.isolation_level = "DEFERRED"
+            self._db = db
+        return self._db
+
+    def _report_bytes(self, report_id: int) -> bytes:
+        row = self._open_book().execute("SELECT content FROM reports WHERE id = ?", (report_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"report {report_id} is not in the books")
+        return bytes(row[0])
+
+    def _load(self) -> None:
+        db = self._open_book()
+        meta = dict(db.execute("SELECT k, v FROM meta"))
+        if not meta:
+            return
+        self.business_date = date.fromisoformat(meta["business_date"])
+        self.balance = int(meta["balance"])
+        self._seq = int(meta["seq"])
+        self.upload_count = int(meta["upload_count"])
+        self._rng.setstate((3, tuple(json.loads(meta["rng"])), None))
+        for (body,) in db.execute("SELECT body FROM files ORDER BY rowid"):
+            f = json.loads(body)
             self.files[f["msg_id"]] = ReceivedFile(**f)
-        for t in state["transfers"]:
+        for (body,) in db.execute("SELECT body FROM transfers ORDER BY rowid"):
+            t = json.loads(body)
             for k in ("execution_date", "booked_on", "returned_on", "return_due"):
                 t[k] = date.fromisoformat(t[k]) if t[k] else None
             self.transfers[t["e2e"]] = BankTransfer(**t)
-        for b in state["bookings"]:
+        for (body,) in db.execute("SELECT body FROM bookings ORDER BY seq"):
+            b = json.loads(body)
             b["booked_on"] = date.fromisoformat(b["booked_on"])
             booking = Booking(**b)
             self.bookings.append(booking)
             if booking.credit_debit == "DBIT" and booking.e2e is not None:
                 self.debits.setdefault(booking.e2e, []).append(booking)
-        for r in state["reports"]:
-            self.reports.append(Report(r["id"], r["type"], r["name"], base64.b64decode(r["content"])))
+        for rid, kind, name in db.execute("SELECT id, type, name FROM reports ORDER BY id"):
+            self.reports.append(Report(rid, kind, name, None, self._report_bytes))
+        self._saved_bookings = len(self.bookings)
+        self._saved_reports = len(self.reports)
 
     # ------------------------------------------------------------------ wiring
 
@@ -391,6 +488,7 @@ class TreasurySandbox:
         answer = {"msg_id": msg_id, "file_id": file_id, "status": "RCVD"}
         received = ReceivedFile(msg_id, digest, file_id, answer)
         self.files[msg_id] = received
+        self._dirty_files.add(msg_id)
         self._process(root, ns, received, account, version)
         return self._json(202, answer)
 
@@ -452,6 +550,7 @@ class TreasurySandbox:
                     t.status, t.reason_code = "RJCT", reason
                 if t.e2e not in self.transfers:  # a duplicate never overwrites the original
                     self.transfers[t.e2e] = t
+                    self._dirty_transfers.add(t.e2e)
                 received.transfers.append(t.e2e)
         self._report_pain002(received.msg_id, version, count, declared_sum, blocks, group_reason)
 
@@ -508,6 +607,7 @@ class TreasurySandbox:
         self.stray_debits = []
         for t in due:
             t.status, t.booked_on = "ACSC", on
+            self._dirty_transfers.add(t.e2e)
             if t.e2e in self.skip_booking:
                 continue
             times = 2 if t.e2e in self.double_debit else 1
@@ -535,12 +635,14 @@ class TreasurySandbox:
         """Make the beneficiary's bank send a booked transfer back on ``on``."""
         t = self.transfers[e2e]
         t.return_due, t.return_code = on, code
+        self._dirty_transfers.add(e2e)
 
     def release_returns(self, on: date) -> list[Booking]:
         credits: list[Booking] = []
         for t in self.transfers.values():
             if t.return_due is not None and t.returned_on is None and t.booked_on and t.return_due <= on:
                 t.returned_on = on
+                self._dirty_transfers.add(t.e2e)
                 b = Booking(
                     self._next("RT"), t.e2e, t.amount, "CRDT", on, t.remittance, t.pmt_inf_id, t.return_code
                 )

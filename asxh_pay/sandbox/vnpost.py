@@ -99,7 +99,7 @@ class CashSimulation:
     seed: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class PostalRecord:
     """VNPost's own view of one cash or account payment, beside the base books."""
 

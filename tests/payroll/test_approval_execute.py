@@ -135,6 +135,46 @@ def test_edit_with_manifest_rewritten_is_still_refused(ws: Workspace) -> None:
         load_approved(ws.data_dir, prep.run_id)
 
 
+@pytest.mark.parametrize("edit", ["change", "drop", "add", "swap"])
+def test_a_file_edited_after_the_checks_stops_the_stream_at_the_edit(ws: Workspace, edit: str) -> None:
+    """The approved payouts are streamed from disk, not held in memory (a province's run):
+    every line read while paying must be the line that was hashed when the signatures were
+    checked. An edit made between the check and the paying (the window a streamed read
+    opens) stops the stream before the edited payout, whatever the edit."""
+    prep = ws.prepare(_lists(ws))
+    ws.approve(prep.run_id)
+    approved = load_approved(ws.data_dir, prep.run_id)
+    path = prep.dir / "payouts.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == approved.count >= 3
+    if edit == "change":
+        lines[1] = lines[1].replace('"amount":', '"amount":1', 1)
+    elif edit == "drop":
+        del lines[-1]
+    elif edit == "add":
+        lines.append(lines[0])
+    else:
+        lines[0], lines[1] = lines[1], lines[0]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    handed: list[str] = []
+    with pytest.raises(ApprovalError, match="after the run was checked"):
+        for p in approved.payouts():
+            handed.append(p.key)
+    expected_before = {"change": 1, "drop": approved.count - 1, "add": approved.count, "swap": 0}[edit]
+    assert len(handed) == expected_before
+
+
+def test_the_approved_stream_is_the_checked_file(ws: Workspace) -> None:
+    prep = ws.prepare(_lists(ws))
+    ws.approve(prep.run_id)
+    approved = load_approved(ws.data_dir, prep.run_id)
+    from asxh_pay.payroll.approval import read_payouts
+
+    keys = [p.key for p in approved.payouts()]
+    assert keys == [p.key for p in read_payouts(prep.dir / "payouts.jsonl")]
+    assert set(keys) == approved.keys and len(keys) == approved.count
+
+
 def test_forged_signature_is_refused(ws: Workspace) -> None:
     prep = ws.prepare(_lists(ws))
     ws.approve(prep.run_id)

@@ -260,10 +260,11 @@ def test_sigkill_during_run_then_resume_pays_everyone_exactly_once(tmp_path: Pat
             for key, state in db.execute("SELECT key, state FROM payments"):
                 if state == PaymentState.SUCCEEDED.value:
                     paid_keys[key] = paid_keys.get(key, 0) + 1
-    # The bank's books (the Treasury sandbox's JSON): one debit per EndToEndId at most.
-    bank = json.loads((data / "sandbox" / "treasury.json").read_text())
-    debits = Counter(b["e2e"] for b in bank["bookings"] if b["credit_debit"] == "DBIT")
-    returned = {b["e2e"] for b in bank["bookings"] if b["credit_debit"] == "CRDT"}
+    # The bank's books (the Treasury sandbox's SQLite books): one debit per EndToEndId at most.
+    with sqlite3.connect(data / "sandbox" / "treasury.sqlite") as db:
+        bookings = db.execute("SELECT e2e, credit_debit FROM bookings").fetchall()
+    debits = Counter(e2e for e2e, cd in bookings if cd == "DBIT")
+    returned = {e2e for e2e, cd in bookings if cd == "CRDT"}
     assert debits and all(n == 1 for n in debits.values())
     for e2e in debits:
         if e2e not in returned:
