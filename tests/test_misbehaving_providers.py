@@ -9,6 +9,7 @@ and an answer about another amount (7).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -321,7 +322,7 @@ async def test_a_callback_cannot_move_another_providers_payout(tmp_path: Path) -
         answer = await handler(cash_sb.build_callback(fake, "evt_foreign_2"))
         assert answer.status_code == 403
         # Signed by the bank's own key, but about another payment than the one recorded.
-        other = SandboxPayment(**{**fake.__dict__, "ref": "GEN9999999999"})
+        other = dataclasses.replace(fake, ref="GEN9999999999")
         answer = await handler(bank_sb.build_callback(other, "evt_other_ref"))
         assert answer.status_code == 409
         assert await c.ledger.events(payout.id) == before
