@@ -90,7 +90,7 @@ _TX_PATH = re.compile(r"^/h2h/v1/transactions/([A-Za-z0-9/\-?:().,'+]{1,35})$")
 _REPORT_PATH = re.compile(r"^/h2h/v1/reports/([0-9]{1,12})$")
 
 
-@dataclass
+@dataclass(slots=True)
 class BankTransfer:
     """One transfer in the bank's books."""
 
@@ -111,7 +111,7 @@ class BankTransfer:
     return_code: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Booking:
     """One entry on the debtor account (negative amount = debit)."""
 
@@ -125,7 +125,7 @@ class Booking:
     return_code: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class ReceivedFile:
     msg_id: str
     sha256: str
