@@ -49,6 +49,7 @@ _STATE_CODE = {
 
 class MomoSandbox(SandboxProvider):
     name = "momo"
+    kept_attributes = frozenset({"_rid"})
     report_provider = "momo"
 
     def __init__(

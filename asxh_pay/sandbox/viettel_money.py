@@ -58,6 +58,7 @@ def near_name(name: str) -> str:
 
 class ViettelMoneySandbox(SandboxProvider):
     name = "viettel_money"
+    kept_attributes: frozenset[str] | None = frozenset()
     report_provider = "viettel_money"
 
     def __init__(

@@ -136,6 +136,7 @@ class VNPostSandbox(SandboxProvider):
     report_provider = "vnpost"
 
     name = "vnpost"
+    kept_attributes = frozenset({"period", "service", "commune_code", "payment_point"})
 
     def __init__(
         self,
