@@ -388,12 +388,16 @@ def _cmd_approve(args: argparse.Namespace) -> int:
 
 
 def _phase_done(args: argparse.Namespace, name: str) -> None:
-    """Record how long the phase that just ended took and the process's peak memory so far.
+    """Give the memory of the phase that just ended back; for the demo, record how long it
+    took and the process's peak memory so far.
 
     Why: ``bench/payroll_demo.py`` reports where a province-scale month spends its time and
     memory (the demo's ``--json`` carries these as ``phases``); a command other than the
     demo records nothing.
     """
+    from asxh_pay.heap import release_free_memory
+
+    release_free_memory()  # the next phase starts from what is live, not from this one's peak
     phases = getattr(args, "_phases", None)
     if phases is None:
         return

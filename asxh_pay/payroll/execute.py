@@ -35,6 +35,7 @@ from typing import Any
 from asxh_pay.client import AsyncPayoutClient, FallbackCheck, PollPolicy, drain
 from asxh_pay.engine.treasury import TreasuryChannel
 from asxh_pay.errors import AsxhPayError
+from asxh_pay.heap import release_free_memory
 from asxh_pay.ledger import open_ledger
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.masking import mask_cccd
@@ -240,6 +241,8 @@ async def execute_run(
             for outcome in await asyncio.gather(*bank_tasks, return_exceptions=True):
                 if isinstance(outcome, BaseException):
                     result.errors.append(f"bank file: {type(outcome).__name__}: {outcome}")
+            bank_tasks.clear()
+            release_free_memory()  # the month close starts from what is live, not the paying's peak
             result.errors.extend(
                 await finish_month(
                     client,

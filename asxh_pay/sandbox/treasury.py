@@ -185,6 +185,7 @@ class TreasurySandbox:
         return_codes: Iterable[str] = DEFAULT_RETURN_CODES,
         return_after_days: int = 2,
         narrative_max_len: int | None = None,
+        notification_max_entries: int = 10_000,
         list_accepted: bool = True,
         opening_balance: int = 100_000_000_000_000,
         auto_settle: bool = False,
@@ -208,6 +209,7 @@ class TreasurySandbox:
         self.return_codes = tuple(return_codes)
         self.return_after_days = return_after_days
         self.narrative_max_len = narrative_max_len
+        self.notification_max_entries = notification_max_entries
         self.list_accepted = list_accepted
         self.balance = opening_balance
         self.auto_settle = auto_settle
@@ -767,6 +769,16 @@ class TreasurySandbox:
         return next(iter(self.clients.values()))[1]
 
     def _report_camt054(self, on: date, bookings: list[Booking]) -> None:
+        """One camt.054 per ``notification_max_entries`` bookings, as banks notify in batches.
+
+        Why batches: a province's month books a hundred thousand debits on one day; a single
+        notification of them all would be a 100 MB message on both sides of the channel.
+        """
+        size = max(1, self.notification_max_entries)
+        for start in range(0, len(bookings), size):
+            self._report_camt054_part(on, bookings[start : start + size])
+
+    def _report_camt054_part(self, on: date, bookings: list[Booking]) -> None:
         rid = self._next("NT")
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?>'

@@ -46,3 +46,21 @@ async def test_the_books_survive_a_restart_incrementally(tmp_path: Path, keys: K
     with sqlite3.connect(book) as db:
         rows = db.execute("SELECT credit_debit, COUNT(*) FROM bookings GROUP BY credit_debit").fetchall()
     assert dict(rows) == {"DBIT": 100, "CRDT": 1}
+
+
+async def test_a_big_day_is_notified_in_batches_and_every_debit_applied(tmp_path: Path, keys: Keys) -> None:
+    """camt.054 notifications carry at most ``notification_max_entries`` bookings each (a
+    province's day would otherwise be one 100 MB message); the channel applies them all."""
+    bank = make_sandbox(keys, notification_max_entries=30)
+    async with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        channel = make_channel(keys, ledger, bank, tmp_path / "store", max_txs_per_file=500)
+        payouts = await channel.record(treasury_request(i) for i in range(100))
+        await channel.submit(payouts)
+        await channel.poll()
+        bank.advance(RUN_AT.date())
+        polled = await channel.poll()
+        notes = [r for r in bank.reports if r.type == "camt.054"]
+        assert [r.content.count(b"<Ntry>") for r in notes] == [30, 30, 30, 10]
+        assert polled.transitions["succeeded"] == 100
+        statements = [r for r in bank.reports if r.type == "camt.053"]
+        assert len(statements) == 1 and statements[0].content.count(b"<Ntry>") == 100
