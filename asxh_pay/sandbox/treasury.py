@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import itertools
 import json
 import random
 import re
@@ -265,22 +267,25 @@ class TreasurySandbox:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
             db.executemany(
                 "INSERT OR REPLACE INTO files VALUES (?, ?)",
-                [(m, json.dumps(asdict(self.files[m]))) for m in self._dirty_files],
+                ((m, json.dumps(asdict(self.files[m]))) for m in self._dirty_files),
             )
             db.executemany(
                 "INSERT OR REPLACE INTO transfers VALUES (?, ?)",
-                [(e, json.dumps(asdict(self.transfers[e]), default=str)) for e in self._dirty_transfers],
+                ((e, json.dumps(asdict(self.transfers[e]), default=str)) for e in self._dirty_transfers),
             )
             db.executemany(
                 "INSERT INTO bookings VALUES (?, ?, ?, ?, ?)",
-                [
+                (
                     (i, b.e2e, b.credit_debit, b.amount, json.dumps(asdict(b), default=str))
-                    for i, b in enumerate(self.bookings[self._saved_bookings :], start=self._saved_bookings)
-                ],
+                    for i, b in enumerate(
+                        itertools.islice(self.bookings, self._saved_bookings, None),
+                        start=self._saved_bookings,
+                    )
+                ),
             )
             db.executemany(
                 "INSERT INTO reports VALUES (?, ?, ?, ?)",
-                [(r.id, r.type, r.name, r.content) for r in new_reports],
+                ((r.id, r.type, r.name, r.content) for r in new_reports),
             )
         for r in new_reports:
             r.spill(self._report_bytes)
@@ -780,16 +785,25 @@ class TreasurySandbox:
 
     def _report_camt054_part(self, on: date, bookings: list[Booking]) -> None:
         rid = self._next("NT")
-        xml = (
+        head = (
             '<?xml version="1.0" encoding="UTF-8"?>'
             '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"><BkToCstmrDbtCdtNtfctn>'
             f"<GrpHdr><MsgId>{rid}</MsgId><CreDtTm>{self._now_iso()}</CreDtTm></GrpHdr>"
             f"<Ntfctn><Id>{rid}-1</Id><CreDtTm>{self._now_iso()}</CreDtTm>"
             f"<Acct><Id><Othr><Id>{escape(self._account())}</Id></Othr></Id></Acct>"
-            + "".join(self._entry_xml(b) for b in bookings)
-            + "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
-        ).encode()
+        )
+        xml = self._xml(head, bookings, "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>")
         self._add_report("camt.054", f"camt054_{on:%Y%m%d}_{rid}.xml", xml)
+
+    def _xml(self, head: str, bookings: Iterable[Booking], tail: str) -> bytes:
+        """A report's bytes, written entry by entry: a province's day is a 100 MB statement,
+        and building it as one string (then its bytes) would hold it three times over."""
+        out = io.BytesIO()
+        out.write(head.encode())
+        for b in bookings:
+            out.write(self._entry_xml(b).encode())
+        out.write(tail.encode())
+        return out.getvalue()
 
     def _report_camt053(self, on: date, bookings: list[Booking]) -> None:
         rid = self._next("SM")
@@ -804,7 +818,7 @@ class TreasurySandbox:
                 f"<CdtDbtInd>{ind}</CdtDbtInd><Dt><Dt>{day.isoformat()}</Dt></Dt></Bal>"
             )
 
-        xml = (
+        head = (
             '<?xml version="1.0" encoding="UTF-8"?>'
             '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt>'
             f"<GrpHdr><MsgId>{rid}</MsgId><CreDtTm>{self._now_iso()}</CreDtTm></GrpHdr>"
@@ -812,9 +826,8 @@ class TreasurySandbox:
             f"<Acct><Id><Othr><Id>{escape(self._account())}</Id></Othr></Id></Acct>"
             + bal("OPBD", opening, on)
             + bal("CLBD", closing, on)
-            + "".join(self._entry_xml(b) for b in bookings)
-            + "</Stmt></BkToCstmrStmt></Document>"
-        ).encode()
+        )
+        xml = self._xml(head, bookings, "</Stmt></BkToCstmrStmt></Document>")
         self._add_report("camt.053", f"camt053_{on:%Y%m%d}_{rid}.xml", xml)
 
     # ------------------------------------------------------------------ forged reports (tests)
