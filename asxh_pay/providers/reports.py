@@ -100,7 +100,7 @@ _VNPOST_STATES = {
 _TABLES = {"momo": _MOMO_STATES, "viettel_money": _VIETTEL_STATES, "vnpost": _VNPOST_STATES}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportEntry:
     """One line of a provider's report: our key, their id, the amount, where it stands."""
 

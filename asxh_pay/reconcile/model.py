@@ -54,7 +54,7 @@ _OK = frozenset({Category.MATCHED, Category.NOT_PAID, Category.IN_FLIGHT})
 STATEMENT_RAIL = "treasury"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatementEntry:
     """One booking on the paying account, with the file it came from.
 
@@ -110,7 +110,7 @@ class StatementEntry:
         return self.status is None or self.status.upper() == "BOOK"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProviderStatus:
     """One status the provider reported for one transfer (a pain.002 line, a status list row).
 
@@ -145,7 +145,7 @@ class ProviderStatus:
         return self.currency is not None and (self.currency != "VND" or self.amount_minor != amount)
 
 
-@dataclass
+@dataclass(slots=True)
 class Break:
     """One line of a reconciliation, whichever rail: a break, or a match when matches are listed.
 
