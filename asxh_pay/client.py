@@ -295,45 +295,24 @@ class AsyncPayoutClient:
         payouts keep the providers busy meanwhile.
         """
         summary = BatchSummary()
-        lock = asyncio.Lock()
-        if isinstance(requests, AsyncIterable):
-            ait = _aiter_enumerate(requests)
+        source = _aiter_enumerate(requests) if isinstance(requests, AsyncIterable) else enumerate(requests)
 
-            async def take() -> tuple[int, PayoutRequest] | None:
-                async with lock:  # an async source may suspend mid-item: one reader at a time
-                    try:
-                        item: tuple[int, PayoutRequest] = await anext(ait)
-                    except StopAsyncIteration:
-                        return None
-                    return item
-
-        else:
-            sit = enumerate(requests)
-
-            async def take() -> tuple[int, PayoutRequest] | None:
-                # next() on a plain iterator never suspends, so workers cannot interleave.
-                return next(sit, None)
-
-        async def worker() -> None:
-            while True:
-                item = await take()
-                if item is None:
-                    return
-                idx, req = item
-                try:
-                    payout = await self.pay(req, wait=wait)
-                except AsxhPayError as exc:
-                    summary.errors.append((idx, f"{type(exc).__name__}: {exc}"))
-                    if on_result:
-                        on_result(idx, exc)
-                    continue
-                summary.add(payout)
-                if keep_payouts:
-                    summary.payouts.append(payout)
+        async def one(item: tuple[int, PayoutRequest]) -> None:
+            idx, req = item
+            try:
+                payout = await self.pay(req, wait=wait)
+            except AsxhPayError as exc:
+                summary.errors.append((idx, f"{type(exc).__name__}: {exc}"))
                 if on_result:
-                    on_result(idx, payout)
+                    on_result(idx, exc)
+                return
+            summary.add(payout)
+            if keep_payouts:
+                summary.payouts.append(payout)
+            if on_result:
+                on_result(idx, payout)
 
-        await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+        await drain(source, one, concurrency=concurrency)
         return summary
 
     async def submit_batches(self, payouts: Sequence[Payout]) -> list[Payout]:
@@ -1010,7 +989,7 @@ async def _aiter_enumerate(items: AsyncIterable[T]) -> AsyncIterator[tuple[int, 
 
 
 async def drain(
-    source: AsyncIterable[T], work: Callable[[T], Awaitable[None]], *, concurrency: int = 64
+    source: Iterable[T] | AsyncIterable[T], work: Callable[[T], Awaitable[None]], *, concurrency: int = 64
 ) -> int:
     """Run ``work`` on every item of ``source`` with at most ``concurrency`` in flight; the count.
 
@@ -1018,19 +997,31 @@ async def drain(
     holds ``concurrency`` items, not the whole month's (hundreds of thousands of payouts,
     each with its task). ``work`` handles its own errors; one that escapes stops the rest.
     """
-    it = aiter(source)
-    lock = asyncio.Lock()
     done = 0
+    if isinstance(source, AsyncIterable):
+        ait = aiter(source)
+        lock = asyncio.Lock()
+
+        async def take() -> tuple[T] | None:
+            async with lock:  # an async source may suspend mid-item: one reader at a time
+                try:
+                    return (await anext(ait),)
+                except StopAsyncIteration:
+                    return None
+
+    else:
+        sit = iter(source)
+
+        async def take() -> tuple[T] | None:
+            # next() on a plain iterator never suspends, so workers cannot interleave.
+            for item in sit:
+                return (item,)
+            return None
 
     async def worker() -> None:
         nonlocal done
-        while True:
-            async with lock:  # an async source may suspend mid-item: one reader at a time
-                try:
-                    item = await anext(it)
-                except StopAsyncIteration:
-                    return
-            await work(item)
+        while (taken := await take()) is not None:
+            await work(taken[0])
             done += 1
 
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
