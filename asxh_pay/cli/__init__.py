@@ -614,7 +614,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     try:
-        code: int = args.func(args)
+        with output.signals_as_interrupt():
+            code: int = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
         return code
     except KeyboardInterrupt:

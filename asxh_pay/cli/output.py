@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
@@ -91,6 +92,27 @@ _running: tuple[asyncio.AbstractEventLoop, asyncio.Task[Any]] | None = None
 
 
 _interrupted = False
+_signalled = False
+
+
+@contextlib.contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    """Once Ctrl-C or SIGTERM arrived, whatever error ends the command is that interrupt.
+
+    Why: our handler raises KeyboardInterrupt at the next bytecode, and that bytecode may
+    run inside a library's C code that called back into Python: pydantic's JSON serializer
+    then reports ``PydanticSerializationError("...KeyboardInterrupt")`` and sqlite3 an
+    ``OperationalError("interrupted")``. The operator asked for a stop; they must get the
+    one-line "stopped" message and exit 4, never a traceback of a wrapped interrupt.
+    """
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        if _signalled:
+            raise KeyboardInterrupt from exc
+        raise
 
 
 def run_interruptible(coro: Coroutine[Any, Any, _T]) -> _T:
@@ -125,7 +147,8 @@ def run_interruptible(coro: Coroutine[Any, Any, _T]) -> _T:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    global _interrupted
+    global _interrupted, _signalled
+    _signalled = True
     # Tasks ended by the interrupt would each be logged by asyncio with a traceback; the
     # stop is on purpose and the ledger consistent, so only the one-line message is printed.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)

@@ -47,6 +47,7 @@ from asxh_pay.cli.output import (
     positive_int,
     report_error,
     run_interruptible,
+    signals_as_interrupt,
 )
 from asxh_pay.errors import Message, ValidationError
 from asxh_pay.ledger import open_ledger
@@ -318,7 +319,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     registry = _registry(args)
     rails = _rails(args)
     try:
-        with import_bar(not args.json and sys.stderr.isatty(), lang=args.lang) as bar:
+        with signals_as_interrupt(), import_bar(not args.json and sys.stderr.isatty(), lang=args.lang) as bar:
             prep = asyncio.run(
                 prepare_run(
                     [Path(p) for p in args.lists],

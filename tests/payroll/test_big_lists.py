@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook
+from pydantic import BaseModel, field_serializer
+from pydantic_core import PydanticSerializationError
 
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_INTERRUPTED, EXIT_OK, main
 from asxh_pay.payroll.approval import setup_office
@@ -148,6 +150,52 @@ def test_sigterm_during_a_big_import_stops_within_2s_and_leaves_nothing(tmp_path
     assert b"Traceback" not in err and b"Traceback" not in out
     assert "Đã dừng".encode() in out + err  # "interrupted", in Vietnamese by default
     assert _leftovers(data) == []
+
+
+class _StopsWhileSerialized(BaseModel):
+    """A model whose serializer is where the SIGTERM lands (CI saw exactly this in prepare)."""
+
+    name: str
+
+    @field_serializer("name")
+    def _signal_now(self, value: str) -> str:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs at one of these bytecodes
+            pass
+        return value
+
+
+def test_an_interrupt_wrapped_by_a_library_is_still_the_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGTERM landing inside pydantic's serializer: exit 4 and the stop message, no traceback.
+
+    Pydantic turns the handler's KeyboardInterrupt into PydanticSerializationError; the CLI
+    must still see the operator's stop (CI run of stop 19 exited 1 with that traceback)."""
+    from asxh_pay.cli import output
+
+    def command(args: Any) -> int:
+        _StopsWhileSerialized(name="x").model_dump_json()
+        return EXIT_OK
+
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, output._interrupt)
+    try:
+        with pytest.raises(PydanticSerializationError):  # what the library does on its own
+            _StopsWhileSerialized(name="x").model_dump_json()
+        with pytest.raises(KeyboardInterrupt) as caught, output.signals_as_interrupt():
+            command(None)
+        assert isinstance(caught.value.__cause__, PydanticSerializationError)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        output._signalled = False
+        output._interrupted = False
+
+
+def test_an_error_without_a_signal_stays_that_error() -> None:
+    from asxh_pay.cli import output
+
+    assert not output._signalled
+    with pytest.raises(ValueError), output.signals_as_interrupt():
+        raise ValueError("a real bug is not hidden as an interrupt")
 
 
 def test_spilled_import_of_a_refused_file_keeps_none_of_its_rows(tmp_path: Path) -> None:
