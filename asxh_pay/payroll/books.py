@@ -30,7 +30,7 @@ word), so reports and the console show all rails alike.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -43,6 +43,7 @@ from asxh_pay.status import PayoutStatus
 
 if TYPE_CHECKING:
     from asxh_pay.payroll.rails import Rails
+    from asxh_pay.providers.reports import ReportEntry
 
 __all__ = ["Break", "ReconResult", "reconcile_bank", "reconcile_rails", "reconcile_run"]
 
@@ -247,6 +248,7 @@ async def reconcile_bank(
         files=names,
         provider=TREASURY,
         run_id=run_id,
+        include_matched=False,  # counted, not listed: a province's bank day is 100,000s of lines
         debtor_accounts=[rails.treasury.adapter.config.debtor.account],
     )
     res.checked = report.payouts_checked
@@ -258,27 +260,21 @@ async def reconcile_bank(
                 res.matched += 1
             continue
         res.breaks.append(replace(line, provider=TREASURY))
+    for category, n in report.unlisted.items():
+        if _BANK_OK.get(category) == "pending":
+            res.pending += n
+        else:
+            res.matched += n
     debits = sum(e.amount or 0 for e in entries if e.credit_debit == "DBIT" and e.key)
     returns = sum(e.amount or 0 for e in entries if e.is_return)
     res.provider_totals = {TREASURY: debits - returns} if entries else {}
     return report, res
 
 
-async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> ReconResult:
-    """One summary: the bank rail three ways from its ISO 20022 reports, every wallet and
-    postal rail against its provider's settlement report (never against a sandbox's books:
-    the sandboxes publish reports like the providers)."""
-    from asxh_pay.payroll.rails import TREASURY
-
-    start = date(2000, 1, 1)
-    if run_id is not None:
-        first = [p.created_at async for p in ledger.iter_payouts(run_id=run_id)]
-        if first:
-            start = min(first).astimezone(VN_TZ).date() - timedelta(days=1)
-    # The end is ahead of today: a sandbox's clock may run ahead through a cash window.
-    end = datetime.now(VN_TZ).date() + timedelta(days=120)
-    reports, failures = await rails.provider_reports(start, end)
-    skip = ((TREASURY,) if rails.treasury is not None else ()) + tuple(failures)
+def _index_reports(
+    reports: Mapping[str, Sequence[ReportEntry]],
+) -> tuple[dict[str, dict[str, BookEntry]], list[Break]]:
+    """Each provider's report by key, and the payments a report lists as paid twice."""
     indexed: dict[str, dict[str, BookEntry]] = {}
     twice: list[Break] = []
     for name, entries in reports.items():
@@ -289,7 +285,29 @@ async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> R
                 twice.append(_line(Category.REPORTED_TWICE, None, name, None, e.state.value, None, e.amount))
             book[e.key] = e
         indexed[name] = book
+    return indexed, twice
+
+
+async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> ReconResult:
+    """One summary: the bank rail three ways from its ISO 20022 reports, every wallet and
+    postal rail against its provider's settlement report (never against a sandbox's books:
+    the sandboxes publish reports like the providers)."""
+    from asxh_pay.payroll.rails import TREASURY
+
+    start = date(2000, 1, 1)
+    if run_id is not None:
+        first: datetime | None = None
+        async for p in ledger.iter_payouts(run_id=run_id):
+            first = p.created_at if first is None or p.created_at < first else first
+        if first is not None:
+            start = first.astimezone(VN_TZ).date() - timedelta(days=1)
+    # The end is ahead of today: a sandbox's clock may run ahead through a cash window.
+    end = datetime.now(VN_TZ).date() + timedelta(days=120)
+    reports, failures = await rails.provider_reports(start, end)
+    skip = ((TREASURY,) if rails.treasury is not None else ()) + tuple(failures)
+    indexed, twice = _index_reports(reports)
     books = await reconcile_run(ledger, indexed, run_id, skip_providers=skip)
+    del reports, indexed  # the bank's statements come next: a province's books are not kept for it
     books.breaks.extend(twice)
     books.not_reconciled = [f"{name}: {why}" for name, why in sorted(failures.items())]
     _, bank = await reconcile_bank(ledger, rails, run_id)

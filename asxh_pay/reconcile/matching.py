@@ -512,8 +512,8 @@ async def _check(
                         f"ledger {status.value} but the provider reported {said}",
                     )
                 )
-            elif include_matched and not problems:
-                report.lines.append(line(Category.NOT_PAID, True))
+            elif not problems:
+                _explained(report, include_matched, Category.NOT_PAID, line)
         elif said == "failed" and said_rec is not None:
             action = ""
             refused = _status_cannot_apply(p, said_rec, scope)
@@ -539,8 +539,8 @@ async def _check(
                     ),
                 )
             )
-        elif include_matched and not problems:
-            report.lines.append(line(Category.IN_FLIGHT, True, "accepted, not booked yet"))
+        elif not problems:
+            _explained(report, include_matched, Category.IN_FLIGHT, line, "accepted, not booked yet")
     if said == "failed" and debits and not returns and status is PayoutStatus.SUCCEEDED:
         problems.append(
             line(
@@ -552,8 +552,22 @@ async def _check(
         )
     if problems:
         report.lines.extend(problems)
-    elif include_matched and (debits or returns):
-        report.lines.append(line(Category.MATCHED, True))
+    elif debits or returns:
+        _explained(report, include_matched, Category.MATCHED, line)
+
+
+def _explained(
+    report: ReconciliationReport,
+    listed: bool,
+    category: Category,
+    line: Callable[[Category, bool, str], Break],
+    detail: str = "",
+) -> None:
+    """An explained outcome: listed as a line, or only counted (the line is never built)."""
+    if listed:
+        report.lines.append(line(category, True, detail))
+    else:
+        report.unlisted[category.value] += 1
 
 
 async def _advance(

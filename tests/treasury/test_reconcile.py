@@ -97,6 +97,22 @@ async def test_injected_breaks_are_each_reported_with_evidence(tmp_path: Path, k
     assert len(by_cat[Category.MATCHED]) == 40 - 3
 
 
+async def test_breaks_only_lists_no_explained_line_and_keeps_every_count(tmp_path: Path, keys: Keys) -> None:
+    """include_matched=False (a province's month, ``--breaks-only``): the same breaks and the
+    same counts, without a line per matched payout (a line each is most of the memory)."""
+    _sandbox, _e2es, files = await _paid_month(tmp_path, keys)
+    entries, statuses, names = load_files(files)
+    async with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        full = await reconcile(ledger, entries=entries, statuses=statuses, files=names, provider="treasury")
+        lean = await reconcile(
+            ledger, entries=entries, statuses=statuses, files=names, provider="treasury", include_matched=False
+        )
+    assert lean.counts == full.counts and lean.counts["matched"] == 40 - 3
+    assert lean.summary() == full.summary()
+    assert [line.row() for line in lean.lines] == [line.row() for line in full.lines if not line.explained]
+    assert lean.unexplained == full.unexplained and not any(line.explained for line in lean.lines)
+
+
 def test_reconcile_command_exit_codes_and_reports(tmp_path: Path, keys: Keys) -> None:
     _sandbox, e2es, files = asyncio.run(_paid_month(tmp_path, keys))
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
