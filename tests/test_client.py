@@ -277,6 +277,35 @@ async def test_callbacks_drive_payouts_and_duplicates_are_harmless(tmp_path: Pat
         await client.close()
 
 
+async def test_a_queued_callback_is_sent_exactly_as_signed_and_let_go_once_sent(tmp_path: Path) -> None:
+    """The provider's webhook queue holds callbacks as bytes (a province queues 100,000s):
+    what the receiver gets is the request the sandbox built and signed, byte for byte, and a
+    delivered callback is no longer held."""
+    sandbox = GenericSandbox(settle_after_s=30)
+    client = await _callback_client(tmp_path, sandbox)
+    received: list[httpx.Request] = []
+
+    async def sink(req: httpx.Request) -> None:
+        received.append(req)
+        await client.handle_callback("generic", req)
+
+    sandbox.callback_sink = sink
+    try:
+        payout = await client.pay(make_request(1), wait=False)
+        sandbox.clock.advance(31)
+        sandbox.settle_due()
+        (queued,) = sandbox._pending_callbacks
+        built = sandbox.build_callback(sandbox.payments[payout.idempotency_key], "evt_check")
+        again = type(queued).of(built).request()
+        assert (again.method, again.url, again.content) == (built.method, built.url, built.content)
+        assert again.headers.raw == built.headers.raw
+        assert await sandbox.deliver_callbacks() == 1 and sandbox._pending_callbacks == []
+        assert received[0].content == queued.content
+        assert (await client.status(payout.id)).status is S.SUCCEEDED  # its signature verified
+    finally:
+        await client.close()
+
+
 async def test_a_reordered_lone_callback_arrives_after_the_next_one(tmp_path: Path) -> None:
     """The reorder fault must happen at its rate whatever the delivery rhythm: a lone
     callback cannot be shuffled, so it is held back behind the next one."""

@@ -26,7 +26,7 @@ import random
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -163,6 +163,36 @@ class SandboxPayment:
     duplicate: bool = False
 
 
+@dataclass(slots=True, frozen=True)
+class QueuedCallback:
+    """A signed callback waiting to be sent, held as its bytes.
+
+    Why not the ``httpx.Request`` itself: a provider's webhook queue runs behind its
+    payments (the receiver writes each one durably), so a province's month queues
+    100,000s of them, and a built request (URL parsed, headers as triples) is several
+    times its bytes. The request is built again when it is sent, identical: same
+    method, URL, headers (signature and timestamp included) and body.
+    """
+
+    method: str
+    url: str
+    head: bytes  # the headers, one "name: value" per line
+    content: bytes
+
+    @classmethod
+    def of(cls, request: httpx.Request) -> QueuedCallback:
+        lines = []
+        for name, value in request.headers.raw:
+            if b"\n" in name or b"\n" in value or b": " in name:
+                raise ValueError(f"callback header {name!r} cannot be queued: a newline or ': ' in it")
+            lines.append(name + b": " + value)
+        return cls(request.method, str(request.url), b"\n".join(lines), request.content)
+
+    def request(self) -> httpx.Request:
+        headers = [line.partition(b": ")[::2] for line in self.head.split(b"\n")] if self.head else []
+        return httpx.Request(self.method, self.url, headers=headers, content=self.content)
+
+
 @dataclass(frozen=True)
 class Operation:
     """A decoded request: which operation, on which key, with which fields."""
@@ -209,8 +239,8 @@ class SandboxProvider(ABC):
         self.callbacks_sent = 0
         self._rng = random.Random(self.faults.seed)
         self._seq = 0
-        self._pending_callbacks: list[httpx.Request] = []
-        self._held_back: list[httpx.Request] = []  # reordered: delivered after later ones
+        self._pending_callbacks: list[QueuedCallback] = []
+        self._held_back: list[QueuedCallback] = []  # reordered: delivered after later ones
         self._due: list[tuple[float, int, str]] = []
         self._scripted: dict[str, list[Fault | None]] = {}
         self._next_fault: str | None = None
@@ -498,11 +528,11 @@ class SandboxProvider(ABC):
             return
         self._seq += 1
         event_id = f"evt_{self._seq:012d}"
-        req = self.build_callback(payment, event_id)
+        req = QueuedCallback.of(self.build_callback(payment, event_id))
         self._pending_callbacks.append(req)
         if self._chance(self.faults.duplicate_callback):
             self.fault_counts["duplicate_callback"] += 1
-            self._pending_callbacks.append(self.build_callback(payment, event_id))
+            self._pending_callbacks.append(QueuedCallback.of(self.build_callback(payment, event_id)))
 
     async def deliver_callbacks(self, *, concurrency: int = 64) -> int:
         """Send queued callbacks to the sink (maybe duplicated, maybe out of order).
@@ -530,17 +560,21 @@ class SandboxProvider(ABC):
         batch += late
         sink = self.callback_sink
 
-        async def one(req: httpx.Request) -> None:
+        async def one(queued: QueuedCallback) -> None:
             try:
-                await sink(req)
+                await sink(queued.request())
             except Exception:  # a receiver's error must not stop the provider; it retries later
-                self._pending_callbacks.append(req)
+                self._pending_callbacks.append(queued)
                 return
             self.callbacks_sent += 1
 
-        for start in range(0, len(batch), concurrency):
-            await asyncio.gather(*(one(req) for req in batch[start : start + concurrency]))
-        return len(batch)
+        count = len(batch)
+        waiting = deque(batch)  # a sent callback is let go at once, not at the end of the round
+        del batch
+        while waiting:
+            chunk = [waiting.popleft() for _ in range(min(concurrency, len(waiting)))]
+            await asyncio.gather(*(one(q) for q in chunk))
+        return count
 
     async def run(self, *, interval_s: float = 0.05, stop: asyncio.Event | None = None) -> None:
         """Background settlement and callback delivery for in-process use."""

@@ -105,7 +105,12 @@ async def test_breaks_only_lists_no_explained_line_and_keeps_every_count(tmp_pat
     async with SqliteLedger(tmp_path / "ledger.db") as ledger:
         full = await reconcile(ledger, entries=entries, statuses=statuses, files=names, provider="treasury")
         lean = await reconcile(
-            ledger, entries=entries, statuses=statuses, files=names, provider="treasury", include_matched=False
+            ledger,
+            entries=entries,
+            statuses=statuses,
+            files=names,
+            provider="treasury",
+            include_matched=False,
         )
     assert lean.counts == full.counts and lean.counts["matched"] == 40 - 3
     assert lean.summary() == full.summary()

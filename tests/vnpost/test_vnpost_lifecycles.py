@@ -263,7 +263,7 @@ async def test_duplicate_callbacks_are_harmless(env: Env) -> None:
     assert [e.to_status for e in events].count(PayoutStatus.SUCCEEDED) == 1
     # Resent once more, later: refused as a replay, and the ledger does not move.
     with pytest.raises(WebhookVerificationError) as replay:
-        await env.client.handle_callback("vnpost", sent[-1])
+        await env.client.handle_callback("vnpost", sent[-1].request())
     assert replay.value.code == "replayed"
     assert await env.client.ledger.events(payout.id) == events
     assert (await env.client.status(payout.id)).status is PayoutStatus.SUCCEEDED
