@@ -24,6 +24,7 @@ import heapq
 import json
 import random
 import sqlite3
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections import Counter, deque
@@ -156,7 +157,6 @@ class SandboxPayment:
     reason_code: str | None = None
     settled_at: float | None = None
     reverse_at: float | None = None
-    history: list[tuple[float, PaymentState]] = field(default_factory=list)
     #: Delivered after it settled failed (the ``late_success`` fault), at this time.
     late_success_at: float | None = None
     #: A second booking of an already booked key (the ``dedupe_race`` fault).
@@ -434,7 +434,6 @@ class SandboxProvider(ABC):
             reason_code=code,
             duplicate=duplicate,
         )
-        payment.history.append((now, PaymentState.PROCESSING))
         if duplicate:
             self.duplicates.append(payment)
         else:
@@ -451,7 +450,9 @@ class SandboxProvider(ABC):
         keep = self.kept_attributes
         if keep is None:
             return dict(fields)
-        return {k: v for k, v in fields.items() if k in keep}
+        # Interned: kept fields are mostly a few values repeated (period, service, commune),
+        # each decoded afresh from every request; a province's books would hold a copy each.
+        return {k: sys.intern(v) if type(v) is str else v for k, v in fields.items() if k in keep}
 
     def _echo(self, payment: SandboxPayment) -> SandboxPayment:
         """The payment as an answer describes it: with another amount under ``wrong_amount``."""
@@ -520,7 +521,6 @@ class SandboxProvider(ABC):
 
     def _set_state(self, payment: SandboxPayment, state: PaymentState) -> None:
         payment.state = state
-        payment.history.append((self.clock.now(), state))
         self._dirty.add(_book_key(payment))
 
     def _queue_callback(self, payment: SandboxPayment) -> None:

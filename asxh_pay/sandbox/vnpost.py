@@ -30,6 +30,7 @@ import json
 import random
 import re
 import secrets
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -312,10 +313,10 @@ class VNPostSandbox(SandboxProvider):
         until = receiver.get("authorisation_valid_until")
         record = PostalRecord(
             key=str(op.key),
-            service=str(f["service"]),
+            service=sys.intern(str(f["service"])),
             state=PostalState.SUBMITTED,
             beneficiary_cccd=normalize_cccd(str(f["beneficiary"]["id_no"])),
-            receiver_type=str(receiver.get("type", "SELF")),
+            receiver_type=sys.intern(str(receiver.get("type", "SELF"))),
             receiver_cccd=normalize_cccd(str(receiver["id_no"])) if receiver.get("id_no") else None,
             authorisation_ref=receiver.get("authorisation_ref"),
             authorisation_valid_until=date.fromisoformat(until) if isinstance(until, str) else None,
