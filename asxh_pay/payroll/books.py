@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from asxh_pay.calendar_vn import VN_TZ
 from asxh_pay.ledger.base import Ledger
-from asxh_pay.reconcile import Break, Category, ReconciliationReport, load_files, reconcile
+from asxh_pay.reconcile import Break, Category, ReconciliationReport, dedupe_entries, load_files, reconcile
 from asxh_pay.sandbox.base import PaymentState
 from asxh_pay.status import PayoutStatus
 
@@ -240,7 +240,9 @@ async def reconcile_bank(
     if rails.treasury is None:
         return None, res
     paths = rails.treasury.reports()
-    entries, statuses, names = load_files(paths)
+    read, statuses, names = load_files(paths)
+    entries = dedupe_entries(read)  # totals count a booking once, not once per file naming it
+    del read
     report = await reconcile(
         ledger,
         entries=entries,
@@ -268,6 +270,7 @@ async def reconcile_bank(
     debits = sum(e.amount or 0 for e in entries if e.credit_debit == "DBIT" and e.key)
     returns = sum(e.amount or 0 for e in entries if e.is_return)
     res.provider_totals = {TREASURY: debits - returns} if entries else {}
+    res.ledger_totals = {TREASURY: report.succeeded_vnd} if report.payouts_checked else {}
     return report, res
 
 
@@ -316,6 +319,7 @@ async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> R
     books.pending += bank.pending
     books.breaks.extend(bank.breaks)
     books.provider_totals.update(bank.provider_totals)
+    books.ledger_totals.update(bank.ledger_totals)
     # Late truth after the cash fallback left (issue 13): both references, to recover one.
     # Listed once, with both references (the bank's three-way lines carry neither).
     books.breaks = [b for b in books.breaks if b.category is not Category.PAID_TWICE]

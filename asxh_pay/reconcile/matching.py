@@ -25,7 +25,7 @@ from asxh_pay.reconcile.model import (
 )
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus
 
-__all__ = ["default_keys", "reconcile"]
+__all__ = ["dedupe_entries", "default_keys", "reconcile"]
 
 
 def default_keys(payout: Payout) -> list[str]:
@@ -37,8 +37,11 @@ def default_keys(payout: Payout) -> list[str]:
     return keys
 
 
-def _dedupe(entries: Iterable[StatementEntry]) -> list[StatementEntry]:
-    """The same booking from a camt.054 and a camt.053 counts once (same ref, key, side)."""
+def dedupe_entries(entries: Iterable[StatementEntry]) -> list[StatementEntry]:
+    """The same booking from a camt.054 and a camt.053 counts once (same ref, key, side).
+
+    A bank notifies each debit (camt.054) and states it again in the day's statement
+    (camt.053): totals over the files as read count every booking twice."""
     seen: dict[tuple[str, str | None, str, bool], StatementEntry] = {}
     out: list[StatementEntry] = []
     for e in entries:
@@ -113,7 +116,7 @@ async def reconcile(
     statements is applied: the account a statement belongs to cannot be checked.
     """
     report = ReconciliationReport(files=list(files))
-    entry_list = _dedupe(entries)
+    entry_list = dedupe_entries(entries)
     status_list = list(statuses)
     report.entries_read = len(entry_list)
     report.statuses_read = len(status_list)
@@ -232,6 +235,8 @@ async def reconcile(
                 yield named_payout
 
     async for p in checked():
+        if p.status is PayoutStatus.SUCCEEDED and p.id in scope.payout_ids:
+            report.succeeded_vnd += p.amount
         await _check(
             ledger,
             p,

@@ -231,6 +231,9 @@ class ReconciliationReport:
     #: statement matches hundreds of thousands of payouts, and a line for each would be
     #: most of the reconciliation's memory, while the counts must stay whole.
     unlisted: Counter[str] = field(default_factory=Counter)
+    #: What the ledger says was paid (succeeded) among the payouts in scope, as checked:
+    #: the figure to hold against the statements' debits less returns.
+    succeeded_vnd: int = 0
 
     @property
     def counts(self) -> Counter[str]:

@@ -237,6 +237,10 @@ def test_execution_with_fallback_stops_reports_and_reconciliation(ws: Workspace)
         async with SqliteLedger(ws.data_dir / "ledger.db", exclusive=False) as ledger:
             recon = await reconcile_rails(ledger, ws.rails, prep.run_id)
             assert recon.ok and recon.pending == 0, recon.breaks
+            # Each rail's own total is what the ledger says it paid: the bank states every
+            # debit twice (camt.054 notice, camt.053 statement) and it is counted once.
+            assert recon.provider_totals == recon.ledger_totals, (recon.provider_totals, recon.ledger_totals)
+            assert "treasury" in recon.provider_totals
             files = await write_reports(ledger, prep.run_id, ws.data_dir / "rep", manifest=prep.manifest)
             fig = await collect(ledger, prep.run_id)
             outcomes = sorted(e.outcome for e in fig.entitlements)
