@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from asxh_pay.calendar_vn import VN_TZ
 from asxh_pay.ledger.base import Ledger
-from asxh_pay.reconcile import Break, Category, ReconciliationReport, dedupe_entries, load_files, reconcile
+from asxh_pay.reconcile import Break, Category, ReconciliationReport, load_files, reconcile
 from asxh_pay.sandbox.base import PaymentState
 from asxh_pay.status import PayoutStatus
 
@@ -240,9 +240,9 @@ async def reconcile_bank(
     if rails.treasury is None:
         return None, res
     paths = rails.treasury.reports()
-    read, statuses, names = load_files(paths)
-    entries = dedupe_entries(read)  # totals count a booking once, not once per file naming it
-    del read
+    # Each booking once: the bank notifies a debit and states it again, and the totals below
+    # would count it twice (a province's day is also not held twice).
+    entries, statuses, names = load_files(paths, unique=True)
     report = await reconcile(
         ledger,
         entries=entries,

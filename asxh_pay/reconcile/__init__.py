@@ -68,8 +68,8 @@ that rail, and nothing outside the scope given.
 
 from __future__ import annotations
 
-from asxh_pay.reconcile.loading import load_files
-from asxh_pay.reconcile.matching import dedupe_entries, default_keys, reconcile
+from asxh_pay.reconcile.loading import dedupe_entries, load_files
+from asxh_pay.reconcile.matching import default_keys, reconcile
 from asxh_pay.reconcile.model import (
     COLUMNS,
     STATEMENT_RAIL,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from asxh_pay.iso20022 import (
 )
 from asxh_pay.reconcile.model import ProviderStatus, StatementEntry
 
-__all__ = ["load_files"]
+__all__ = ["dedupe_entries", "load_files"]
 
 
 _KINDS = ("pain.002", "camt.053", "camt.054")
@@ -124,27 +124,50 @@ def _status_list(path: Path) -> list[ProviderStatus]:
     return out
 
 
+def dedupe_entries(entries: Iterable[StatementEntry]) -> list[StatementEntry]:
+    """The same booking from a camt.054 and a camt.053 counts once (same ref, key, side).
+
+    A bank notifies each debit (camt.054) and states it again in the day's statement
+    (camt.053): totals over the files as read count every booking twice."""
+    seen: set[tuple[str, str | None, str, bool]] = set()
+    out: list[StatementEntry] = []
+    for e in entries:
+        if e.ref is None:
+            out.append(e)
+            continue
+        k = (e.ref, e.key, e.credit_debit, e.is_return)
+        if k not in seen:
+            seen.add(k)
+            out.append(e)
+    return out
+
+
 def load_files(
-    paths: Iterable[str | Path], *, return_codes: Collection[str] = ()
+    paths: Iterable[str | Path], *, return_codes: Collection[str] = (), unique: bool = False
 ) -> tuple[list[StatementEntry], list[ProviderStatus], list[str]]:
     """Read report files of any supported kind: (statement entries, statuses, file names).
 
     ``return_codes``: proprietary bank transaction codes (``BkTxCd/Prtry/Cd``) this
     bank uses for returned payments, in addition to ``RtrInf`` and ISO ``RRTN``.
+    ``unique``: each booking once (:func:`dedupe_entries`), kept as the files are read, so
+    that a province's day, notified and then stated, is never held twice.
     """
-    entries: list[StatementEntry] = []
     statuses: list[ProviderStatus] = []
     names: list[str] = []
     codes = frozenset(return_codes)
-    for raw in paths:
-        path = Path(raw)
-        kind = _detect(path)
-        names.append(path.name)
-        if kind == "pain.002":
-            statuses.extend(_pain002_statuses(path))
-        elif kind == "status_list":
-            statuses.extend(_status_list(path))
-        else:
-            reader = read_camt053 if kind == "camt.053" else read_camt054
-            entries.extend(StatementEntry.from_entry(e, path.name, codes) for e in reader(path))
+
+    def read() -> Iterator[StatementEntry]:
+        for raw in paths:
+            path = Path(raw)
+            kind = _detect(path)
+            names.append(path.name)
+            if kind == "pain.002":
+                statuses.extend(_pain002_statuses(path))
+            elif kind == "status_list":
+                statuses.extend(_status_list(path))
+            else:
+                reader = read_camt053 if kind == "camt.053" else read_camt054
+                yield from (StatementEntry.from_entry(e, path.name, codes) for e in reader(path))
+
+    entries = dedupe_entries(read()) if unique else list(read())
     return entries, statuses, names

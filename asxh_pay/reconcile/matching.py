@@ -14,6 +14,7 @@ from asxh_pay.engine.applying import Applier
 from asxh_pay.iso20022 import status_reason_to_failure
 from asxh_pay.ledger.base import Ledger
 from asxh_pay.models import EventSource, Payout
+from asxh_pay.reconcile.loading import dedupe_entries
 from asxh_pay.reconcile.model import (
     STATEMENT_RAIL,
     Break,
@@ -25,7 +26,7 @@ from asxh_pay.reconcile.model import (
 )
 from asxh_pay.status import FailureReason, IllegalTransition, PayoutStatus
 
-__all__ = ["dedupe_entries", "default_keys", "reconcile"]
+__all__ = ["default_keys", "reconcile"]
 
 
 def default_keys(payout: Payout) -> list[str]:
@@ -35,24 +36,6 @@ def default_keys(payout: Payout) -> list[str]:
     if payout.provider_ref:
         keys.append(payout.provider_ref)
     return keys
-
-
-def dedupe_entries(entries: Iterable[StatementEntry]) -> list[StatementEntry]:
-    """The same booking from a camt.054 and a camt.053 counts once (same ref, key, side).
-
-    A bank notifies each debit (camt.054) and states it again in the day's statement
-    (camt.053): totals over the files as read count every booking twice."""
-    seen: dict[tuple[str, str | None, str, bool], StatementEntry] = {}
-    out: list[StatementEntry] = []
-    for e in entries:
-        if e.ref is None:
-            out.append(e)
-            continue
-        k = (e.ref, e.key, e.credit_debit, e.is_return)
-        if k not in seen:
-            seen[k] = e
-            out.append(e)
-    return out
 
 
 def _join(values: Iterable[str | None]) -> str:

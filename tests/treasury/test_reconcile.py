@@ -11,7 +11,7 @@ from asxh_pay.cli import main
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import EventSource
 from asxh_pay.providers.treasury import end_to_end_id
-from asxh_pay.reconcile import Category, ProviderStatus, load_files, reconcile
+from asxh_pay.reconcile import Category, ProviderStatus, dedupe_entries, load_files, reconcile
 from asxh_pay.status import FailureReason, PayoutStatus
 from tests.treasury.conftest import DEBTOR_ACCOUNT, RUN_AT, Keys, make_channel, make_sandbox, treasury_request
 
@@ -116,6 +116,17 @@ async def test_breaks_only_lists_no_explained_line_and_keeps_every_count(tmp_pat
     assert lean.summary() == full.summary()
     assert [line.row() for line in lean.lines] == [line.row() for line in full.lines if not line.explained]
     assert lean.unexplained == full.unexplained and not any(line.explained for line in lean.lines)
+
+
+async def test_a_booking_notified_and_then_stated_is_read_once(tmp_path: Path, keys: Keys) -> None:
+    """The bank notifies each debit (camt.054) and states it again (camt.053): read with
+    ``unique=True`` each booking is kept once, as the files are read."""
+    _sandbox, _e2es, files = await _paid_month(tmp_path, keys, inject=False)
+    every, _, _ = load_files(files)
+    once, _statuses, _names = load_files(files, unique=True)
+    assert len(once) < len(every) and once == dedupe_entries(every)
+    assert len({(e.ref, e.key, e.credit_debit, e.is_return) for e in once}) == len(once)
+    assert sum(e.amount or 0 for e in once if e.credit_debit == "DBIT") == 40 * treasury_request(0).amount
 
 
 def test_reconcile_command_exit_codes_and_reports(tmp_path: Path, keys: Keys) -> None:
