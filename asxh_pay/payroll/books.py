@@ -254,19 +254,14 @@ async def reconcile_bank(
         debtor_accounts=[rails.treasury.adapter.config.debtor.account],
     )
     res.checked = report.payouts_checked
-    for line in report.lines:
-        if line.explained:
-            if _BANK_OK.get(line.category.value) == "pending":
-                res.pending += 1
-            else:
-                res.matched += 1
-            continue
-        res.breaks.append(replace(line, provider=TREASURY))
-    for category, n in report.unlisted.items():
+    # Explained outcomes, listed (an applied late return) or only counted (matched, in flight).
+    explained = Counter(line.category.value for line in report.lines if line.explained) + report.unlisted
+    for category, n in explained.items():
         if _BANK_OK.get(category) == "pending":
             res.pending += n
         else:
             res.matched += n
+    res.breaks = [replace(line, provider=TREASURY) for line in report.lines if not line.explained]
     debits = sum(e.amount or 0 for e in entries if e.credit_debit == "DBIT" and e.key)
     returns = sum(e.amount or 0 for e in entries if e.is_return)
     res.provider_totals = {TREASURY: debits - returns} if entries else {}
