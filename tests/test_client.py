@@ -258,14 +258,20 @@ async def _callback_client(tmp_path: Path, sandbox: GenericSandbox) -> AsyncPayo
     return client
 
 
+async def _pay_and_settle(client: AsyncPayoutClient, sandbox: GenericSandbox, i: int) -> Payout:
+    """Pay request ``i`` without waiting, then let the sandbox settle it (its callback queued)."""
+    payout = await client.pay(make_request(i), wait=False)
+    sandbox.clock.advance(31)
+    sandbox.settle_due()
+    return payout
+
+
 async def test_callbacks_drive_payouts_and_duplicates_are_harmless(tmp_path: Path) -> None:
     sandbox = GenericSandbox(settle_after_s=30, faults=FaultPlan(duplicate_callback=1.0))
     client = await _callback_client(tmp_path, sandbox)
     sandbox.callback_sink = lambda req: client.handle_callback("generic", req)
     try:
-        payout = await client.pay(make_request(1), wait=False)
-        sandbox.clock.advance(31)
-        sandbox.settle_due()
+        payout = await _pay_and_settle(client, sandbox, 1)
         # The duplicate is byte-identical: refused as a replay, nothing changes.
         await sandbox.deliver_callbacks()
         done = await client.status(payout.id)
@@ -291,9 +297,7 @@ async def test_a_queued_callback_is_sent_exactly_as_signed_and_let_go_once_sent(
 
     sandbox.callback_sink = sink
     try:
-        payout = await client.pay(make_request(1), wait=False)
-        sandbox.clock.advance(31)
-        sandbox.settle_due()
+        payout = await _pay_and_settle(client, sandbox, 1)
         (queued,) = sandbox._pending_callbacks
         built = sandbox.build_callback(sandbox.payments[payout.idempotency_key], "evt_check")
         again = type(queued).of(built).request()
@@ -319,13 +323,9 @@ async def test_a_reordered_lone_callback_arrives_after_the_next_one(tmp_path: Pa
 
     sandbox.callback_sink = sink
     try:
-        first = await client.pay(make_request(1), wait=False)
-        sandbox.clock.advance(31)
-        sandbox.settle_due()
+        first = await _pay_and_settle(client, sandbox, 1)
         assert await sandbox.deliver_callbacks() == 0  # held back
-        second = await client.pay(make_request(2), wait=False)
-        sandbox.clock.advance(31)
-        sandbox.settle_due()
+        second = await _pay_and_settle(client, sandbox, 2)
         sandbox.faults.reorder_callbacks = 0.0
         assert await sandbox.deliver_callbacks() == 2
         assert [first.idempotency_key in body for body in order] == [False, True]
@@ -347,9 +347,7 @@ async def test_forged_stale_and_replayed_callbacks_change_nothing(tmp_path: Path
 
     sandbox.callback_sink = sink
     try:
-        payout = await client.pay(make_request(1), wait=False)
-        sandbox.clock.advance(31)
-        sandbox.settle_due()
+        payout = await _pay_and_settle(client, sandbox, 1)
         await sandbox.deliver_callbacks()
         good = captured[0]
         forged = httpx.Request(
@@ -700,9 +698,7 @@ async def test_a_callback_that_failed_to_apply_is_processed_on_redelivery(
 
     sandbox.callback_sink = sink
     try:
-        payout = await client.pay(make_request(1), wait=False)
-        sandbox.clock.advance(31)
-        sandbox.settle_due()
+        payout = await _pay_and_settle(client, sandbox, 1)
         await sandbox.deliver_callbacks()
         real = client.ledger.transition
 
