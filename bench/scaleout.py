@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+
+from asxh_pay.payroll.served_stack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("ASXH_PAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -33,12 +34,6 @@ def _cli(*args: str) -> list[str]:
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run(workers: int, n: int, port: int, concurrency: int) -> float:
@@ -109,7 +104,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=2, help="payouts in flight per worker")
     ap.add_argument("--per-worker", type=int, default=250, help="payouts per worker in each run")
     args = ap.parse_args()
-    port = _free_port()
+    port = free_port()
     sandbox = subprocess.Popen(
         _cli(
             "sandbox",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from asxh_pay.localserver import LocalServer, serve
 from asxh_pay.payroll.configured import rails_from_settings, registry_from_settings
 from asxh_pay.payroll.register_http import RegisterService
 from asxh_pay.payroll.registry import SandboxPopulationRegistry
+from asxh_pay.payroll.served_stack import free_port
 from asxh_pay.sandbox.momo import MomoSandbox
 from asxh_pay.sandbox.served import ServedSandbox
 from asxh_pay.sandbox.treasury import demo_sandbox
@@ -174,12 +174,6 @@ def _rsa_public_pem() -> bytes:
 # --------------------------------------------------------------------------- config check
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[dict[str, LocalServer]]:
     registry = SandboxPopulationRegistry(tmp_path / "registry.db")
@@ -242,7 +236,7 @@ def test_config_check_contacts_each_served_rail_and_the_register(
 def test_config_check_fails_for_the_rail_on_a_closed_port(
     tmp_path: Path, served: dict[str, LocalServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = _served_config(tmp_path, served, momo_url=f"http://127.0.0.1:{_closed_port()}")
+    path = _served_config(tmp_path, served, momo_url=f"http://127.0.0.1:{free_port()}")
     assert main(["config", "check", "--config", str(path)]) == EXIT_ATTENTION
     out = capsys.readouterr().out  # Vietnamese by default
     lines = {line.split(":")[0]: line for line in out.splitlines()}

@@ -8,7 +8,6 @@ finds it exactly as it finds a pip-installed one.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,6 +22,7 @@ from asxh_pay.client import AsyncPayoutClient, PollPolicy, ProviderSetup
 from asxh_pay.errors import ConfigurationError
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, PayoutRequest
+from asxh_pay.payroll.served_stack import free_port
 from asxh_pay.plugins import BrokenProviderPlugin, UnknownProvider, load_provider, provider_names
 from asxh_pay.status import PayoutStatus
 
@@ -152,12 +152,6 @@ def test_two_distributions_registering_one_name_are_refused(site: Path) -> None:
         load_provider("fake_pay")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env(site: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
 
@@ -165,7 +159,7 @@ def _env(site: Path) -> dict[str, str]:
 async def test_cli_serves_an_installed_plugins_sandbox(site: Path, tmp_path: Path) -> None:
     """``asxh-pay sandbox serve fake-pay`` in another process; paid over real HTTP."""
     _distribution(site, "fake_pay", {"fake_pay": "fake_pay_plugin:plugin"}, PLUGIN_MODULE)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -233,7 +227,7 @@ def test_cli_sandbox_serve_unknown_or_broken_plugin(
             "serve",
             name,
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--lang",
             "en",
         ],

@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from asxh_pay.config import load_settings
 from asxh_pay.ledger import SqliteLedger, open_ledger
 from asxh_pay.localserver import serve
 from asxh_pay.payroll.configured import rails_from_settings
+from asxh_pay.payroll.served_stack import free_port
 from asxh_pay.sandbox.generic import GenericSandbox
 from asxh_pay.serve import build_app, callback_app
 from asxh_pay.status import PayoutStatus
@@ -92,12 +92,6 @@ async def test_readiness_follows_the_ledger(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- over HTTP, separate processes
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(argv: list[str], cwd: Path, ready: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "asxh_pay", *argv, "--lang", "en"],
@@ -160,7 +154,7 @@ def backend() -> Iterator[tuple[Backend, str]]:
 def served_momo_and_serve(
     tmp_path: Path, backend: tuple[Backend, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Path, str]]:
-    serve_port, momo_port = _port(), _port()
+    serve_port, momo_port = free_port(), free_port()
     config = tmp_path / "asxh-pay.toml"
     config.write_text(
         f'ledger_url = "sqlite:///{tmp_path / "ledger.db"}"\n'

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from asxh_pay.errors import ProviderProtocolError, ValidationError, WebhookVerif
 from asxh_pay.identity import NameMatch
 from asxh_pay.ledger import SqliteLedger
 from asxh_pay.models import Beneficiary, Payout, PayoutRequest
+from asxh_pay.payroll.served_stack import free_port
 from asxh_pay.providers import momo as momo_wire
 from asxh_pay.providers.base import ProviderOutcome
 from asxh_pay.providers.momo import MomoProvider
@@ -328,12 +328,6 @@ def test_momo_batch_limits() -> None:
 # ---------------------------------------------------------------------- real HTTP
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("cli_name", "adapter_cls", "make_request"),
     [
@@ -349,7 +343,7 @@ async def test_cli_sandbox_serve_round_trip(
     tmp_path: Path, cli_name: str, adapter_cls: Any, make_request: object
 ) -> None:
     """``asxh-pay sandbox serve NAME --port N`` in another process, paid over real HTTP."""
-    port = _free_port()
+    port = free_port()
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "asxh_pay", "sandbox", "serve", cli_name, "--port", str(port)],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -32,7 +33,51 @@ RAIL_SANDBOXES = {
 }
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports on 127.0.0.1 that nobody listens on, for processes started later.
+
+    Why not ``bind(0)``: the port is chosen here and bound later by a child process, and the
+    kernel hands ports of its ephemeral range to every outgoing connection meanwhile (a
+    month over HTTP opens thousands), so such a port was once taken before the child bound
+    it. Ports below that range are never handed out implicitly; only another deliberate
+    listener could take one, and a random choice makes that unlikely.
+    """
+    low = _ephemeral_range_start()
+    rng = random.SystemRandom()
+    chosen: list[int] = []
+    for _ in range(100 * count):
+        if len(chosen) == count:
+            break
+        port = rng.randrange(10_000, low) if low > 11_000 else _kernel_port()
+        if port not in chosen and _bindable(port):
+            chosen.append(port)
+    if len(chosen) < count:
+        raise ConfigurationError(f"found only {len(chosen)} free ports on 127.0.0.1, {count} needed")
+    return chosen
+
+
 def free_port() -> int:
+    """One port as :func:`free_ports` chooses them."""
+    return free_ports(1)[0]
+
+
+def _ephemeral_range_start(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default; elsewhere the check in ``_bindable`` still holds
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _kernel_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -130,7 +175,8 @@ def served_stack(
     if ledger_url is not None and ledger_url.startswith("sqlite:///"):
         ledger_url = "sqlite:///" + str(Path(ledger_url.removeprefix("sqlite:///")).resolve())
     workdir.mkdir(parents=True, exist_ok=True)
-    ports = {name: free_port() for name in (*RAIL_SANDBOXES, "register", "serve")}
+    names = (*RAIL_SANDBOXES, "register", "serve")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     config = workdir / "asxh-pay.toml"
     treasury_key = workdir / "asxh-pay-data" / "treasury-sandbox" / "client_key.pem"

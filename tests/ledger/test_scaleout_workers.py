@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from asxh_pay.payroll.served_stack import free_port
 from tests.ledger.pg import PG_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -29,12 +29,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 N = int(os.environ.get("ASXH_PAY_SCALEOUT_N", "20000"))
 WORKERS = 4
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(*args: str) -> list[str]:
@@ -54,7 +48,7 @@ def _pg_count(schema: str, where: str) -> int:
 
 
 def test_four_workers_one_killed_pay_everything_exactly_once(pg_schema: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     sandbox = subprocess.Popen(
         _cli(
             "sandbox",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,19 +19,14 @@ import pytest
 from asxh_pay.cli import EXIT_ATTENTION, EXIT_OK, main
 from asxh_pay.payroll import demo
 from asxh_pay.payroll.demo import make_province, seed_registry, write_lists
+from asxh_pay.payroll.served_stack import free_port
 from tests.payroll.test_cli import office_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
-    port = _port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "asxh_pay", *args, "--port", str(port), "--lang", "en"],
