@@ -38,6 +38,7 @@ logger = get_logger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 _MAX_ID_CHARS = 256
+_WARN_EVERY_S = 60.0
 
 
 def _format_timestamp(timestamp: float) -> str:
@@ -59,9 +60,9 @@ class ReplayGuard:
 
     ``ttl_s`` should exceed the verifier's tolerance window (``past`` + ``future``) so that an
     id is still remembered for as long as its timestamp would pass. When more than
-    ``max_entries`` ids are live, the oldest is dropped (with a warning): memory stays bounded,
-    and since only *verified* callbacks are remembered, only real traffic can fill it.
-    Thread-safe.
+    ``max_entries`` ids are live, the oldest is dropped, with a warning at most once a minute
+    that counts the drops: memory stays bounded, and since only *verified* callbacks are
+    remembered, only real traffic can fill it. Thread-safe.
     """
 
     def __init__(self, *, max_entries: int = 100_000, ttl_s: float = 3600.0) -> None:
@@ -73,6 +74,8 @@ class ReplayGuard:
         self.ttl_s = ttl_s
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
+        self._dropped = 0  # ids dropped before their TTL because the guard was full
+        self._warned_at: float | None = None
 
     def __len__(self) -> int:
         with self._lock:
@@ -98,9 +101,17 @@ class ReplayGuard:
             self._seen[callback_id] = now
             if len(self._seen) > self.max_entries:
                 self._seen.popitem(last=False)
-                logger.warning(
-                    "replay guard full (%d ids): oldest id dropped before its TTL", self.max_entries
-                )
+                self._dropped += 1
+                if self._warned_at is None or now - self._warned_at >= _WARN_EVERY_S:
+                    # Once a minute, not per id: a province's payday overflows the guard by
+                    # hundreds of thousands of ids, and a warning each was most of its log.
+                    logger.warning(
+                        "replay guard full (%d ids): %d ids dropped before their TTL so far; the "
+                        "ledger's callback record still refuses their replays",
+                        self.max_entries,
+                        self._dropped,
+                    )
+                    self._warned_at = now
 
     def forget(self, callback_id: str) -> None:
         """Drop ``callback_id`` so the provider's retry is accepted.

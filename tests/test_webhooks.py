@@ -3,6 +3,7 @@ guard from being poisoned by forgeries."""
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -128,6 +129,22 @@ def test_replay_guard_ttl_and_bound() -> None:
     g.check_and_remember("id4", 20)
     with pytest.raises(ConfigurationError):
         ReplayGuard(max_entries=0)
+
+
+def test_a_full_replay_guard_warns_once_a_minute_with_the_count(caplog: pytest.LogCaptureFixture) -> None:
+    """A province's payday overflows the guard by 100,000s of ids: one warning per dropped
+    id was 182,000 log lines in one month."""
+    g = ReplayGuard(max_entries=3, ttl_s=3600)
+    with caplog.at_level(logging.WARNING, logger="asxh_pay.webhooks"):
+        for i in range(1000):
+            g.check_and_remember(f"id{i}", 100 + i * 0.01)  # 1,000 ids within 10 s
+        assert len(caplog.records) == 1
+        g.check_and_remember("late", 100 + 70)  # a minute after the first warning
+    assert len(g) == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert "1 ids dropped" in messages[0]
+    assert "998 ids dropped" in messages[1]
 
 
 def test_replay_guard_thread_safe() -> None:
