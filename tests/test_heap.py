@@ -47,3 +47,47 @@ def test_freed_heap_pages_are_returned() -> None:
     ).stdout.split()
     assert out[0] == "True"
     assert int(out[1]) > 50 << 10, out  # at least 50 of the 100 MiB given back
+
+
+def test_tune_collector_makes_young_collections_rarer_and_keeps_higher_settings() -> None:
+    import gc
+
+    from asxh_pay.heap import MONTH_GC_THRESHOLDS, tune_collector
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        assert tune_collector() == (700, 10, 10)
+        assert gc.get_threshold() == MONTH_GC_THRESHOLDS
+        # An application that chose a higher pace keeps it, gen by gen.
+        gc.set_threshold(200_000, 5, 50)
+        tune_collector()
+        assert gc.get_threshold() == (200_000, MONTH_GC_THRESHOLDS[1], 50)
+        # A collector switched off by threshold 0 stays off.
+        gc.set_threshold(0)
+        tune_collector()
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_the_command_paces_the_collector_for_a_month() -> None:
+    """``asxh-pay`` tunes the collector; importing the library does not."""
+    code = textwrap.dedent(
+        """
+        import contextlib, gc, io
+        print(gc.get_threshold()[0])
+        import asxh_pay, asxh_pay.payroll.execute
+        print(gc.get_threshold()[0])
+        from asxh_pay.cli import main
+        with contextlib.redirect_stdout(io.StringIO()):
+            main(["config", "show"])
+        print(gc.get_threshold()[0])
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    default, imported, commanded = map(int, out)
+    assert imported == default
+    assert commanded == max(default, 50_000)

@@ -607,6 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from asxh_pay.logs import configure_logging
 
     configure_logging(_apply_config(args), level=logging.INFO if args.verbose else logging.WARNING)
+    from asxh_pay.heap import tune_collector
+
+    tune_collector()  # a month keeps 100,000s of objects alive: see asxh_pay.heap
     # SIGTERM stops a run like Ctrl-C. SIGINT gets our own handler too: with the default one,
     # asyncio.run() installs a functools.partial holding the main task, and Python 3.11's
     # signal.getsignal() then formats repr(task), i.e. the repr of a finished run's whole
