@@ -294,11 +294,11 @@ async def reconcile_rails(ledger: Ledger, rails: Rails, run_id: str | None) -> R
 
     start = date(2000, 1, 1)
     if run_id is not None:
-        first: datetime | None = None
-        async for p in ledger.iter_payouts(run_id=run_id):
-            first = p.created_at if first is None or p.created_at < first else first
-        if first is not None:
-            start = first.astimezone(VN_TZ).date() - timedelta(days=1)
+        # The run's first payout: payouts come in id order and ids are time-ordered
+        # (``new_payout_id``), so one row, not the whole run read and parsed for a minimum.
+        async for p in ledger.iter_payouts(run_id=run_id, batch_size=1):
+            start = p.created_at.astimezone(VN_TZ).date() - timedelta(days=1)
+            break
     # The end is ahead of today: a sandbox's clock may run ahead through a cash window.
     end = datetime.now(VN_TZ).date() + timedelta(days=120)
     reports, failures = await rails.provider_reports(start, end)

@@ -95,3 +95,52 @@ def test_reconcile_compares_the_ledger_with_the_reports_not_the_books(
     # A damaged report is bad input, not a reconciliation.
     report.write_text('{"transactions": [{"orderId": "k", "amount": "1,5", "status": "SUCCESS"}]}')
     assert main(["reconcile", run_id, str(report), "--data-dir", data]) == EXIT_USAGE
+
+
+async def test_the_reports_are_asked_from_the_day_before_the_runs_first_payout(tmp_path: Path) -> None:
+    """The window starts at the run's first payout (read as one row, not the whole run)."""
+    from datetime import UTC, date, datetime
+
+    from asxh_pay.ledger import SqliteLedger
+    from asxh_pay.models import Payout, new_payout_id
+    from asxh_pay.payroll.books import reconcile_rails
+    from tests.conftest import make_request
+
+    asked: list[tuple[date, date]] = []
+
+    class Rails:
+        treasury = None
+
+        async def provider_reports(self, start: date, end: date) -> tuple[dict[str, Any], dict[str, str]]:
+            asked.append((start, end))
+            return {}, {}
+
+    async with SqliteLedger(tmp_path / "ledger.db") as ledger:
+        for i, day in enumerate((3, 9, 20)):  # created in id order, as a run creates them
+            request = make_request(i, run_id="R1")
+            at = datetime(2026, 10, day, 3, tzinfo=UTC)
+            await ledger.create_or_get(
+                Payout(
+                    id=new_payout_id(),
+                    idempotency_key=request.key(),
+                    payload_hash=request.payload_hash(),
+                    request=request,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+        other = make_request(9, run_id="R0")  # another run's payout, earlier, is not counted
+        await ledger.create_or_get(
+            Payout(
+                id="po_0",
+                idempotency_key=other.key(),
+                payload_hash=other.payload_hash(),
+                request=other,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+        await reconcile_rails(ledger, Rails(), "R1")  # type: ignore[arg-type]
+        await reconcile_rails(ledger, Rails(), "R-none")  # type: ignore[arg-type]
+    assert asked[0][0] == date(2026, 10, 2)  # 3 October 10:00 in Vietnam, less a day
+    assert asked[1][0] == date(2000, 1, 1)  # a run with no payout: from the beginning
