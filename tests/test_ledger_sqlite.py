@@ -87,3 +87,13 @@ async def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
         await ledger.close()
     versions = sqlite3.connect(path).execute("SELECT version FROM schema_migrations").fetchall()
     assert versions == [(1,), (2,)]  # 2: the event outbox
+
+
+async def test_the_wal_is_checkpointed_in_large_steps(tmp_path: Path) -> None:
+    """A checkpoint runs inside a COMMIT that every ledger call waits for: at 1,000 pages
+    (SQLite's default) a province's month checkpointed scattered pages every few commits."""
+    from asxh_pay.ledger.sqlite import WAL_AUTOCHECKPOINT_PAGES
+
+    async with SqliteLedger(tmp_path / "l.db") as ledger:
+        pages = ledger._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    assert pages == WAL_AUTOCHECKPOINT_PAGES == 10_000

@@ -57,6 +57,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+
 class SqliteLedger(Ledger):
     """SQLite ledger. ``path`` may be ``":memory:"`` for throwaway tests."""
 
@@ -115,6 +118,11 @@ class SqliteLedger(Ledger):
         # 64 MiB of page cache (the default is 2 MiB): a month of payouts keeps its indexes
         # (random idempotency keys) in memory instead of re-reading pages on every insert.
         conn.execute("PRAGMA cache_size=-65536")
+        # Checkpoint every 10,000 WAL pages (40 MB) rather than 1,000: the checkpoint runs
+        # inside a COMMIT, which every ledger call then waits for, and at a province's
+        # scale each wrote back scattered pages; fewer, larger ones write each page once.
+        # A 100,000 month spent 24% less time committing (15.2 s against 11.6 s).
+        conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         self._conn = conn
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asxh-ledger-commit")
         self._migrate()
