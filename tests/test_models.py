@@ -190,3 +190,69 @@ def test_a_forked_worker_does_not_repeat_its_parents_payout_ids() -> None:
     os.close(read)
     os.waitpid(pid, 0)
     assert child != _ID_BITS.getrandbits(32)
+
+
+# A request of every shape, as the ledger stores it (the JSON of a validated request).
+_STORED_SHAPES: list[dict[str, Any]] = [
+    {"destination": DEST},
+    {
+        "destination": {
+            "kind": "bank",
+            "bank_bin": " 970436 ",
+            "account_number": "0011 0012 3456",
+            "account_name": "NGUYEN VAN AN",
+        }
+    },
+    {"destination": {"kind": "wallet", "provider": "viettel_money", "phone": "+84 0912.345.678"}},
+    {"destination": {"kind": "postal_account", "account_number": "8895 0070 7505"}},
+    {"destination": {"kind": "cash_pickup", "payment_point": " 00691 "}},
+    {
+        "destination": {"kind": "cash_home", "address": "Thôn 12, Phường Hà Giang 2", "phone": "0987654321"},
+        "beneficiary": {**BEN, "full_name": "  H\u2019Hen   Niê ", "birth_date": "1950-03-04"},
+    },
+    {
+        "recipient": {
+            "kind": "authorised",
+            "cccd": "001 150 000 002",
+            "full_name": "Trần Thị Bình",
+            "relation": "con",
+            "authorisation_ref": "UQ-12/2026",
+            "authorisation_valid_until": "2027-01-01",
+        },
+        "cash_fallback": {"kind": "cash_pickup", "payment_point": "00691", "point_type": "post_office"},
+        "programme": " htxh ",
+        "source": "00691-HTXH.xlsx:4",
+        "run_id": "R1",
+        "idempotency_key": "AX-manual.key_01",
+    },
+]
+
+
+@pytest.mark.parametrize("over", _STORED_SHAPES)
+def test_a_stored_request_reads_back_equal_to_a_fully_checked_one(over: dict[str, Any]) -> None:
+    """What the ledger reads back with STORED (checks skipped) is the request it recorded."""
+    from asxh_pay.models import STORED
+
+    stored = _request(**over).model_dump_json()
+    fast = PayoutRequest.model_validate_json(stored, context=STORED)
+    assert fast == PayoutRequest.model_validate_json(stored)
+    assert fast.model_dump_json() == stored
+    assert fast.payload_hash() == _request(**over).payload_hash()
+
+
+def test_the_checks_are_skipped_only_with_the_stored_context() -> None:
+    """STORED is trust in the library's own records; anything else is checked in full."""
+    from asxh_pay.models import STORED
+
+    bad = _request().model_dump_json().replace("001050000001", "999050000001")  # no such province
+    with pytest.raises(pydantic.ValidationError) as exc:
+        PayoutRequest.model_validate_json(bad)
+    assert _code(exc.value) == "cccd_province"
+    with pytest.raises(pydantic.ValidationError):
+        PayoutRequest.model_validate_json(bad, context={"asxh_pay.stored": "yes"})  # not True
+    with pytest.raises(pydantic.ValidationError):
+        PayoutRequest.model_validate_json(bad, context={"other": True})
+    assert PayoutRequest.model_validate_json(bad, context=STORED).beneficiary.cccd == "999050000001"
+    # The structure is still validated: a missing field or a wrong type is refused.
+    with pytest.raises(pydantic.ValidationError):
+        PayoutRequest.model_validate_json(bad.replace('"amount":1500000', '"amount":"x"'), context=STORED)

@@ -38,7 +38,7 @@ from asxh_pay.ledger.rules import (
     genesis_hash,
     mask_key,
 )
-from asxh_pay.models import EventSource, Payout, PayoutRequest, StatusEvent
+from asxh_pay.models import STORED, EventSource, Payout, PayoutRequest, StatusEvent
 from asxh_pay.status import FailureReason, PayoutStatus
 
 # Written once in :mod:`asxh_pay.ledger.rules`; importable from here as before.
@@ -175,7 +175,8 @@ class RequestCache:
     def parse(self, payout_id: str, request_json: str) -> PayoutRequest:
         request = self._items.get(payout_id)
         if request is None:
-            request = PayoutRequest.model_validate_json(request_json)
+            # STORED: the ledger validated this request when it recorded it.
+            request = PayoutRequest.model_validate_json(request_json, context=STORED)
             self.put(payout_id, request)
         return request
 

@@ -48,6 +48,7 @@ from asxh_pay.identity import fold as _fold_uncached
 from asxh_pay.identity import is_mobile_number
 from asxh_pay.models import (
     ELECTRONIC_KINDS,
+    STORED,
     BankAccount,
     Beneficiary,
     CashHome,
@@ -1397,8 +1398,10 @@ ROW_COLUMNS = "data, file, row, warnings, district"
 
 
 def row_from_db(data: str, file: str, row: int, warnings: str, district: str | None = None) -> ListRow:
+    """A row read back from a spill file: the request was validated before it was spilled
+    (STORED: the checks are not run again; preparing reads each row back three times)."""
     return ListRow(
-        PayoutRequest.model_validate_json(data),
+        PayoutRequest.model_validate_json(data, context=STORED),
         file,
         row,
         tuple(warnings.split(_SEP)) if warnings else (),

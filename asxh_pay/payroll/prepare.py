@@ -28,7 +28,7 @@ from asxh_pay.client import AsyncPayoutClient
 from asxh_pay.errors import AsxhPayError, ConfigurationError, Message, ValidationError, message_of
 from asxh_pay.ledger import SqliteLedger, open_ledger
 from asxh_pay.masking import mask_cccd, mask_text
-from asxh_pay.models import ELECTRONIC_KINDS, Payout, _period
+from asxh_pay.models import ELECTRONIC_KINDS, Payout, check_period
 from asxh_pay.payroll.approval import (
     FORMAT,
     ApprovalError,
@@ -112,7 +112,7 @@ def _fail_fast(
     if not period:
         raise PrepareError(Message("period_required"), code="period")
     try:
-        _period(period)
+        check_period(period)
     except ValidationError:
         raise PrepareError(Message("period_invalid", period=period), code="period") from None
     if run_id is not None and (
