@@ -31,7 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from asxh_pay.errors import AsxhPayError, Message, SignatureError, ValidationError, message_of
-from asxh_pay.models import PayoutRequest
+from asxh_pay.models import STORED, PayoutRequest
 from asxh_pay.payroll import roster
 from asxh_pay.signing import (
     Ed25519Signer,
@@ -240,10 +240,12 @@ def read_payouts(path: Path) -> Iterator[FrozenPayout]:
         yield payout
 
 
-def _parse_line(i: int, line: bytes) -> FrozenPayout:
+def _parse_line(i: int, line: bytes, *, checked: bool = False) -> FrozenPayout:
+    """The payout of one line; ``checked``: the line's bytes are those already validated
+    in full by :func:`_check_lines` (their digest matched), so the checks are not re-run."""
     try:
         data = json.loads(line)
-        req = PayoutRequest.model_validate(data["request"])
+        req = PayoutRequest.model_validate(data["request"], context=STORED if checked else None)
         key = str(data["key"])
     except Exception as exc:
         raise ApprovalError(Message("frozen_line_damaged", line=i, kind=type(exc).__name__)) from None
@@ -252,13 +254,18 @@ def _parse_line(i: int, line: bytes) -> FrozenPayout:
     return FrozenPayout(key, req)
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, bytes, FrozenPayout]]:
-    """(line number, raw line, payout) for each payout line, one line in memory at a time."""
+def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, raw line) for each payout line, one line in memory at a time."""
     with path.open("rb") as f:
         for i, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            yield i, line, _parse_line(i, line)
+            if line.strip():
+                yield i, line
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, bytes, FrozenPayout]]:
+    """(line number, raw line, payout) for each payout line, validated in full."""
+    for i, line in _raw_lines(path):
+        yield i, line, _parse_line(i, line)
 
 
 def _canonical(p: FrozenPayout) -> bytes:
@@ -476,12 +483,12 @@ class ApprovedRun:
         """
         digests = self.line_digests
         n = 0
-        for i, line, payout in _read_lines(self.dir / "payouts.jsonl"):
+        for i, line in _raw_lines(self.dir / "payouts.jsonl"):
             at = 32 * n
             if n >= self.count or hashlib.sha256(line).digest() != digests[at : at + 32]:
                 raise ApprovalError(Message("frozen_line_changed", line=i))
             n += 1
-            yield payout
+            yield _parse_line(i, line, checked=True)  # the bytes _check_lines validated
         if n != self.count:
             raise ApprovalError(Message("frozen_lines_lost", n=self.count - n))
 
