@@ -135,7 +135,7 @@ def test_edit_with_manifest_rewritten_is_still_refused(ws: Workspace) -> None:
         load_approved(ws.data_dir, prep.run_id)
 
 
-@pytest.mark.parametrize("edit", ["change", "drop", "add", "swap"])
+@pytest.mark.parametrize("edit", ["change", "invalid", "drop", "add", "swap"])
 def test_a_file_edited_after_the_checks_stops_the_stream_at_the_edit(ws: Workspace, edit: str) -> None:
     """The approved payouts are streamed from disk, not held in memory (a province's run):
     every line read while paying must be the line that was hashed when the signatures were
@@ -149,6 +149,9 @@ def test_a_file_edited_after_the_checks_stops_the_stream_at_the_edit(ws: Workspa
     assert len(lines) == approved.count >= 3
     if edit == "change":
         lines[1] = lines[1].replace('"amount":', '"amount":1', 1)
+    elif edit == "invalid":  # a CCCD of no province: stopped by its digest, never parsed unchecked
+        cccd = json.loads(lines[1])["request"]["beneficiary"]["cccd"]
+        lines[1] = lines[1].replace(cccd, "999" + cccd[3:])
     elif edit == "drop":
         del lines[-1]
     elif edit == "add":
@@ -160,7 +163,13 @@ def test_a_file_edited_after_the_checks_stops_the_stream_at_the_edit(ws: Workspa
     with pytest.raises(ApprovalError, match="after the run was checked"):
         for p in approved.payouts():
             handed.append(p.key)
-    expected_before = {"change": 1, "drop": approved.count - 1, "add": approved.count, "swap": 0}[edit]
+    expected_before = {
+        "change": 1,
+        "invalid": 1,
+        "drop": approved.count - 1,
+        "add": approved.count,
+        "swap": 0,
+    }[edit]
     assert len(handed) == expected_before
 
 
