@@ -9,11 +9,12 @@ every few seconds and each walked the whole heap: 8 s of a 20,000 month and 49 s
 collections rarer, so that short-lived objects die by reference counting before they are
 promoted; cycles are still collected, only later.
 
-Why memory given back: a month's phases (prepare, pay, close, reports, reconciliation) each build and drop
-hundreds of megabytes at a province's scale. CPython frees the objects, but glibc's
-allocator keeps the freed pages in its heaps, so the process's resident size only ever
-grows and the next phase starts on top of the last one's high-water mark. ``malloc_trim``
-hands the free pages back; elsewhere (musl, macOS, Windows) this is a harmless no-op.
+Why memory given back: a month's phases (prepare, pay, close, reports, reconciliation)
+each build and drop hundreds of megabytes at a province's scale. CPython frees the
+objects, but glibc's allocator keeps the freed pages in its heaps, so the process's
+resident size only ever grows and the next phase starts on top of the last one's
+high-water mark. ``malloc_trim`` hands the free pages back; elsewhere (musl, macOS,
+Windows) this is a harmless no-op.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -43,7 +44,7 @@ from asxh_pay.vocab import Detail
 #: callbacks, reports, reconciliation), and re-running the CCCD, name, phone and bank
 #: checks on what those same checks wrote was 40% of the cost of each read. Never pass
 #: it for anything that came from outside.
-STORED: dict[str, bool] = {"asxh_pay.stored": True}
+STORED: Mapping[str, bool] = MappingProxyType({"asxh_pay.stored": True})  # read-only: shared
 
 
 def _stored(info: ValidationInfo) -> bool:
