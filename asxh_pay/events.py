@@ -20,6 +20,8 @@ and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>`` with the shared ``whsec_`
 
 No personal data: the backend already has the beneficiaries; it gets ids and states.
 A 2xx answer acknowledges; anything else (or no answer within ``timeout_s``) is retried.
+Events are sent ``concurrency`` at a time and a retried one comes late: a payout's events
+may arrive out of order, and the backend orders them by ``seq``.
 """
 
 from __future__ import annotations
