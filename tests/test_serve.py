@@ -228,9 +228,8 @@ async def test_serve_receives_a_signed_callback_over_http_and_reports_it(
     # not for the last state, which may arrive before the one before it.
     received = backend[0]
     for _ in range(100):
-        if len({e["data"]["seq"] for e in received.events if e["data"]["payout_id"] == payout.id}) >= len(
-            events
-        ):
+        seqs = {e["data"]["seq"] for e in received.events if e["data"]["payout_id"] == payout.id}
+        if len(seqs) >= len(events):
             break
         await asyncio.sleep(0.1)
     mine = sorted(
