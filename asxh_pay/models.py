@@ -52,22 +52,21 @@ def _stored(info: ValidationInfo) -> bool:
     return context is not None and context.get("asxh_pay.stored") is True
 
 
+def _unless_stored(check: Callable[[Any], Any]) -> Callable[[Any, ValidationInfo], Any]:
+    """The field validator that runs ``check``, except on a request read back with STORED."""
+
+    def validator(value: Any, info: ValidationInfo) -> Any:
+        return value if _stored(info) else check(value)
+
+    return validator
+
+
 # --------------------------------------------------------------------------- scalars
 
 
-def _cccd(value: str, info: ValidationInfo) -> str:
-    if _stored(info):
-        return value
+def _cccd(value: str) -> str:
     identity.parse_cccd(value)
     return identity.normalize_cccd(value)
-
-
-def _name(value: str, info: ValidationInfo) -> str:
-    return value if _stored(info) else identity.normalize_name(value)
-
-
-def _phone(value: str, info: ValidationInfo) -> str:
-    return value if _stored(info) else identity.normalize_phone(value)
 
 
 def _amount(value: object) -> int:
@@ -88,13 +87,7 @@ def check_period(value: str) -> str:
     return value
 
 
-def _period(value: str, info: ValidationInfo) -> str:
-    return value if _stored(info) else check_period(value)
-
-
-def _programme(value: str, info: ValidationInfo) -> str:
-    if _stored(info):
-        return value
+def _programme(value: str) -> str:
     value = str(value).strip().upper()
     if not _PROGRAMME_RE.match(value):
         raise ValidationError(
@@ -105,8 +98,8 @@ def _programme(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def _idem_key(value: str, info: ValidationInfo) -> str:
-    if not _stored(info) and not _KEY_RE.match(value):
+def _idem_key(value: str) -> str:
+    if not _KEY_RE.match(value):
         raise ValidationError(
             "idempotency key must be 8-35 characters of letters, digits, '.', '_' or '-' "
             "(it travels to providers whose id fields are at most 35 characters)",
@@ -116,9 +109,7 @@ def _idem_key(value: str, info: ValidationInfo) -> str:
     return value
 
 
-def _code(value: str, info: ValidationInfo) -> str:
-    if _stored(info):
-        return value
+def _code(value: str) -> str:
     value = str(value).strip()
     if not _CODE_RE.match(value):
         raise ValidationError(Detail("admin_code", value=value), code="admin_code")
@@ -129,14 +120,14 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-Cccd = Annotated[str, BeforeValidator(_strip), AfterValidator(_cccd)]
-PersonName = Annotated[str, AfterValidator(_name)]
-Phone = Annotated[str, AfterValidator(_phone)]
+Cccd = Annotated[str, BeforeValidator(_strip), AfterValidator(_unless_stored(_cccd))]
+PersonName = Annotated[str, AfterValidator(_unless_stored(identity.normalize_name))]
+Phone = Annotated[str, AfterValidator(_unless_stored(identity.normalize_phone))]
 Vnd = Annotated[int, BeforeValidator(_amount)]
-PayPeriod = Annotated[str, AfterValidator(_period)]
-ProgrammeCode = Annotated[str, BeforeValidator(_programme)]
-IdempotencyKey = Annotated[str, AfterValidator(_idem_key)]
-AdminCode = Annotated[str, AfterValidator(_code)]
+PayPeriod = Annotated[str, AfterValidator(_unless_stored(check_period))]
+ProgrammeCode = Annotated[str, BeforeValidator(_unless_stored(_programme))]
+IdempotencyKey = Annotated[str, AfterValidator(_unless_stored(_idem_key))]
+AdminCode = Annotated[str, AfterValidator(_unless_stored(_code))]
 
 
 class Programme:
