@@ -102,7 +102,7 @@ async def test_the_reports_are_asked_from_the_day_before_the_runs_first_payout(t
     from datetime import UTC, date, datetime
 
     from asxh_pay.ledger import SqliteLedger
-    from asxh_pay.models import Payout, new_payout_id
+    from asxh_pay.models import Payout, PayoutRequest, new_payout_id
     from asxh_pay.payroll.books import reconcile_rails
     from tests.conftest import make_request
 
@@ -115,31 +115,23 @@ async def test_the_reports_are_asked_from_the_day_before_the_runs_first_payout(t
             asked.append((start, end))
             return {}, {}
 
+    async def record(ledger: SqliteLedger, request: PayoutRequest, at: datetime, payout_id: str) -> None:
+        payout = Payout(
+            id=payout_id,
+            idempotency_key=request.key(),
+            payload_hash=request.payload_hash(),
+            request=request,
+            created_at=at,
+            updated_at=at,
+        )
+        await ledger.create_or_get(payout)
+
     async with SqliteLedger(tmp_path / "ledger.db") as ledger:
         for i, day in enumerate((3, 9, 20)):  # created in id order, as a run creates them
-            request = make_request(i, run_id="R1")
             at = datetime(2026, 10, day, 3, tzinfo=UTC)
-            await ledger.create_or_get(
-                Payout(
-                    id=new_payout_id(),
-                    idempotency_key=request.key(),
-                    payload_hash=request.payload_hash(),
-                    request=request,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
-        other = make_request(9, run_id="R0")  # another run's payout, earlier, is not counted
-        await ledger.create_or_get(
-            Payout(
-                id="po_0",
-                idempotency_key=other.key(),
-                payload_hash=other.payload_hash(),
-                request=other,
-                created_at=datetime(2026, 1, 1, tzinfo=UTC),
-                updated_at=datetime(2026, 1, 1, tzinfo=UTC),
-            )
-        )
+            await record(ledger, make_request(i, run_id="R1"), at, new_payout_id())
+        # Another run's payout, earlier, is not counted.
+        await record(ledger, make_request(9, run_id="R0"), datetime(2026, 1, 1, tzinfo=UTC), "po_0")
         await reconcile_rails(ledger, Rails(), "R1")  # type: ignore[arg-type]
         await reconcile_rails(ledger, Rails(), "R-none")  # type: ignore[arg-type]
     assert asked[0][0] == date(2026, 10, 2)  # 3 October 10:00 in Vietnam, less a day
